@@ -1,0 +1,16 @@
+#pragma once
+// What this build is and what machine it runs on: the facts that make two runs comparable.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace mlpbench {
+
+std::string version();
+std::string git_commit();
+// version, git_commit, compiler, build_type, cxx_flags, simd_config, simd_targets_compiled, openmp
+nlohmann::json build_json();
+// cpu_model, logical_cpus, simd_targets_supported, hostname
+nlohmann::json host_json();
+
+}  // namespace mlpbench

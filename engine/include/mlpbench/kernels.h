@@ -1,0 +1,107 @@
+#pragma once
+// The dispatch surface: every SIMD kernel of a training step, as free functions on raw pointers.
+// Each call dispatches once to the best compiled Highway target (or the one selected with
+// select_simd_target) and computes the share `part` of its output. Outputs are split into
+// tiles fixed by the shapes alone, so any partition computes bitwise the same numbers.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlpbench::kernels {
+
+// Which share of a kernel's output the calling thread computes.
+struct Part {
+  int index = 0;
+  int count = 1;
+  // [begin, end) of `n` items, in contiguous blocks.
+  size_t begin(size_t n) const { return n * static_cast<size_t>(index) / count; }
+  size_t end(size_t n) const { return n * static_cast<size_t>(index + 1) / count; }
+};
+
+// C[m x n] = op(A)[m x k] . B[k x n] with A(i, p) = a[i * a_row_stride + p * a_col_stride]
+// (a_col_stride = 1: A as stored; a_row_stride = 1: A transposed), B and C row-major.
+// Epilogue, in order: accumulators start at bias[j] (or 0); relu: max(0, c); mask: c is kept
+// where mask[i * ldmask + j] > 0 and zeroed elsewhere (ReLU' of the forward activations).
+// Every element is summed over p = 0..k-1 in order, whatever the tile or thread.
+struct GemmArgs {
+  size_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  size_t a_row_stride = 0, a_col_stride = 1;
+  const float* b = nullptr;
+  size_t ldb = 0;
+  float* c = nullptr;
+  size_t ldc = 0;
+  const float* bias = nullptr;
+  bool relu = false;
+  const float* mask = nullptr;
+  size_t ldmask = 0;
+};
+void gemm(const GemmArgs& args, Part part);
+
+// Softmax cross-entropy over rows of logits[rows x classes] (row stride ld). For row i with
+// label labels[i]: loss[i] = -log softmax(z)[label], predicted[i] = argmax (first maximum),
+// grad[i, :] = (softmax(z) - onehot(label)) * grad_scale. grad may be null (evaluation).
+void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
+                  const uint8_t* labels, float grad_scale, float* grad, float* loss,
+                  int32_t* predicted, Part part);
+
+// out[j] = sum over i = 0..rows-1 (in order) of x[i * ld + j], for j < cols.
+void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out, Part part);
+
+// out[j * rows + i] = in[i * cols + j]: out is in^T, [cols x rows].
+void transpose(const float* in, size_t rows, size_t cols, float* out, Part part);
+
+// Adam, Keras form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= alpha * m / (sqrt(v) + eps), alpha = lr sqrt(1-b2^t) / (1-b1^t) precomputed per step.
+struct AdamArgs {
+  float alpha = 0, beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
+};
+void adam(float* param, const float* grad, float* m, float* v, size_t n, const AdamArgs& args,
+          Part part);
+
+// SGD, Keras form: velocity = momentum * velocity - lr * g; p += velocity
+// (nesterov: p += momentum * velocity - lr * g). momentum 0: p -= lr * g, velocity unused.
+struct SgdArgs {
+  float learning_rate = 0.01f, momentum = 0;
+  bool nesterov = false;
+};
+void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdArgs& args,
+         Part part);
+
+// True if any of x[0..n) is NaN or infinite.
+bool any_non_finite(const float* x, size_t n);
+
+// Runs `iterations` rounds of independent FMA chains on registers; returns the number of
+// floating-point operations done (2 per lane per FMA). For measuring the machine's peak.
+double fma_peak_loop(size_t iterations);
+
+// ---- SIMD targets ----------------------------------------------------------------------------
+// Names as Highway spells them (AVX3, AVX2, SSE4, SSSE3, EMU128, ...).
+std::vector<std::string> compiled_targets();          // compiled into this binary, best first
+std::vector<std::string> supported_targets();         // compiled and supported by this CPU
+std::string active_target();                          // what dispatch uses now
+// Restricts dispatch to one compiled and supported target (case-insensitive name); false if
+// there is none of that name. An empty name restores the default (the best target).
+bool select_simd_target(const std::string& name);
+
+// Register-tile geometry of the active target's GEMM (for benchmarks and notes).
+struct GemmTile {
+  size_t rows, cols;
+};
+GemmTile gemm_tile();
+
+}  // namespace mlpbench::kernels
+
+namespace mlpbench::scalar {
+// Plain C++ twins of the kernels above, same contracts, for tests. Sums run in the same order.
+void gemm(const kernels::GemmArgs& args);
+void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
+                  const uint8_t* labels, float grad_scale, float* grad, float* loss,
+                  int32_t* predicted);
+void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out);
+void transpose(const float* in, size_t rows, size_t cols, float* out);
+void adam(float* param, const float* grad, float* m, float* v, size_t n,
+          const kernels::AdamArgs& args);
+void sgd(float* param, const float* grad, float* velocity, size_t n, const kernels::SgdArgs& args);
+}  // namespace mlpbench::scalar

@@ -1,0 +1,79 @@
+#pragma once
+// A multilayer perceptron: dense layers (Keras layout: kernel [in x out], bias [out]) with ReLU
+// or linear hidden activations and a softmax output folded into the loss.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mlpbench/experiment.h"
+#include "mlpbench/parallel.h"
+#include "mlpbench/tensor.h"
+
+namespace mlpbench {
+
+struct DenseLayer {
+  size_t in = 0, out = 0;
+  bool relu = false;
+  size_t kernel_offset = 0, bias_offset = 0;  // into the flat parameter buffer
+};
+
+class Mlp {
+ public:
+  Mlp(size_t inputs, const std::vector<LayerSpec>& layers);
+
+  const std::vector<DenseLayer>& layers() const { return layers_; }
+  size_t inputs() const { return layers_.front().in; }
+  size_t outputs() const { return layers_.back().out; }
+  size_t parameter_count() const;  // weights and biases, without alignment padding
+
+  // All parameters in one buffer (each tensor starts 64-byte aligned), so that an optimizer
+  // is one flat loop; gradients use the same layout.
+  FloatBuffer& params() { return params_; }
+  const FloatBuffer& params() const { return params_; }
+  float* kernel(size_t l) { return params_.data() + layers_[l].kernel_offset; }
+  const float* kernel(size_t l) const { return params_.data() + layers_[l].kernel_offset; }
+  float* bias(size_t l) { return params_.data() + layers_[l].bias_offset; }
+  const float* bias(size_t l) const { return params_.data() + layers_[l].bias_offset; }
+
+  // Glorot-uniform kernels (limit sqrt(6 / (in + out))) and zero biases, from `seed`.
+  void init_glorot(uint64_t seed);
+
+  // GEMM flops (2 per multiply-add) per sample: forward only, and a whole training step
+  // (forward, weight gradients, input gradients of every layer but the first).
+  double inference_flops_per_sample() const;
+  double training_flops_per_sample() const;
+
+ private:
+  std::vector<DenseLayer> layers_;
+  FloatBuffer params_;
+};
+
+// Activations and gradients of one batch of up to `max_rows` samples.
+struct Workspace {
+  Workspace(const Mlp& model, size_t max_rows);
+  size_t max_rows;
+  FloatBuffer input;                  // [rows x inputs]
+  std::vector<uint8_t> labels;        // [rows]
+  std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
+  std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
+  std::vector<FloatBuffer> kernel_t;  // per layer > 0: the kernel transposed, [out x in]
+  FloatBuffer grads;                  // same layout as Mlp::params()
+  std::vector<float> losses;          // [rows]
+  std::vector<int32_t> predicted;     // [rows]
+};
+
+// The phases of a step. Each is called by every thread of a team with the same arguments and
+// returns after a team sync, its outputs complete.
+
+// Layer outputs for ws.input[0..rows); the last layer's are logits.
+void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+// Per-sample losses and predictions; with `with_grad`, the last layer's delta (mean loss).
+void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
+                    const Team& team);
+// Every layer's kernel transposed, for the input gradients of backward().
+void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team);
+// Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_kernels).
+void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+
+}  // namespace mlpbench

@@ -1,0 +1,42 @@
+#pragma once
+// The run log ("schema": "mlpbench.run/1"), rewritten atomically after every epoch.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mlpbench/trainer.h"
+
+namespace mlpbench {
+
+inline constexpr const char* kRunLogSchema = "mlpbench.run/1";
+
+// Writes `content` to `path` so that readers see the old file or the new one, never a part:
+// a temporary file in the same folder, flushed to disk, then renamed over `path`. Creates
+// missing parent folders. Throws std::runtime_error naming the path.
+void write_file_atomically(const std::string& path, const std::string& content);
+
+nlohmann::json epoch_json(const EpochResult& r);
+nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds);
+
+class RunLog {
+ public:
+  // `run` holds threads, simd_target, seed, started_utc, train_samples, test_samples.
+  RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run);
+  const std::string& path() const { return path_; }
+  nlohmann::json& json() { return log_; }
+
+  // Records the epochs so far, the status and the summary, and rewrites the file.
+  void write(const std::string& status, const std::vector<EpochResult>& epochs,
+             double wall_seconds);
+
+ private:
+  std::string path_;
+  nlohmann::json log_;
+};
+
+// "2026-11-23T13:45:00Z" and "20261123T134500Z" for now.
+std::string utc_timestamp();
+std::string utc_stamp_compact();
+
+}  // namespace mlpbench

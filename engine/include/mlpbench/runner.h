@@ -1,0 +1,38 @@
+#pragma once
+// One command-line run, end to end: experiment -> data -> training -> log, weights and
+// checkpoints, with the contract's exit statuses. run_experiment is a thin CLI over this.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlpbench {
+
+struct RunOptions {
+  std::string experiment_path;  // empty when resuming
+  std::optional<int> threads, epochs, batch_size;
+  std::optional<uint64_t> seed;
+  size_t train_limit = 0, test_limit = 0;  // 0 = all
+  std::string data_dir;                     // empty: $MLPBENCH_DATA or <repo>/data
+  std::string out;                          // log file (a folder for sweeps)
+  std::string save_weights;
+  std::string simd_target;
+  bool quiet = false;
+  std::string checkpoint;
+  int checkpoint_every = 0;
+  std::string resume;
+  bool force = false;
+  std::vector<int> sweep_threads;
+  std::vector<std::string> sweep_simd;
+};
+
+// Runs and returns the process exit status; messages go to stderr, the log path to stdout.
+int run(const RunOptions& options);
+
+// Prints compiled, supported and active SIMD targets.
+void print_targets();
+
+// The repository root (for default data and results folders): the source tree this binary was
+// built from if it still exists, else the current folder.
+std::string repo_root();
+
+}  // namespace mlpbench

@@ -1,0 +1,65 @@
+#pragma once
+// Aligned float storage. Every buffer is 64-byte aligned and padded by one cache line past its
+// end, so a SIMD kernel may load (never store) a full vector that starts inside the buffer.
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace mlpbench {
+
+inline constexpr size_t kAlignment = 64;
+
+template <typename T>
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t n) { resize(n); }
+  AlignedBuffer(const AlignedBuffer& o) : AlignedBuffer(o.size_) {
+    if (size_) std::memcpy(data_, o.data_, size_ * sizeof(T));
+  }
+  AlignedBuffer(AlignedBuffer&& o) noexcept { swap(o); }
+  AlignedBuffer& operator=(AlignedBuffer o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~AlignedBuffer() { std::free(data_); }
+
+  // Discards the contents; the new buffer is zero-filled (padding included).
+  void resize(size_t n) {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = n;
+    const size_t bytes = ((n * sizeof(T) + kAlignment - 1) / kAlignment + 1) * kAlignment;
+    data_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+    if (!data_) throw std::bad_alloc();
+    std::memset(static_cast<void*>(data_), 0, bytes);
+  }
+  void fill_zero() {
+    if (size_) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
+  }
+  void swap(AlignedBuffer& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+  }
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+using FloatBuffer = AlignedBuffer<float>;
+
+}  // namespace mlpbench

@@ -1,0 +1,110 @@
+#include "mlpbench/checkpoint.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "mlpbench/errors.h"
+#include "mlpbench/run_log.h"
+#include "mlpbench/weights.h"
+
+namespace mlpbench {
+namespace {
+
+constexpr const char* kFormat = "mlpbench.checkpoint/1";
+
+EpochResult epoch_from_json(const nlohmann::json& j) {
+  EpochResult r;
+  r.epoch = j.at("epoch").get<int>();
+  r.train_loss = j.at("train_loss").get<double>();
+  r.train_accuracy = j.at("train_accuracy").get<double>();
+  r.test_loss = j.at("test_loss").get<double>();
+  r.test_accuracy = j.at("test_accuracy").get<double>();
+  r.train_seconds = j.at("train_seconds").get<double>();
+  r.eval_seconds = j.at("eval_seconds").get<double>();
+  r.samples_per_second = j.at("samples_per_second").get<double>();
+  r.gflops = j.at("gflops").get<double>();
+  r.steps = j.at("steps").get<size_t>();
+  return r;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Experiment& experiment, Trainer& trainer,
+                     const nlohmann::json& run_info) {
+  const TrainState& s = trainer.state();
+  nlohmann::json state = {{"epoch", s.epoch},
+                          {"step", s.step},
+                          {"updates", s.updates},
+                          {"shuffle_rng", s.shuffle_rng},
+                          {"loss_sum", s.loss_sum},
+                          {"correct", s.correct},
+                          {"seen", s.seen},
+                          {"train_seconds", s.train_seconds},
+                          {"history", nlohmann::json::array()}};
+  for (const auto& e : s.history) state["history"].push_back(epoch_json(e));
+  const nlohmann::json meta = {{"format", kFormat},
+                               {"experiment", experiment.to_json()},
+                               {"state", state},
+                               {"run", run_info}};
+
+  std::vector<TensorView> tensors = model_tensors(trainer.model());
+  for (auto& [name, buffer] : trainer.optimizer().state()) {
+    tensors.push_back({name, "F32", {buffer->size()}, buffer->data()});
+  }
+  tensors.push_back({"order", "U32", {s.order.size()}, s.order.data()});
+  write_file_atomically(path, encode_safetensors(tensors, {{"mlpbench.checkpoint", meta.dump()}}));
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  try {
+    const SafetensorsFile f = read_safetensors(path);
+    const auto it = f.metadata.find("mlpbench.checkpoint");
+    if (it == f.metadata.end()) throw std::runtime_error("no mlpbench.checkpoint metadata");
+    const nlohmann::json meta = nlohmann::json::parse(it->second);
+    if (meta.at("format") != kFormat) throw std::runtime_error("unknown checkpoint format");
+    Checkpoint c;
+    c.path = path;
+    c.experiment = parse_experiment(meta.at("experiment"), path + " (experiment)");
+    c.run_info = meta.at("run");
+    c.state = meta.at("state");
+    return c;
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ConfigError(path + ": not a usable checkpoint: " + e.what());
+  }
+}
+
+void restore_checkpoint(const Checkpoint& c, Trainer& trainer) {
+  try {
+    const SafetensorsFile f = read_safetensors(c.path);
+    load_weights(f, trainer.model());
+    for (auto& [name, buffer] : trainer.optimizer().state()) {
+      const std::vector<float> values = f.floats(name, {buffer->size()});
+      std::memcpy(buffer->data(), values.data(), values.size() * sizeof(float));
+    }
+    TrainState& s = trainer.state();
+    const nlohmann::json& j = c.state;
+    s.epoch = j.at("epoch").get<int>();
+    s.step = j.at("step").get<size_t>();
+    s.updates = j.at("updates").get<uint64_t>();
+    s.shuffle_rng = j.at("shuffle_rng").get<std::array<uint64_t, 4>>();
+    s.loss_sum = j.at("loss_sum").get<double>();
+    s.correct = j.at("correct").get<uint64_t>();
+    s.seen = j.at("seen").get<uint64_t>();
+    s.train_seconds = j.at("train_seconds").get<double>();
+    s.history.clear();
+    for (const auto& e : j.at("history")) s.history.push_back(epoch_from_json(e));
+    const auto order = f.tensors.at("order");
+    if (order.dtype != "U32" || order.shape.size() != 1) throw std::runtime_error("bad order tensor");
+    s.order.resize(order.shape[0]);
+    std::memcpy(s.order.data(), order.data, s.order.size() * sizeof(uint32_t));
+    if (s.step > 0 && s.order.size() != trainer.train_samples()) {
+      throw std::runtime_error("order does not match the dataset");
+    }
+  } catch (const std::exception& e) {
+    throw ConfigError(c.path + ": cannot restore checkpoint: " + e.what());
+  }
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,697 @@
+// Experiment files: parsing, validation and the resolved form a run log records.
+//
+// Every error is a ConfigError whose message reads
+//   <source>: <JSON pointer>: expected <what>, got <value as JSON>
+// so a user can find the field without reading code. Parsing and validate_experiment() share
+// the range checks below, so a command-line override is held to the same rules as the file.
+#include "mlpbench/experiment.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "mlpbench/errors.h"
+
+namespace mlpbench {
+namespace {
+
+using json = nlohmann::json;
+
+// Both datasets: 28x28 images, 10 classes.
+constexpr int kInputSize = 784;
+constexpr int kNumClasses = 10;
+
+constexpr size_t kMaxLayers = 64;
+constexpr uint64_t kMaxParameters = uint64_t{1} << 31;
+constexpr size_t kMaxNameLength = 128;
+constexpr int kMaxJsonDepth = 64;               // an experiment needs 3
+constexpr uintmax_t kMaxFileBytes = 16u << 20;  // an experiment needs a few hundred bytes
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+// JSON pointer escaping (RFC 6901): '~' -> "~0", '/' -> "~1".
+std::string escape_key(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string child(const std::string& path, const std::string& key) {
+  return path + "/" + escape_key(key);
+}
+std::string child(const std::string& path, size_t index) {
+  return path + "/" + std::to_string(index);
+}
+
+std::string dump(const json& v) {
+  // Strings from a parsed file are valid UTF-8; a json built in code may not be.
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Appends a compact JSON rendering of `v`, stopping early (with "...") once `out` is long or the
+// value is deep, so a message never grows without bound or recurses far.
+void show_into(const json& v, std::string& out, size_t limit, int depth) {
+  if (out.size() > limit) {
+    out += "...";
+    return;
+  }
+  if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+    const double d = v.get<double>();
+    out += std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+    return;
+  }
+  if (!v.is_structured()) {
+    std::string s = dump(v);
+    if (s.size() > limit + 2) s = s.substr(0, limit) + "...";
+    out += s;
+    return;
+  }
+  if (depth >= 4 && !v.empty()) {
+    out += v.is_object() ? "{...}" : "[...]";
+    return;
+  }
+  out += v.is_object() ? '{' : '[';
+  bool first = true;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!first) out += ',';
+    first = false;
+    if (out.size() > limit) {
+      out += "...";
+      break;
+    }
+    if (v.is_object()) out += dump(json(it.key())) + ':';
+    show_into(it.value(), out, limit, depth + 1);
+  }
+  out += v.is_object() ? '}' : ']';
+}
+
+std::string show(const json& v) {
+  std::string out;
+  show_into(v, out, 80, 0);
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Edit distance with adjacent transpositions (optimal string alignment), case-insensitive.
+size_t edit_distance(const std::string& a_in, const std::string& b_in) {
+  const std::string a = lower(a_in), b = lower(b_in);
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+// The closest of `known` to `word` if it is within edit distance 2, else "".
+std::string closest(const std::string& word, const std::vector<std::string>& known) {
+  if (word.size() > 64) return "";  // not a typo; keeps the distance table small
+  std::string best;
+  size_t best_distance = 3;
+  for (const auto& k : known) {
+    const size_t dist = edit_distance(word, k);
+    if (dist < best_distance) {
+      best_distance = dist;
+      best = k;
+    }
+  }
+  return best;
+}
+
+// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
+std::string quoted_choices(const std::vector<std::string>& choices) {
+  std::string out;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) out += i + 1 == choices.size() ? " or " : ", ";
+    out += dump(json(choices[i]));
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i > 0 ? ", " : "") + words[i];
+  return out;
+}
+
+// Builds and throws the messages, all of which start with the source.
+struct Checker {
+  const std::string& source;
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw ConfigError(path.empty() ? source + ": " + what : source + ": " + path + ": " + what);
+  }
+  [[noreturn]] void expected(const std::string& path, const std::string& what,
+                             const json& got) const {
+    fail(path, "expected " + what + ", got " + show(got));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rules shared by parsing and validate_experiment()
+
+struct IntRule {
+  int64_t lo, hi;
+  const char* note = "";
+  std::string describe() const {
+    return "an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + note;
+  }
+};
+
+const IntRule kEpochsRule{1, 100000};
+const IntRule kBatchSizeRule{1, 65536};
+const IntRule kThreadsRule{0, 1024, " (0 = all cores)"};
+const IntRule kUnitsRule{1, 65536};
+const std::string kSeedDescription = "an integer from 0 to 18446744073709551615";
+
+struct NumberRule {
+  double lo, hi;
+  bool lo_open, hi_open;
+  std::string what;        // said when the value is not a number or below the range
+  std::string what_above;  // said when it is above the range (defaults to `what`)
+  bool ok(double v) const {
+    return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  }
+};
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const NumberRule kLearningRateRule{
+    0, 10, true, false, "a positive number", "a positive number no greater than 10"};
+const NumberRule kBetaRule{0, 1, false, true, "a number in [0, 1)", ""};
+const NumberRule kEpsilonRule{0, kInf, true, true, "a positive number", ""};
+const NumberRule kMomentumRule{0, 1, false, true, "a number in [0, 1)", ""};
+const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
+
+const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
+const std::vector<std::string> kLosses = {"sparse_categorical_crossentropy",
+                                          "categorical_crossentropy"};
+const std::vector<std::string> kOptimizers = {"adam", "sgd"};
+const std::vector<std::string> kActivations = {"relu", "linear", "softmax"};
+
+const std::vector<std::string> kTopKeys = {"name",    "description", "dataset", "model",
+                                           "loss",    "optimizer",   "epochs",  "batch_size",
+                                           "shuffle", "seed",        "threads", "reference"};
+const std::vector<std::string> kAdamKeys = {"name", "learning_rate", "beta_1", "beta_2", "epsilon"};
+const std::vector<std::string> kSgdKeys = {"name", "learning_rate", "momentum", "nesterov"};
+const std::vector<std::string> kLayerKeys = {"units", "activation"};
+const std::vector<std::string> kReferenceKeys = {"test_accuracy", "source"};
+
+const std::string kNameDescription =
+    "a name usable as a folder name: 1 to 128 characters from A-Z a-z 0-9 _ . - "
+    "(and not \".\" or \"..\")";
+
+void check_int(const Checker& ck, const std::string& path, int64_t v, const IntRule& rule,
+               const json& shown) {
+  if (v < rule.lo || v > rule.hi) ck.expected(path, rule.describe(), shown);
+}
+
+void check_number(const Checker& ck, const std::string& path, double v, const NumberRule& rule,
+                  const json& shown) {
+  if (rule.ok(v)) return;
+  const bool above = std::isfinite(v) && (rule.hi_open ? v >= rule.hi : v > rule.hi);
+  ck.expected(path, above && !rule.what_above.empty() ? rule.what_above : rule.what, shown);
+}
+
+void check_choice(const Checker& ck, const std::string& path, const std::string& v,
+                  const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), v) != choices.end()) return;
+  std::string what = "expected " + quoted_choices(choices) + ", got " + show(json(v));
+  const std::string hint = closest(v, choices);
+  if (!hint.empty()) what += " (did you mean " + dump(json(hint)) + "?)";
+  ck.fail(path, what);
+}
+
+void check_name(const Checker& ck, const std::string& path, const std::string& name) {
+  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+  if (name.empty() || name.size() > kMaxNameLength || !chars_ok || name == "." || name == "..") {
+    ck.expected(path, kNameDescription, json(name));
+  }
+}
+
+void check_layer_count(const Checker& ck, size_t layers) {
+  if (layers == 0) ck.fail("/model", "expected a non-empty array of layers, got []");
+  if (layers > kMaxLayers) {
+    ck.fail("/model", "expected at most " + std::to_string(kMaxLayers) + " layers, got " +
+                          std::to_string(layers));
+  }
+}
+
+// The whole model: layer count, activations, the output layer and the parameter count.
+// Layer units are range-checked here too, so validate_experiment() covers everything.
+void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
+                 const std::string& dataset) {
+  check_layer_count(ck, model.size());
+  uint64_t parameters = 0;
+  uint64_t in = kInputSize;
+  for (size_t i = 0; i < model.size(); ++i) {
+    const std::string path = child("/model", i);
+    const LayerSpec& layer = model[i];
+    check_int(ck, child(path, "units"), layer.units, kUnitsRule, json(layer.units));
+    check_choice(ck, child(path, "activation"), layer.activation, kActivations);
+    const bool last = i + 1 == model.size();
+    if (!last && layer.activation == "softmax") {
+      ck.fail(child(path, "activation"),
+              "\"softmax\" is only allowed on the output layer (the last one); hidden layers "
+              "take \"relu\" or \"linear\"");
+    }
+    if (last && layer.activation != "softmax") {
+      ck.fail(child(path, "activation"),
+              "the output layer must use \"softmax\", got " + show(json(layer.activation)));
+    }
+    if (last && layer.units != kNumClasses) {
+      ck.fail(child(path, "units"), "the output layer must have " + std::to_string(kNumClasses) +
+                                        " units (one per class of " + dataset + "), got " +
+                                        std::to_string(layer.units));
+    }
+    // Weights in*out plus biases out. Units are at most 65536 here, but stay overflow-safe.
+    const uint64_t out = static_cast<uint64_t>(layer.units);
+    uint64_t weights = 0, layer_total = 0;
+    if (__builtin_mul_overflow(in, out, &weights) ||
+        __builtin_add_overflow(weights, out, &layer_total) ||
+        __builtin_add_overflow(parameters, layer_total, &parameters)) {
+      parameters = std::numeric_limits<uint64_t>::max();
+    }
+    in = out;
+  }
+  if (parameters > kMaxParameters) {
+    ck.fail("/model", "expected at most " + std::to_string(kMaxParameters) +
+                          " (2^31) parameters in total, got " + std::to_string(parameters));
+  }
+}
+
+void check_optimizer(const Checker& ck, const OptimizerSpec& o) {
+  check_choice(ck, "/optimizer/name", o.name, kOptimizers);
+  check_number(ck, "/optimizer/learning_rate", o.learning_rate, kLearningRateRule,
+               json(o.learning_rate));
+  if (o.name == "adam") {
+    check_number(ck, "/optimizer/beta_1", o.beta_1, kBetaRule, json(o.beta_1));
+    check_number(ck, "/optimizer/beta_2", o.beta_2, kBetaRule, json(o.beta_2));
+    check_number(ck, "/optimizer/epsilon", o.epsilon, kEpsilonRule, json(o.epsilon));
+  } else {
+    check_number(ck, "/optimizer/momentum", o.momentum, kMomentumRule, json(o.momentum));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading JSON values (type checks; the range checks above follow)
+
+// Rejects keys not in `known`, suggesting the closest known key.
+void check_keys(const Checker& ck, const json& obj, const std::string& path,
+                const std::vector<std::string>& known) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& key = it.key();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::string hint = closest(key, known);
+    ck.fail(child(path, key), hint.empty()
+                                  ? "unknown key (expected one of: " + joined(known) + ")"
+                                  : "unknown key (did you mean " + dump(json(hint)) + "?)");
+  }
+}
+
+const json* member(const json& obj, const std::string& key) {
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+const json& required(const Checker& ck, const json& obj, const std::string& path,
+                     const std::string& what) {
+  // `path` is the missing key's own path; its last segment is the key.
+  const std::string key = path.substr(path.rfind('/') + 1);
+  const json* v = member(obj, key);
+  if (!v) ck.fail(path, "required key is missing (expected " + what + ")");
+  return *v;
+}
+
+int64_t read_int(const Checker& ck, const std::string& path, const json& v, const IntRule& rule) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(rule.hi)) ck.expected(path, rule.describe(), v);
+    check_int(ck, path, static_cast<int64_t>(u), rule, v);
+    return static_cast<int64_t>(u);
+  }
+  if (!v.is_number_integer()) ck.expected(path, rule.describe(), v);
+  const int64_t i = v.get<int64_t>();
+  check_int(ck, path, i, rule, v);
+  return i;
+}
+
+uint64_t read_seed(const Checker& ck, const std::string& path, const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0)
+    return static_cast<uint64_t>(v.get<int64_t>());
+  ck.expected(path, kSeedDescription, v);
+}
+
+double read_number(const Checker& ck, const std::string& path, const json& v,
+                   const NumberRule& rule) {
+  if (!v.is_number()) ck.expected(path, rule.what, v);
+  const double d = v.get<double>();
+  check_number(ck, path, d, rule, v);
+  return d;
+}
+
+bool read_bool(const Checker& ck, const std::string& path, const json& v) {
+  if (!v.is_boolean()) ck.expected(path, "true or false", v);
+  return v.get<bool>();
+}
+
+std::string read_string(const Checker& ck, const std::string& path, const json& v,
+                        const std::string& what) {
+  if (!v.is_string()) ck.expected(path, what, v);
+  return v.get<std::string>();
+}
+
+std::string read_choice(const Checker& ck, const std::string& path, const json& v,
+                        const std::vector<std::string>& choices) {
+  std::string s = read_string(ck, path, v, quoted_choices(choices));
+  check_choice(ck, path, s, choices);
+  return s;
+}
+
+std::vector<LayerSpec> read_model(const Checker& ck, const json& v, const std::string& dataset) {
+  const std::string path = "/model";
+  if (!v.is_array() || v.empty()) {
+    ck.expected(path,
+                "a non-empty array of layers like [{\"units\": 10, \"activation\": "
+                "\"softmax\"}]",
+                v);
+  }
+  std::vector<LayerSpec> model;
+  check_layer_count(ck, v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string layer_path = child(path, i);
+    const json& layer = v[i];
+    if (!layer.is_object()) {
+      ck.expected(layer_path, "a layer object like {\"units\": 64, \"activation\": \"relu\"}",
+                  layer);
+    }
+    check_keys(ck, layer, layer_path, kLayerKeys);
+    LayerSpec spec;
+    spec.units = static_cast<int>(read_int(
+        ck, child(layer_path, "units"),
+        required(ck, layer, child(layer_path, "units"), kUnitsRule.describe()), kUnitsRule));
+    spec.activation = read_choice(
+        ck, child(layer_path, "activation"),
+        required(ck, layer, child(layer_path, "activation"), quoted_choices(kActivations)),
+        kActivations);
+    model.push_back(spec);
+  }
+  check_model(ck, model, dataset);
+  return model;
+}
+
+OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
+  const std::string path = "/optimizer";
+  OptimizerSpec o;
+  const std::string what =
+      "\"adam\" or \"sgd\", or an object like {\"name\": \"adam\", "
+      "\"learning_rate\": 0.001}";
+  if (v.is_string()) {
+    o.name = read_choice(ck, path, v, kOptimizers);
+  } else if (v.is_object()) {
+    std::vector<std::string> all = kAdamKeys;
+    for (const auto& k : kSgdKeys) {
+      if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
+    }
+    check_keys(ck, v, path, all);
+    o.name =
+        read_choice(ck, child(path, "name"),
+                    required(ck, v, child(path, "name"), quoted_choices(kOptimizers)), kOptimizers);
+    const auto& own = o.name == "adam" ? kAdamKeys : kSgdKeys;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (std::find(own.begin(), own.end(), it.key()) != own.end()) continue;
+      const std::string other = o.name == "adam" ? "sgd" : "adam";
+      ck.fail(child(path, it.key()), "unknown key for the " + o.name + " optimizer (\"" + it.key() +
+                                         "\" belongs to " + other + "; " + o.name +
+                                         " takes: " + joined(own) + ")");
+    }
+  } else {
+    ck.expected(path, what, v);
+  }
+  if (o.name == "sgd") o.learning_rate = 0.01;  // Keras SGD default
+  if (!v.is_object()) return o;
+  if (const json* lr = member(v, "learning_rate")) {
+    o.learning_rate = read_number(ck, child(path, "learning_rate"), *lr, kLearningRateRule);
+  }
+  if (o.name == "adam") {
+    if (const json* b = member(v, "beta_1"))
+      o.beta_1 = read_number(ck, child(path, "beta_1"), *b, kBetaRule);
+    if (const json* b = member(v, "beta_2"))
+      o.beta_2 = read_number(ck, child(path, "beta_2"), *b, kBetaRule);
+    if (const json* e = member(v, "epsilon")) {
+      o.epsilon = read_number(ck, child(path, "epsilon"), *e, kEpsilonRule);
+    }
+  } else {
+    if (const json* m = member(v, "momentum")) {
+      o.momentum = read_number(ck, child(path, "momentum"), *m, kMomentumRule);
+    }
+    if (const json* n = member(v, "nesterov"))
+      o.nesterov = read_bool(ck, child(path, "nesterov"), *n);
+  }
+  return o;
+}
+
+Reference read_reference(const Checker& ck, const json& v) {
+  const std::string path = "/reference";
+  if (!v.is_object()) {
+    ck.expected(path, "an object like {\"test_accuracy\": 0.98, \"source\": \"...\"}", v);
+  }
+  check_keys(ck, v, path, kReferenceKeys);
+  Reference r;
+  r.test_accuracy =
+      read_number(ck, child(path, "test_accuracy"),
+                  required(ck, v, child(path, "test_accuracy"), kAccuracyRule.what), kAccuracyRule);
+  if (const json* s = member(v, "source"))
+    r.source = read_string(ck, child(path, "source"), *s, "a string");
+  return r;
+}
+
+// "[json.exception.parse_error.101] parse error at line 1, column 6: syntax error ..." ->
+// "invalid JSON at line 1, column 6: syntax error ..."; `at_end` says the parser stopped at the
+// end of the text.
+std::string describe_json_error(const json::exception& e, bool at_end) {
+  std::string what = e.what();
+  const auto bracket = what.find("] ");
+  if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) {
+    what = what.substr(bracket + 2);
+  }
+  const std::string prefix = "parse error ";
+  if (what.rfind(prefix, 0) == 0) {
+    what = "invalid JSON " + what.substr(prefix.size());
+  } else {
+    what = "invalid JSON: " + what;
+  }
+  if (at_end || what.find("unexpected end of input") != std::string::npos) {
+    what += " (is the file truncated?)";
+  }
+  return what;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------------
+
+nlohmann::json Experiment::to_json() const {
+  json j;
+  j["name"] = name;
+  j["description"] = description;
+  j["dataset"] = dataset;
+  json layers = json::array();
+  for (const auto& layer : model)
+    layers.push_back({{"units", layer.units}, {"activation", layer.activation}});
+  j["model"] = layers;
+  j["loss"] = loss;
+  json opt = {{"name", optimizer.name}, {"learning_rate", optimizer.learning_rate}};
+  if (optimizer.name == "sgd") {
+    opt["momentum"] = optimizer.momentum;
+    opt["nesterov"] = optimizer.nesterov;
+  } else {
+    opt["beta_1"] = optimizer.beta_1;
+    opt["beta_2"] = optimizer.beta_2;
+    opt["epsilon"] = optimizer.epsilon;
+  }
+  j["optimizer"] = opt;
+  j["epochs"] = epochs;
+  j["batch_size"] = batch_size;
+  j["shuffle"] = shuffle;
+  j["seed"] = seed;  // uint64_t: stored as an unsigned JSON integer
+  j["threads"] = threads;
+  if (reference) {
+    j["reference"] = {{"test_accuracy", reference->test_accuracy}, {"source", reference->source}};
+  }
+  return j;
+}
+
+Experiment parse_experiment(const nlohmann::json& j, const std::string& source) {
+  const Checker ck{source};
+  if (!j.is_object()) {
+    ck.fail("", "expected a JSON object at the top level, got " + show(j));
+  }
+  check_keys(ck, j, "", kTopKeys);
+
+  Experiment e;
+  e.name = read_string(ck, "/name", required(ck, j, "/name", kNameDescription), kNameDescription);
+  check_name(ck, "/name", e.name);
+  if (const json* d = member(j, "description"))
+    e.description = read_string(ck, "/description", *d, "a string");
+  e.dataset = read_choice(ck, "/dataset", required(ck, j, "/dataset", quoted_choices(kDatasets)),
+                          kDatasets);
+  e.model = read_model(ck, required(ck, j, "/model", "a non-empty array of layers"), e.dataset);
+  e.loss = read_choice(ck, "/loss", required(ck, j, "/loss", quoted_choices(kLosses)), kLosses);
+  e.optimizer =
+      read_optimizer(ck, required(ck, j, "/optimizer", "\"adam\", \"sgd\" or an optimizer object"));
+  e.epochs = static_cast<int>(
+      read_int(ck, "/epochs", required(ck, j, "/epochs", kEpochsRule.describe()), kEpochsRule));
+  e.batch_size = static_cast<int>(
+      read_int(ck, "/batch_size", required(ck, j, "/batch_size", kBatchSizeRule.describe()),
+               kBatchSizeRule));
+  if (const json* v = member(j, "shuffle")) e.shuffle = read_bool(ck, "/shuffle", *v);
+  if (const json* v = member(j, "seed")) e.seed = read_seed(ck, "/seed", *v);
+  if (const json* v = member(j, "threads"))
+    e.threads = static_cast<int>(read_int(ck, "/threads", *v, kThreadsRule));
+  if (const json* v = member(j, "reference")) e.reference = read_reference(ck, *v);
+  return e;
+}
+
+Experiment parse_experiment(const std::string& text, const std::string& source) {
+  const Checker ck{source};
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+    ck.fail("", "the file is empty (expected a JSON object describing an experiment)");
+  }
+
+  // Duplicate keys would otherwise pass silently (the last one wins), so track the keys of each
+  // open object, and where we are, while parsing.
+  struct Frame {
+    bool is_object;
+    std::set<std::string> keys;
+    std::string key;   // objects: the key being read
+    size_t index = 0;  // arrays: the element being read
+  };
+  std::vector<Frame> frames;
+  const auto pointer = [&frames] {
+    std::string p;
+    for (const auto& f : frames) p = f.is_object ? child(p, f.key) : child(p, f.index);
+    return p;
+  };
+  const auto element_done = [&frames] {
+    if (!frames.empty() && !frames.back().is_object) ++frames.back().index;
+  };
+  const json::parser_callback_t callback = [&](int /*depth*/, json::parse_event_t event,
+                                               json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (frames.size() >= static_cast<size_t>(kMaxJsonDepth)) {
+          ck.fail(pointer(),
+                  "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+        }
+        frames.push_back(Frame{event == json::parse_event_t::object_start, {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        Frame& f = frames.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second) ck.fail(pointer(), "duplicate key");
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames.pop_back();
+        element_done();
+        break;
+      case json::parse_event_t::value:
+        element_done();
+        break;
+    }
+    return true;
+  };
+
+  json j;
+  try {
+    j = json::parse(text, callback);
+  } catch (const json::parse_error& e) {
+    ck.fail("", describe_json_error(e, e.byte >= text.size()));
+  } catch (const json::exception& e) {  // out_of_range for a number like 1e999
+    ck.fail("", describe_json_error(e, false));
+  }
+  return parse_experiment(j, source);
+}
+
+Experiment load_experiment(const std::string& path) {
+  namespace fs = std::filesystem;
+  const Checker ck{path};
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    ck.fail("", "cannot open the experiment file (" +
+                    (ec ? ec.message()
+                        : std::make_error_code(std::errc::no_such_file_or_directory).message()) +
+                    ")");
+  }
+  if (!fs::is_regular_file(status))
+    ck.fail("", "not a regular file (expected an experiment .json file)");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > kMaxFileBytes) {
+    ck.fail("", "the file has " + std::to_string(size) + " bytes, more than the " +
+                    std::to_string(kMaxFileBytes >> 20) + " MiB an experiment file may have");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    ck.fail("", "cannot open the experiment file (" + std::generic_category().message(errno) + ")");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) ck.fail("", "cannot read the experiment file");
+  return parse_experiment(text.str(), path);
+}
+
+void validate_experiment(const Experiment& e, const std::string& source) {
+  const Checker ck{source};
+  check_name(ck, "/name", e.name);
+  check_choice(ck, "/dataset", e.dataset, kDatasets);
+  check_model(ck, e.model, e.dataset);
+  check_choice(ck, "/loss", e.loss, kLosses);
+  check_optimizer(ck, e.optimizer);
+  check_int(ck, "/epochs", e.epochs, kEpochsRule, json(e.epochs));
+  check_int(ck, "/batch_size", e.batch_size, kBatchSizeRule, json(e.batch_size));
+  check_int(ck, "/threads", e.threads, kThreadsRule, json(e.threads));
+  if (e.reference) {
+    check_number(ck, "/reference/test_accuracy", e.reference->test_accuracy, kAccuracyRule,
+                 json(e.reference->test_accuracy));
+  }
+}
+
+}  // namespace mlpbench

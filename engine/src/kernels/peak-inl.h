@@ -1,0 +1,36 @@
+// The machine's FMA peak, for reporting kernels as a fraction of it.
+#if defined(MLPBENCH_PEAK_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLPBENCH_PEAK_INL_H_
+#undef MLPBENCH_PEAK_INL_H_
+#else
+#define MLPBENCH_PEAK_INL_H_
+#endif
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlpbench::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// 16 independent chains: more than FMA latency (4) x ports (2) on any x86 core we know, and
+// few enough to live in 16 registers.
+double FmaPeakLoop(size_t iterations) {
+  const hn::ScalableTag<float> d;
+  constexpr int kChains = 16;
+  hn::Vec<decltype(d)> acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = hn::Set(d, 1.0f + c * 1e-3f);
+  const auto mul = hn::Set(d, 0.9999999f), add = hn::Set(d, 1e-7f);
+  for (size_t it = 0; it < iterations; ++it) {
+    for (int c = 0; c < kChains; ++c) acc[c] = hn::MulAdd(acc[c], mul, add);
+  }
+  auto sum = acc[0];
+  for (int c = 1; c < kChains; ++c) sum = hn::Add(sum, acc[c]);
+  volatile float sink = hn::GetLane(sum);
+  (void)sink;
+  return 2.0 * static_cast<double>(iterations) * kChains * hn::Lanes(d);
+}
+
+}  // namespace mlpbench::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // MLPBENCH_PEAK_INL_H_

@@ -1,0 +1,79 @@
+// Scalar twins of the SIMD kernels: the same contracts in plain loops, summing in the same
+// order with the same fused multiply-adds, so FMA targets must match them exactly.
+#include <algorithm>
+#include <cmath>
+
+#include "mlpbench/kernels.h"
+
+namespace mlpbench::scalar {
+
+void gemm(const kernels::GemmArgs& g) {
+  for (size_t i = 0; i < g.m; ++i) {
+    for (size_t j = 0; j < g.n; ++j) {
+      float acc = g.bias ? g.bias[j] : 0.0f;
+      for (size_t p = 0; p < g.k; ++p) {
+        acc = std::fma(g.a[i * g.a_row_stride + p * g.a_col_stride], g.b[p * g.ldb + j], acc);
+      }
+      if (g.relu) acc = std::max(acc, 0.0f);
+      if (g.mask && !(g.mask[i * g.ldmask + j] > 0.0f)) acc = 0.0f;
+      g.c[i * g.ldc + j] = acc;
+    }
+  }
+}
+
+void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
+                  const uint8_t* labels, float grad_scale, float* grad, float* loss,
+                  int32_t* predicted) {
+  for (size_t i = 0; i < rows; ++i) {
+    const float* z = logits + i * ld;
+    const size_t arg = static_cast<size_t>(std::max_element(z, z + classes) - z);
+    const float zmax = z[arg];
+    float sum = 0;
+    for (size_t j = 0; j < classes; ++j) sum += std::exp(z[j] - zmax);
+    loss[i] = std::log(sum) - (z[labels[i]] - zmax);
+    predicted[i] = static_cast<int32_t>(arg);
+    if (grad) {
+      for (size_t j = 0; j < classes; ++j) {
+        grad[i * ld + j] = std::exp(z[j] - zmax) / sum * grad_scale;
+      }
+      grad[i * ld + labels[i]] -= grad_scale;
+    }
+  }
+}
+
+void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out) {
+  for (size_t j = 0; j < cols; ++j) {
+    float sum = 0;
+    for (size_t i = 0; i < rows; ++i) sum += x[i * ld + j];
+    out[j] = sum;
+  }
+}
+
+void transpose(const float* in, size_t rows, size_t cols, float* out) {
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
+  }
+}
+
+void adam(float* param, const float* grad, float* m, float* v, size_t n,
+          const kernels::AdamArgs& a) {
+  for (size_t i = 0; i < n; ++i) {
+    const float g = grad[i];
+    m[i] = std::fma(a.beta_1, m[i], (1.0f - a.beta_1) * g);
+    v[i] = std::fma(a.beta_2, v[i], (1.0f - a.beta_2) * (g * g));
+    param[i] -= (a.alpha * m[i]) / (std::sqrt(v[i]) + a.epsilon);
+  }
+}
+
+void sgd(float* param, const float* grad, float* velocity, size_t n, const kernels::SgdArgs& a) {
+  for (size_t i = 0; i < n; ++i) {
+    if (a.momentum == 0.0f) {
+      param[i] -= a.learning_rate * grad[i];
+      continue;
+    }
+    velocity[i] = a.momentum * velocity[i] - a.learning_rate * grad[i];
+    param[i] += a.nesterov ? a.momentum * velocity[i] - a.learning_rate * grad[i] : velocity[i];
+  }
+}
+
+}  // namespace mlpbench::scalar

@@ -1,0 +1,146 @@
+#include "mlpbench/model.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "mlpbench/kernels.h"
+#include "mlpbench/rng.h"
+
+namespace mlpbench {
+namespace {
+
+size_t align_floats(size_t n) {
+  constexpr size_t kFloats = kAlignment / sizeof(float);
+  return (n + kFloats - 1) / kFloats * kFloats;
+}
+
+}  // namespace
+
+Mlp::Mlp(size_t inputs, const std::vector<LayerSpec>& specs) {
+  if (specs.empty()) throw std::invalid_argument("an MLP needs at least one layer");
+  size_t in = inputs, offset = 0;
+  for (const LayerSpec& spec : specs) {
+    DenseLayer layer;
+    layer.in = in;
+    layer.out = static_cast<size_t>(spec.units);
+    layer.relu = spec.activation == "relu";
+    layer.kernel_offset = offset;
+    offset += align_floats(layer.in * layer.out);
+    layer.bias_offset = offset;
+    offset += align_floats(layer.out);
+    layers_.push_back(layer);
+    in = layer.out;
+  }
+  params_.resize(offset);
+}
+
+size_t Mlp::parameter_count() const {
+  size_t n = 0;
+  for (const auto& l : layers_) n += l.in * l.out + l.out;
+  return n;
+}
+
+void Mlp::init_glorot(uint64_t seed) {
+  Rng rng(seed, kInitStream);
+  params_.fill_zero();
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DenseLayer& layer = layers_[l];
+    const double limit = std::sqrt(6.0 / static_cast<double>(layer.in + layer.out));
+    float* w = kernel(l);
+    for (size_t i = 0; i < layer.in * layer.out; ++i) {
+      w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+    }
+  }
+}
+
+double Mlp::inference_flops_per_sample() const {
+  double madds = 0;
+  for (const auto& l : layers_) madds += static_cast<double>(l.in) * l.out;
+  return 2 * madds;
+}
+
+double Mlp::training_flops_per_sample() const {
+  const double first = static_cast<double>(layers_[0].in) * layers_[0].out;
+  return 3 * inference_flops_per_sample() - 2 * first;
+}
+
+Workspace::Workspace(const Mlp& model, size_t rows) : max_rows(rows) {
+  input.resize(rows * model.inputs());
+  labels.resize(rows);
+  for (size_t l = 0; l < model.layers().size(); ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    outputs.emplace_back(rows * layer.out);
+    deltas.emplace_back(rows * layer.out);
+    kernel_t.emplace_back(l > 0 ? layer.in * layer.out : 0);
+  }
+  grads.resize(model.params().size());
+  losses.resize(rows);
+  predicted.resize(rows);
+}
+
+void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
+  const float* x = ws.input.data();
+  for (size_t l = 0; l < model.layers().size(); ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    kernels::GemmArgs g;
+    g.m = rows, g.n = layer.out, g.k = layer.in;
+    g.a = x, g.a_row_stride = layer.in, g.a_col_stride = 1;   // x: [rows x in]
+    g.b = model.kernel(l), g.ldb = layer.out;                 // W: [in x out]
+    g.c = ws.outputs[l].data(), g.ldc = layer.out;            // y: [rows x out]
+    g.bias = model.bias(l);
+    g.relu = layer.relu;
+    kernels::gemm(g, team.part());
+    team.sync();
+    x = ws.outputs[l].data();
+  }
+}
+
+void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
+                    const Team& team) {
+  const size_t last = model.layers().size() - 1, classes = model.outputs();
+  kernels::softmax_xent(ws.outputs[last].data(), rows, classes, classes, ws.labels.data(),
+                        1.0f / static_cast<float>(rows),
+                        with_grad ? ws.deltas[last].data() : nullptr, ws.losses.data(),
+                        ws.predicted.data(), team.part());
+  team.sync();
+}
+
+void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
+  for (size_t l = 1; l < model.layers().size(); ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    kernels::transpose(model.kernel(l), layer.in, layer.out, ws.kernel_t[l].data(), team.part());
+  }
+  team.sync();
+}
+
+void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
+  for (size_t l = model.layers().size(); l-- > 0;) {
+    const DenseLayer& layer = model.layers()[l];
+    const float* x = l == 0 ? ws.input.data() : ws.outputs[l - 1].data();  // [rows x in]
+    const float* dy = ws.deltas[l].data();                                  // [rows x out]
+
+    kernels::GemmArgs dw;  // dW = x^T . dy: [in x out], summed over the batch
+    dw.m = layer.in, dw.n = layer.out, dw.k = rows;
+    dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
+    dw.b = dy, dw.ldb = layer.out;
+    dw.c = ws.grads.data() + layer.kernel_offset, dw.ldc = layer.out;
+    kernels::gemm(dw, team.part());
+
+    kernels::column_sums(dy, rows, layer.out, layer.out, ws.grads.data() + layer.bias_offset,
+                         team.part());
+
+    if (l > 0) {  // dx = (dy . W^T) masked by ReLU' of x: [rows x in]
+      const DenseLayer& below = model.layers()[l - 1];
+      kernels::GemmArgs dx;
+      dx.m = rows, dx.n = layer.in, dx.k = layer.out;
+      dx.a = dy, dx.a_row_stride = layer.out, dx.a_col_stride = 1;
+      dx.b = ws.kernel_t[l].data(), dx.ldb = layer.in;
+      dx.c = ws.deltas[l - 1].data(), dx.ldc = layer.in;
+      if (below.relu) dx.mask = x, dx.ldmask = layer.in;
+      kernels::gemm(dx, team.part());
+    }
+    team.sync();
+  }
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,37 @@
+#include "mlpbench/optimizer.h"
+
+#include <cmath>
+
+namespace mlpbench {
+
+Optimizer::Optimizer(const OptimizerSpec& spec, size_t parameters) : spec_(spec), n_(parameters) {
+  first_.resize(n_);
+  if (spec_.name == "adam") second_.resize(n_);
+}
+
+void Optimizer::step(float* params, const float* grads, uint64_t t, kernels::Part part) {
+  if (spec_.name == "adam") {
+    kernels::AdamArgs a;
+    // Bias corrections in double, once per step (Keras folds them into the step size).
+    const double td = static_cast<double>(t);
+    a.alpha = static_cast<float>(spec_.learning_rate * std::sqrt(1 - std::pow(spec_.beta_2, td)) /
+                                 (1 - std::pow(spec_.beta_1, td)));
+    a.beta_1 = static_cast<float>(spec_.beta_1);
+    a.beta_2 = static_cast<float>(spec_.beta_2);
+    a.epsilon = static_cast<float>(spec_.epsilon);
+    kernels::adam(params, grads, first_.data(), second_.data(), n_, a, part);
+  } else {
+    kernels::SgdArgs s;
+    s.learning_rate = static_cast<float>(spec_.learning_rate);
+    s.momentum = static_cast<float>(spec_.momentum);
+    s.nesterov = spec_.nesterov;
+    kernels::sgd(params, grads, first_.data(), n_, s, part);
+  }
+}
+
+std::vector<std::pair<std::string, FloatBuffer*>> Optimizer::state() {
+  if (spec_.name == "adam") return {{"adam.m", &first_}, {"adam.v", &second_}};
+  return {{"sgd.velocity", &first_}};
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,110 @@
+#include "mlpbench/progress.h"
+
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+namespace mlpbench {
+namespace {
+
+std::string with_commas(size_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  if (seconds < 1e-3) {
+    std::snprintf(buf, sizeof buf, "%.0fus", seconds * 1e6);
+  } else if (seconds < 1) {
+    std::snprintf(buf, sizeof buf, "%.0fms", seconds * 1e3);
+  } else if (seconds < 60) {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  } else {
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60,
+                  static_cast<int>(seconds) % 60);
+  }
+  return buf;
+}
+
+std::string model_summary(const std::string& name, const Mlp& model) {
+  const std::string rule(65, '_'), thick(65, '=');
+  std::ostringstream s;
+  s << "Model: \"" << name << "\"\n" << rule << "\n";
+  s << pad(" Layer (type)", 29) << pad("Output Shape", 26) << "Param #\n" << thick << "\n";
+  s << pad(" flatten (Flatten)", 29) << pad("(None, " + std::to_string(model.inputs()) + ")", 26)
+    << "0\n";
+  const size_t n = model.layers().size();
+  for (size_t l = 0; l < n; ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    const std::string act = l + 1 == n ? "softmax" : layer.relu ? "relu" : "linear";
+    const std::string label = " dense_" + std::to_string(l) + " (Dense, " + act + ")";
+    s << pad(label, 29) << pad("(None, " + std::to_string(layer.out) + ")", 26)
+      << with_commas(layer.in * layer.out + layer.out) << "\n";
+  }
+  s << thick << "\n";
+  s << "Total params: " << with_commas(model.parameter_count()) << " ("
+    << std::fixed << std::setprecision(2) << model.parameter_count() * 4.0 / 1048576 << " MiB)\n";
+  s << "Trainable params: " << with_commas(model.parameter_count()) << "\n";
+  s << "Non-trainable params: 0\n" << rule << "\n";
+  return s.str();
+}
+
+Progress::Progress(std::FILE* out, bool quiet, int epochs)
+    : out_(out), quiet_(quiet), tty_(isatty(fileno(out)) != 0), epochs_(epochs) {}
+
+void Progress::on_step(int epoch, size_t step, size_t steps, double loss, double accuracy) {
+  if (quiet_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (epoch != current_epoch_) {
+    current_epoch_ = epoch;
+    epoch_start_ = now;
+    last_draw_ = {};
+    if (tty_) std::fprintf(out_, "Epoch %d/%d\n", epoch, epochs_);
+  }
+  if (!tty_) return;
+  // Redraw at most ten times a second: the bar must not cost the step loop anything.
+  if (step != steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
+  const double eta = step ? elapsed / step * (steps - step) : 0;
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * step / steps);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>';
+  bar.resize(kWidth, '.');
+  std::fprintf(out_, "\r%zu/%zu [%s] - ETA %s - loss: %.4f - accuracy: %.4f\033[K", step, steps,
+               bar.c_str(), format_duration(eta).c_str(), loss, accuracy);
+  std::fflush(out_);
+}
+
+void Progress::on_epoch_end(const EpochResult& r) {
+  if (quiet_) return;
+  const double per_step = r.steps ? r.train_seconds / r.steps : 0;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%zu/%zu - %s %s/step - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
+                "test_accuracy: %.4f - %.0f samples/s - %.1f GFLOP/s",
+                r.steps, r.steps, format_duration(r.train_seconds).c_str(),
+                format_duration(per_step).c_str(), r.train_loss, r.train_accuracy, r.test_loss,
+                r.test_accuracy, r.samples_per_second, r.gflops);
+  if (tty_) {
+    std::fprintf(out_, "\r%s\033[K\n", line);
+  } else {
+    std::fprintf(out_, "Epoch %d/%d - %s\n", r.epoch, epochs_, line);
+  }
+  std::fflush(out_);
+}
+
+}  // namespace mlpbench

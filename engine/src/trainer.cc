@@ -1,0 +1,183 @@
+#include "mlpbench/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "mlpbench/kernels.h"
+#include "mlpbench/rng.h"
+
+namespace mlpbench {
+namespace {
+
+constexpr size_t kEvalRows = 1000;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<uint32_t> identity_order(size_t n) {
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  return order;
+}
+
+}  // namespace
+
+Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test,
+                 int threads)
+    : experiment_(experiment),
+      train_(train),
+      test_(test),
+      threads_(threads),
+      model_(train.features(), experiment.model),
+      optimizer_(experiment.optimizer, model_.params().size()),
+      train_ws_(model_, static_cast<size_t>(experiment.batch_size)),
+      eval_ws_(model_, kEvalRows) {
+  model_.init_glorot(experiment.seed);
+  state_.shuffle_rng = Rng(experiment.seed, kShuffleStream).state();
+}
+
+size_t Trainer::steps_per_epoch() const {
+  const size_t b = static_cast<size_t>(experiment_.batch_size);
+  return (train_.size() + b - 1) / b;  // the last partial batch is kept
+}
+
+void Trainer::begin_epoch() {
+  state_.order = identity_order(train_.size());
+  if (experiment_.shuffle) {
+    Rng rng(0, 0);
+    rng.set_state(state_.shuffle_rng);
+    shuffle(state_.order, rng);
+    state_.shuffle_rng = rng.state();
+  }
+  state_.step = 0;
+  state_.loss_sum = 0;
+  state_.correct = state_.seen = 0;
+  state_.train_seconds = 0;
+}
+
+void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices,
+                           size_t rows, const Team& team) const {
+  const size_t features = data.features();
+  for (size_t i = team.part().begin(rows); i < team.part().end(rows); ++i) {
+    std::memcpy(ws.input.data() + i * features, data.image(indices[i]), features * sizeof(float));
+    ws.labels[i] = data.labels[indices[i]];
+  }
+}
+
+StopReason Trainer::run(const TrainCallbacks& callbacks) {
+  const size_t batch = static_cast<size_t>(experiment_.batch_size);
+  const size_t steps = steps_per_epoch();
+  const double flops_per_sample = model_.training_flops_per_sample();
+
+  while (state_.epoch < experiment_.epochs) {
+    if (state_.step == 0) begin_epoch();
+    const int epoch = state_.epoch + 1;
+    StopReason stop = StopReason::kCompleted;  // written by the leader, read after a sync
+
+    const size_t first_step = state_.step;
+    const uint64_t first_update = state_.updates;
+    const auto t0 = std::chrono::steady_clock::now();
+    run_team(threads_, [&](Team& team) {
+      for (size_t step = first_step; step < steps; ++step) {
+        const size_t first = step * batch, rows = std::min(batch, train_.size() - first);
+        gather_batch(train_ws_, train_, state_.order.data() + first, rows, team);
+        transpose_kernels(model_, train_ws_, team);  // its sync also completes the gather
+        forward(model_, train_ws_, rows, team);
+        loss_and_delta(model_, train_ws_, rows, /*with_grad=*/true, team);
+        if (team.leader()) {
+          double batch_loss = 0;
+          for (size_t i = 0; i < rows; ++i) {
+            batch_loss += train_ws_.losses[i];
+            state_.correct += train_ws_.predicted[i] == train_ws_.labels[i];
+          }
+          state_.loss_sum += batch_loss;
+          state_.seen += rows;
+          if (!std::isfinite(batch_loss)) {
+            stop = StopReason::kDiverged;
+            diverged_at_ = {epoch, step + 1};
+          } else if (callbacks.stop_requested && callbacks.stop_requested()) {
+            stop = StopReason::kInterrupted;
+          }
+        }
+        backward(model_, train_ws_, rows, team);
+        optimizer_.step(model_.params().data(), train_ws_.grads.data(),
+                        first_update + (step - first_step) + 1, team.part());
+        team.sync();  // also publishes the leader's `stop`
+        if (team.leader()) {
+          state_.updates = first_update + (step - first_step) + 1;
+          state_.step = step + 1;
+          if (callbacks.on_step) {
+            callbacks.on_step(epoch, step + 1, steps, state_.loss_sum / state_.seen,
+                              static_cast<double>(state_.correct) / state_.seen);
+          }
+        }
+        if (stop != StopReason::kCompleted) break;
+      }
+    });
+    state_.train_seconds += seconds_since(t0);
+    if (stop == StopReason::kCompleted &&
+        kernels::any_non_finite(model_.params().data(), model_.params().size())) {
+      stop = StopReason::kDiverged;
+      diverged_at_ = {epoch, state_.step};
+    }
+    if (stop != StopReason::kCompleted) return stop;
+
+    const auto e0 = std::chrono::steady_clock::now();
+    const Evaluation test = evaluate(test_);
+    EpochResult r;
+    r.epoch = epoch;
+    r.steps = steps;
+    r.train_loss = state_.loss_sum / state_.seen;
+    r.train_accuracy = static_cast<double>(state_.correct) / state_.seen;
+    r.test_loss = test.loss;
+    r.test_accuracy = test.accuracy;
+    r.eval_seconds = seconds_since(e0);
+    r.train_seconds = state_.train_seconds;
+    r.samples_per_second = state_.seen / r.train_seconds;
+    r.gflops = flops_per_sample * state_.seen / r.train_seconds * 1e-9;
+    state_.history.push_back(r);
+    state_.epoch = epoch;
+    state_.step = 0;
+    if (callbacks.on_epoch_end) callbacks.on_epoch_end(r);
+    if (!std::isfinite(test.loss)) {
+      diverged_at_ = {epoch, steps};
+      return StopReason::kDiverged;
+    }
+  }
+  return StopReason::kCompleted;
+}
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  std::vector<float> losses(data.size());
+  uint64_t correct = 0;
+  run_team(threads_, [&](Team& team) {
+    std::vector<uint32_t> indices(kEvalRows);
+    for (size_t first = 0; first < data.size(); first += kEvalRows) {
+      const size_t rows = std::min(kEvalRows, data.size() - first);
+      std::iota(indices.begin(), indices.begin() + rows, static_cast<uint32_t>(first));
+      gather_batch(eval_ws_, data, indices.data(), rows, team);
+      team.sync();
+      forward(model_, eval_ws_, rows, team);
+      loss_and_delta(model_, eval_ws_, rows, /*with_grad=*/false, team);
+      if (team.leader()) {
+        for (size_t i = 0; i < rows; ++i) {
+          losses[first + i] = eval_ws_.losses[i];
+          correct += eval_ws_.predicted[i] == eval_ws_.labels[i];
+        }
+      }
+      team.sync();
+    }
+  });
+  double sum = 0;
+  for (float l : losses) sum += l;
+  Evaluation e;
+  e.loss = data.size() ? sum / data.size() : 0;
+  e.accuracy = data.size() ? static_cast<double>(correct) / data.size() : 0;
+  return e;
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,226 @@
+// Every SIMD kernel against its scalar twin, on every compiled target this CPU supports, on
+// shapes chosen to hit the edges of the register tiles.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "hwy/targets.h"
+#include "mlpbench/kernels.h"
+#include "mlpbench/tensor.h"
+
+using namespace mlpbench;
+
+namespace {
+
+FloatBuffer random_buffer(size_t n, std::mt19937& gen, float lo = -1, float hi = 1) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  FloatBuffer b(n);
+  for (auto& x : b) x = dist(gen);
+  return b;
+}
+
+// FMA targets must match the scalar twin (std::fma, same order) exactly; SSE4/SSSE3 and the
+// scalar fallback round the multiply and the add separately.
+bool has_fma(const std::string& target) { return target == "AVX3" || target == "AVX2" || target == "AVX3_DL"; }
+
+void check_close(const float* got, const float* want, size_t n, double tol, const std::string& what) {
+  for (size_t i = 0; i < n; ++i) {
+    INFO(what << " at " << i << ": got " << got[i] << ", want " << want[i]);
+    REQUIRE(std::abs(double(got[i]) - want[i]) <= tol * (1 + std::abs(double(want[i]))));
+  }
+}
+
+// Runs `body` once per compiled and supported target, as a Catch2 section each.
+template <class Body>
+void for_each_target(const Body& body) {
+  for (const std::string& target : kernels::supported_targets()) {
+    DYNAMIC_SECTION(target) {
+      REQUIRE(kernels::select_simd_target(target));
+      REQUIRE(kernels::active_target() == target);
+      body(target);
+      kernels::select_simd_target("");
+    }
+  }
+}
+
+struct Shape {
+  size_t m, n, k;
+};
+
+}  // namespace
+
+TEST_CASE("every supported target is selectable and reported", "[kernels]") {
+  REQUIRE_FALSE(kernels::supported_targets().empty());
+  REQUIRE_FALSE(kernels::select_simd_target("NO_SUCH_TARGET"));
+  for_each_target([](const std::string&) {});
+  REQUIRE(kernels::active_target() == kernels::supported_targets().front());
+}
+
+TEST_CASE("gemm matches its scalar twin on awkward shapes", "[kernels][gemm]") {
+  const std::vector<Shape> shapes = {{1, 1, 1},   {3, 5, 1},    {7, 10, 13},  {8, 32, 784},
+                                     {9, 33, 17}, {32, 512, 64}, {31, 47, 5}, {2, 100, 0},
+                                     {17, 16, 3}, {64, 10, 512}, {13, 65, 9}};
+  for_each_target([&](const std::string& target) {
+    std::mt19937 gen(7);
+    for (const Shape& s : shapes) {
+      for (int variant = 0; variant < 4; ++variant) {
+        const bool transposed = variant & 1, epilogue = variant & 2;
+        FloatBuffer a = random_buffer(s.m * s.k + 1, gen), b = random_buffer(s.k * s.n + 1, gen);
+        FloatBuffer bias = random_buffer(s.n, gen), mask = random_buffer(s.m * s.n, gen);
+        FloatBuffer c(s.m * s.n), want(s.m * s.n);
+        kernels::GemmArgs g;
+        g.m = s.m, g.n = s.n, g.k = s.k;
+        g.a = a.data();
+        g.a_row_stride = transposed ? 1 : s.k;
+        g.a_col_stride = transposed ? s.m : 1;
+        g.b = b.data(), g.ldb = s.n;
+        g.ldc = s.n;
+        if (epilogue) {
+          g.bias = bias.data();
+          g.relu = variant == 2;
+          if (variant == 3) g.mask = mask.data(), g.ldmask = s.n;
+        }
+        g.c = want.data();
+        scalar::gemm(g);
+        g.c = c.data();
+        // Split the work as two threads would, plus a third share that gets nothing.
+        for (int p = 0; p < 3; ++p) kernels::gemm(g, {p, 3});
+        INFO(target << " m=" << s.m << " n=" << s.n << " k=" << s.k << " variant " << variant);
+        if (has_fma(target)) {
+          for (size_t i = 0; i < c.size(); ++i) REQUIRE(c[i] == want[i]);
+        } else {
+          check_close(c.data(), want.data(), c.size(), 1e-5 * (1 + s.k), "gemm");
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("gemm writes nothing outside its output", "[kernels][gemm]") {
+  for_each_target([&](const std::string&) {
+    std::mt19937 gen(3);
+    const size_t m = 5, n = 19, k = 7, ldc = 24;
+    FloatBuffer a = random_buffer(m * k, gen), b = random_buffer(k * n, gen);
+    FloatBuffer c(m * ldc);
+    for (auto& x : c) x = 42.0f;
+    kernels::GemmArgs g;
+    g.m = m, g.n = n, g.k = k, g.a = a.data(), g.a_row_stride = k, g.b = b.data(), g.ldb = n;
+    g.c = c.data(), g.ldc = ldc;
+    kernels::gemm(g, {0, 1});
+    for (size_t i = 0; i < m; ++i) {
+      for (size_t j = n; j < ldc; ++j) REQUIRE(c[i * ldc + j] == 42.0f);
+    }
+  });
+}
+
+TEST_CASE("softmax cross-entropy matches its scalar twin", "[kernels]") {
+  for_each_target([&](const std::string& target) {
+    std::mt19937 gen(11);
+    for (size_t classes : {1, 2, 10, 16, 17, 40}) {
+      const size_t rows = 13;
+      FloatBuffer z = random_buffer(rows * classes, gen, -20, 20);
+      std::vector<uint8_t> labels(rows);
+      for (size_t i = 0; i < rows; ++i) labels[i] = static_cast<uint8_t>(gen() % classes);
+      FloatBuffer grad(rows * classes), want_grad(rows * classes);
+      std::vector<float> loss(rows), want_loss(rows);
+      std::vector<int32_t> pred(rows), want_pred(rows);
+      scalar::softmax_xent(z.data(), rows, classes, classes, labels.data(), 0.25f,
+                           want_grad.data(), want_loss.data(), want_pred.data());
+      kernels::softmax_xent(z.data(), rows, classes, classes, labels.data(), 0.25f, grad.data(),
+                            loss.data(), pred.data(), {0, 2});
+      kernels::softmax_xent(z.data(), rows, classes, classes, labels.data(), 0.25f, grad.data(),
+                            loss.data(), pred.data(), {1, 2});
+      INFO(target << " classes=" << classes);
+      REQUIRE(pred == want_pred);
+      check_close(loss.data(), want_loss.data(), rows, 1e-5, "loss");
+      check_close(grad.data(), want_grad.data(), grad.size(), 1e-5, "grad");
+      // Gradient rows of softmax - onehot sum to zero.
+      for (size_t i = 0; i < rows; ++i) {
+        double sum = 0;
+        for (size_t j = 0; j < classes; ++j) sum += grad[i * classes + j];
+        REQUIRE(std::abs(sum) < 1e-6);
+      }
+    }
+  });
+}
+
+TEST_CASE("softmax cross-entropy is stable for huge logits", "[kernels]") {
+  for_each_target([&](const std::string&) {
+    FloatBuffer zb(3);
+    zb[0] = 1000.0f, zb[1] = -1000.0f, zb[2] = 999.0f;
+    const float* z = zb.data();
+    const uint8_t label = 2;
+    float loss = 0;
+    FloatBuffer grad(3);
+    int32_t pred = -1;
+    kernels::softmax_xent(z, 1, 3, 3, &label, 1.0f, grad.data(), &loss, &pred, {0, 1});
+    REQUIRE(pred == 0);
+    REQUIRE(loss == Approx(std::log1p(std::exp(-1.0)) + 1.0).epsilon(1e-5));
+    REQUIRE(std::isfinite(grad[0]));
+  });
+}
+
+TEST_CASE("column sums, transposes and the finiteness check match their twins", "[kernels]") {
+  for_each_target([&](const std::string&) {
+    std::mt19937 gen(5);
+    for (size_t cols : {1, 7, 16, 33, 512}) {
+      const size_t rows = 9;
+      FloatBuffer x = random_buffer(rows * cols, gen), sums(cols), want(cols);
+      scalar::column_sums(x.data(), rows, cols, cols, want.data());
+      for (int p = 0; p < 2; ++p) kernels::column_sums(x.data(), rows, cols, cols, sums.data(), {p, 2});
+      for (size_t j = 0; j < cols; ++j) REQUIRE(sums[j] == want[j]);
+
+      FloatBuffer t(rows * cols), want_t(rows * cols);
+      scalar::transpose(x.data(), rows, cols, want_t.data());
+      for (int p = 0; p < 3; ++p) kernels::transpose(x.data(), rows, cols, t.data(), {p, 3});
+      for (size_t i = 0; i < t.size(); ++i) REQUIRE(t[i] == want_t[i]);
+
+      REQUIRE_FALSE(kernels::any_non_finite(x.data(), x.size()));
+      x[x.size() - 1] = std::numeric_limits<float>::infinity();
+      REQUIRE(kernels::any_non_finite(x.data(), x.size()));
+      x[x.size() - 1] = std::nanf("");
+      REQUIRE(kernels::any_non_finite(x.data(), x.size()));
+    }
+  });
+}
+
+TEST_CASE("adam and sgd match their twins", "[kernels][optimizer]") {
+  for_each_target([&](const std::string& target) {
+    std::mt19937 gen(9);
+    for (size_t n : {1, 15, 16, 17, 1000}) {
+      FloatBuffer p = random_buffer(n, gen), g = random_buffer(n, gen);
+      FloatBuffer m = random_buffer(n, gen, 0, 0.1f), v = random_buffer(n, gen, 0, 0.1f);
+      FloatBuffer p2 = p, m2 = m, v2 = v;
+      kernels::AdamArgs a;
+      a.alpha = 1e-3f;
+      scalar::adam(p2.data(), g.data(), m2.data(), v2.data(), n, a);
+      for (int part = 0; part < 2; ++part) kernels::adam(p.data(), g.data(), m.data(), v.data(), n, a, {part, 2});
+      INFO(target << " n=" << n);
+      check_close(m.data(), m2.data(), n, 1e-6, "m");
+      check_close(v.data(), v2.data(), n, 1e-6, "v");
+      check_close(p.data(), p2.data(), n, 1e-6, "param");
+
+      for (float momentum : {0.0f, 0.9f}) {
+        for (bool nesterov : {false, true}) {
+          FloatBuffer q = random_buffer(n, gen), vel = random_buffer(n, gen);
+          FloatBuffer q2 = q, vel2 = vel;
+          kernels::SgdArgs s{0.1f, momentum, nesterov};
+          scalar::sgd(q2.data(), g.data(), vel2.data(), n, s);
+          kernels::sgd(q.data(), g.data(), vel.data(), n, s, {0, 1});
+          check_close(q.data(), q2.data(), n, 1e-6, "sgd param");
+          if (momentum > 0) check_close(vel.data(), vel2.data(), n, 1e-6, "sgd velocity");
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("the FMA peak loop counts its flops", "[kernels]") {
+  const double flops = kernels::fma_peak_loop(10);
+  const auto tile = kernels::gemm_tile();
+  REQUIRE(flops > 0);
+  REQUIRE(tile.rows >= 1);
+  REQUIRE(tile.cols >= 1);
+}

@@ -1,0 +1,133 @@
+#include "test_support.h"
+
+#include <zlib.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace test_support {
+namespace {
+
+std::vector<std::string>& dirs_to_remove() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+void remove_temp_dirs() {
+  for (const auto& d : dirs_to_remove()) {
+    std::error_code ec;
+    fs::remove_all(d, ec);
+  }
+}
+
+}  // namespace
+
+std::string temp_dir() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    dirs_to_remove();  // constructed before atexit registers, so destroyed after it runs
+    std::atexit(remove_temp_dirs);
+  });
+  std::string pattern = (fs::temp_directory_path() / "mlpbench-test-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  dirs_to_remove().push_back(pattern);
+  return pattern;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  write_file(path, std::string(bytes.begin(), bytes.end()));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::vector<uint8_t> make_idx(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(d >> shift));
+  }
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+std::vector<uint8_t> gzip(const std::vector<uint8_t>& raw) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+  std::vector<uint8_t> out(deflateBound(&zs, raw.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  out.resize(zs.total_out);
+  return out;
+}
+
+void write_tiny_mnist(const std::string& dir, size_t train, size_t test, size_t side) {
+  std::mt19937 gen(1234);
+  auto make_split = [&](size_t n, const std::string& prefix) {
+    std::vector<uint8_t> pixels(n * side * side), labels(n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t label = static_cast<uint8_t>(i % 10);
+      labels[i] = label;
+      for (size_t p = 0; p < side * side; ++p) {
+        // A bright band whose position depends on the class, plus noise.
+        const bool on = (p / side) % 10 == label;
+        pixels[i * side * side + p] =
+            static_cast<uint8_t>(on ? 160 + gen() % 96 : gen() % 60);
+      }
+    }
+    const auto n32 = static_cast<uint32_t>(n), s32 = static_cast<uint32_t>(side);
+    write_file(dir + "/mnist/" + prefix + "-images-idx3-ubyte", make_idx({n32, s32, s32}, pixels));
+    write_file(dir + "/mnist/" + prefix + "-labels-idx1-ubyte", make_idx({n32}, labels));
+  };
+  make_split(train, "train");
+  make_split(test, "t10k");
+}
+
+CommandResult run(const std::string& command) {
+  const std::string dir = temp_dir();
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  const std::string full = command + " >" + out_path + " 2>" + err_path;
+  const int status = std::system(full.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+std::string run_experiment_path() { return MLPBENCH_RUN_EXPERIMENT; }
+std::string source_dir() { return MLPBENCH_SOURCE_DIR; }
+
+std::string real_data_dir() {
+  const char* env = std::getenv("MLPBENCH_DATA");
+  const std::string dir = env && *env ? env : source_dir() + "/data";
+  return fs::exists(dir + "/mnist/train-images-idx3-ubyte") ? dir : std::string();
+}
+
+}  // namespace test_support

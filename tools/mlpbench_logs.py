@@ -1,0 +1,493 @@
+"""Shared helpers for the mlpbench tools: run logs, benchmark JSON, CLI plumbing.
+
+Not a command-line tool itself; the scripts beside it import it. Everything that reads a
+file reports problems as ``ToolError`` with a message that names the file and, for JSON, the
+JSON path (``results/x.json: /epochs/2/test_loss: expected a number, got "abc"``). ``main_guard``
+turns such errors into one line on stderr and exit status 2, without a traceback.
+
+Run log schema "mlpbench.run/1" (see DESIGN.md, "Contract: run log"). The validation is strict
+about what the tools use and lenient about the rest, so that logs of running, diverged and
+interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peers load too:
+
+* required: ``schema``, ``status``, ``experiment.name``, ``build.compiler``, ``run.threads``,
+  ``run.simd_target``, ``epochs`` (a list) and in every epoch ``epoch``, ``train_loss``,
+  ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``train_seconds``,
+  ``samples_per_second``;
+* losses and accuracies may be ``null`` or NaN (what a diverged run writes);
+* ``host`` and ``summary`` are optional objects; when present their numbers are type-checked.
+"""
+
+import gzip
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+RUN_SCHEMA = "mlpbench.run/1"
+STATUSES = ("running", "completed", "diverged", "interrupted")
+# Per-epoch numbers that decide whether two runs computed the same thing.
+RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+_EPOCH_REQUIRED = RESULT_KEYS + ("train_seconds", "samples_per_second")
+_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps")
+_NULLABLE = set(RESULT_KEYS) | {"gflops"}
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+
+
+class ToolError(Exception):
+    """A problem with the user's input; reported as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- JSON helpers
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except IsADirectoryError:
+        raise ToolError(f"{path}: is a directory, expected a file") from None
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such file") from None
+    except OSError as e:
+        raise ToolError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def load_json(path):
+    """Parse a JSON file; errors name the file and say where it broke."""
+    raw = read_bytes(path)
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise ToolError(f"{path}: corrupt gzip data: {e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{path}: not a JSON file (not UTF-8 text)") from None
+    if not text.strip():
+        raise ToolError(f"{path}: empty file, expected JSON")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        body = text.strip()
+        closer = {"{": "}", "[": "]"}.get(body[:1])
+        if e.pos >= len(text.rstrip()) or (closer and not body.endswith(closer)):
+            raise ToolError(f"{path}: invalid JSON: file ends early, after line "
+                            f"{body.count(chr(10)) + 1} (truncated?)") from None
+        raise ToolError(f"{path}: invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") \
+            from None
+
+
+def describe_value(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Checker:
+    """Type checks with errors of the form 'FILE: /json/path: expected X, got Y'."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, pointer, message):
+        raise ToolError(f"{self.path}: {pointer or '/'}: {message}")
+
+    def obj(self, parent, key, pointer, required=True):
+        ptr = f"{pointer}/{key}"
+        if key not in parent:
+            if required:
+                self.fail(pointer, f"missing key \"{key}\"")
+            return None
+        value = parent[key]
+        if not isinstance(value, dict):
+            self.fail(ptr, f"expected an object, got {describe_value(value)}")
+        return value
+
+    def string(self, parent, key, pointer, required=True):
+        ptr = f"{pointer}/{key}"
+        if key not in parent:
+            if required:
+                self.fail(pointer, f"missing key \"{key}\"")
+            return None
+        value = parent[key]
+        if not isinstance(value, str) or (required and not value):
+            self.fail(ptr, f"expected a non-empty string, got {describe_value(value)}")
+        return value
+
+    def number(self, parent, key, pointer, required=True, nullable=False, minimum=None):
+        ptr = f"{pointer}/{key}"
+        if key not in parent:
+            if required:
+                self.fail(pointer, f"missing key \"{key}\"")
+            return None
+        value = parent[key]
+        if value is None and nullable:
+            return None
+        if not is_number(value):
+            self.fail(ptr, f"expected a number, got {describe_value(value)}")
+        if minimum is not None and not (value >= minimum):
+            if not (nullable and isinstance(value, float) and math.isnan(value)):
+                self.fail(ptr, f"expected a number >= {minimum}, got {describe_value(value)}")
+        return value
+
+    def integer(self, parent, key, pointer, minimum=None):
+        value = self.number(parent, key, pointer)
+        if not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
+            self.fail(f"{pointer}/{key}", f"expected an integer, got {describe_value(value)}")
+        value = int(value)
+        if minimum is not None and value < minimum:
+            self.fail(f"{pointer}/{key}", f"expected an integer >= {minimum}, got {value}")
+        return value
+
+
+# --------------------------------------------------------------------------- run logs
+
+class RunLog:
+    """A validated run log. ``data`` is the parsed JSON; accessors cover what tools need."""
+
+    def __init__(self, path, data):
+        self.path = path
+        self.data = data
+
+    # Identity ------------------------------------------------------------------
+    @property
+    def status(self):
+        return self.data["status"]
+
+    @property
+    def experiment(self):
+        return self.data["experiment"]
+
+    @property
+    def name(self):
+        return self.data["experiment"]["name"]
+
+    @property
+    def engine(self):
+        return self.data["build"]["compiler"]
+
+    @property
+    def threads(self):
+        return int(self.data["run"]["threads"])
+
+    @property
+    def simd_target(self):
+        return self.data["run"]["simd_target"]
+
+    @property
+    def epochs(self):
+        return self.data["epochs"]
+
+    @property
+    def summary(self):
+        return self.data.get("summary") or {}
+
+    @property
+    def host(self):
+        return self.data.get("host") or {}
+
+    @property
+    def reference_accuracy(self):
+        ref = self.experiment.get("reference")
+        if isinstance(ref, dict) and is_number(ref.get("test_accuracy")):
+            return float(ref["test_accuracy"])
+        return None
+
+    @property
+    def reference_source(self):
+        ref = self.experiment.get("reference")
+        if isinstance(ref, dict) and isinstance(ref.get("source"), str):
+            return ref["source"]
+        return ""
+
+    # Per-epoch series ------------------------------------------------------------
+    def series(self, key):
+        """Values of one epoch key as floats (None/missing -> NaN)."""
+        out = []
+        for e in self.epochs:
+            v = e.get(key)
+            out.append(float(v) if is_number(v) else float("nan"))
+        return out
+
+    def epoch_numbers(self):
+        return [int(e["epoch"]) for e in self.epochs]
+
+    # Summary numbers, from the epochs (the source of truth) with the summary as fallback.
+    def final_test_accuracy(self):
+        if self.epochs:
+            return self.series("test_accuracy")[-1]
+        return _num_or_nan(self.summary.get("final_test_accuracy"))
+
+    def best_test_accuracy(self):
+        values = [v for v in self.series("test_accuracy") if not math.isnan(v)]
+        if values:
+            return max(values)
+        return _num_or_nan(self.summary.get("best_test_accuracy"))
+
+    def mean_epoch_seconds(self):
+        values = [v for v in self.series("train_seconds") if not math.isnan(v)]
+        if values:
+            return statistics.fmean(values)
+        return _num_or_nan(self.summary.get("mean_epoch_seconds"))
+
+    def median_samples_per_second(self):
+        values = [v for v in self.series("samples_per_second") if math.isfinite(v) and v > 0]
+        return statistics.median(values) if values else float("nan")
+
+    def label(self, status=True):
+        """'mlp512_5ep · GNU 12.2.0 · 2 threads · AVX3 [running]'."""
+        t = self.threads
+        text = f"{self.name} · {self.engine} · {t} thread{'s' if t != 1 else ''} · {self.simd_target}"
+        if status and self.status != "completed":
+            text += f" [{self.status}]"
+        return text
+
+
+def _num_or_nan(value):
+    return float(value) if is_number(value) else float("nan")
+
+
+def validate_run_log(path, data):
+    c = Checker(path)
+    if not isinstance(data, dict):
+        c.fail("", f"expected a run log object, got {describe_value(data)}")
+    schema = data.get("schema")
+    if schema != RUN_SCHEMA:
+        if "schema" not in data:
+            c.fail("", f"missing key \"schema\" (not an mlpbench run log; expected \"{RUN_SCHEMA}\")")
+        c.fail("/schema", f"expected \"{RUN_SCHEMA}\", got {describe_value(schema)}")
+    status = c.string(data, "status", "")
+    if status not in STATUSES:
+        c.fail("/status", f"expected one of {', '.join(STATUSES)}, got {describe_value(status)}")
+    exp = c.obj(data, "experiment", "")
+    c.string(exp, "name", "/experiment")
+    ref = c.obj(exp, "reference", "/experiment", required=False)
+    if ref is not None:
+        c.number(ref, "test_accuracy", "/experiment/reference", required=False)
+    build = c.obj(data, "build", "")
+    c.string(build, "compiler", "/build")
+    c.obj(data, "host", "", required=False)
+    run = c.obj(data, "run", "")
+    c.integer(run, "threads", "/run", minimum=1)
+    c.string(run, "simd_target", "/run")
+    if "epochs" not in data:
+        c.fail("", "missing key \"epochs\"")
+    epochs = data["epochs"]
+    if not isinstance(epochs, list):
+        c.fail("/epochs", f"expected a list, got {describe_value(epochs)}")
+    for i, e in enumerate(epochs):
+        ptr = f"/epochs/{i}"
+        if not isinstance(e, dict):
+            c.fail(ptr, f"expected an object, got {describe_value(e)}")
+        c.integer(e, "epoch", ptr, minimum=1)
+        for key in _EPOCH_REQUIRED:
+            c.number(e, key, ptr, nullable=key in _NULLABLE)
+        for key in _EPOCH_OPTIONAL:
+            c.number(e, key, ptr, required=False, nullable=key in _NULLABLE)
+    summary = c.obj(data, "summary", "", required=False)
+    if summary is not None:
+        for key, value in summary.items():
+            if value is not None and not is_number(value):
+                c.fail(f"/summary/{key}", f"expected a number, got {describe_value(value)}")
+    return RunLog(path, data)
+
+
+def load_run_log(path):
+    return validate_run_log(path, load_json(path))
+
+
+def expand_log_args(args, what="run log"):
+    """Files stay as they are; a directory stands for every *.json file directly inside it."""
+    paths = []
+    for arg in args:
+        if os.path.isdir(arg):
+            found = sorted(os.path.join(arg, n) for n in os.listdir(arg)
+                           if n.endswith(".json") and os.path.isfile(os.path.join(arg, n)))
+            if not found:
+                raise ToolError(f"{arg}: directory contains no *.json {what}s")
+            paths.extend(found)
+        else:
+            paths.append(arg)
+    return paths
+
+
+def load_run_logs(args):
+    return [load_run_log(p) for p in expand_log_args(args)]
+
+
+def unique_labels(logs, status=True):
+    """Run labels, with as much of the file path appended as tells equal labels apart."""
+    labels = [log.label(status) for log in logs]
+    out = list(labels)
+    for label in set(labels):
+        idx = [i for i, lab in enumerate(labels) if lab == label]
+        if len(idx) < 2:
+            continue
+        parts = [os.path.normpath(logs[i].path).split(os.sep) for i in idx]
+        for depth in range(1, max(len(p) for p in parts) + 1):
+            tails = ["/".join(p[-depth:]) for p in parts]
+            if len(set(tails)) == len(tails):
+                break
+        for i, tail in zip(idx, tails):
+            out[i] = f"{label} ({tail})"
+    return out
+
+
+def result_key(value):
+    """Exact identity of a JSON number: distinguishes -0.0 from 0.0, NaN equals NaN."""
+    if value is None:
+        return None
+    return float(value).hex() if not math.isnan(float(value)) else "nan"
+
+
+# --------------------------------------------------------------------------- benchmark JSON
+
+_TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+class BenchFile:
+    """A Google Benchmark JSON output (library 1.7.x)."""
+
+    def __init__(self, path, data):
+        self.path = path
+        self.data = data
+        self.context = data.get("context") or {}
+        self.benchmarks = data["benchmarks"]
+
+    def iterations(self):
+        """{run_name: [entry, ...]} of the per-repetition entries, in file order.
+
+        Aggregates (mean, median, stddev, cv, BigO, RMS) and errored runs are skipped. Entries of
+        old outputs without run_type count as iterations.
+        """
+        groups = {}
+        for entry in self.benchmarks:
+            if entry.get("run_type", "iteration") != "iteration":
+                continue
+            if entry.get("error_occurred"):
+                continue
+            name = entry.get("run_name") or entry["name"]
+            groups.setdefault(name, []).append(entry)
+        return groups
+
+    def times_ns(self, run_name, metric):
+        return [float(e[metric]) * _TIME_UNITS[e.get("time_unit", "ns")]
+                for e in self.iterations().get(run_name, [])]
+
+    def simd_target(self):
+        value = self.context.get("mlpbench_simd_target")
+        return str(value) if value not in (None, "") else None
+
+    def git_commit(self):
+        value = self.context.get("mlpbench_git_commit")
+        return str(value) if value not in (None, "") else None
+
+
+def validate_bench(path, data):
+    c = Checker(path)
+    if not isinstance(data, dict):
+        c.fail("", f"expected a Google Benchmark JSON object, got {describe_value(data)}")
+    if "benchmarks" not in data:
+        c.fail("", "missing key \"benchmarks\" (not a Google Benchmark JSON output)")
+    if "context" in data and not isinstance(data["context"], dict):
+        c.fail("/context", f"expected an object, got {describe_value(data['context'])}")
+    benchmarks = data["benchmarks"]
+    if not isinstance(benchmarks, list):
+        c.fail("/benchmarks", f"expected a list, got {describe_value(benchmarks)}")
+    for i, entry in enumerate(benchmarks):
+        ptr = f"/benchmarks/{i}"
+        if not isinstance(entry, dict):
+            c.fail(ptr, f"expected an object, got {describe_value(entry)}")
+        c.string(entry, "name", ptr)
+        c.string(entry, "run_name", ptr, required=False)
+        if entry.get("error_occurred"):
+            continue
+        if entry.get("run_type", "iteration") == "iteration":
+            c.number(entry, "real_time", ptr, minimum=0)
+            c.number(entry, "cpu_time", ptr, minimum=0)
+        unit = entry.get("time_unit", "ns")
+        if unit not in _TIME_UNITS:
+            c.fail(f"{ptr}/time_unit", f"expected one of ns, us, ms, s, got {describe_value(unit)}")
+    return BenchFile(path, data)
+
+
+def load_bench(path):
+    return validate_bench(path, load_json(path))
+
+
+def format_time_ns(ns):
+    """'249.9 us', '2.990 us', '12.34 ms': four significant digits, unit by magnitude."""
+    if not math.isfinite(ns):
+        return "-"
+    scale, unit = next(((s, u) for s, u in ((1e9, "s"), (1e6, "ms"), (1e3, "us"))
+                        if abs(ns) >= s), (1.0, "ns"))
+    value = ns / scale
+    decimals = 3 if abs(value) < 10 else 2 if abs(value) < 100 else 1
+    return f"{value:.{decimals}f} {unit}"
+
+
+# --------------------------------------------------------------------------- CLI plumbing
+
+FIGURE_FORMATS = (".png", ".svg")
+
+
+def check_output_path(path):
+    """Output files are PNG or SVG, chosen by extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FIGURE_FORMATS:
+        raise ToolError(f"{path}: unsupported output format \"{ext or '(none)'}\"; "
+                        f"use a .png or .svg file name")
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (imported lazily: it takes a while)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "mlpbench"  # reproducible SVG ids
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path):
+    check_output_path(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        if path.lower().endswith(".svg"):
+            fig.savefig(path, metadata={"Date": None})
+        else:
+            fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise ToolError(f"{path}: cannot write: {e.strerror or e}") from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def main_guard(prog, func, argv=None):
+    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2."""
+    try:
+        return func(argv)
+    except ToolError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def natural_key(text):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]

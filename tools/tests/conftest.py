@@ -1,0 +1,70 @@
+"""Shared helpers for the tools' tests: run a tool as a subprocess, check figure files."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.dont_write_bytecode = True
+
+TESTS = os.path.dirname(os.path.realpath(__file__))
+TOOLS = os.path.dirname(TESTS)
+FIXTURES = os.path.join(TESTS, "fixtures")
+PYTHON = "/usr/bin/python3"
+
+sys.path.insert(0, TOOLS)
+sys.path.insert(0, FIXTURES)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def fixture(*parts):
+    return os.path.join(FIXTURES, *parts)
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+@pytest.fixture
+def run(tmp_path):
+    """run("plot_runs.py", args...) -> Result; runs in tmp_path with Debian's python."""
+
+    def _run(tool, *args, env=None, timeout=120):
+        full_env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
+        full_env.update(env or {})
+        proc = subprocess.run([PYTHON, os.path.join(TOOLS, tool), *map(str, args)],
+                              cwd=tmp_path, capture_output=True, text=True, env=full_env,
+                              timeout=timeout)
+        return Result(proc)
+
+    return _run
+
+
+def assert_png(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    assert head == PNG_SIGNATURE, f"{path} is not a PNG file"
+    assert os.path.getsize(path) > 2000
+
+
+def assert_svg(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and text.rstrip().endswith(
+        "</svg>"), f"{path} is not an SVG file"
+
+
+def assert_clean_error(result, *needles):
+    """Exit 2, no traceback, and the message names what it should."""
+    assert result.code == 2, result
+    assert "Traceback" not in result.err, result
+    for needle in needles:
+        assert needle in result.err, result

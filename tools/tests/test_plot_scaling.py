@@ -1,0 +1,129 @@
+"""plot_scaling.py: thread/SIMD studies and the bitwise-identity check."""
+
+import json
+
+from conftest import assert_clean_error, assert_png, assert_svg, fixture
+import make_fixtures
+import mlpbench_logs as ml
+import plot_scaling
+
+
+def test_sweep_identical_numbers_yes(run, tmp_path):
+    r = run("plot_scaling.py", fixture("sweep"), "-o", "scaling.png")
+    assert r.code == 0, r
+    assert_png(tmp_path / "scaling.png")
+    assert "identical numbers at every thread count: yes" in r.out
+    assert "NO" not in r.out
+    # Speed-ups and the SIMD study are reported.
+    assert "SIMD targets at 1 thread (speed-up vs EMU128)" in r.out
+    assert "AVX3 4.01x" in r.out
+
+
+def test_perturbed_sweep_says_no(run, tmp_path):
+    r = run("plot_scaling.py", fixture("sweep_perturbed"), "-o", "p.svg")
+    assert r.code == 0, r
+    assert_svg(tmp_path / "p.svg")
+    assert "identical numbers at every thread count: NO" in r.out
+    assert "epoch 4 test_loss" in r.out
+    svg = (tmp_path / "p.svg").read_text()
+    assert "identical numbers at every thread count: NO" in svg or "NO" in svg
+    r = run("plot_scaling.py", fixture("sweep_perturbed"), "--strict", "-o", "p.png")
+    assert r.code == 1, r
+
+
+def test_log_files_and_default_output(run, tmp_path):
+    r = run("plot_scaling.py", fixture("sweep", "t1_avx3.json"), fixture("sweep", "t3_avx3.json"))
+    assert r.code == 0, r
+    assert_png(tmp_path / "scaling.png")
+    assert "AVX3: identical numbers at every thread count (1, 3): yes" in r.out
+
+
+def test_simd_only_study(run, tmp_path):
+    r = run("plot_scaling.py", fixture("simd_only"), "-o", "simd.png")
+    assert r.code == 0, r
+    assert_png(tmp_path / "simd.png")
+    assert "EMU128 1.00x, AVX2 3.06x, AVX3 3.90x" in r.out
+    assert "identical numbers at every thread count: n/a" in r.out
+
+
+def test_wide_thread_range(run, tmp_path):
+    sweep = tmp_path / "wide"
+    sweep.mkdir()
+    for t in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        for simd, base in (("AVX3", 60000.0), ("EMU128", 15000.0)):
+            log = make_fixtures.make_log(simd, t, base * min(t, 48) ** 0.9, seed=t)
+            (sweep / f"{simd}_{t}.json").write_text(json.dumps(log))
+    r = run("plot_scaling.py", sweep, "-o", "wide.png")
+    assert r.code == 0, r
+    assert_png(tmp_path / "wide.png")
+    assert "(1, 2, 4, 8, 16, 32, 64, 128, 256): yes" in r.out
+
+
+def test_different_experiments_rejected(run):
+    r = run("plot_scaling.py", fixture("sweep"), fixture("other_experiment.json"))
+    assert_clean_error(r, "different experiments", "mlp128_fashion", "mlp512_5ep")
+
+
+def test_nothing_to_compare(run):
+    r = run("plot_scaling.py", fixture("runs", "completed_avx3_t2.json"))
+    assert_clean_error(r, "nothing to compare")
+
+
+def test_bad_input(run, tmp_path):
+    assert_clean_error(run("plot_scaling.py", fixture("sweep"), fixture("bad", "truncated.json")),
+                       fixture("bad", "truncated.json"), "truncated")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_clean_error(run("plot_scaling.py", empty), str(empty), "no *.json")
+    assert run("plot_scaling.py", "--help").code == 0
+
+
+# In-process checks of the identity logic ------------------------------------------------
+
+def logs_with(tmp_path, changes):
+    """Two AVX3 logs (1 and 2 threads); `changes` edits the 2-thread one in place."""
+    out = []
+    for t in (1, 2):
+        log = make_fixtures.make_log("AVX3", t, 60000.0 * t, seed=t)
+        if t == 2:
+            changes(log)
+        path = tmp_path / f"t{t}.json"
+        path.write_text(json.dumps(log))
+        out.append(ml.load_run_log(str(path)))
+    return plot_scaling.make_groups(out)
+
+
+def test_identity_ignores_timings(tmp_path):
+    def timings(log):
+        for e in log["epochs"]:
+            e["train_seconds"] *= 3
+            e["samples_per_second"] /= 3
+    (group,) = logs_with(tmp_path, timings)
+    assert plot_scaling.identity_check(group)[0] == "yes"
+
+
+def test_identity_detects_one_ulp(tmp_path):
+    def ulp(log):
+        v = log["epochs"][0]["train_accuracy"]
+        log["epochs"][0]["train_accuracy"] = float.fromhex(make_fixtures.hex_bump(v.hex()))
+    (group,) = logs_with(tmp_path, ulp)
+    verdict, details = plot_scaling.identity_check(group)
+    assert verdict == "NO" and "epoch 1 train_accuracy" in details[0]
+
+
+def test_identity_reports_config_difference(tmp_path):
+    def reseed(log):
+        log["run"]["seed"] = 2
+        log["epochs"][0]["test_loss"] = 0.5
+    (group,) = logs_with(tmp_path, reseed)
+    verdict, details = plot_scaling.identity_check(group)
+    assert verdict == "NO" and "seed 1 vs 2" in details[0]
+
+
+def test_identity_compares_common_epochs(tmp_path):
+    def shorter(log):
+        log["status"] = "interrupted"
+        del log["epochs"][3:]
+    (group,) = logs_with(tmp_path, shorter)
+    verdict, details = plot_scaling.identity_check(group)
+    assert verdict == "yes" and "common epochs" in details[0]

@@ -1,0 +1,95 @@
+"""show_samples.py: IDX reading (raw and gzip) and the image grid, on small synthetic files."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_error, assert_png, assert_svg
+import mlpbench_logs as ml
+import show_samples
+
+
+def idx_bytes(array, dims):
+    header = bytes([0, 0, 0x08, dims]) + b"".join(int(d).to_bytes(4, "big")
+                                                  for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def make_dataset(root, dataset, n=120, gz=False, split="train"):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    folder = root / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = "train" if split == "train" else "t10k"
+    files = {}
+    for stem, data in ((f"{prefix}-images-idx3-ubyte", idx_bytes(images, 3)),
+                       (f"{prefix}-labels-idx1-ubyte", idx_bytes(labels, 1))):
+        path = folder / (stem + (".gz" if gz else ""))
+        path.write_bytes(gzip.compress(data) if gz else data)
+        files[stem] = path
+    return images, labels, files
+
+
+def test_mnist_raw(run, tmp_path):
+    make_dataset(tmp_path / "data", "mnist")
+    r = run("show_samples.py", "--data-dir", tmp_path / "data", "-o", "s.png")
+    assert r.code == 0, r
+    assert_png(tmp_path / "s.png")
+
+
+def test_fashion_gz_from_environment(run, tmp_path):
+    make_dataset(tmp_path / "d", "fashion-mnist", n=30, gz=True, split="test")
+    r = run("show_samples.py", "--dataset", "fashion-mnist", "--split", "test", "--start", "5",
+            "-o", "f.svg", env={"MLPBENCH_DATA": str(tmp_path / "d")})
+    assert r.code == 0, r
+    svg = (tmp_path / "f.svg").read_text()
+    assert_svg(tmp_path / "f.svg")
+    assert "Ankle boot" in svg or "Ankle" in svg  # class names as titles (text or glyph ids)
+
+
+def test_reader_roundtrip(tmp_path):
+    images, labels, files = make_dataset(tmp_path, "mnist", n=12, gz=True)
+    got, _ = show_samples.read_idx(str(files["train-images-idx3-ubyte"]), 3), None
+    assert got.shape == (12, 28, 28) and (got == images).all()
+    imgs, labs = show_samples.load(str(tmp_path), "mnist", "train")
+    assert (labs == labels).all() and imgs.shape == images.shape
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda b: b[:-100], "truncated"),
+    (lambda b: b + b"\0", "trailing bytes"),
+    (lambda b: b"\x00\x00\x0d\x03" + b[4:], "element type"),
+    (lambda b: b"\x12\x34" + b[2:], "not an IDX file"),
+    (lambda b: b[:10], "header truncated"),
+])
+def test_corrupt_images_file(run, tmp_path, damage, needle):
+    _, _, files = make_dataset(tmp_path / "data", "mnist", n=20)
+    path = files["train-images-idx3-ubyte"]
+    path.write_bytes(damage(path.read_bytes()))
+    r = run("show_samples.py", "--data-dir", tmp_path / "data", "-o", "s.png")
+    assert_clean_error(r, str(path), needle)
+    with pytest.raises(ml.ToolError):
+        show_samples.read_idx(str(path), 3)
+
+
+def test_corrupt_gzip_and_mismatch(run, tmp_path):
+    _, _, files = make_dataset(tmp_path / "data", "fashion-mnist", n=20, gz=True)
+    path = files["train-labels-idx1-ubyte"]
+    path.write_bytes(path.read_bytes()[:30])
+    r = run("show_samples.py", "--dataset", "fashion-mnist", "--data-dir", tmp_path / "data")
+    assert_clean_error(r, str(path), "gzip")
+    _, _, files = make_dataset(tmp_path / "d2", "mnist", n=20)
+    files["train-labels-idx1-ubyte"].write_bytes(idx_bytes(np.zeros(19, np.uint8), 1))
+    r = run("show_samples.py", "--data-dir", tmp_path / "d2")
+    assert_clean_error(r, "20 images", "19 labels")
+
+
+def test_missing_data_and_bad_start(run, tmp_path):
+    r = run("show_samples.py", "--data-dir", tmp_path)
+    assert_clean_error(r, "train-images-idx3-ubyte", "no such file")
+    make_dataset(tmp_path / "data", "mnist", n=20)
+    r = run("show_samples.py", "--data-dir", tmp_path / "data", "--start", "20")
+    assert_clean_error(r, "--start 20", "20 images")
+    assert run("show_samples.py", "--help").code == 0
