@@ -518,7 +518,20 @@ std::string describe_json_error(const json::exception& e, bool at_end) {
   if (at_end || what.find("unexpected end of input") != std::string::npos) {
     what += " (is the file truncated?)";
   }
-  return what;
+  // "last read: ..." quotes the input, which may not be valid UTF-8: keep the message printable.
+  std::string printable;
+  for (const char c : what) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      printable += c;
+    } else {
+      static const char kHex[] = "0123456789ABCDEF";
+      printable += "\\x";
+      printable += kHex[byte >> 4];
+      printable += kHex[byte & 15];
+    }
+  }
+  return printable;
 }
 
 }  // namespace
@@ -644,7 +657,8 @@ Experiment parse_experiment(const std::string& text, const std::string& source) 
   try {
     j = json::parse(text, callback);
   } catch (const json::parse_error& e) {
-    ck.fail("", describe_json_error(e, e.byte >= text.size()));
+    // Past the end means the parser ran out of text.
+    ck.fail("", describe_json_error(e, e.byte > text.size()));
   } catch (const json::exception& e) {  // out_of_range for a number like 1e999
     ck.fail("", describe_json_error(e, false));
   }

@@ -1,0 +1,313 @@
+// run_experiment end to end: exit statuses, messages, logs, weights, checkpoints and signals.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "mlpbench/weights.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using test_support::run;
+using nlohmann::json;
+
+namespace {
+
+// A temporary folder with tiny MNIST-shaped data and a small experiment file.
+struct Sandbox {
+  std::string dir = test_support::temp_dir();
+  std::string experiment = dir + "/exp.json";
+  Sandbox(int epochs = 2) {
+    test_support::write_tiny_mnist(dir + "/data", 530, 120);
+    write_experiment(experiment, epochs);
+  }
+  static void write_experiment(const std::string& path, int epochs, double lr = 0.001,
+                               const std::string& hidden = "relu") {
+    const json e = {{"name", "cli_test"},
+                    {"dataset", "mnist"},
+                    {"model", {{{"units", 24}, {"activation", hidden}}, {{"units", 10}, {"activation", "softmax"}}}},
+                    {"loss", "sparse_categorical_crossentropy"},
+                    {"optimizer", {{"name", "adam"}, {"learning_rate", lr}}},
+                    {"epochs", epochs},
+                    {"batch_size", 32},
+                    {"seed", 3},
+                    {"threads", 2}};
+    test_support::write_file(path, e.dump(2));
+  }
+  std::string cmd(const std::string& args) const {
+    return test_support::run_experiment_path() + " --quiet --data-dir " + dir + "/data " + args;
+  }
+};
+
+json read_json(const std::string& path) { return json::parse(test_support::read_file(path)); }
+
+void require_same_epoch_numbers(const json& a, const json& b) {
+  REQUIRE(a["epochs"].size() == b["epochs"].size());
+  for (size_t i = 0; i < a["epochs"].size(); ++i) {
+    for (const char* key : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
+      INFO("epoch " << i + 1 << " " << key);
+      REQUIRE(a["epochs"][i][key].get<double>() == b["epochs"][i][key].get<double>());
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
+  Sandbox s;
+  const std::string log = s.dir + "/out/log.json", weights = s.dir + "/w.safetensors";
+  const auto r = run(s.cmd(s.experiment + " --out " + log + " --save-weights " + weights));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.find(log) != std::string::npos);
+  const json j = read_json(log);
+  REQUIRE(j["schema"] == "mlpbench.run/1");
+  REQUIRE(j["status"] == "completed");
+  for (const char* key : {"experiment", "build", "host", "run", "epochs", "summary"}) REQUIRE(j.contains(key));
+  for (const char* key : {"version", "git_commit", "compiler", "build_type", "cxx_flags", "simd_targets_compiled", "openmp"}) {
+    REQUIRE(j["build"].contains(key));
+  }
+  for (const char* key : {"cpu_model", "logical_cpus", "simd_targets_supported"}) REQUIRE(j["host"].contains(key));
+  REQUIRE(j["run"]["threads"] == 2);
+  REQUIRE(j["run"]["train_samples"] == 530);
+  REQUIRE(j["run"]["test_samples"] == 120);
+  REQUIRE(j["epochs"].size() == 2);
+  for (const char* key : {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "train_seconds",
+                          "eval_seconds", "samples_per_second", "gflops"}) {
+    REQUIRE(j["epochs"][1].contains(key));
+  }
+  for (const char* key : {"final_test_accuracy", "best_test_accuracy", "total_train_seconds", "mean_epoch_seconds", "wall_seconds"}) {
+    REQUIRE(j["summary"].contains(key));
+  }
+  REQUIRE(j["summary"]["final_test_accuracy"] == j["epochs"][1]["test_accuracy"]);
+  REQUIRE(j["experiment"]["optimizer"]["beta_2"] == 0.999);  // defaults resolved
+
+  const auto file = mlpbench::read_safetensors(weights);
+  REQUIRE(file.tensors.at("dense_0.kernel").shape == std::vector<size_t>{784, 24});
+  REQUIRE(file.tensors.at("dense_1.bias").shape == std::vector<size_t>{10});
+  REQUIRE(file.metadata.at("experiment") == "cli_test");
+  REQUIRE(std::stod(file.metadata.at("final_test_accuracy")) ==
+          Approx(j["summary"]["final_test_accuracy"].get<double>()).margin(1e-6));
+  // No temporary files are left beside the log.
+  for (const auto& entry : fs::directory_iterator(s.dir + "/out")) REQUIRE(entry.path().filename() == "log.json");
+}
+
+TEST_CASE("overrides and thread counts: 1, 2 and 3 threads log identical numbers", "[cli][determinism]") {
+  Sandbox s;
+  json first;
+  for (int threads : {1, 2, 3}) {
+    const std::string log = s.dir + "/t" + std::to_string(threads) + ".json";
+    const auto r = run(s.cmd(s.experiment + " --epochs 1 --threads " + std::to_string(threads) + " --out " + log));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const json j = read_json(log);
+    REQUIRE(j["run"]["threads"] == threads);
+    REQUIRE(j["experiment"]["epochs"] == 1);
+    if (threads == 1) first = j;
+    require_same_epoch_numbers(first, j);
+  }
+}
+
+TEST_CASE("a thread sweep writes one log per count into one folder", "[cli]") {
+  Sandbox s;
+  const std::string folder = s.dir + "/sweep";
+  const auto r = run(s.cmd(s.experiment + " --epochs 1 --sweep-threads 1,2 --out " + folder));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  size_t logs = 0;
+  for (const auto& entry : fs::directory_iterator(folder)) logs += entry.path().extension() == ".json";
+  REQUIRE(logs == 2);
+}
+
+TEST_CASE("bad command lines and experiment files exit 2 with a clear message", "[cli][errors]") {
+  Sandbox s;
+  struct Case {
+    std::string args, message;
+  };
+  const std::string bad = s.dir + "/bad.json";
+  test_support::write_file(bad, "{\"name\": \"x\", \"epochs\": ");
+  const std::string typo = s.dir + "/typo.json";
+  json t = read_json(s.experiment);
+  t["optimizer"]["learning_rate"] = "fast";
+  test_support::write_file(typo, t.dump());
+  const std::string classes = s.dir + "/classes.json";
+  t = read_json(s.experiment);
+  t["model"][1]["units"] = 12;
+  test_support::write_file(classes, t.dump());
+  const std::vector<Case> cases = {
+      {"--no-such-option " + s.experiment, "no-such-option"},
+      {"", "experiment"},
+      {s.experiment + " --threads -1", "--threads"},
+      {s.experiment + " --epochs 0", "--epochs"},
+      {s.experiment + " --simd-target NEON9", "NEON9"},
+      {s.dir + "/missing.json", "missing.json"},
+      {bad, "bad.json"},
+      {typo, "/optimizer/learning_rate"},
+      {classes, "/model/1/units"},
+      {s.experiment + " --sweep-threads 1,x", "--sweep-threads"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(s.cmd(c.args));
+    INFO(c.args << "\n" << r.err);
+    REQUIRE(r.exit_code == 2);
+    REQUIRE(r.err.find(c.message) != std::string::npos);
+    REQUIRE(r.err.find("terminate") == std::string::npos);
+  }
+}
+
+TEST_CASE("an existing log is kept unless --force", "[cli][errors]") {
+  Sandbox s;
+  const std::string log = s.dir + "/log.json";
+  test_support::write_file(log, "precious");
+  auto r = run(s.cmd(s.experiment + " --epochs 1 --out " + log));
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.err.find("--force") != std::string::npos);
+  REQUIRE(test_support::read_file(log) == "precious");
+  r = run(s.cmd(s.experiment + " --epochs 1 --force --out " + log));
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(read_json(log)["status"] == "completed");
+}
+
+TEST_CASE("missing or corrupt data exits 3 and writes no log", "[cli][errors]") {
+  Sandbox s;
+  const std::string log = s.dir + "/log.json";
+  auto r = run(test_support::run_experiment_path() + " --quiet --data-dir " + s.dir + "/nowhere " + s.experiment +
+               " --out " + log);
+  REQUIRE(r.exit_code == 3);
+  REQUIRE(r.err.find("nowhere") != std::string::npos);
+  REQUIRE_FALSE(fs::exists(log));
+
+  const std::string images = s.dir + "/data/mnist/train-images-idx3-ubyte";
+  fs::resize_file(images, fs::file_size(images) - 100);
+  r = run(s.cmd(s.experiment + " --out " + log));
+  REQUIRE(r.exit_code == 3);
+  REQUIRE(r.err.find("train-images-idx3-ubyte") != std::string::npos);
+  REQUIRE_FALSE(fs::exists(log));
+}
+
+TEST_CASE("a diverging run exits 4 with a diverged log", "[cli][errors]") {
+  Sandbox s;
+  const std::string exp = s.dir + "/diverge.json", log = s.dir + "/log.json";
+  json e = read_json(s.experiment);
+  e["model"][0]["activation"] = "linear";
+  e["optimizer"] = {{"name", "sgd"}, {"learning_rate", 10}};
+  e["epochs"] = 50;
+  test_support::write_file(exp, e.dump());
+  const auto r = run(s.cmd(exp + " --out " + log));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 4);
+  REQUIRE(r.err.find("diverged at epoch") != std::string::npos);
+  REQUIRE(read_json(log)["status"] == "diverged");
+}
+
+TEST_CASE("run_experiment --list-targets, --help and --version exit 0", "[cli]") {
+  auto r = run(test_support::run_experiment_path() + " --list-targets");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.find("supported:") != std::string::npos);
+  REQUIRE(run(test_support::run_experiment_path() + " --help").exit_code == 0);
+  r = run(test_support::run_experiment_path() + " --version");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.find("run_experiment") != std::string::npos);
+}
+
+TEST_CASE("SIGINT writes a checkpoint and --resume ends with an uninterrupted run's numbers", "[cli][resume]") {
+  Sandbox s(8);
+  const std::string full = s.dir + "/full.json", part = s.dir + "/part.json", ckpt = s.dir + "/run.ckpt";
+  REQUIRE(run(s.cmd(s.experiment + " --out " + full)).exit_code == 0);
+
+  // Start the same run and interrupt it once it has finished an epoch.
+  const std::string cmd = "exec " + s.cmd(s.experiment + " --out " + part + " --checkpoint " + ckpt) + " >/dev/null 2>" + s.dir + "/err";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (fs::exists(part) && !read_json(part)["epochs"].empty()) break;
+    } catch (const std::exception&) {
+      FAIL("the log was not valid JSON while running");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  INFO(test_support::read_file(s.dir + "/err"));
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 0) {
+    WARN("the run finished before the interrupt arrived; nothing to resume");
+    return;
+  }
+  REQUIRE(WEXITSTATUS(status) == 130);
+  REQUIRE(read_json(part)["status"] == "interrupted");
+  REQUIRE(fs::exists(ckpt));
+
+  const auto r = run(test_support::run_experiment_path() + " --quiet --data-dir " + s.dir + "/data --resume " + ckpt);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json resumed = read_json(part);
+  REQUIRE(resumed["status"] == "completed");
+  require_same_epoch_numbers(read_json(full), resumed);
+}
+
+TEST_CASE("SIGKILL leaves a valid log of the finished epochs", "[cli][resume]") {
+  Sandbox s(200);
+  const std::string log = s.dir + "/log.json";
+  const std::string cmd = "exec " + s.cmd(s.experiment + " --out " + log) + " >/dev/null";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(log) && read_json(log)["epochs"].size() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  const json j = read_json(log);
+  REQUIRE(j["status"] == "running");
+  REQUIRE(j["epochs"].size() >= 2);
+  for (size_t i = 0; i < j["epochs"].size(); ++i) REQUIRE(j["epochs"][i]["epoch"] == i + 1);
+}
+
+TEST_CASE("run_experiment --checkpoint-every saves a checkpoint a resumed run can finish from", "[cli][resume]") {
+  Sandbox s(4);
+  const std::string full = s.dir + "/full.json", log = s.dir + "/log.json", ckpt = s.dir + "/every.ckpt";
+  REQUIRE(run(s.cmd(s.experiment + " --out " + full)).exit_code == 0);
+  REQUIRE(run(s.cmd(s.experiment + " --out " + log + " --checkpoint " + ckpt + " --checkpoint-every 2")).exit_code == 0);
+  REQUIRE(fs::exists(ckpt));  // written after epoch 2
+  const std::string resumed = s.dir + "/resumed.json";
+  const auto r = run(test_support::run_experiment_path() + " --quiet --data-dir " + s.dir + "/data --resume " + ckpt +
+                     " --out " + resumed);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same_epoch_numbers(read_json(full), read_json(resumed));
+}
+
+TEST_CASE("real MNIST: a short run learns well above chance", "[cli][mnist]") {
+  const std::string data = test_support::real_data_dir();
+  if (data.empty()) {
+    WARN("real MNIST is not in data/: run tools/fetch_data.sh; skipped");
+    return;
+  }
+  const std::string dir = test_support::temp_dir(), log = dir + "/log.json";
+  const auto r = run(test_support::run_experiment_path() + " --quiet --data-dir " + data + " " +
+                     test_support::source_dir() + "/experiments/mlp512_5ep.json --epochs 1 --train-limit 6000 "
+                     "--test-limit 2000 --out " + log);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json j = read_json(log);
+  REQUIRE(j["run"]["train_samples"] == 6000);
+  REQUIRE(j["epochs"][0]["test_accuracy"].get<double>() > 0.85);
+}

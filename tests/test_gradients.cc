@@ -1,0 +1,100 @@
+// Analytic gradients of a small network against float64 central differences.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "mlpbench/model.h"
+
+using namespace mlpbench;
+
+namespace {
+
+// The mean softmax cross-entropy of `model` on the batch, computed in double precision.
+double reference_loss(const Mlp& model, const std::vector<double>& params, const Workspace& ws,
+                      size_t rows) {
+  double total = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    std::vector<double> x(ws.input.data() + r * model.inputs(),
+                          ws.input.data() + (r + 1) * model.inputs());
+    for (const DenseLayer& layer : model.layers()) {
+      std::vector<double> y(layer.out);
+      for (size_t j = 0; j < layer.out; ++j) {
+        double acc = params[layer.bias_offset + j];
+        for (size_t i = 0; i < layer.in; ++i) acc += x[i] * params[layer.kernel_offset + i * layer.out + j];
+        y[j] = layer.relu ? std::max(acc, 0.0) : acc;
+      }
+      x = y;
+    }
+    double zmax = x[0];
+    for (double z : x) zmax = std::max(zmax, z);
+    double sum = 0;
+    for (double z : x) sum += std::exp(z - zmax);
+    total += std::log(sum) - (x[ws.labels[r]] - zmax);
+  }
+  return total / rows;
+}
+
+}  // namespace
+
+TEST_CASE("backward matches float64 central differences", "[gradients]") {
+  const std::vector<LayerSpec> specs = {{7, "relu"}, {5, "linear"}, {6, "relu"}, {4, "softmax"}};
+  Mlp model(9, specs);
+  model.init_glorot(3);
+  const size_t rows = 11;
+  Workspace ws(model, rows);
+  std::mt19937 gen(17);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (size_t i = 0; i < rows * model.inputs(); ++i) ws.input[i] = dist(gen);
+  for (size_t r = 0; r < rows; ++r) ws.labels[r] = static_cast<uint8_t>(gen() % 4);
+  for (size_t l = 0; l < specs.size(); ++l) {  // non-zero biases exercise their gradients too
+    for (size_t j = 0; j < model.layers()[l].out; ++j) model.bias(l)[j] = 0.1f * dist(gen);
+  }
+
+  Team team({0, 1});
+  transpose_kernels(model, ws, team);
+  forward(model, ws, rows, team);
+  loss_and_delta(model, ws, rows, true, team);
+  backward(model, ws, rows, team);
+
+  std::vector<double> params(model.params().begin(), model.params().end());
+  double engine_loss = 0;
+  for (size_t r = 0; r < rows; ++r) engine_loss += ws.losses[r];
+  REQUIRE(engine_loss / rows == Approx(reference_loss(model, params, ws, rows)).epsilon(1e-5));
+
+  size_t checked = 0;
+  for (const DenseLayer& layer : model.layers()) {
+    std::vector<size_t> indices;
+    for (size_t i = 0; i < layer.in * layer.out; ++i) indices.push_back(layer.kernel_offset + i);
+    for (size_t j = 0; j < layer.out; ++j) indices.push_back(layer.bias_offset + j);
+    for (size_t p : indices) {
+      const double h = 1e-6, saved = params[p];
+      params[p] = saved + h;
+      const double up = reference_loss(model, params, ws, rows);
+      params[p] = saved - h;
+      const double down = reference_loss(model, params, ws, rows);
+      params[p] = saved;
+      const double numeric = (up - down) / (2 * h);
+      INFO("parameter " << p << ": analytic " << ws.grads[p] << ", numeric " << numeric);
+      REQUIRE(std::abs(ws.grads[p] - numeric) <= 1e-4 + 1e-3 * std::abs(numeric));
+      ++checked;
+    }
+  }
+  REQUIRE(checked == model.parameter_count());
+}
+
+TEST_CASE("parameter and flop counts match the Keras reference model", "[gradients]") {
+  Mlp model(784, {{512, "relu"}, {10, "softmax"}});
+  REQUIRE(model.parameter_count() == 407050);
+  // 98.2 GFLOP per epoch of 60,000 samples (DESIGN: forward + dW + dX of layer 2 only).
+  REQUIRE(model.training_flops_per_sample() * 60000 == Approx(98.18e9).epsilon(1e-3));
+  model.init_glorot(1);
+  const double limit = std::sqrt(6.0 / (784 + 512));
+  float lo = 0, hi = 0;
+  for (size_t i = 0; i < 784 * 512; ++i) lo = std::min(lo, model.kernel(0)[i]), hi = std::max(hi, model.kernel(0)[i]);
+  REQUIRE(lo >= -limit);
+  REQUIRE(hi <= limit);
+  REQUIRE(hi > 0.99 * limit);
+  for (size_t j = 0; j < 512; ++j) REQUIRE(model.bias(0)[j] == 0.0f);
+}

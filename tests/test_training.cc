@@ -1,0 +1,121 @@
+// The training loop: determinism across thread counts and seeds, learning, divergence.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "mlpbench/dataset.h"
+#include "mlpbench/experiment.h"
+#include "mlpbench/trainer.h"
+#include "test_support.h"
+
+using namespace mlpbench;
+
+namespace {
+
+struct TinyData {
+  Dataset train, test;
+};
+
+const TinyData& tiny_data() {
+  static const TinyData data = [] {
+    const std::string dir = test_support::temp_dir();
+    test_support::write_tiny_mnist(dir, 530, 120);  // 530: the last batch is partial
+    return TinyData{load_dataset(dir, "mnist", "train", 0), load_dataset(dir, "mnist", "test", 0)};
+  }();
+  return data;
+}
+
+Experiment tiny_experiment() {
+  Experiment e;
+  e.name = "tiny";
+  e.model = {{24, "relu"}, {16, "relu"}, {10, "softmax"}};
+  e.epochs = 3;
+  e.batch_size = 32;
+  e.seed = 5;
+  return e;
+}
+
+struct Outcome {
+  std::vector<EpochResult> history;
+  std::vector<float> params;
+};
+
+Outcome train(const Experiment& e, int threads) {
+  Trainer trainer(e, tiny_data().train, tiny_data().test, threads);
+  REQUIRE(trainer.run({}) == StopReason::kCompleted);
+  const auto& p = trainer.model().params();
+  return {trainer.state().history, std::vector<float>(p.begin(), p.end())};
+}
+
+void require_same_numbers(const Outcome& a, const Outcome& b) {
+  REQUIRE(a.history.size() == b.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    REQUIRE(a.history[i].train_loss == b.history[i].train_loss);
+    REQUIRE(a.history[i].train_accuracy == b.history[i].train_accuracy);
+    REQUIRE(a.history[i].test_loss == b.history[i].test_loss);
+    REQUIRE(a.history[i].test_accuracy == b.history[i].test_accuracy);
+  }
+  REQUIRE(std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[training][determinism]") {
+  for (const char* optimizer : {"adam", "sgd"}) {
+    Experiment e = tiny_experiment();
+    e.optimizer.name = optimizer;
+    if (e.optimizer.name == "sgd") e.optimizer.learning_rate = 0.05, e.optimizer.momentum = 0.9;
+    INFO(optimizer);
+    const Outcome one = train(e, 1);
+    require_same_numbers(one, train(e, 2));
+    require_same_numbers(one, train(e, 3));
+  }
+}
+
+TEST_CASE("the same seed gives the same run, another seed another", "[training][determinism]") {
+  Experiment e = tiny_experiment();
+  const Outcome a = train(e, 2);
+  require_same_numbers(a, train(e, 2));
+  e.seed = 6;
+  const Outcome c = train(e, 2);
+  REQUIRE(a.history[0].train_loss != c.history[0].train_loss);
+}
+
+TEST_CASE("training learns the tiny dataset and keeps the last partial batch", "[training]") {
+  Experiment e = tiny_experiment();
+  const Outcome out = train(e, 2);
+  REQUIRE(out.history.size() == 3);
+  REQUIRE(out.history[0].steps == 17);  // ceil(530 / 32)
+  REQUIRE(out.history.back().test_accuracy > 0.9);
+  REQUIRE(out.history.back().train_loss < out.history.front().train_loss);
+  for (const auto& r : out.history) {
+    REQUIRE(r.train_seconds > 0);
+    REQUIRE(r.gflops > 0);
+  }
+}
+
+TEST_CASE("a diverging run stops with the epoch and step", "[training]") {
+  Experiment e = tiny_experiment();
+  e.optimizer.name = "sgd";
+  e.optimizer.learning_rate = 10;  // the largest rate validation accepts
+  e.model = {{64, "linear"}, {64, "linear"}, {10, "softmax"}};  // no dead ReLUs to save it
+  e.epochs = 50;
+  Trainer trainer(e, tiny_data().train, tiny_data().test, 2);
+  REQUIRE(trainer.run({}) == StopReason::kDiverged);
+  const auto [epoch, step] = trainer.diverged_at();
+  REQUIRE(epoch >= 1);
+  REQUIRE(step >= 1);
+  REQUIRE(trainer.state().history.size() == static_cast<size_t>(epoch - 1));
+}
+
+TEST_CASE("a stop request ends the run after the current step", "[training]") {
+  Experiment e = tiny_experiment();
+  Trainer trainer(e, tiny_data().train, tiny_data().test, 2);
+  int polls = 0;
+  TrainCallbacks cb;
+  cb.stop_requested = [&] { return ++polls == 5; };
+  REQUIRE(trainer.run(cb) == StopReason::kInterrupted);
+  REQUIRE(trainer.state().epoch == 0);
+  REQUIRE(trainer.state().step == 5);
+  REQUIRE(trainer.state().updates == 5);
+}
