@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -77,17 +76,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const fs::path& file : files) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    // A buffer of exactly the input's size, so AddressSanitizer sees reads past its end.
+    std::vector<uint8_t> data(ec ? 0 : static_cast<size_t>(size));
     std::ifstream in(file, std::ios::binary);
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-    if (in.bad() || !in.eof()) {
+    if (ec || !in || !in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size())) ||
+        in.peek() != std::ifstream::traits_type::eof()) {
       std::fprintf(stderr, "replay: %s: cannot read\n", file.c_str());
       return 2;
     }
-    std::fprintf(stderr, "replay: %s (%zu bytes)\n", file.c_str(), bytes.size());
-    // A copy of exactly the input's size, so AddressSanitizer sees reads past its end; an empty
-    // input still gets a valid pointer, as under libFuzzer.
-    std::vector<uint8_t> data(bytes.begin(), bytes.end());
+    std::fprintf(stderr, "replay: %s (%zu bytes)\n", file.c_str(), data.size());
+    // An empty input still gets a valid pointer, as under libFuzzer.
     static uint8_t empty_input = 0;
     LLVMFuzzerTestOneInput(data.empty() ? &empty_input : data.data(), data.size());
   }

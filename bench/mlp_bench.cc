@@ -1,0 +1,508 @@
+// mlp_bench: Google Benchmark binary for the engine (DESIGN.md "Contract: benchmarks").
+//
+// What is measured:
+//   BM_GemmForward / BM_GemmWeightGrad / BM_GemmInputGrad   every GEMM of a training step of
+//       model A (784-512-10) and model B (784-64-32-10) at batch 32 and 256, with the engine's
+//       own operand layouts and epilogues (bias+ReLU forward, transposed-A weight gradient,
+//       masked input gradient against the transposed kernel);
+//   BM_GemmSquare        one large square GEMM, 1024x1024x1024;
+//   BM_TrainStep         one whole training step (Trainer::run's sequence, minus the gather);
+//   BM_Evaluate          a 10,000-sample evaluation of model A in chunks of 1,000;
+//   BM_Adam              the Adam update over model A's (and B's) parameters;
+//   BM_SoftmaxXent       softmax cross-entropy with gradient at 32x10 and 256x10;
+//   BM_FmaPeak           the FMA peak of the team (fma_peak_loop on every thread).
+// GEMM-bearing benchmarks report GFLOPS (GFLOP/s, 2 flops per multiply-add); steps and
+// evaluation report samples_per_second; Adam reports GBps (28 bytes per parameter per update:
+// p, g, m, v read and p, m, v written).
+//
+// Flags (stripped before Google Benchmark sees the rest):
+//   --threads=N          team size (default: $MLPBENCH_THREADS, else mlpbench::available_cpus())
+//   --simd-target=NAME   restrict dispatch to one Highway target (AVX2, SSE4, EMU128, ...);
+//                        `all` registers every benchmark once per supported target, with the
+//                        target as the last part of the name (BM_GemmForward/m:32/.../AVX2).
+//
+// How the team is timed: the engine runs every kernel on a team of OpenMP threads (run_team),
+// each computing its Part, separated by barriers. Forking a team per benchmark iteration would
+// measure OpenMP fork/join, not the kernel, so each benchmark opens ONE run_team for its whole
+// timing loop (see team_loop below): the leader (OpenMP thread 0, i.e. the benchmark's own
+// thread) drives `for (auto _ : state)`, the other threads run the same number of iterations,
+// which Google Benchmark fixes before the loop starts (state.max_iterations). Every iteration
+// ends with team.sync(), exactly as each phase of the engine does, so iterations don't overlap
+// and the leader's clock stops only once every thread has finished its last iteration. No
+// extra flag or barrier is needed per iteration; what is timed is the kernel plus its one
+// barrier, the same cost it has inside a real step. Wall time is reported (UseRealTime).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mlpbench/build_info.h"
+#include "mlpbench/experiment.h"
+#include "mlpbench/kernels.h"
+#include "mlpbench/model.h"
+#include "mlpbench/optimizer.h"
+#include "mlpbench/parallel.h"
+#include "mlpbench/tensor.h"
+
+namespace {
+
+using benchmark::Counter;
+using benchmark::State;
+using mlpbench::FloatBuffer;
+using mlpbench::Team;
+namespace kernels = mlpbench::kernels;
+
+constexpr size_t kInputs = 784;
+constexpr size_t kClasses = 10;
+
+int g_threads = 1;  // team size for every benchmark, set once in main()
+
+// ---- Helpers ------------------------------------------------------------------------------
+
+struct ModelDef {
+  const char* name;  // as it appears in benchmark names, e.g. "784-512-10"
+  std::vector<mlpbench::LayerSpec> layers;
+};
+
+const std::vector<ModelDef>& reference_models() {
+  static const std::vector<ModelDef> models = {
+      {"784-512-10", {{512, "relu"}, {10, "softmax"}}},             // model A
+      {"784-64-32-10", {{64, "relu"}, {32, "relu"}, {10, "softmax"}}},  // model B
+  };
+  return models;
+}
+
+// "BM_What/key:value/.../TARGET". The names are built here rather than with Args/ArgNames
+// because Google Benchmark appends arguments after the whole family name, so a per-target
+// suffix could not come after the sizes otherwise.
+std::string bench_name(const std::string& what,
+                       const std::vector<std::pair<std::string, size_t>>& sizes,
+                       const std::string& target, const std::string& model = "") {
+  std::string name = what;
+  if (!model.empty()) name += "/" + model;
+  for (const auto& [key, value] : sizes) name += "/" + key + ":" + std::to_string(value);
+  if (!target.empty()) name += "/" + target;
+  return name;
+}
+
+void fill_uniform(FloatBuffer& buf, float lo, float hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (float& x : buf) x = dist(rng);
+}
+
+void fill_labels(uint8_t* labels, size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(0, static_cast<int>(kClasses) - 1);
+  for (size_t i = 0; i < n; ++i) labels[i] = static_cast<uint8_t>(dist(rng));
+}
+
+// Selects `target` for this benchmark (only with --simd-target=all; empty: keep the global
+// choice). Must run before the team starts. False (and the benchmark skipped) on failure.
+bool select_target(State& state, const std::string& target) {
+  if (target.empty()) return true;
+  if (kernels::select_simd_target(target)) return true;
+  state.SkipWithError(("cannot select SIMD target " + target).c_str());
+  return false;
+}
+
+// Rate counter: `per_iteration` units per iteration, divided by the (real) time.
+void set_rate(State& state, const char* name, double per_iteration) {
+  state.counters[name] = Counter(per_iteration, Counter::kIsIterationInvariantRate);
+}
+
+// Runs `iteration(team, i)` for every benchmark iteration i on one team that lives for the
+// whole timing loop (see the comment at the top). `iteration` is called by every thread with
+// the same i; a barrier follows each call.
+template <typename Iteration>
+void team_loop(State& state, Iteration&& iteration) {
+  // Exactly what `for (auto _ : state)` will run (benchmark.h: StateIterator).
+  const benchmark::IterationCount n = state.error_occurred() ? 0 : state.max_iterations;
+  mlpbench::run_team(g_threads, [&](Team& team) {
+    if (team.leader()) {
+      uint64_t i = 0;
+      for (auto _ : state) {
+        iteration(team, i++);
+        team.sync();
+      }
+    } else {
+      for (benchmark::IterationCount i = 0; i < n; ++i) {
+        iteration(team, static_cast<uint64_t>(i));
+        team.sync();
+      }
+    }
+  });
+}
+
+// ---- GEMMs ----------------------------------------------------------------------------------
+
+enum class GemmKind { kForward, kWeightGrad, kInputGrad, kSquare };
+
+struct GemmCase {
+  GemmKind kind;
+  size_t m, n, k;
+  bool relu = false;  // forward: ReLU epilogue (hidden layers)
+  bool mask = false;  // input gradient: masked by ReLU' of the layer below's output
+};
+
+// C[m x n] = op(A)[m x k] . B[k x n], with the operands laid out as the engine lays them out.
+void BM_Gemm(State& state, GemmCase c, const std::string& target) {
+  if (!select_target(state, target)) return;
+  FloatBuffer a(c.m * c.k), b(c.k * c.n), out(c.m * c.n), bias(c.n), mask;
+  fill_uniform(a, -1, 1, 1);
+  fill_uniform(b, -1, 1, 2);
+  fill_uniform(bias, -0.1f, 0.1f, 3);
+
+  kernels::GemmArgs g;
+  g.m = c.m, g.n = c.n, g.k = c.k;
+  g.a = a.data();
+  g.b = b.data(), g.ldb = c.n;
+  g.c = out.data(), g.ldc = c.n;
+  switch (c.kind) {
+    case GemmKind::kForward:  // Y = X.W + bias, X [batch x in] as stored
+      g.a_row_stride = c.k, g.a_col_stride = 1;
+      g.bias = bias.data();
+      g.relu = c.relu;
+      break;
+    case GemmKind::kWeightGrad:  // dW = X^T.dY: a holds X [batch x in] = [k x m]
+      g.a_row_stride = 1, g.a_col_stride = c.m;
+      break;
+    case GemmKind::kInputGrad:  // dX = (dY.W^T) masked: a = dY [batch x out], b = W^T
+      g.a_row_stride = c.k, g.a_col_stride = 1;
+      if (c.mask) {
+        mask.resize(c.m * c.n);  // the layer below's activations: about half are zero
+        fill_uniform(mask, -1, 1, 4);
+        for (float& x : mask) x = std::max(x, 0.0f);
+        g.mask = mask.data(), g.ldmask = c.n;
+      }
+      break;
+    case GemmKind::kSquare:
+      g.a_row_stride = c.k, g.a_col_stride = 1;
+      break;
+  }
+
+  team_loop(state, [&](Team& team, uint64_t) { kernels::gemm(g, team.part()); });
+  set_rate(state, "GFLOPS", 2.0 * c.m * c.n * c.k * 1e-9);
+}
+
+// Every GEMM of a training step of both reference models at batch 32 and 256, plus the
+// square one; shapes come from the engine's own Mlp.
+std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
+  std::vector<std::pair<std::string, GemmCase>> fwd, wgrad, igrad;
+  for (const ModelDef& def : reference_models()) {
+    const mlpbench::Mlp model(kInputs, def.layers);
+    const auto& layers = model.layers();
+    for (size_t batch : {32, 256}) {
+      for (size_t l = 0; l < layers.size(); ++l) {
+        const mlpbench::DenseLayer& layer = layers[l];
+        fwd.push_back({"BM_GemmForward",
+                       {GemmKind::kForward, batch, layer.out, layer.in, layer.relu, false}});
+        wgrad.push_back({"BM_GemmWeightGrad",
+                         {GemmKind::kWeightGrad, layer.in, layer.out, batch, false, false}});
+        if (l > 0) {
+          igrad.push_back({"BM_GemmInputGrad", {GemmKind::kInputGrad, batch, layer.in,
+                                                layer.out, false, layers[l - 1].relu}});
+        }
+      }
+    }
+  }
+  std::vector<std::pair<std::string, GemmCase>> all;
+  for (auto* group : {&fwd, &wgrad, &igrad}) all.insert(all.end(), group->begin(), group->end());
+  all.push_back({"BM_GemmSquare", {GemmKind::kSquare, 1024, 1024, 1024, false, false}});
+  return all;
+}
+
+// ---- Training step and evaluation ---------------------------------------------------------
+
+// Trainer::run's step: transpose_kernels, forward, loss_and_delta (+ the leader's running
+// loss/accuracy sums), backward, optimizer step, sync. The gather is left out: the batch is
+// random data filled once.
+void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::string& target) {
+  if (!select_target(state, target)) return;
+  mlpbench::Mlp model(kInputs, def.layers);
+  model.init_glorot(1);
+  mlpbench::Optimizer optimizer(mlpbench::OptimizerSpec{}, model.params().size());  // Adam
+  mlpbench::Workspace ws(model, batch);
+  fill_uniform(ws.input, 0, 1, 5);
+  fill_labels(ws.labels.data(), batch, 6);
+
+  double loss_sum = 0;
+  uint64_t correct = 0;
+  team_loop(state, [&](Team& team, uint64_t i) {
+    mlpbench::transpose_kernels(model, ws, team);
+    mlpbench::forward(model, ws, batch, team);
+    mlpbench::loss_and_delta(model, ws, batch, /*with_grad=*/true, team);
+    if (team.leader()) {
+      for (size_t r = 0; r < batch; ++r) {
+        loss_sum += ws.losses[r];
+        correct += ws.predicted[r] == ws.labels[r];
+      }
+    }
+    mlpbench::backward(model, ws, batch, team);
+    optimizer.step(model.params().data(), ws.grads.data(), i + 1, team.part());
+  });
+  benchmark::DoNotOptimize(loss_sum);
+  benchmark::DoNotOptimize(correct);
+  set_rate(state, "samples_per_second", static_cast<double>(batch));
+  set_rate(state, "GFLOPS", model.training_flops_per_sample() * batch * 1e-9);
+}
+
+// Trainer::evaluate on a random 10,000-sample set: per chunk of 1,000, copy the chunk into the
+// workspace (each thread its rows), sync, forward, loss without gradient, leader's sums, sync.
+void BM_Evaluate(State& state, const ModelDef& def, size_t samples, size_t chunk,
+                 const std::string& target) {
+  if (!select_target(state, target)) return;
+  mlpbench::Mlp model(kInputs, def.layers);
+  model.init_glorot(1);
+  mlpbench::Workspace ws(model, chunk);
+  FloatBuffer images(samples * kInputs);
+  fill_uniform(images, 0, 1, 7);
+  std::vector<uint8_t> labels(samples);
+  fill_labels(labels.data(), samples, 8);
+  std::vector<float> losses(samples);
+
+  uint64_t correct = 0;
+  team_loop(state, [&](Team& team, uint64_t) {
+    for (size_t first = 0; first < samples; first += chunk) {
+      const size_t rows = std::min(chunk, samples - first);
+      for (size_t r = team.part().begin(rows); r < team.part().end(rows); ++r) {
+        std::memcpy(ws.input.data() + r * kInputs, images.data() + (first + r) * kInputs,
+                    kInputs * sizeof(float));
+        ws.labels[r] = labels[first + r];
+      }
+      team.sync();
+      mlpbench::forward(model, ws, rows, team);
+      mlpbench::loss_and_delta(model, ws, rows, /*with_grad=*/false, team);
+      if (team.leader()) {
+        for (size_t r = 0; r < rows; ++r) {
+          losses[first + r] = ws.losses[r];
+          correct += ws.predicted[r] == ws.labels[r];
+        }
+      }
+      team.sync();
+    }
+  });
+  benchmark::DoNotOptimize(correct);
+  set_rate(state, "samples_per_second", static_cast<double>(samples));
+  set_rate(state, "GFLOPS", model.inference_flops_per_sample() * samples * 1e-9);
+}
+
+// ---- Element-wise kernels -----------------------------------------------------------------
+
+void BM_Adam(State& state, size_t params, const std::string& target) {
+  if (!select_target(state, target)) return;
+  FloatBuffer p(params), g(params), m(params), v(params);
+  fill_uniform(p, -0.1f, 0.1f, 9);
+  fill_uniform(g, -0.01f, 0.01f, 10);
+  kernels::AdamArgs args;
+  args.alpha = 1e-3f;
+  team_loop(state, [&](Team& team, uint64_t) {
+    kernels::adam(p.data(), g.data(), m.data(), v.data(), params, args, team.part());
+  });
+  set_rate(state, "GBps", 28.0 * params * 1e-9);
+  set_rate(state, "params_per_second", static_cast<double>(params));
+}
+
+void BM_SoftmaxXent(State& state, size_t rows, const std::string& target) {
+  if (!select_target(state, target)) return;
+  FloatBuffer logits(rows * kClasses), grad(rows * kClasses);
+  fill_uniform(logits, -5, 5, 11);
+  std::vector<uint8_t> labels(rows);
+  fill_labels(labels.data(), rows, 12);
+  std::vector<float> loss(rows);
+  std::vector<int32_t> predicted(rows);
+  const float scale = 1.0f / static_cast<float>(rows);
+  team_loop(state, [&](Team& team, uint64_t) {
+    kernels::softmax_xent(logits.data(), rows, kClasses, kClasses, labels.data(), scale,
+                          grad.data(), loss.data(), predicted.data(), team.part());
+  });
+  set_rate(state, "samples_per_second", static_cast<double>(rows));
+}
+
+// ---- Peak ------------------------------------------------------------------------------------
+
+// Every thread of the team runs the same independent-FMA loop; the flops of all are summed.
+void BM_FmaPeak(State& state, const std::string& target) {
+  if (!select_target(state, target)) return;
+  constexpr size_t kLoopIterations = size_t{1} << 16;  // ~0.1-1 ms per call
+  std::vector<double> flops(static_cast<size_t>(g_threads), 0.0);
+  const auto t0 = std::chrono::steady_clock::now();
+  team_loop(state, [&](Team& team, uint64_t) {
+    flops[static_cast<size_t>(team.part().index)] = kernels::fma_peak_loop(kLoopIterations);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double total = 0;
+  for (double f : flops) total += f;
+  state.SetLabel(kernels::active_target());
+  // No x86 core does 1 fp32 TFLOP/s: above that, the loop cannot have run (a compiler may
+  // remove it when nothing observes its result), and the figure must not pass for a peak.
+  const double per_thread = total * static_cast<double>(state.iterations()) / seconds / g_threads;
+  if (per_thread > 1e12) {
+    state.SkipWithError("fma_peak_loop did no work on this target (its loop was compiled away)");
+    return;
+  }
+  set_rate(state, "GFLOPS", total * 1e-9);
+}
+
+// ---- Registration ----------------------------------------------------------------------------
+
+void register_all(const std::vector<std::string>& targets) {
+  // Every team benchmark may be multi-threaded: wall time throughout, so that names don't
+  // change with the thread count.
+  auto add = [](const std::string& name, std::function<void(State&)> fn) {
+    benchmark::RegisterBenchmark(name.c_str(), std::move(fn))
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  };
+  std::set<std::string> seen;  // shapes shared by two models are registered once
+  for (const auto& [what, c] : gemm_cases()) {
+    for (const std::string& t : targets) {
+      const std::string name =
+          bench_name(what, {{"m", c.m}, {"n", c.n}, {"k", c.k}}, t);
+      if (!seen.insert(name).second) continue;
+      add(name, [c = c, t](State& s) { BM_Gemm(s, c, t); });
+    }
+  }
+  for (const ModelDef& def : reference_models()) {
+    for (size_t batch : {32, 256}) {
+      for (const std::string& t : targets) {
+        add(bench_name("BM_TrainStep", {{"batch", batch}}, t, def.name),
+            [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t); });
+      }
+    }
+  }
+  const ModelDef& model_a = reference_models()[0];
+  for (const std::string& t : targets) {
+    add(bench_name("BM_Evaluate", {{"samples", 10000}, {"chunk", 1000}}, t, model_a.name),
+        [&model_a, t](State& s) { BM_Evaluate(s, model_a, 10000, 1000, t); });
+  }
+  for (const ModelDef& def : reference_models()) {
+    const size_t params = mlpbench::Mlp(kInputs, def.layers).parameter_count();
+    for (const std::string& t : targets) {
+      add(bench_name("BM_Adam", {{"params", params}}, t),
+          [params, t](State& s) { BM_Adam(s, params, t); });
+    }
+  }
+  for (size_t rows : {32, 256}) {
+    for (const std::string& t : targets) {
+      add(bench_name("BM_SoftmaxXent", {{"rows", rows}, {"classes", kClasses}}, t),
+          [rows, t](State& s) { BM_SoftmaxXent(s, rows, t); });
+    }
+  }
+  for (const std::string& t : targets) {
+    add(bench_name("BM_FmaPeak", {}, t), [t](State& s) { BM_FmaPeak(s, t); });
+  }
+}
+
+// ---- Command line ----------------------------------------------------------------------------
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+bool parse_threads(const std::string& text, int& out) {
+  int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < 1) return false;
+  out = value;
+  return true;
+}
+
+void print_usage() {
+  std::printf(
+      "mlp_bench options (besides Google Benchmark's, listed below):\n"
+      "  --threads=N           team size (default: $MLPBENCH_THREADS, else all %d CPUs)\n"
+      "  --simd-target=NAME    one of: %s, or `all` (every benchmark once per target)\n\n",
+      mlpbench::available_cpus(), join(kernels::supported_targets()).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Take our flags out of argv; Google Benchmark gets the rest.
+  std::string threads_flag, simd_flag;
+  bool help = false;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--threads=", 0) == 0) {
+      threads_flag = arg.substr(std::strlen("--threads="));
+    } else if (arg.rfind("--simd-target=", 0) == 0) {
+      simd_flag = arg.substr(std::strlen("--simd-target="));
+    } else {
+      if (arg == "--help" || arg == "-h") help = true;
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  argv[argc] = nullptr;
+  if (help) print_usage();
+
+  g_threads = mlpbench::available_cpus();
+  if (const char* env = std::getenv("MLPBENCH_THREADS"); env && *env && threads_flag.empty()) {
+    if (!parse_threads(env, g_threads)) {
+      std::fprintf(stderr, "mlp_bench: MLPBENCH_THREADS must be a positive integer, got '%s'\n",
+                   env);
+      return 2;
+    }
+  }
+  if (!threads_flag.empty() && !parse_threads(threads_flag, g_threads)) {
+    std::fprintf(stderr, "mlp_bench: --threads must be a positive integer, got '%s'\n",
+                 threads_flag.c_str());
+    return 2;
+  }
+
+  // One empty target: the global choice (made here, once). `all`: one set per target.
+  std::vector<std::string> targets = {""};
+  if (simd_flag == "all") {
+    targets = kernels::supported_targets();
+  } else if (!simd_flag.empty() && !kernels::select_simd_target(simd_flag)) {
+    std::fprintf(stderr, "mlp_bench: unknown or unsupported SIMD target '%s'; supported: %s, all\n",
+                 simd_flag.c_str(), join(kernels::supported_targets()).c_str());
+    return 2;
+  }
+
+  register_all(targets);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+  const nlohmann::json build = mlpbench::build_json();
+  const nlohmann::json host = mlpbench::host_json();
+  benchmark::AddCustomContext("mlpbench_simd_target",
+                              simd_flag == "all" ? "all" : kernels::active_target());
+  benchmark::AddCustomContext("mlpbench_threads", std::to_string(g_threads));
+  benchmark::AddCustomContext("mlpbench_git_commit", mlpbench::git_commit());
+  benchmark::AddCustomContext("mlpbench_build_type", build.value("build_type", ""));
+  benchmark::AddCustomContext(
+      "mlpbench_simd_compiled",
+      join(build.value("simd_targets_compiled", std::vector<std::string>{})));
+  benchmark::AddCustomContext("mlpbench_simd_supported", join(kernels::supported_targets()));
+  benchmark::AddCustomContext("mlpbench_openmp", build.value("openmp", false) ? "true" : "false");
+  benchmark::AddCustomContext("mlpbench_version", mlpbench::version());
+  benchmark::AddCustomContext("mlpbench_compiler", build.value("compiler", ""));
+  benchmark::AddCustomContext("mlpbench_cpu_model", host.value("cpu_model", ""));
+  if (simd_flag != "all") {
+    const kernels::GemmTile tile = kernels::gemm_tile();
+    benchmark::AddCustomContext("mlpbench_gemm_tile",
+                                std::to_string(tile.rows) + "x" + std::to_string(tile.cols));
+  }
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  kernels::select_simd_target("");
+  return 0;
+}

