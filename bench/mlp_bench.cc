@@ -226,9 +226,11 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
 // ---- Training step and evaluation ---------------------------------------------------------
 
 // Trainer::run's step: transpose_kernels, forward, loss_and_delta (+ the leader's running
-// loss/accuracy sums), backward, optimizer step, sync. The gather is left out: the batch is
-// random data filled once.
-void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::string& target) {
+// loss/accuracy sums), backward_and_update (Adam fused into the weight-gradient GEMMs). The
+// gather is left out: the batch is random data filled once. `fused` false measures the
+// unfused baseline (BM_TrainStepUnfused): backward, then a flat Adam pass.
+void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::string& target,
+                  bool fused) {
   if (!select_target(state, target)) return;
   mlpbench::Mlp model(kInputs, def.layers);
   model.init_glorot(1);
@@ -249,8 +251,13 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
         correct += ws.predicted[r] == ws.labels[r];
       }
     }
-    mlpbench::backward(model, ws, batch, team);
-    optimizer.step(model.params().data(), ws.grads.data(), i + 1, team.part());
+    if (fused) {
+      mlpbench::backward_and_update(model, ws, batch, optimizer, i + 1, team);
+    } else {  // the unfused baseline: gradients to memory, then one flat Adam pass
+      mlpbench::backward(model, ws, batch, team);
+      optimizer.step(model.params().data(), ws.grads.data(), 0, model.params().size(), i + 1,
+                     team.part());
+    }
   });
   benchmark::DoNotOptimize(loss_sum);
   benchmark::DoNotOptimize(correct);
@@ -378,7 +385,9 @@ void register_all(const std::vector<std::string>& targets) {
     for (size_t batch : {32, 256}) {
       for (const std::string& t : targets) {
         add(bench_name("BM_TrainStep", {{"batch", batch}}, t, def.name),
-            [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t); });
+            [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t, true); });
+        add(bench_name("BM_TrainStepUnfused", {{"batch", batch}}, t, def.name),
+            [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t, false); });
       }
     }
   }

@@ -81,8 +81,11 @@ int main(int argc, char** argv) {
     // A buffer of exactly the input's size, so AddressSanitizer sees reads past its end.
     std::vector<uint8_t> data(ec ? 0 : static_cast<size_t>(size));
     std::ifstream in(file, std::ios::binary);
-    if (ec || !in || !in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size())) ||
-        in.peek() != std::ifstream::traits_type::eof()) {
+    const bool read_all =
+        !ec && in.read(reinterpret_cast<char*>(data.data()),
+                       static_cast<std::streamsize>(data.size())) &&
+        in.peek() == std::ifstream::traits_type::eof();
+    if (!read_all) {
       std::fprintf(stderr, "replay: %s: cannot read\n", file.c_str());
       return 2;
     }

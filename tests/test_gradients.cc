@@ -5,7 +5,10 @@
 #include <random>
 #include <vector>
 
+#include <cstring>
+
 #include "mlpbench/model.h"
+#include "mlpbench/optimizer.h"
 
 using namespace mlpbench;
 
@@ -97,4 +100,38 @@ TEST_CASE("parameter and flop counts match the Keras reference model", "[gradien
   REQUIRE(hi <= limit);
   REQUIRE(hi > 0.99 * limit);
   for (size_t j = 0; j < 512; ++j) REQUIRE(model.bias(0)[j] == 0.0f);
+}
+
+TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat Adam step",
+          "[gradients][optimizer]") {
+  for (const char* name : {"adam", "sgd"}) {
+    const std::vector<LayerSpec> specs = {{40, "relu"}, {17, "relu"}, {10, "softmax"}};
+    OptimizerSpec spec;
+    spec.name = name;
+    spec.momentum = 0.9;
+    Mlp a(30, specs), b(30, specs);
+    a.init_glorot(4);
+    b.init_glorot(4);
+    Optimizer opt_a(spec, a.params().size()), opt_b(spec, b.params().size());
+    const size_t rows = 13;
+    Workspace wa(a, rows), wb(b, rows);
+    std::mt19937 gen(2);
+    for (size_t i = 0; i < rows * 30; ++i) wa.input[i] = wb.input[i] = (gen() % 256) / 255.0f;
+    for (size_t r = 0; r < rows; ++r) wa.labels[r] = wb.labels[r] = static_cast<uint8_t>(gen() % 10);
+    Team team({0, 1});
+    for (uint64_t t = 1; t <= 3; ++t) {
+      transpose_kernels(a, wa, team);
+      forward(a, wa, rows, team);
+      loss_and_delta(a, wa, rows, true, team);
+      backward_and_update(a, wa, rows, opt_a, t, team);
+
+      transpose_kernels(b, wb, team);
+      forward(b, wb, rows, team);
+      loss_and_delta(b, wb, rows, true, team);
+      backward(b, wb, rows, team);
+      opt_b.step(b.params().data(), wb.grads.data(), 0, b.params().size(), t, {0, 1});
+    }
+    INFO(name);
+    REQUIRE(std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)) == 0);
+  }
 }

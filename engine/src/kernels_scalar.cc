@@ -6,6 +6,15 @@
 #include "mlpbench/kernels.h"
 
 namespace mlpbench::scalar {
+namespace {
+
+void adam_one(float& p, float g, float& m, float& v, const kernels::AdamArgs& a) {
+  m = std::fma(a.beta_1, m, (1.0f - a.beta_1) * g);
+  v = std::fma(a.beta_2, v, (1.0f - a.beta_2) * (g * g));
+  p -= (a.alpha * m) / (std::sqrt(v) + a.epsilon);
+}
+
+}  // namespace
 
 void gemm(const kernels::GemmArgs& g) {
   for (size_t i = 0; i < g.m; ++i) {
@@ -16,7 +25,12 @@ void gemm(const kernels::GemmArgs& g) {
       }
       if (g.relu) acc = std::max(acc, 0.0f);
       if (g.mask && !(g.mask[i * g.ldmask + j] > 0.0f)) acc = 0.0f;
-      g.c[i * g.ldc + j] = acc;
+      const size_t at = i * g.ldc + j;
+      if (g.adam) {
+        adam_one(g.adam->param[at], acc, g.adam->m[at], g.adam->v[at], g.adam->args);
+      } else {
+        g.c[at] = acc;
+      }
     }
   }
 }
@@ -57,12 +71,7 @@ void transpose(const float* in, size_t rows, size_t cols, float* out) {
 
 void adam(float* param, const float* grad, float* m, float* v, size_t n,
           const kernels::AdamArgs& a) {
-  for (size_t i = 0; i < n; ++i) {
-    const float g = grad[i];
-    m[i] = std::fma(a.beta_1, m[i], (1.0f - a.beta_1) * g);
-    v[i] = std::fma(a.beta_2, v[i], (1.0f - a.beta_2) * (g * g));
-    param[i] -= (a.alpha * m[i]) / (std::sqrt(v[i]) + a.epsilon);
-  }
+  for (size_t i = 0; i < n; ++i) adam_one(param[i], grad[i], m[i], v[i], a);
 }
 
 void sgd(float* param, const float* grad, float* velocity, size_t n, const kernels::SgdArgs& a) {

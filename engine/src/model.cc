@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "mlpbench/kernels.h"
+#include "mlpbench/optimizer.h"
 #include "mlpbench/rng.h"
 
 namespace mlpbench {
@@ -113,7 +114,12 @@ void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
   team.sync();
 }
 
-void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
+namespace {
+
+// The layers from last to first: dW (or its fused update), db, and dx for the layer below.
+// `fused[l]`, when given and set, turns layer l's dW into an in-register optimizer update.
+void backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& team,
+                     const std::vector<kernels::FusedAdam>* fused) {
   for (size_t l = model.layers().size(); l-- > 0;) {
     const DenseLayer& layer = model.layers()[l];
     const float* x = l == 0 ? ws.input.data() : ws.outputs[l - 1].data();  // [rows x in]
@@ -124,6 +130,7 @@ void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
     dw.b = dy, dw.ldb = layer.out;
     dw.c = ws.grads.data() + layer.kernel_offset, dw.ldc = layer.out;
+    if (fused && (*fused)[l].param) dw.adam = &(*fused)[l];
     kernels::gemm(dw, team.part());
 
     kernels::column_sums(dy, rows, layer.out, layer.out, ws.grads.data() + layer.bias_offset,
@@ -134,13 +141,38 @@ void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
       kernels::GemmArgs dx;
       dx.m = rows, dx.n = layer.in, dx.k = layer.out;
       dx.a = dy, dx.a_row_stride = layer.out, dx.a_col_stride = 1;
-      dx.b = ws.kernel_t[l].data(), dx.ldb = layer.in;
+      dx.b = ws.kernel_t[l].data(), dx.ldb = layer.in;  // W^T from before this step's update
       dx.c = ws.deltas[l - 1].data(), dx.ldc = layer.in;
       if (below.relu) dx.mask = x, dx.ldmask = layer.in;
       kernels::gemm(dx, team.part());
     }
     team.sync();
   }
+}
+
+}  // namespace
+
+void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
+  backward_layers(model, ws, rows, team, nullptr);
+}
+
+void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
+                         uint64_t t, const Team& team) {
+  float* params = model.params().data();
+  std::vector<kernels::FusedAdam> fused(model.layers().size());
+  for (size_t l = 0; l < fused.size(); ++l) {
+    if (!optimizer.fuse(params, model.layers()[l].kernel_offset, t, fused[l])) fused[l] = {};
+  }
+  backward_layers(model, ws, rows, team, &fused);
+  for (size_t l = 0; l < fused.size(); ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    if (!fused[l].param) {
+      optimizer.step(params, ws.grads.data(), layer.kernel_offset, layer.in * layer.out, t,
+                     team.part());
+    }
+    optimizer.step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
+  }
+  team.sync();
 }
 
 }  // namespace mlpbench

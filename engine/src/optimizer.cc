@@ -9,24 +9,39 @@ Optimizer::Optimizer(const OptimizerSpec& spec, size_t parameters) : spec_(spec)
   if (spec_.name == "adam") second_.resize(n_);
 }
 
-void Optimizer::step(float* params, const float* grads, uint64_t t, kernels::Part part) {
+kernels::AdamArgs Optimizer::adam_args(uint64_t t) const {
+  kernels::AdamArgs a;
+  // Bias corrections in double, once per step (Keras folds them into the step size).
+  const double td = static_cast<double>(t);
+  a.alpha = static_cast<float>(spec_.learning_rate * std::sqrt(1 - std::pow(spec_.beta_2, td)) /
+                               (1 - std::pow(spec_.beta_1, td)));
+  a.beta_1 = static_cast<float>(spec_.beta_1);
+  a.beta_2 = static_cast<float>(spec_.beta_2);
+  a.epsilon = static_cast<float>(spec_.epsilon);
+  return a;
+}
+
+void Optimizer::step(float* params, const float* grads, size_t offset, size_t n, uint64_t t,
+                     kernels::Part part) {
   if (spec_.name == "adam") {
-    kernels::AdamArgs a;
-    // Bias corrections in double, once per step (Keras folds them into the step size).
-    const double td = static_cast<double>(t);
-    a.alpha = static_cast<float>(spec_.learning_rate * std::sqrt(1 - std::pow(spec_.beta_2, td)) /
-                                 (1 - std::pow(spec_.beta_1, td)));
-    a.beta_1 = static_cast<float>(spec_.beta_1);
-    a.beta_2 = static_cast<float>(spec_.beta_2);
-    a.epsilon = static_cast<float>(spec_.epsilon);
-    kernels::adam(params, grads, first_.data(), second_.data(), n_, a, part);
+    kernels::adam(params + offset, grads + offset, first_.data() + offset,
+                  second_.data() + offset, n, adam_args(t), part);
   } else {
     kernels::SgdArgs s;
     s.learning_rate = static_cast<float>(spec_.learning_rate);
     s.momentum = static_cast<float>(spec_.momentum);
     s.nesterov = spec_.nesterov;
-    kernels::sgd(params, grads, first_.data(), n_, s, part);
+    kernels::sgd(params + offset, grads + offset, first_.data() + offset, n, s, part);
   }
+}
+
+bool Optimizer::fuse(float* params, size_t offset, uint64_t t, kernels::FusedAdam& fused) {
+  if (spec_.name != "adam") return false;
+  fused.args = adam_args(t);
+  fused.param = params + offset;
+  fused.m = first_.data() + offset;
+  fused.v = second_.data() + offset;
+  return true;
 }
 
 std::vector<std::pair<std::string, FloatBuffer*>> Optimizer::state() {

@@ -103,10 +103,9 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
             stop = StopReason::kInterrupted;
           }
         }
-        backward(model_, train_ws_, rows, team);
-        optimizer_.step(model_.params().data(), train_ws_.grads.data(),
-                        first_update + (step - first_step) + 1, team.part());
-        team.sync();  // also publishes the leader's `stop`
+        // Its last sync also publishes the leader's `stop`.
+        backward_and_update(model_, train_ws_, rows, optimizer_,
+                            first_update + (step - first_step) + 1, team);
         if (team.leader()) {
           state_.updates = first_update + (step - first_step) + 1;
           state_.step = step + 1;

@@ -19,10 +19,26 @@ struct Part {
   size_t end(size_t n) const { return n * static_cast<size_t>(index + 1) / count; }
 };
 
+// Adam, Keras form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= alpha * m / (sqrt(v) + eps), alpha = lr sqrt(1-b2^t) / (1-b1^t) precomputed per step.
+struct AdamArgs {
+  float alpha = 0, beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
+};
+
+// Parameters to update with Adam, laid out like a GEMM's C (same leading dimension).
+struct FusedAdam {
+  AdamArgs args;
+  float* param = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+};
+
 // C[m x n] = op(A)[m x k] . B[k x n] with A(i, p) = a[i * a_row_stride + p * a_col_stride]
 // (a_col_stride = 1: A as stored; a_row_stride = 1: A transposed), B and C row-major.
 // Epilogue, in order: accumulators start at bias[j] (or 0); relu: max(0, c); mask: c is kept
-// where mask[i * ldmask + j] > 0 and zeroed elsewhere (ReLU' of the forward activations).
+// where mask[i * ldmask + j] > 0 and zeroed elsewhere (ReLU' of the forward activations);
+// then C is stored, or, with `adam`, C is taken as the gradient of adam->param and Adam is
+// applied to it in registers (C itself is never written: the gradient never goes to memory).
 // Every element is summed over p = 0..k-1 in order, whatever the tile or thread.
 struct GemmArgs {
   size_t m = 0, n = 0, k = 0;
@@ -36,6 +52,7 @@ struct GemmArgs {
   bool relu = false;
   const float* mask = nullptr;
   size_t ldmask = 0;
+  const FusedAdam* adam = nullptr;
 };
 void gemm(const GemmArgs& args, Part part);
 
@@ -52,11 +69,7 @@ void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out
 // out[j * rows + i] = in[i * cols + j]: out is in^T, [cols x rows].
 void transpose(const float* in, size_t rows, size_t cols, float* out, Part part);
 
-// Adam, Keras form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-// p -= alpha * m / (sqrt(v) + eps), alpha = lr sqrt(1-b2^t) / (1-b1^t) precomputed per step.
-struct AdamArgs {
-  float alpha = 0, beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
-};
+// Adam (see AdamArgs) over flat arrays.
 void adam(float* param, const float* grad, float* m, float* v, size_t n, const AdamArgs& args,
           Part part);
 

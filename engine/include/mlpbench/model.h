@@ -12,6 +12,8 @@
 
 namespace mlpbench {
 
+class Optimizer;
+
 struct DenseLayer {
   size_t in = 0, out = 0;
   bool relu = false;
@@ -75,5 +77,10 @@ void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad
 void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team);
 // Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_kernels).
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+// backward() and update `t` of `optimizer` on every parameter: fused into the weight-gradient
+// GEMMs where the optimizer allows it (Adam: those gradients never reach memory), after them
+// otherwise. Numbers are bitwise those of backward() then Optimizer::step().
+void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
+                         uint64_t t, const Team& team);
 
 }  // namespace mlpbench

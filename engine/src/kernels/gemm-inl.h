@@ -11,6 +11,7 @@
 
 #include "hwy/highway.h"
 #include "kernels/load-inl.h"
+#include "kernels/optimizer-inl.h"
 #include "mlpbench/kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -67,16 +68,32 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
   }
 
   for (size_t r = 0; r < kRows; ++r) {
-    float* c = g.c + (i0 + r) * g.ldc + j0;
+    const size_t offset = (i0 + r) * g.ldc + j0;
     const float* mask = g.mask ? g.mask + (i0 + r) * g.ldmask + j0 : nullptr;
     for (size_t q = 0; q < kVecs; ++q) {
       VF v = acc[r][q];
       if (g.relu) v = hn::Max(v, hn::Zero(d));
       if (mask) v = hn::IfThenElseZero(hn::Gt(load_b(mask, q), hn::Zero(d)), v);
-      if (kPartial && q == kVecs - 1) {
-        hn::BlendedStore(v, last_mask, d, c + q * N);
+      const bool partial = kPartial && q == kVecs - 1;
+      const size_t at = offset + q * N;
+      if (g.adam) {  // v is a gradient tile: update the parameters while it is in registers
+        VF p = partial ? LoadMasked(last_mask, d, g.adam->param + at) : hn::LoadU(d, g.adam->param + at);
+        VF m = partial ? LoadMasked(last_mask, d, g.adam->m + at) : hn::LoadU(d, g.adam->m + at);
+        VF s = partial ? LoadMasked(last_mask, d, g.adam->v + at) : hn::LoadU(d, g.adam->v + at);
+        AdamVector(d, v, p, m, s, g.adam->args);
+        if (partial) {
+          hn::BlendedStore(p, last_mask, d, g.adam->param + at);
+          hn::BlendedStore(m, last_mask, d, g.adam->m + at);
+          hn::BlendedStore(s, last_mask, d, g.adam->v + at);
+        } else {
+          hn::StoreU(p, d, g.adam->param + at);
+          hn::StoreU(m, d, g.adam->m + at);
+          hn::StoreU(s, d, g.adam->v + at);
+        }
+      } else if (partial) {
+        hn::BlendedStore(v, last_mask, d, g.c + at);
       } else {
-        hn::StoreU(v, d, c + q * N);
+        hn::StoreU(v, d, g.c + at);
       }
     }
   }

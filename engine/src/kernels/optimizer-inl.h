@@ -25,17 +25,22 @@ HWY_INLINE void ForEachVector(size_t n, Part part, const Update& update) {
   }
 }
 
+// One vector of Adam, Keras form. Shared by the flat update below and the GEMM epilogue that
+// applies Adam to a weight-gradient tile in registers, so both compute bitwise the same.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void AdamVector(D d, V g, V& p, V& m, V& v, const AdamArgs& a) {
+  m = hn::MulAdd(hn::Set(d, a.beta_1), m, hn::Mul(hn::Set(d, 1.0f - a.beta_1), g));
+  v = hn::MulAdd(hn::Set(d, a.beta_2), v, hn::Mul(hn::Set(d, 1.0f - a.beta_2), hn::Mul(g, g)));
+  const V step = hn::Div(hn::Mul(hn::Set(d, a.alpha), m), hn::Add(hn::Sqrt(v), hn::Set(d, a.epsilon)));
+  p = hn::Sub(p, step);
+}
+
 void Adam(float* param, const float* grad, float* m, float* v, size_t n, const AdamArgs& a,
           Part part) {
   ForEachVector(n, part, [&](auto d, size_t i, auto mask, bool full) HWY_ATTR {
-    const auto b1 = hn::Set(d, a.beta_1), c1 = hn::Set(d, 1.0f - a.beta_1);
-    const auto b2 = hn::Set(d, a.beta_2), c2 = hn::Set(d, 1.0f - a.beta_2);
-    const auto g = LoadMasked(mask, d, grad + i);
-    const auto mi = hn::MulAdd(b1, LoadMasked(mask, d, m + i), hn::Mul(c1, g));
-    const auto vi = hn::MulAdd(b2, LoadMasked(mask, d, v + i), hn::Mul(c2, hn::Mul(g, g)));
-    const auto step = hn::Div(hn::Mul(hn::Set(d, a.alpha), mi),
-                              hn::Add(hn::Sqrt(vi), hn::Set(d, a.epsilon)));
-    const auto p = hn::Sub(LoadMasked(mask, d, param + i), step);
+    auto p = LoadMasked(mask, d, param + i), mi = LoadMasked(mask, d, m + i);
+    auto vi = LoadMasked(mask, d, v + i);
+    AdamVector(d, LoadMasked(mask, d, grad + i), p, mi, vi, a);
     if (full) {
       hn::StoreU(mi, d, m + i);
       hn::StoreU(vi, d, v + i);

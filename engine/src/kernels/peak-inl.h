@@ -17,20 +17,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 double FmaPeakLoop(size_t iterations) {
   const hn::ScalableTag<float> d;
   constexpr int kChains = 12;
+  // Operands the compiler cannot know, and every lane of every chain observed at the end:
+  // otherwise GCC may fold or drop the chains on some targets.
+  static volatile float operands[2] = {0.9999999f, 1e-7f};
+  const auto mul = hn::Set(d, operands[0]), add = hn::Set(d, operands[1]);
   hn::Vec<decltype(d)> acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = hn::Set(d, 1.0f + c * 1e-3f);
-  const auto mul = hn::Set(d, 0.9999999f), add = hn::Set(d, 1e-7f);
   for (size_t it = 0; it < iterations; ++it) {
     for (int c = 0; c < kChains; ++c) acc[c] = hn::MulAdd(acc[c], mul, add);
-#if HWY_COMPILER_GCC
-    // Keeps the chains in registers and alive: without it GCC folds them away on some targets.
-    for (int c = 0; c < kChains; ++c) asm volatile("" : "+v"(acc[c].raw));
-#endif
   }
   auto sum = acc[0];
   for (int c = 1; c < kChains; ++c) sum = hn::Add(sum, acc[c]);
-  volatile float sink = hn::GetLane(sum);
-  (void)sink;
+  static volatile float sink;
+  sink = hn::GetLane(hn::SumOfLanes(d, sum));
   return 2.0 * static_cast<double>(iterations) * kChains * hn::Lanes(d);
 }
 
