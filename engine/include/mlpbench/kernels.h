@@ -38,7 +38,7 @@ struct FusedAdam {
 // Epilogue, in order: accumulators start at bias[j] (or 0); relu: max(0, c); mask: c is kept
 // where mask[i * ldmask + j] > 0 and zeroed elsewhere (ReLU' of the forward activations);
 // then C is stored, or, with `adam`, C is taken as the gradient of adam->param and Adam is
-// applied to it in registers (C itself is never written: the gradient never goes to memory).
+// applied to it while it is in L1 (C itself is never written); this needs ldc == n.
 // Every element is summed over p = 0..k-1 in order, whatever the tile or thread.
 struct GemmArgs {
   size_t m = 0, n = 0, k = 0;

@@ -13,6 +13,7 @@
 #include "kernels/load-inl.h"
 #include "kernels/optimizer-inl.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/tensor.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlpbench::kernels::HWY_NAMESPACE {
@@ -76,22 +77,7 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
       if (mask) v = hn::IfThenElseZero(hn::Gt(load_b(mask, q), hn::Zero(d)), v);
       const bool partial = kPartial && q == kVecs - 1;
       const size_t at = offset + q * N;
-      if (g.adam) {  // v is a gradient tile: update the parameters while it is in registers
-        VF p = partial ? LoadMasked(last_mask, d, g.adam->param + at) : hn::LoadU(d, g.adam->param + at);
-        VF m = partial ? LoadMasked(last_mask, d, g.adam->m + at) : hn::LoadU(d, g.adam->m + at);
-        VF s = partial ? LoadMasked(last_mask, d, g.adam->v + at) : hn::LoadU(d, g.adam->v + at);
-        AdamVector(d, v, p, m, s, g.adam->args);
-        if (partial) {
-          hn::BlendedStore(p, last_mask, d, g.adam->param + at);
-          hn::BlendedStore(m, last_mask, d, g.adam->m + at);
-          hn::BlendedStore(s, last_mask, d, g.adam->v + at);
-        } else {
-          hn::StoreU(p, d, g.adam->param + at);
-          hn::StoreU(m, d, g.adam->m + at);
-          hn::StoreU(s, d, g.adam->v + at);
-        }
-      } else if (partial) {
-        hn::BlendedStore(v, last_mask, d, g.c + at);
+      if (partial) {        hn::BlendedStore(v, last_mask, d, g.c + at);
       } else {
         hn::StoreU(v, d, g.c + at);
       }
@@ -130,19 +116,53 @@ void GemmTileRows(const GemmArgs& g, size_t rows, size_t i0, size_t j0, size_t c
   }
 }
 
-// Tiles are numbered strip by strip (a strip = kTileVecs vectors of columns, all rows), and
-// each part takes a contiguous range, so a thread keeps its columns of B in its own cache.
-void Gemm(const GemmArgs& g, Part part) {
+// Tiles are numbered along the longer side of the tile grid, and each part takes a contiguous
+// range: a forward GEMM (few rows, many column strips) splits B's columns between threads, each
+// keeping its strips of B in its own cache; a weight-gradient GEMM (many rows) splits C by rows,
+// so that a fused optimizer update streams through whole rows of the parameters.
+void GemmTiles(const GemmArgs& g, Part part) {
   if (g.m == 0 || g.n == 0) return;
   const size_t N = hn::Lanes(DF());
   const size_t strip_cols = kTileVecs * N;
   const size_t row_tiles = (g.m + kTileRows - 1) / kTileRows;
   const size_t strips = (g.n + strip_cols - 1) / strip_cols;
   const size_t tiles = row_tiles * strips;
+  const bool by_rows = row_tiles > strips;
   for (size_t t = part.begin(tiles); t < part.end(tiles); ++t) {
-    const size_t i0 = (t % row_tiles) * kTileRows, j0 = (t / row_tiles) * strip_cols;
+    const size_t row_tile = by_rows ? t / strips : t % row_tiles;
+    const size_t strip = by_rows ? t % strips : t / row_tiles;
+    const size_t i0 = row_tile * kTileRows, j0 = strip * strip_cols;
     GemmTileRows(g, std::min(kTileRows, g.m - i0), i0, j0, std::min(strip_cols, g.n - j0), N);
   }
+}
+
+// With a fused optimizer, C is produced one band of kTileRows full rows at a time into a small
+// per-thread buffer that stays in L1, and Adam then streams through those rows of the
+// parameters: the gradient never goes to memory, and the update reads and writes memory
+// sequentially (a tile-by-tile update would touch 3 x kTileRows scattered lines per tile).
+void GemmFusedAdam(const GemmArgs& g, Part part) {
+  const size_t bands = (g.m + kTileRows - 1) / kTileRows;
+  thread_local FloatBuffer band;  // grows on first use, then reused: no allocation per step
+  if (band.size() < kTileRows * g.n) band.resize(kTileRows * g.n);
+  GemmArgs tile = g;
+  tile.c = band.data();
+  tile.ldc = g.n;
+  tile.adam = nullptr;
+  for (size_t b = part.begin(bands); b < part.end(bands); ++b) {
+    const size_t i0 = b * kTileRows, rows = std::min(kTileRows, g.m - i0);
+    tile.m = rows;
+    tile.a = g.a + i0 * g.a_row_stride;
+    tile.mask = g.mask ? g.mask + i0 * g.ldmask : nullptr;
+    GemmTiles(tile, Part{});
+    const size_t at = i0 * g.ldc;  // the band's rows are contiguous when ldc == n
+    Adam(g.adam->param + at, band.data(), g.adam->m + at, g.adam->v + at, rows * g.n,
+         g.adam->args, Part{});
+  }
+}
+
+void Gemm(const GemmArgs& g, Part part) {
+  if (g.adam) return GemmFusedAdam(g, part);
+  GemmTiles(g, part);
 }
 
 GemmTile GemmTileShape() { return {kTileRows, kTileVecs * hn::Lanes(DF())}; }
