@@ -35,6 +35,12 @@ inline constexpr size_t kTileVecs = 3;
 #endif
 
 using DF = hn::ScalableTag<float>;
+
+// The accumulator array must be fully unrolled to live in registers: where GCC leaves a loop
+// over it rolled, it keeps the whole array in memory and stores it on every step of k.
+#ifndef MLPBENCH_UNROLL
+#define MLPBENCH_UNROLL _Pragma("GCC unroll 32")
+#endif
 using VF = hn::Vec<DF>;
 
 // One register tile of C: rows [i0, i0 + kRows), vectors [j0, j0 + kVecs * lanes), the last
@@ -50,28 +56,28 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
   };
 
   VF acc[kRows][kVecs];
-  for (size_t q = 0; q < kVecs; ++q) {
+  MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
     const VF init = g.bias ? load_b(g.bias + j0, q) : hn::Zero(d);
-    for (size_t r = 0; r < kRows; ++r) acc[r][q] = init;
+    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) acc[r][q] = init;
   }
 
   const float* a_rows[kRows];
-  for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (i0 + r) * g.a_row_stride;
+  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (i0 + r) * g.a_row_stride;
   const float* b = g.b + j0;
   for (size_t p = 0; p < g.k; ++p, b += g.ldb) {
     VF bv[kVecs];
-    for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
+    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
     const size_t a_offset = p * g.a_col_stride;
-    for (size_t r = 0; r < kRows; ++r) {
+    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
       const VF av = hn::Set(d, a_rows[r][a_offset]);
-      for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
     }
   }
 
-  for (size_t r = 0; r < kRows; ++r) {
+  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
     const size_t offset = (i0 + r) * g.ldc + j0;
     const float* mask = g.mask ? g.mask + (i0 + r) * g.ldmask + j0 : nullptr;
-    for (size_t q = 0; q < kVecs; ++q) {
+    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
       VF v = acc[r][q];
       if (g.relu) v = hn::Max(v, hn::Zero(d));
       if (mask) v = hn::IfThenElseZero(hn::Gt(load_b(mask, q), hn::Zero(d)), v);

@@ -28,8 +28,8 @@ double FmaPeakLoop(size_t iterations) {
   }
   auto sum = acc[0];
   for (int c = 1; c < kChains; ++c) sum = hn::Add(sum, acc[c]);
-  static volatile float sink;
-  sink = hn::GetLane(hn::SumOfLanes(d, sum));
+  static volatile float sink = 0;
+  sink = sink + hn::GetLane(hn::SumOfLanes(d, sum));
   return 2.0 * static_cast<double>(iterations) * kChains * hn::Lanes(d);
 }
 
