@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""Evaluate a safetensors weights file written by run_experiment --save-weights, independently
+of the engine: numpy alone, in float64.
+
+Reads dense_<i>.kernel [in, out] and dense_<i>.bias [out] (Keras layout), runs the test split
+through Flatten -> Dense(relu ... ) -> softmax (every layer but the last with the activation the
+experiment gave it: pass the run log with --log to take them from there; default relu), and
+prints the mean cross-entropy loss and the accuracy. With --log, also compares them with the
+log's last epoch and exits 1 if they differ by more than --tolerance.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_logs as ml  # noqa: E402
+import show_samples  # noqa: E402
+
+PROG = "eval_weights.py"
+
+
+def read_safetensors(path):
+    import numpy as np
+    raw = ml.read_bytes(path)
+    if len(raw) < 8:
+        raise ml.ToolError(f"{path}: too short for a safetensors header")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        raise ml.ToolError(f"{path}: header length {n} exceeds the file")
+    try:
+        header = json.loads(raw[8:8 + n])
+    except ValueError as e:
+        raise ml.ToolError(f"{path}: header is not JSON ({e})") from None
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info.get("dtype") != "F32":
+            raise ml.ToolError(f"{path}: {name}: dtype {info.get('dtype')}, expected F32")
+        begin, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        data = raw[8 + n + begin: 8 + n + end]
+        if len(data) != 4 * int(np.prod(shape)):
+            raise ml.ToolError(f"{path}: {name}: data does not match shape {list(shape)}")
+        tensors[name] = np.frombuffer(data, dtype="<f4").reshape(shape)
+    return tensors, header.get("__metadata__", {})
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("weights", help="safetensors file from run_experiment --save-weights")
+    p.add_argument("--log", help="the run's log: activations, dataset and the numbers to compare")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None,
+                   help="default: the log's, else mnist")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
+    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest accepted difference from the log's loss and accuracy")
+    args = p.parse_args(argv)
+    import numpy as np
+
+    tensors, meta = read_safetensors(args.weights)
+    layers = []
+    while f"dense_{len(layers)}.kernel" in tensors:
+        i = len(layers)
+        if f"dense_{i}.bias" not in tensors:
+            raise ml.ToolError(f"{args.weights}: dense_{i}.bias missing")
+        layers.append((tensors[f"dense_{i}.kernel"].astype(np.float64),
+                       tensors[f"dense_{i}.bias"].astype(np.float64)))
+    if not layers:
+        raise ml.ToolError(f"{args.weights}: no dense_<i>.kernel tensors")
+
+    log = ml.load_run_log(args.log).data if args.log else None
+    activations = ["relu"] * (len(layers) - 1)
+    dataset = args.dataset or "mnist"
+    test_limit = args.test_limit
+    if log:
+        exp = log["experiment"]
+        activations = [layer["activation"] for layer in exp["model"][:-1]]
+        dataset = args.dataset or exp.get("dataset", "mnist")
+        test_limit = test_limit or log["run"].get("test_samples", 0)
+    data_dir = args.data_dir or show_samples.default_data_dir()
+    images, labels = show_samples.load(data_dir, dataset, "test")
+    if test_limit:
+        images, labels = images[:test_limit], labels[:test_limit]
+
+    x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    x = x.astype(np.float64)
+    for i, (kernel, bias) in enumerate(layers):
+        x = x @ kernel + bias
+        if i < len(layers) - 1 and activations[i] == "relu":
+            x = np.maximum(x, 0)
+    z = x - x.max(axis=1, keepdims=True)
+    log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    loss = float(-log_softmax[np.arange(len(labels)), labels].mean())
+    accuracy = float((x.argmax(axis=1) == labels).mean())
+    print(f"{args.weights}: {len(labels)} {dataset} test samples: loss {loss:.6f}, "
+          f"accuracy {accuracy:.4f} (experiment {meta.get('experiment', '?')})")
+    if log:
+        last = log["epochs"][-1]
+        d_loss, d_acc = abs(loss - last["test_loss"]), abs(accuracy - last["test_accuracy"])
+        print(f"log {args.log}: loss {last['test_loss']:.6f}, accuracy {last['test_accuracy']:.4f}"
+              f" -> differences {d_loss:.2e}, {d_acc:.2e}")
+        if d_loss > args.tolerance or d_acc > args.tolerance:
+            print(f"{PROG}: the weights do not reproduce the log's numbers", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(ml.main_guard(PROG, main))

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Re-measures everything committed under results/ on this machine: benchmarks, both reference
+# experiments and their PyTorch peers, the side-by-side speed comparison, a thread-scaling and a
+# SIMD-target study, and a regression comparison. About 20 minutes on 2 cores.
+# Run it on an otherwise idle machine (nothing else compiling or training): every figure is a
+# timing. Usage: tools/reproduce_results.sh [step ...]   (steps: bench reference peers
+# side_by_side threads simd regression; default: all)
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+PY=/usr/bin/python3
+RUN=build/engine/run_experiment
+BENCH=build/bench/mlp_bench
+steps=("$@")
+((${#steps[@]})) || steps=(bench reference peers side_by_side threads simd regression)
+want() { [[ " ${steps[*]} " == *" $1 "* ]]; }
+
+cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
+mkdir -p results/bench results/runs/reference results/studies results/figures
+
+if want bench; then
+  echo "== benchmarks (1 and 2 threads; every SIMD target at 1 thread)"
+  for t in 1 2; do
+    "$BENCH" --threads=$t --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+      --benchmark_out=results/bench/mlp_bench_t$t.json --benchmark_out_format=json >/dev/null
+  done
+  "$BENCH" --threads=1 --simd-target=all --benchmark_filter='FmaPeak|GemmForward/m:32/n:512/k:784|GemmWeightGrad/m:784/n:512/k:32|TrainStep/784-512-10/batch:32' \
+    --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+    --benchmark_out=results/bench/mlp_bench_simd_t1.json --benchmark_out_format=json >/dev/null
+fi
+
+if want reference; then
+  echo "== reference experiments (2 threads)"
+  "$RUN" experiments/mlp512_5ep.json --quiet --force --out results/runs/reference/mlp512_5ep.json
+  "$RUN" experiments/mlp64_32_100ep.json --quiet --force --out results/runs/reference/mlp64_32_100ep.json
+  for seed in 2 3 4 5; do
+    "$RUN" experiments/mlp512_5ep.json --quiet --force --seed $seed \
+      --out results/runs/reference/mlp512_5ep-seed$seed.json
+  done
+fi
+
+if want peers; then
+  echo "== PyTorch peer on both references (its best configuration here: 1 thread)"
+  $PY bench/peers/pytorch_mlp.py experiments/mlp512_5ep.json --threads 1 --quiet --force \
+    --out results/runs/reference/mlp512_5ep-pytorch.json
+  $PY bench/peers/pytorch_mlp.py experiments/mlp64_32_100ep.json --threads 1 --quiet --force \
+    --out results/runs/reference/mlp64_32_100ep-pytorch.json
+  $PY tools/plot_runs.py results/runs/reference/mlp512_5ep.json results/runs/reference/mlp512_5ep-pytorch.json \
+    -o results/figures/mlp512_5ep_vs_pytorch.png
+  $PY tools/plot_runs.py results/runs/reference/mlp64_32_100ep.json results/runs/reference/mlp64_32_100ep-pytorch.json \
+    -o results/figures/mlp64_32_100ep_vs_pytorch.png
+fi
+
+if want side_by_side; then
+  echo "== engine vs PyTorch, interleaved"
+  rm -rf results/peers/mlp512 results/peers/mlp64_32
+  $PY bench/peers/side_by_side.py experiments/mlp512_5ep.json --epochs 2 --rounds 3 --out-dir results/peers/mlp512
+  $PY bench/peers/side_by_side.py experiments/mlp64_32_100ep.json --epochs 5 --rounds 3 --out-dir results/peers/mlp64_32
+fi
+
+if want threads; then
+  echo "== thread-scaling study"
+  rm -rf results/studies/threads_mlp512 results/studies/threads_mlp64_32
+  "$RUN" experiments/mlp512_5ep.json --quiet --epochs 3 --sweep-threads 1,2 --out results/studies/threads_mlp512
+  "$RUN" experiments/mlp64_32_100ep.json --quiet --epochs 5 --sweep-threads 1,2 --out results/studies/threads_mlp64_32
+  $PY tools/plot_scaling.py results/studies/threads_mlp512 -o results/figures/threads_mlp512.png
+  $PY tools/plot_scaling.py results/studies/threads_mlp64_32 -o results/figures/threads_mlp64_32.png
+fi
+
+if want simd; then
+  echo "== SIMD-target study"
+  rm -rf results/studies/simd_mlp512
+  "$RUN" experiments/mlp512_5ep.json --quiet --epochs 1 --threads 2 \
+    --sweep-simd "$("$RUN" --list-targets | sed -n 's/^supported: *//p' | tr -d ' ')" --out results/studies/simd_mlp512
+  $PY tools/plot_scaling.py results/studies/simd_mlp512 -o results/figures/simd_mlp512.png
+fi
+
+if want regression; then
+  echo "== regression tracking: this build, an unchanged rebuild, and a scalar-only build"
+  filter='GemmForward/m:32/n:512/k:784|GemmWeightGrad/m:784/n:512/k:32|TrainStep/784-512-10/batch:32|TrainStep/784-64-32-10/batch:32|Adam/params:407050'
+  rm -rf results/history && mkdir -p results/history
+  $PY tools/track.py record --filter "$filter" --history results/history
+  cmake --build --preset release --clean-first >/dev/null
+  $PY tools/track.py record --filter "$filter" --history results/history
+  cmake --preset scalar >/dev/null && cmake --build --preset scalar --target mlp_bench >/dev/null
+  $PY tools/track.py record --bench build-scalar/bench/mlp_bench --filter "$filter" --history results/history
+  mapfile -t entries < <(ls results/history/*.json | sort)
+  $PY tools/track.py compare "${entries[0]}" "${entries[1]}" -o results/figures/regression_rebuild.png \
+    | tee results/history/compare_rebuild.txt || true
+  $PY tools/track.py compare "${entries[0]}" "${entries[2]}" -o results/figures/regression_scalar.png \
+    | tee results/history/compare_scalar.txt || true
+  $PY tools/track.py plot --history results/history -o results/figures/history.png
+fi
+echo "done: results/ updated"

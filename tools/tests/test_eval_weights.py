@@ -1,0 +1,76 @@
+"""eval_weights.py reproduces, with numpy alone, the test numbers a run logged."""
+import json
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "eval_weights.py"
+ENGINE = ROOT / "build" / "engine" / "run_experiment"
+
+
+def write_idx(path, array):
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture()
+def tiny_run(tmp_path):
+    if not ENGINE.exists():
+        pytest.skip("build/engine/run_experiment is not built")
+    rng = np.random.default_rng(1)
+    (tmp_path / "mnist").mkdir()
+    for prefix, n in (("train", 400), ("t10k", 150)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 80, size=(n, 28, 28))
+        for i, y in enumerate(labels):
+            images[i, :, y * 2: y * 2 + 3] = 230
+        write_idx(tmp_path / "mnist" / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(tmp_path / "mnist" / f"{prefix}-labels-idx1-ubyte", labels)
+    exp = tmp_path / "exp.json"
+    exp.write_text(json.dumps({
+        "name": "weights_test", "dataset": "mnist",
+        "model": [{"units": 20, "activation": "relu"}, {"units": 12, "activation": "linear"},
+                  {"units": 10, "activation": "softmax"}],
+        "loss": "categorical_crossentropy", "optimizer": "adam", "epochs": 2, "batch_size": 16}))
+    log, weights = tmp_path / "log.json", tmp_path / "w.safetensors"
+    r = subprocess.run([str(ENGINE), str(exp), "--quiet", "--data-dir", str(tmp_path), "--out", str(log),
+                        "--save-weights", str(weights)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return tmp_path, log, weights
+
+
+def run_tool(*args):
+    return subprocess.run(["/usr/bin/python3", str(TOOL), *map(str, args)], capture_output=True, text=True)
+
+
+def test_weights_reproduce_the_logged_test_numbers(tiny_run):
+    data, log, weights = tiny_run
+    r = run_tool(weights, "--log", log, "--data-dir", data)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "150 mnist test samples" in r.stdout
+
+
+def test_a_perturbed_file_is_caught(tiny_run):
+    data, log, weights = tiny_run
+    raw = bytearray(weights.read_bytes())
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    begin = header["dense_2.bias"]["data_offsets"][0]
+    raw[8 + n + begin: 8 + n + begin + 4] = struct.pack("<f", 50.0)  # class 0 always wins
+    weights.write_bytes(bytes(raw))
+    r = run_tool(weights, "--log", log, "--data-dir", data)
+    assert r.returncode == 1
+    assert "do not reproduce" in r.stderr
+
+
+def test_a_truncated_file_fails_clearly(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00")
+    r = run_tool(bad)
+    assert r.returncode == 2
+    assert "bad.safetensors" in r.stderr
