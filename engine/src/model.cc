@@ -116,10 +116,15 @@ void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
 
 namespace {
 
-// The layers from last to first: dW (or its fused update), db, and dx for the layer below.
-// `fused[l]`, when given and set, turns layer l's dW into an in-register optimizer update.
-void backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& team,
-                     const std::vector<kernels::FusedAdam>* fused) {
+// The layers from last to first: dW, db, and dx for the layer below, one sync per layer. With
+// an optimizer, update `t` is applied as the gradients appear: fused into the dW GEMM where
+// the optimizer allows (the gradient never reaches memory), and to the biases right after
+// their column sums (column_sums and the optimizer kernels split a length-n array between
+// threads identically, so each thread updates exactly the sums it computed: no sync needed).
+// Returns whether kernels are left to update (optimizers that do not fuse).
+bool backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& team,
+                     float* params, Optimizer* optimizer, uint64_t t) {
+  bool kernels_left = false;
   for (size_t l = model.layers().size(); l-- > 0;) {
     const DenseLayer& layer = model.layers()[l];
     const float* x = l == 0 ? ws.input.data() : ws.outputs[l - 1].data();  // [rows x in]
@@ -130,11 +135,17 @@ void backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& t
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
     dw.b = dy, dw.ldb = layer.out;
     dw.c = ws.grads.data() + layer.kernel_offset, dw.ldc = layer.out;
-    if (fused && (*fused)[l].param) dw.adam = &(*fused)[l];
+    kernels::FusedAdam fused;
+    if (optimizer && optimizer->fuse(params, layer.kernel_offset, t, fused)) {
+      dw.adam = &fused;
+    } else {
+      kernels_left = optimizer != nullptr;
+    }
     kernels::gemm(dw, team.part());
 
-    kernels::column_sums(dy, rows, layer.out, layer.out, ws.grads.data() + layer.bias_offset,
-                         team.part());
+    float* db = ws.grads.data() + layer.bias_offset;
+    kernels::column_sums(dy, rows, layer.out, layer.out, db, team.part());
+    if (optimizer) optimizer->step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
 
     if (l > 0) {  // dx = (dy . W^T) masked by ReLU' of x: [rows x in]
       const DenseLayer& below = model.layers()[l - 1];
@@ -148,29 +159,22 @@ void backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& t
     }
     team.sync();
   }
+  return kernels_left;
 }
 
 }  // namespace
 
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
-  backward_layers(model, ws, rows, team, nullptr);
+  backward_layers(model, ws, rows, team, nullptr, nullptr, 0);
 }
 
 void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
                          uint64_t t, const Team& team) {
   float* params = model.params().data();
-  std::vector<kernels::FusedAdam> fused(model.layers().size());
-  for (size_t l = 0; l < fused.size(); ++l) {
-    if (!optimizer.fuse(params, model.layers()[l].kernel_offset, t, fused[l])) fused[l] = {};
-  }
-  backward_layers(model, ws, rows, team, &fused);
-  for (size_t l = 0; l < fused.size(); ++l) {
-    const DenseLayer& layer = model.layers()[l];
-    if (!fused[l].param) {
-      optimizer.step(params, ws.grads.data(), layer.kernel_offset, layer.in * layer.out, t,
-                     team.part());
-    }
-    optimizer.step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
+  if (!backward_layers(model, ws, rows, team, params, &optimizer, t)) return;
+  for (const DenseLayer& layer : model.layers()) {
+    optimizer.step(params, ws.grads.data(), layer.kernel_offset, layer.in * layer.out, t,
+                   team.part());
   }
   team.sync();
 }

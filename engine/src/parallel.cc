@@ -8,27 +8,43 @@
 
 namespace mlpbench {
 
-void Team::sync() const {
-#ifdef MLPBENCH_HAVE_OPENMP
-  if (part_.count > 1) {
-#pragma omp barrier
+void Barrier::wait() {
+  const unsigned generation = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    return;
   }
+  // About 20 us of polling (a pause is tens of cycles), then sleep until the last arrives.
+  for (int spin = 0; spin < 4000; ++spin) {
+    if (generation_.load(std::memory_order_acquire) != generation) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
 #endif
+  }
+  while (generation_.load(std::memory_order_acquire) == generation) {
+    generation_.wait(generation, std::memory_order_acquire);
+  }
 }
 
 void run_team(int threads, const std::function<void(Team&)>& body) {
 #ifdef MLPBENCH_HAVE_OPENMP
   if (threads > 1) {
+    Barrier barrier(threads);
 #pragma omp parallel num_threads(threads)
     {
-      Team team({omp_get_thread_num(), omp_get_num_threads()});
+      // The team size is what OpenMP granted (it may give fewer threads than asked).
+#pragma omp single
+      barrier.set_threads(omp_get_num_threads());
+      Team team({omp_get_thread_num(), omp_get_num_threads()}, &barrier);
       body(team);
     }
     return;
   }
 #endif
   (void)threads;
-  Team team({0, 1});
+  Team team({0, 1}, nullptr);
   body(team);
 }
 

@@ -64,6 +64,8 @@ void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
                   int32_t* predicted, Part part);
 
 // out[j] = sum over i = 0..rows-1 (in order) of x[i * ld + j], for j < cols.
+// column_sums, adam and sgd split a length-n output between parts identically (whole vectors,
+// contiguous), so a thread may update the values it just summed without a sync.
 void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out, Part part);
 
 // out[j * rows + i] = in[i * cols + j]: out is in^T, [cols x rows].
