@@ -128,13 +128,12 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
         const auto& last = trainer.state().history.back();
         save_weights(o.save_weights, trainer.model(),
                      {{"experiment", e.name},
-                      {"final_test_accuracy", std::to_string(last.test_accuracy)},
-                      {"final_test_loss", std::to_string(last.test_loss)},
+                      {"final_test_accuracy", nlohmann::json(last.test_accuracy).dump()},
+                      {"final_test_loss", nlohmann::json(last.test_loss).dump()},
                       {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}});
         if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
       }
-      if (!e.reference || o.quiet) {
-      } else if (!trainer.state().history.empty()) {
+      if (e.reference && !o.quiet) {
         std::fprintf(stderr, "Final test accuracy %.2f%% (reference %.2f%%: %s)\n",
                      100 * trainer.state().history.back().test_accuracy,
                      100 * e.reference->test_accuracy, e.reference->source.c_str());
