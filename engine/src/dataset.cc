@@ -224,7 +224,6 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
   const uint64_t ratio_cap = static_cast<uint64_t>(size) * 1032 + 1024;
   uint64_t hint = isize ? isize : static_cast<uint64_t>(size) * 4;
   hint = std::min<uint64_t>({hint, ratio_cap, static_cast<uint64_t>(max_output)});
-  hint = std::max<uint64_t>(hint, 1);
 
   z_stream zs{};
   // 15 + 32: a full window, and detect the zlib or gzip wrapper automatically.
