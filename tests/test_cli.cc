@@ -58,6 +58,26 @@ void require_same_epoch_numbers(const json& a, const json& b) {
   }
 }
 
+// Starts `command` in the background and returns once its log holds `epochs` epochs (or after
+// a minute). The log must be valid JSON every time it is looked at: it is written atomically.
+pid_t start_until_epochs(const std::string& command, const std::string& log, size_t epochs) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (fs::exists(log) && read_json(log)["epochs"].size() >= epochs) break;
+    } catch (const std::exception&) {
+      FAIL("the log was not valid JSON while running");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
@@ -223,21 +243,8 @@ TEST_CASE("SIGINT writes a checkpoint and --resume ends with an uninterrupted ru
   REQUIRE(run(s.cmd(s.experiment + " --out " + full)).exit_code == 0);
 
   // Start the same run and interrupt it once it has finished an epoch.
-  const std::string cmd = "exec " + s.cmd(s.experiment + " --out " + part + " --checkpoint " + ckpt) + " >/dev/null 2>" + s.dir + "/err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (fs::exists(part) && !read_json(part)["epochs"].empty()) break;
-    } catch (const std::exception&) {
-      FAIL("the log was not valid JSON while running");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const pid_t pid = start_until_epochs(
+      s.cmd(s.experiment + " --out " + part + " --checkpoint " + ckpt) + " >/dev/null 2>" + s.dir + "/err", part, 1);
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -262,17 +269,7 @@ TEST_CASE("SIGINT writes a checkpoint and --resume ends with an uninterrupted ru
 TEST_CASE("SIGKILL leaves a valid log of the finished epochs", "[cli][resume]") {
   Sandbox s(200);
   const std::string log = s.dir + "/log.json";
-  const std::string cmd = "exec " + s.cmd(s.experiment + " --out " + log) + " >/dev/null";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(log) && read_json(log)["epochs"].size() >= 2) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const pid_t pid = start_until_epochs(s.cmd(s.experiment + " --out " + log) + " >/dev/null", log, 2);
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   const json j = read_json(log);
