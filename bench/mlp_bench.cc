@@ -10,7 +10,8 @@
 //   BM_Evaluate          a 10,000-sample evaluation of model A in chunks of 1,000;
 //   BM_Adam              the Adam update over model A's (and B's) parameters;
 //   BM_SoftmaxXent       softmax cross-entropy with gradient at 32x10 and 256x10;
-//   BM_FmaPeak           the FMA peak of the team (fma_peak_loop on every thread).
+//   BM_FmaPeak           the FMA peak of the team (fma_peak_loop on every thread);
+//   BM_TeamBarrier       one barrier of the team.
 // GEMM-bearing benchmarks report GFLOPS (GFLOP/s, 2 flops per multiply-add); steps and
 // evaluation report samples_per_second; Adam reports GBps (28 bytes per parameter per update:
 // p, g, m, v read and p, m, v written).
@@ -337,6 +338,12 @@ void BM_SoftmaxXent(State& state, size_t rows, const std::string& target) {
   set_rate(state, "samples_per_second", static_cast<double>(rows));
 }
 
+// One team barrier per iteration (team_loop ends every iteration with one): the price of each
+// of a training step's eight syncs, and a probe of how far apart the host placed the threads.
+void BM_TeamBarrier(State& state) {
+  team_loop(state, [](Team&, uint64_t) {});
+}
+
 // ---- Peak ------------------------------------------------------------------------------------
 
 // Every thread of the team runs the same independent-FMA loop; the flops of all are summed.
@@ -412,6 +419,7 @@ void register_all(const std::vector<std::string>& targets) {
   for (const std::string& t : targets) {
     add(bench_name("BM_FmaPeak", {}, t), [t](State& s) { BM_FmaPeak(s, t); });
   }
+  add("BM_TeamBarrier", [](State& s) { BM_TeamBarrier(s); });
 }
 
 // ---- Command line ----------------------------------------------------------------------------
