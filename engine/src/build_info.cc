@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "mlpbench/build_config.h"
 #include "mlpbench/git_commit.h"
@@ -22,6 +23,14 @@ std::string cpu_model() {
     }
   }
   return "unknown";
+}
+
+// The 1, 5 and 15-minute load averages: a busy machine explains slow timings.
+std::vector<double> load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::vector<double> loads(3, 0.0);
+  for (double& l : loads) f >> l;
+  return loads;
 }
 
 }  // namespace
@@ -46,7 +55,8 @@ nlohmann::json host_json() {
   return {{"cpu_model", cpu_model()},
           {"logical_cpus", available_cpus()},
           {"simd_targets_supported", kernels::supported_targets()},
-          {"hostname", host}};
+          {"hostname", host},
+          {"load_average", load_average()}};
 }
 
 }  // namespace mlpbench
