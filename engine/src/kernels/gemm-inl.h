@@ -122,10 +122,10 @@ void GemmTileRows(const GemmArgs& g, size_t rows, size_t i0, size_t j0, size_t c
   }
 }
 
-// Tiles are numbered along the longer side of the tile grid, and each part takes a contiguous
-// range: a forward GEMM (few rows, many column strips) splits B's columns between threads, each
-// keeping its strips of B in its own cache; a weight-gradient GEMM (many rows) splits C by rows,
-// so that a fused optimizer update streams through whole rows of the parameters.
+// Tiles are numbered strip by strip when there are at least as many column strips as parts (or
+// more strips than row tiles), by rows otherwise, and each part takes a contiguous range: a
+// forward GEMM (few rows) splits B's columns between threads, each reading only its strips of
+// the weights, and a tall weight-gradient GEMM with few strips splits C by rows.
 void GemmTiles(const GemmArgs& g, Part part) {
   if (g.m == 0 || g.n == 0) return;
   const size_t N = hn::Lanes(DF());
@@ -133,7 +133,7 @@ void GemmTiles(const GemmArgs& g, Part part) {
   const size_t row_tiles = (g.m + kTileRows - 1) / kTileRows;
   const size_t strips = (g.n + strip_cols - 1) / strip_cols;
   const size_t tiles = row_tiles * strips;
-  const bool by_rows = row_tiles > strips;
+  const bool by_rows = row_tiles > strips && strips < static_cast<size_t>(part.count);
   for (size_t t = part.begin(tiles); t < part.end(tiles); ++t) {
     const size_t row_tile = by_rows ? t / strips : t % row_tiles;
     const size_t strip = by_rows ? t % strips : t / row_tiles;
