@@ -103,11 +103,11 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
             stop = StopReason::kInterrupted;
           }
         }
+        const uint64_t update = first_update + (step - first_step) + 1;  // from 1
         // Its last sync also publishes the leader's `stop`.
-        backward_and_update(model_, train_ws_, rows, optimizer_,
-                            first_update + (step - first_step) + 1, team);
+        backward_and_update(model_, train_ws_, rows, optimizer_, update, team);
         if (team.leader()) {
-          state_.updates = first_update + (step - first_step) + 1;
+          state_.updates = update;
           state_.step = step + 1;
           if (callbacks.on_step) {
             callbacks.on_step(epoch, step + 1, steps, state_.loss_sum / state_.seen,
