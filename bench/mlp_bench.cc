@@ -175,9 +175,11 @@ void BM_Gemm(State& state, GemmCase c, const std::string& target) {
       g.a_row_stride = c.k, g.a_col_stride = 1;
       g.bias = bias.data();
       g.relu = c.relu;
+      g.b_panels = true;  // W in column panels
       break;
     case GemmKind::kWeightGrad:  // dW = X^T.dY: a holds X [batch x in] = [k x m]
       g.a_row_stride = 1, g.a_col_stride = c.m;
+      g.c_panels = true;  // dW in column panels, like W
       break;
     case GemmKind::kInputGrad:  // dX = (dY.W^T) masked: a = dY [batch x out], b = W^T
       g.a_row_stride = c.k, g.a_col_stride = 1;

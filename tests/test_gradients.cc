@@ -21,11 +21,12 @@ double reference_loss(const Mlp& model, const std::vector<double>& params, const
   for (size_t r = 0; r < rows; ++r) {
     std::vector<double> x(ws.input.data() + r * model.inputs(),
                           ws.input.data() + (r + 1) * model.inputs());
-    for (const DenseLayer& layer : model.layers()) {
+    for (size_t l = 0; l < model.layers().size(); ++l) {
+      const DenseLayer& layer = model.layers()[l];
       std::vector<double> y(layer.out);
       for (size_t j = 0; j < layer.out; ++j) {
         double acc = params[layer.bias_offset + j];
-        for (size_t i = 0; i < layer.in; ++i) acc += x[i] * params[layer.kernel_offset + i * layer.out + j];
+        for (size_t i = 0; i < layer.in; ++i) acc += x[i] * params[model.kernel_index(l, i, j)];
         y[j] = layer.relu ? std::max(acc, 0.0) : acc;
       }
       x = y;
@@ -42,7 +43,9 @@ double reference_loss(const Mlp& model, const std::vector<double>& params, const
 }  // namespace
 
 TEST_CASE("backward matches float64 central differences", "[gradients]") {
-  const std::vector<LayerSpec> specs = {{7, "relu"}, {5, "linear"}, {6, "relu"}, {4, "softmax"}};
+  // 70 and 40 units: kernels of several column panels, a partial last one, and a panelled
+  // kernel above the first layer (its transpose feeds an input gradient).
+  const std::vector<LayerSpec> specs = {{70, "relu"}, {5, "linear"}, {40, "relu"}, {4, "softmax"}};
   Mlp model(9, specs);
   model.init_glorot(3);
   const size_t rows = 11;
@@ -100,6 +103,26 @@ TEST_CASE("parameter and flop counts match the Keras reference model", "[gradien
   REQUIRE(hi <= limit);
   REQUIRE(hi > 0.99 * limit);
   for (size_t j = 0; j < 512; ++j) REQUIRE(model.bias(0)[j] == 0.0f);
+}
+
+TEST_CASE("kernels convert between column panels and the Keras layout", "[gradients][model]") {
+  Mlp model(5, {{70, "relu"}, {3, "softmax"}});
+  model.init_glorot(2);
+  Mlp again(5, {{70, "relu"}, {3, "softmax"}});
+  for (size_t l = 0; l < 2; ++l) {
+    const std::vector<float> rows = model.kernel_rows(l);
+    const DenseLayer& layer = model.layers()[l];
+    for (size_t i = 0; i < layer.in; ++i) {
+      for (size_t j = 0; j < layer.out; ++j) {
+        REQUIRE(rows[i * layer.out + j] == model.params()[model.kernel_index(l, i, j)]);
+      }
+    }
+    again.set_kernel_rows(l, rows.data());
+  }
+  REQUIRE(std::memcmp(again.params().data(), model.params().data(),
+                      model.params().size() * sizeof(float)) == 0);
+  // Panel 1 of layer 0 (units 32..63) starts right after panel 0's 5 x 32 block.
+  REQUIRE(model.kernel_index(0, 0, 32) == model.layers()[0].kernel_offset + 5 * 32);
 }
 
 TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat Adam step",

@@ -65,8 +65,8 @@ TEST_CASE("gemm matches its scalar twin on awkward shapes", "[kernels][gemm]") {
   for_each_target([&](const std::string& target) {
     std::mt19937 gen(7);
     for (const Shape& s : shapes) {
-      for (int variant = 0; variant < 4; ++variant) {
-        const bool transposed = variant & 1, epilogue = variant & 2;
+      for (int variant = 0; variant < 8; ++variant) {
+        const bool transposed = variant & 1, epilogue = variant & 2, panels = variant & 4;
         FloatBuffer a = random_buffer(s.m * s.k + 1, gen), b = random_buffer(s.k * s.n + 1, gen);
         FloatBuffer bias = random_buffer(s.n, gen), mask = random_buffer(s.m * s.n, gen);
         FloatBuffer c(s.m * s.n), want(s.m * s.n);
@@ -75,12 +75,12 @@ TEST_CASE("gemm matches its scalar twin on awkward shapes", "[kernels][gemm]") {
         g.a = a.data();
         g.a_row_stride = transposed ? 1 : s.k;
         g.a_col_stride = transposed ? s.m : 1;
-        g.b = b.data(), g.ldb = s.n;
-        g.ldc = s.n;
+        g.b = b.data(), g.ldb = s.n, g.b_panels = panels;
+        g.ldc = s.n, g.c_panels = panels;
         if (epilogue) {
           g.bias = bias.data();
-          g.relu = variant == 2;
-          if (variant == 3) g.mask = mask.data(), g.ldmask = s.n;
+          g.relu = (variant & 3) == 2;
+          if ((variant & 3) == 3) g.mask = mask.data(), g.ldmask = s.n;
         }
         g.c = want.data();
         scalar::gemm(g);
@@ -93,6 +93,53 @@ TEST_CASE("gemm matches its scalar twin on awkward shapes", "[kernels][gemm]") {
         } else {
           check_close(c.data(), want.data(), c.size(), 1e-5 * (1 + s.k), "gemm");
         }
+      }
+    }
+  });
+}
+
+TEST_CASE("column panels: layout of a panelled matrix", "[kernels][gemm]") {
+  // 3 x 70: panels of 32, 32 and 6 columns, each a row-major block, one after another.
+  std::vector<int> seen(3 * 70, 0);
+  for (size_t i = 0; i < 3; ++i) {
+    for (size_t j = 0; j < 70; ++j) ++seen.at(kernels::panel_index(i, j, 3, 70));
+  }
+  for (int count : seen) REQUIRE(count == 1);
+  REQUIRE(kernels::panel_index(0, 31, 3, 70) == 31);
+  REQUIRE(kernels::panel_index(1, 0, 3, 70) == 32);
+  REQUIRE(kernels::panel_index(0, 32, 3, 70) == 96);
+  REQUIRE(kernels::panel_index(2, 69, 3, 70) == 192 + 2 * 6 + 5);
+  // At most kPanelCols columns: plain row-major.
+  REQUIRE(kernels::panel_index(4, 9, 7, 10) == 4 * 10 + 9);
+}
+
+TEST_CASE("gemm with Adam fused matches its scalar twin", "[kernels][gemm][optimizer]") {
+  const std::vector<Shape> shapes = {{784, 64, 32}, {40, 70, 13}, {17, 10, 5}, {9, 33, 1}};
+  for_each_target([&](const std::string& target) {
+    std::mt19937 gen(11);
+    for (const Shape& s : shapes) {
+      for (const bool panels : {false, true}) {
+        FloatBuffer x = random_buffer(s.k * s.m, gen), dy = random_buffer(s.k * s.n, gen);
+        FloatBuffer p = random_buffer(s.m * s.n, gen), m = random_buffer(s.m * s.n, gen);
+        FloatBuffer v = random_buffer(s.m * s.n, gen, 0, 1);
+        FloatBuffer p2 = p, m2 = m, v2 = v;
+        kernels::GemmArgs g;  // dW = x^T . dy, as in a backward pass
+        g.m = s.m, g.n = s.n, g.k = s.k;
+        g.a = x.data(), g.a_row_stride = 1, g.a_col_stride = s.m;
+        g.b = dy.data(), g.ldb = s.n;
+        g.ldc = s.n, g.c_panels = panels;
+        kernels::AdamArgs args;
+        args.alpha = 1e-3f;
+        kernels::FusedAdam fused{args, p2.data(), m2.data(), v2.data()};
+        g.adam = &fused;
+        scalar::gemm(g);
+        fused = {args, p.data(), m.data(), v.data()};
+        for (int part = 0; part < 2; ++part) kernels::gemm(g, {part, 2});
+        INFO(target << " m=" << s.m << " n=" << s.n << " k=" << s.k << " panels " << panels);
+        const double tol = has_fma(target) ? 0 : 1e-5;
+        check_close(p.data(), p2.data(), p.size(), tol, "param");
+        check_close(m.data(), m2.data(), m.size(), tol, "m");
+        check_close(v.data(), v2.data(), v.size(), tol, "v");
       }
     }
   });

@@ -10,7 +10,8 @@
 namespace mlpbench {
 namespace {
 
-constexpr const char* kFormat = "mlpbench.checkpoint/1";
+// 2: the optimizer state is stored in the parameters' own layout, kernels in column panels.
+constexpr const char* kFormat = "mlpbench.checkpoint/2";
 
 EpochResult epoch_from_json(const nlohmann::json& j) {
   EpochResult r;
@@ -47,7 +48,8 @@ void save_checkpoint(const std::string& path, const Experiment& experiment, Trai
                                {"state", state},
                                {"run", run_info}};
 
-  std::vector<TensorView> tensors = model_tensors(trainer.model());
+  std::vector<std::vector<float>> kernels;
+  std::vector<TensorView> tensors = model_tensors(trainer.model(), kernels);
   for (auto& [name, buffer] : trainer.optimizer().state()) {
     tensors.push_back({name, "F32", {buffer->size()}, buffer->data()});
   }
@@ -61,7 +63,9 @@ Checkpoint read_checkpoint(const std::string& path) {
     const auto it = f.metadata.find("mlpbench.checkpoint");
     if (it == f.metadata.end()) throw std::runtime_error("no mlpbench.checkpoint metadata");
     const nlohmann::json meta = nlohmann::json::parse(it->second);
-    if (meta.at("format") != kFormat) throw std::runtime_error("unknown checkpoint format");
+    if (meta.at("format") != kFormat) {
+      throw std::runtime_error("format " + meta.at("format").dump() + ", this build reads " + kFormat);
+    }
     Checkpoint c;
     c.path = path;
     c.experiment = parse_experiment(meta.at("experiment"), path + " (experiment)");

@@ -17,15 +17,18 @@ void adam_one(float& p, float g, float& m, float& v, const kernels::AdamArgs& a)
 }  // namespace
 
 void gemm(const kernels::GemmArgs& g) {
+  auto b_at = [&](size_t p, size_t j) {
+    return g.b_panels ? kernels::panel_index(p, j, g.k, g.n) : p * g.ldb + j;
+  };
   for (size_t i = 0; i < g.m; ++i) {
     for (size_t j = 0; j < g.n; ++j) {
       float acc = g.bias ? g.bias[j] : 0.0f;
       for (size_t p = 0; p < g.k; ++p) {
-        acc = std::fma(g.a[i * g.a_row_stride + p * g.a_col_stride], g.b[p * g.ldb + j], acc);
+        acc = std::fma(g.a[i * g.a_row_stride + p * g.a_col_stride], g.b[b_at(p, j)], acc);
       }
       if (g.relu) acc = std::max(acc, 0.0f);
       if (g.mask && !(g.mask[i * g.ldmask + j] > 0.0f)) acc = 0.0f;
-      const size_t at = i * g.ldc + j;
+      const size_t at = g.c_panels ? kernels::panel_index(i, j, g.m, g.n) : i * g.ldc + j;
       if (g.adam) {
         adam_one(g.adam->param[at], acc, g.adam->m[at], g.adam->v[at], g.adam->args);
       } else {

@@ -1,5 +1,6 @@
 #include "mlpbench/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -47,10 +48,32 @@ void Mlp::init_glorot(uint64_t seed) {
   for (size_t l = 0; l < layers_.size(); ++l) {
     const DenseLayer& layer = layers_[l];
     const double limit = std::sqrt(6.0 / static_cast<double>(layer.in + layer.out));
-    float* w = kernel(l);
-    for (size_t i = 0; i < layer.in * layer.out; ++i) {
-      w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+    for (size_t i = 0; i < layer.in; ++i) {  // drawn in Keras order, whatever the storage
+      for (size_t j = 0; j < layer.out; ++j) {
+        params_[kernel_index(l, i, j)] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+      }
     }
+  }
+}
+
+size_t Mlp::kernel_index(size_t l, size_t i, size_t j) const {
+  const DenseLayer& layer = layers_[l];
+  return layer.kernel_offset + kernels::panel_index(i, j, layer.in, layer.out);
+}
+
+std::vector<float> Mlp::kernel_rows(size_t l) const {
+  const DenseLayer& layer = layers_[l];
+  std::vector<float> rows(layer.in * layer.out);
+  for (size_t i = 0; i < layer.in; ++i) {
+    for (size_t j = 0; j < layer.out; ++j) rows[i * layer.out + j] = params_[kernel_index(l, i, j)];
+  }
+  return rows;
+}
+
+void Mlp::set_kernel_rows(size_t l, const float* rows) {
+  const DenseLayer& layer = layers_[l];
+  for (size_t i = 0; i < layer.in; ++i) {
+    for (size_t j = 0; j < layer.out; ++j) params_[kernel_index(l, i, j)] = rows[i * layer.out + j];
   }
 }
 
@@ -86,7 +109,7 @@ void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
     kernels::GemmArgs g;
     g.m = rows, g.n = layer.out, g.k = layer.in;
     g.a = x, g.a_row_stride = layer.in, g.a_col_stride = 1;   // x: [rows x in]
-    g.b = model.kernel(l), g.ldb = layer.out;                 // W: [in x out]
+    g.b = model.kernel(l), g.b_panels = true;                 // W: [in x out], panels
     g.c = ws.outputs[l].data(), g.ldc = layer.out;            // y: [rows x out]
     g.bias = model.bias(l);
     g.relu = layer.relu;
@@ -109,7 +132,12 @@ void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad
 void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
   for (size_t l = 1; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
-    kernels::transpose(model.kernel(l), layer.in, layer.out, ws.kernel_t[l].data(), team.part());
+    // Panel s, a row-major [in x width] block, transposed is rows [j0, j0 + width) of W^T.
+    for (size_t j0 = 0; j0 < layer.out; j0 += kernels::kPanelCols) {
+      const size_t width = std::min(kernels::kPanelCols, layer.out - j0);
+      kernels::transpose(model.kernel(l) + j0 * layer.in, layer.in, width,
+                         ws.kernel_t[l].data() + j0 * layer.in, team.part());
+    }
   }
   team.sync();
 }
@@ -130,11 +158,11 @@ bool backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& t
     const float* x = l == 0 ? ws.input.data() : ws.outputs[l - 1].data();  // [rows x in]
     const float* dy = ws.deltas[l].data();                                  // [rows x out]
 
-    kernels::GemmArgs dw;  // dW = x^T . dy: [in x out], summed over the batch
+    kernels::GemmArgs dw;  // dW = x^T . dy: [in x out] in panels like W, summed over the batch
     dw.m = layer.in, dw.n = layer.out, dw.k = rows;
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
     dw.b = dy, dw.ldb = layer.out;
-    dw.c = ws.grads.data() + layer.kernel_offset, dw.ldc = layer.out;
+    dw.c = ws.grads.data() + layer.kernel_offset, dw.c_panels = true;
     kernels::FusedAdam fused;
     if (optimizer && optimizer->fuse(params, layer.kernel_offset, t, fused)) {
       dw.adam = &fused;

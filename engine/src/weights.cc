@@ -115,12 +115,15 @@ std::vector<float> SafetensorsFile::floats(const std::string& name,
   return out;
 }
 
-std::vector<TensorView> model_tensors(const Mlp& model) {
+std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<float>>& storage) {
   std::vector<TensorView> out;
+  storage.clear();
+  storage.reserve(model.layers().size());
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
     const std::string prefix = "dense_" + std::to_string(l);
-    out.push_back({prefix + ".kernel", "F32", {layer.in, layer.out}, model.kernel(l)});
+    storage.push_back(model.kernel_rows(l));
+    out.push_back({prefix + ".kernel", "F32", {layer.in, layer.out}, storage.back().data()});
     out.push_back({prefix + ".bias", "F32", {layer.out}, model.bias(l)});
   }
   return out;
@@ -128,13 +131,18 @@ std::vector<TensorView> model_tensors(const Mlp& model) {
 
 void save_weights(const std::string& path, const Mlp& model,
                   const std::map<std::string, std::string>& metadata) {
-  write_file_atomically(path, encode_safetensors(model_tensors(model), metadata));
+  std::vector<std::vector<float>> storage;
+  write_file_atomically(path, encode_safetensors(model_tensors(model, storage), metadata));
 }
 
 void load_weights(const SafetensorsFile& file, Mlp& model) {
-  for (const TensorView& t : model_tensors(model)) {
-    const std::vector<float> values = file.floats(t.name, t.shape);
-    std::memcpy(const_cast<void*>(t.data), values.data(), values.size() * sizeof(float));
+  for (size_t l = 0; l < model.layers().size(); ++l) {
+    const DenseLayer& layer = model.layers()[l];
+    const std::string prefix = "dense_" + std::to_string(l);
+    const std::vector<float> kernel = file.floats(prefix + ".kernel", {layer.in, layer.out});
+    const std::vector<float> bias = file.floats(prefix + ".bias", {layer.out});
+    model.set_kernel_rows(l, kernel.data());
+    std::memcpy(model.bias(l), bias.data(), bias.size() * sizeof(float));
   }
 }
 

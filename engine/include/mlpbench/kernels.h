@@ -25,7 +25,21 @@ struct AdamArgs {
   float alpha = 0, beta_1 = 0.9f, beta_2 = 0.999f, epsilon = 1e-7f;
 };
 
-// Parameters to update with Adam, laid out like a GEMM's C (same leading dimension).
+// Weight matrices [rows x cols] are stored as column panels: panel s holds columns
+// [s * kPanelCols, min(cols, (s + 1) * kPanelCols)) as a row-major [rows x width] block, the
+// panels one after another. A matrix of at most kPanelCols columns is plain row-major. Threads
+// split a layer's forward GEMM and its weight update by the same panels, so each thread reads
+// and writes one contiguous block of the weights and no cache line is shared between cores.
+// 32 columns = 128 bytes = two cache lines; every target's GEMM tile width divides it.
+inline constexpr size_t kPanelCols = 32;
+// Where element (i, j) of a panelled [rows x cols] matrix lives.
+inline size_t panel_index(size_t i, size_t j, size_t rows, size_t cols) {
+  const size_t j0 = j / kPanelCols * kPanelCols;
+  const size_t width = cols - j0 < kPanelCols ? cols - j0 : kPanelCols;
+  return j0 * rows + i * width + (j - j0);
+}
+
+// Parameters to update with Adam, laid out like a GEMM's C.
 struct FusedAdam {
   AdamArgs args;
   float* param = nullptr;
@@ -34,11 +48,13 @@ struct FusedAdam {
 };
 
 // C[m x n] = op(A)[m x k] . B[k x n] with A(i, p) = a[i * a_row_stride + p * a_col_stride]
-// (a_col_stride = 1: A as stored; a_row_stride = 1: A transposed), B and C row-major.
+// (a_col_stride = 1: A as stored; a_row_stride = 1: A transposed). B and C are row-major with
+// leading dimensions ldb and ldc, or, with b_panels / c_panels, in column panels (see
+// kPanelCols; the leading dimension is then unused).
 // Epilogue, in order: accumulators start at bias[j] (or 0); relu: max(0, c); mask: c is kept
 // where mask[i * ldmask + j] > 0 and zeroed elsewhere (ReLU' of the forward activations);
 // then C is stored, or, with `adam`, C is taken as the gradient of adam->param and Adam is
-// applied to it while it is in L1 (C itself is never written); this needs ldc == n.
+// applied to it while it is in registers (C itself is never written).
 // Every element is summed over p = 0..k-1 in order, whatever the tile or thread.
 struct GemmArgs {
   size_t m = 0, n = 0, k = 0;
@@ -46,8 +62,10 @@ struct GemmArgs {
   size_t a_row_stride = 0, a_col_stride = 1;
   const float* b = nullptr;
   size_t ldb = 0;
+  bool b_panels = false;
   float* c = nullptr;
   size_t ldc = 0;
+  bool c_panels = false;
   const float* bias = nullptr;
   bool relu = false;
   const float* mask = nullptr;

@@ -1,6 +1,8 @@
 #pragma once
-// A multilayer perceptron: dense layers (Keras layout: kernel [in x out], bias [out]) with ReLU
-// or linear hidden activations and a softmax output folded into the loss.
+// A multilayer perceptron: dense layers (kernel [in x out], bias [out], as in Keras) with ReLU
+// or linear hidden activations and a softmax output folded into the loss. Kernels are stored
+// in column panels (kernels::kPanelCols; row-major for layers of at most 32 units); the Keras
+// layout is produced only at the edges (weights files, checkpoints, tests) by kernel_rows().
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -37,6 +39,11 @@ class Mlp {
   const float* kernel(size_t l) const { return params_.data() + layers_[l].kernel_offset; }
   float* bias(size_t l) { return params_.data() + layers_[l].bias_offset; }
   const float* bias(size_t l) const { return params_.data() + layers_[l].bias_offset; }
+  // Index into params() of kernel element (i, j) of layer l (input i, unit j).
+  size_t kernel_index(size_t l, size_t i, size_t j) const;
+  // Layer l's kernel in Keras layout ([in x out], row-major), and back.
+  std::vector<float> kernel_rows(size_t l) const;
+  void set_kernel_rows(size_t l, const float* rows);
 
   // Glorot-uniform kernels (limit sqrt(6 / (in + out))) and zero biases, from `seed`.
   void init_glorot(uint64_t seed);

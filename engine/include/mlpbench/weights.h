@@ -35,8 +35,9 @@ struct SafetensorsFile {
 // std::runtime_error naming the path.
 SafetensorsFile read_safetensors(const std::string& path);
 
-// The model's tensors, in layer order, as views into its parameters.
-std::vector<TensorView> model_tensors(const Mlp& model);
+// The model's tensors in layer order, Keras layout: kernels copied into `storage` (which must
+// outlive the views), biases viewed in place.
+std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<float>>& storage);
 void save_weights(const std::string& path, const Mlp& model,
                   const std::map<std::string, std::string>& metadata);
 // Loads dense_<i>.kernel / dense_<i>.bias into a model of the same shape.

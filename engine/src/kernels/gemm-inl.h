@@ -1,4 +1,4 @@
-// GEMM with fused bias / ReLU / ReLU' epilogues, per Highway target. Included by kernels.cc
+// GEMM with fused bias / ReLU / ReLU' / Adam epilogues, per Highway target. Included by kernels.cc
 // once per compiled target (foreach_target.h); the guard below toggles per target.
 #if defined(MLPBENCH_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLPBENCH_GEMM_INL_H_
@@ -13,40 +13,80 @@
 #include "kernels/load-inl.h"
 #include "kernels/optimizer-inl.h"
 #include "mlpbench/kernels.h"
-#include "mlpbench/tensor.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlpbench::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
 // Register tile: kTileRows x kTileVecs vectors of accumulators, built from broadcast-FMA outer
 // products (one broadcast of A per row, one load of B per vector, kTileRows*kTileVecs FMAs per
 // step of k). To hide FMA latency the tile needs >= latency (4) x FMA ports (2) = 8 independent
 // accumulators; registers bound it from above: accumulators + kTileVecs B vectors + 1 broadcast.
+// Two vectors wide on every target, so that a tile never straddles a weight panel.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-// 32 zmm registers: 8x2 = 16 accumulators + 2 + 1. 8 rows divide the batch sizes we train with,
-// 32 columns divide 512, 64 and 32.
+// 32 zmm registers: 8x2 = 16 accumulators + 2 + 1. 8 rows divide the batch sizes we train with;
+// 32 columns are exactly one panel.
 inline constexpr size_t kTileRows = 8;
-inline constexpr size_t kTileVecs = 2;
 #else
-// 16 registers (AVX2, SSE4, ...): 4x3 = 12 accumulators + 3 + 1 = 16.
-inline constexpr size_t kTileRows = 4;
-inline constexpr size_t kTileVecs = 3;
+// 16 registers (AVX2, SSE4, ...): 6x2 = 12 accumulators + 2 + 1 = 15.
+inline constexpr size_t kTileRows = 6;
 #endif
-
-using DF = hn::ScalableTag<float>;
+inline constexpr size_t kTileVecs = 2;
+static_assert(kPanelCols % (kTileVecs * hn::MaxLanes(DF())) == 0,
+              "a GEMM tile must divide a weight panel");
 
 // The accumulator array must be fully unrolled to live in registers: where GCC leaves a loop
 // over it rolled, it keeps the whole array in memory and stores it on every step of k.
 #ifndef MLPBENCH_UNROLL
 #define MLPBENCH_UNROLL _Pragma("GCC unroll 32")
 #endif
-using VF = hn::Vec<DF>;
+
+// Where the tile at C(i0, j0) reads B and writes C: B from row 0 at column j0 with its row
+// stride, and the offset and row stride of C (and of the fused parameters, laid out like C).
+// Row-major and panelled operands alike; a tile lies within one panel.
+struct TileAt {
+  size_t i0, j0;
+  const float* b;
+  size_t ldb;
+  size_t c, ldc;
+};
+
+HWY_INLINE TileAt Locate(const GemmArgs& g, size_t i0, size_t j0) {
+  const size_t panel_width = std::min(kPanelCols, g.n - j0 / kPanelCols * kPanelCols);
+  TileAt at{i0, j0, g.b + j0, g.ldb, i0 * g.ldc + j0, g.ldc};
+  if (g.b_panels) at.b = g.b + panel_index(0, j0, g.k, g.n), at.ldb = panel_width;
+  if (g.c_panels) at.c = panel_index(i0, j0, g.m, g.n), at.ldc = panel_width;
+  return at;
+}
+
+// Adam on one vector of gradient `grad` for the parameters at `offset`: the fused epilogue.
+template <bool kPartial, class M>
+HWY_INLINE void AdamAt(const FusedAdam& f, VF grad, size_t offset, M mask) {
+  const DF d;
+  auto load = [&](const float* p) HWY_ATTR {
+    return kPartial ? LoadMasked(mask, d, p + offset) : hn::LoadU(d, p + offset);
+  };
+  auto store = [&](VF v, float* p) HWY_ATTR {
+    if (kPartial) {
+      hn::BlendedStore(v, mask, d, p + offset);
+    } else {
+      hn::StoreU(v, d, p + offset);
+    }
+  };
+  VF p = load(f.param), m = load(f.m), v = load(f.v);
+  AdamVector(d, grad, p, m, v, f.args);
+  store(m, f.m);
+  store(v, f.v);
+  store(p, f.param);
+}
 
 // One register tile of C: rows [i0, i0 + kRows), vectors [j0, j0 + kVecs * lanes), the last
 // vector holding only `last_cols` valid columns when kPartial.
 template <size_t kRows, size_t kVecs, bool kPartial>
-HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last_cols) {
+HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_cols) {
   const DF d;
   const size_t N = hn::Lanes(d);
   const auto last_mask = hn::FirstN(d, kPartial ? last_cols : N);
@@ -57,14 +97,14 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
 
   VF acc[kRows][kVecs];
   MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
-    const VF init = g.bias ? load_b(g.bias + j0, q) : hn::Zero(d);
+    const VF init = g.bias ? load_b(g.bias + at.j0, q) : hn::Zero(d);
     MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) acc[r][q] = init;
   }
 
   const float* a_rows[kRows];
-  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (i0 + r) * g.a_row_stride;
-  const float* b = g.b + j0;
-  for (size_t p = 0; p < g.k; ++p, b += g.ldb) {
+  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (at.i0 + r) * g.a_row_stride;
+  const float* b = at.b;
+  for (size_t p = 0; p < g.k; ++p, b += at.ldb) {
     VF bv[kVecs];
     MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
     const size_t a_offset = p * g.a_col_stride;
@@ -75,17 +115,24 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
   }
 
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-    const size_t offset = (i0 + r) * g.ldc + j0;
-    const float* mask = g.mask ? g.mask + (i0 + r) * g.ldmask + j0 : nullptr;
+    const size_t row = at.c + r * at.ldc;
+    const float* mask = g.mask ? g.mask + (at.i0 + r) * g.ldmask + at.j0 : nullptr;
     MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
       VF v = acc[r][q];
       if (g.relu) v = hn::Max(v, hn::Zero(d));
       if (mask) v = hn::IfThenElseZero(hn::Gt(load_b(mask, q), hn::Zero(d)), v);
       const bool partial = kPartial && q == kVecs - 1;
-      const size_t at = offset + q * N;
-      if (partial) {        hn::BlendedStore(v, last_mask, d, g.c + at);
+      const size_t offset = row + q * N;
+      if (g.adam) {
+        if (partial) {
+          AdamAt<true>(*g.adam, v, offset, last_mask);
+        } else {
+          AdamAt<false>(*g.adam, v, offset, last_mask);
+        }
+      } else if (partial) {
+        hn::BlendedStore(v, last_mask, d, g.c + offset);
       } else {
-        hn::StoreU(v, d, g.c + at);
+        hn::StoreU(v, d, g.c + offset);
       }
     }
   }
@@ -93,7 +140,7 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, size_t i0, size_t j0, size_t last
 
 // Picks the instantiation for a tile of `rows` rows and `cols` columns (both > 0).
 template <size_t kRows>
-void GemmTileCols(const GemmArgs& g, size_t i0, size_t j0, size_t cols, size_t N) {
+void GemmTileCols(const GemmArgs& g, const TileAt& at, size_t cols, size_t N) {
   const size_t vecs = (cols + N - 1) / N;
   const size_t last = cols - (vecs - 1) * N;
   const bool partial = last != N;
@@ -102,8 +149,8 @@ void GemmTileCols(const GemmArgs& g, size_t i0, size_t j0, size_t cols, size_t N
 #define MLPBENCH_TILE_CASE(V)                                                         \
   case V:                                                                             \
     if constexpr (V <= kTileVecs) {                                                   \
-      return partial ? MicroTile<kRows, V, true>(g, i0, j0, last)                      \
-                     : MicroTile<kRows, V, false>(g, i0, j0, last);                    \
+      return partial ? MicroTile<kRows, V, true>(g, at, last)                          \
+                     : MicroTile<kRows, V, false>(g, at, last);                        \
     }                                                                                 \
     break;
     MLPBENCH_TILE_CASE(1)
@@ -115,18 +162,20 @@ void GemmTileCols(const GemmArgs& g, size_t i0, size_t j0, size_t cols, size_t N
 }
 
 template <size_t kRows = kTileRows>
-void GemmTileRows(const GemmArgs& g, size_t rows, size_t i0, size_t j0, size_t cols, size_t N) {
+void GemmTileRows(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols, size_t N) {
   if constexpr (kRows >= 1) {
-    if (rows == kRows) return GemmTileCols<kRows>(g, i0, j0, cols, N);
-    if constexpr (kRows > 1) return GemmTileRows<kRows - 1>(g, rows, i0, j0, cols, N);
+    if (rows == kRows) return GemmTileCols<kRows>(g, at, cols, N);
+    if constexpr (kRows > 1) return GemmTileRows<kRows - 1>(g, rows, at, cols, N);
   }
 }
 
 // Tiles are numbered strip by strip when there are at least as many column strips as parts (or
-// more strips than row tiles), by rows otherwise, and each part takes a contiguous range: a
-// forward GEMM (few rows) splits B's columns between threads, each reading only its strips of
-// the weights, and a tall weight-gradient GEMM with few strips splits C by rows.
-void GemmTiles(const GemmArgs& g, Part part) {
+// more strips than row tiles), by rows otherwise, and each part takes a contiguous range. So a
+// layer's forward GEMM (few rows) and its weight-gradient GEMM (many rows) give each thread
+// the same strips, i.e. the same panels of the weights: with Adam fused, every thread updates
+// exactly the contiguous block of weights it read in the forward pass, and walks it in order.
+// A tall GEMM with fewer strips than parts splits C by rows.
+void Gemm(const GemmArgs& g, Part part) {
   if (g.m == 0 || g.n == 0) return;
   const size_t N = hn::Lanes(DF());
   const size_t strip_cols = kTileVecs * N;
@@ -138,37 +187,9 @@ void GemmTiles(const GemmArgs& g, Part part) {
     const size_t row_tile = by_rows ? t / strips : t % row_tiles;
     const size_t strip = by_rows ? t % strips : t / row_tiles;
     const size_t i0 = row_tile * kTileRows, j0 = strip * strip_cols;
-    GemmTileRows(g, std::min(kTileRows, g.m - i0), i0, j0, std::min(strip_cols, g.n - j0), N);
+    GemmTileRows(g, std::min(kTileRows, g.m - i0), Locate(g, i0, j0),
+                 std::min(strip_cols, g.n - j0), N);
   }
-}
-
-// With a fused optimizer, C is produced one band of kTileRows full rows at a time into a small
-// per-thread buffer that stays in L1, and Adam then streams through those rows of the
-// parameters: the gradient never goes to memory, and the update reads and writes memory
-// sequentially (a tile-by-tile update would touch 3 x kTileRows scattered lines per tile).
-void GemmFusedAdam(const GemmArgs& g, Part part) {
-  const size_t bands = (g.m + kTileRows - 1) / kTileRows;
-  thread_local FloatBuffer band;  // grows on first use, then reused: no allocation per step
-  if (band.size() < kTileRows * g.n) band.resize(kTileRows * g.n);
-  GemmArgs tile = g;
-  tile.c = band.data();
-  tile.ldc = g.n;
-  tile.adam = nullptr;
-  for (size_t b = part.begin(bands); b < part.end(bands); ++b) {
-    const size_t i0 = b * kTileRows, rows = std::min(kTileRows, g.m - i0);
-    tile.m = rows;
-    tile.a = g.a + i0 * g.a_row_stride;
-    tile.mask = g.mask ? g.mask + i0 * g.ldmask : nullptr;
-    GemmTiles(tile, Part{});
-    const size_t at = i0 * g.ldc;  // the band's rows are contiguous when ldc == n
-    Adam(g.adam->param + at, band.data(), g.adam->m + at, g.adam->v + at, rows * g.n,
-         g.adam->args, Part{});
-  }
-}
-
-void Gemm(const GemmArgs& g, Part part) {
-  if (g.adam) return GemmFusedAdam(g, part);
-  GemmTiles(g, part);
 }
 
 GemmTile GemmTileShape() { return {kTileRows, kTileVecs * hn::Lanes(DF())}; }
