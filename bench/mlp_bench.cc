@@ -5,6 +5,8 @@
 //       model A (784-512-10) and model B (784-64-32-10) at batch 32 and 256, with the engine's
 //       own operand layouts and epilogues (bias+ReLU forward, transposed-A weight gradient,
 //       masked input gradient against the transposed kernel);
+//   BM_GemmWeightGradAdam  the weight-gradient GEMM with Adam applied to each tile in
+//       registers, as the training step runs it (GFLOPS count the GEMM's flops only);
 //   BM_GemmSquare        one large square GEMM, 1024x1024x1024;
 //   BM_TrainStep         one whole training step (Trainer::run's sequence, minus the gather);
 //   BM_Evaluate          a 10,000-sample evaluation of model A in chunks of 1,000;
@@ -148,7 +150,7 @@ void team_loop(State& state, Iteration&& iteration) {
 
 // ---- GEMMs ----------------------------------------------------------------------------------
 
-enum class GemmKind { kForward, kWeightGrad, kInputGrad, kSquare };
+enum class GemmKind { kForward, kWeightGrad, kWeightGradAdam, kInputGrad, kSquare };
 
 struct GemmCase {
   GemmKind kind;
@@ -165,6 +167,8 @@ void BM_Gemm(State& state, GemmCase c, const std::string& target) {
   fill_uniform(b, -1, 1, 2);
   fill_uniform(bias, -0.1f, 0.1f, 3);
 
+  FloatBuffer adam_state;
+  kernels::FusedAdam fused;
   kernels::GemmArgs g;
   g.m = c.m, g.n = c.n, g.k = c.k;
   g.a = a.data();
@@ -178,8 +182,18 @@ void BM_Gemm(State& state, GemmCase c, const std::string& target) {
       g.b_panels = true;  // W in column panels
       break;
     case GemmKind::kWeightGrad:  // dW = X^T.dY: a holds X [batch x in] = [k x m]
+    case GemmKind::kWeightGradAdam:  // the same with Adam applied to dW in registers
       g.a_row_stride = 1, g.a_col_stride = c.m;
       g.c_panels = true;  // dW in column panels, like W
+      if (c.kind == GemmKind::kWeightGradAdam) {
+        adam_state.resize(3 * c.m * c.n);
+        fill_uniform(adam_state, 0, 0.01f, 5);  // W, m, v (v >= 0)
+        fused.args.alpha = 1e-3f;
+        fused.param = adam_state.data();
+        fused.m = adam_state.data() + c.m * c.n;
+        fused.v = adam_state.data() + 2 * c.m * c.n;
+        g.adam = &fused;
+      }
       break;
     case GemmKind::kInputGrad:  // dX = (dY.W^T) masked: a = dY [batch x out], b = W^T
       g.a_row_stride = c.k, g.a_col_stride = 1;
@@ -202,7 +216,7 @@ void BM_Gemm(State& state, GemmCase c, const std::string& target) {
 // Every GEMM of a training step of both reference models at batch 32 and 256, plus the
 // square one; shapes come from the engine's own Mlp.
 std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
-  std::vector<std::pair<std::string, GemmCase>> fwd, wgrad, igrad;
+  std::vector<std::pair<std::string, GemmCase>> fwd, wgrad, wgrad_adam, igrad;
   for (const ModelDef& def : reference_models()) {
     const mlpbench::Mlp model(kInputs, def.layers);
     const auto& layers = model.layers();
@@ -213,6 +227,8 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
                        {GemmKind::kForward, batch, layer.out, layer.in, layer.relu, false}});
         wgrad.push_back({"BM_GemmWeightGrad",
                          {GemmKind::kWeightGrad, layer.in, layer.out, batch, false, false}});
+        wgrad_adam.push_back({"BM_GemmWeightGradAdam", {GemmKind::kWeightGradAdam, layer.in,
+                                                         layer.out, batch, false, false}});
         if (l > 0) {
           igrad.push_back({"BM_GemmInputGrad", {GemmKind::kInputGrad, batch, layer.in,
                                                 layer.out, false, layers[l - 1].relu}});
@@ -221,7 +237,7 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
     }
   }
   std::vector<std::pair<std::string, GemmCase>> all;
-  for (auto* group : {&fwd, &wgrad, &igrad}) all.insert(all.end(), group->begin(), group->end());
+  for (auto* group : {&fwd, &wgrad, &wgrad_adam, &igrad}) all.insert(all.end(), group->begin(), group->end());
   all.push_back({"BM_GemmSquare", {GemmKind::kSquare, 1024, 1024, 1024, false, false}});
   return all;
 }
