@@ -100,8 +100,14 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
   REQUIRE(j["run"]["test_samples"] == 120);
   REQUIRE(j["epochs"].size() == 2);
   for (const char* key : {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "train_seconds",
-                          "eval_seconds", "samples_per_second", "gflops"}) {
+                          "eval_seconds", "samples_per_second", "gflops", "barrier_us"}) {
     REQUIRE(j["epochs"][1].contains(key));
+  }
+  if (j["build"]["openmp"] == true) {  // a team of two: its barrier was timed
+    REQUIRE(j["epochs"][1]["barrier_us"].is_number());
+    REQUIRE(j["epochs"][1]["barrier_us"].get<double>() > 0);
+  } else {
+    REQUIRE(j["epochs"][1]["barrier_us"].is_null());
   }
   for (const char* key : {"final_test_accuracy", "best_test_accuracy", "total_train_seconds", "mean_epoch_seconds", "wall_seconds"}) {
     REQUIRE(j["summary"].contains(key));

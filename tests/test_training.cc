@@ -1,6 +1,7 @@
 // The training loop: determinism across thread counts and seeds, learning, divergence.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 
 #include "mlpbench/dataset.h"
@@ -91,7 +92,10 @@ TEST_CASE("training learns the tiny dataset and keeps the last partial batch", "
   for (const auto& r : out.history) {
     REQUIRE(r.train_seconds > 0);
     REQUIRE(r.gflops > 0);
+    if (have_openmp()) REQUIRE(r.barrier_us > 0);  // a team of two
   }
+  // A team of one has no barrier to time.
+  REQUIRE(std::isnan(train(e, 1).history.front().barrier_us));
 }
 
 TEST_CASE("a diverging run stops with the epoch and step", "[training]") {

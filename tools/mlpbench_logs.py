@@ -30,8 +30,8 @@ STATUSES = ("running", "completed", "diverged", "interrupted")
 # Per-epoch numbers that decide whether two runs computed the same thing.
 RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 _EPOCH_REQUIRED = RESULT_KEYS + ("train_seconds", "samples_per_second")
-_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps")
-_NULLABLE = set(RESULT_KEYS) | {"gflops"}
+_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps", "barrier_us")
+_NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us"}
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 

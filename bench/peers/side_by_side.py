@@ -129,7 +129,11 @@ def read_run(path):
     secs = [e["train_seconds"] for e in epochs if isinstance(e.get("train_seconds"), (int, float))]
     if not secs:
         raise ValueError(f"{path}: no finished epoch")
+    # The engine times its team's barrier before each epoch: 0.3 us and more marks a run in one
+    # of a shared host's slow periods (threads placed far apart). The peer has no such field.
+    barriers = [e["barrier_us"] for e in epochs if isinstance(e.get("barrier_us"), (int, float))]
     return {
+        "median_barrier_us": statistics.median(barriers) if barriers else None,
         "status": log.get("status"),
         "epochs": len(epochs),
         "epoch_seconds": secs,
@@ -163,6 +167,14 @@ def fmt_acc(v):
 
 def spread(values):
     return f" ({min(values):.3f}–{max(values):.3f})" if len(values) > 1 else ""
+
+
+def barrier_cell(runs):
+    """The engine's barrier round trip per round, in round order ('-' where not recorded)."""
+    values = [r.get("median_barrier_us") for r in runs if r.get("ok")]
+    if not any(v is not None for v in values):
+        return "n/a"
+    return " / ".join("-" if v is None else f"{v:.2f}" for v in values)
 
 
 def summarize(report):
@@ -203,11 +215,11 @@ def markdown(report):
              "brackets).",
              "",
              "| peer config | peer BLAS | threads engine/peer | engine s/epoch | peer s/epoch | "
-             "peer/engine | engine test acc | peer test acc |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "peer/engine | engine test acc | peer test acc | engine barrier us |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, c in r["configs"].items():
         if c.get("skipped"):
-            lines.append(f"| {name} | {c.get('blas', '')} | | | | skipped: {c['skipped']} | | |")
+            lines.append(f"| {name} | {c.get('blas', '')} | | | | skipped: {c['skipped']} | | | |")
             continue
         e = [x["median_epoch_seconds"] for x in c["engine_runs"] if x.get("ok")]
         p = [x["median_epoch_seconds"] for x in c["peer_runs"] if x.get("ok")]
@@ -219,7 +231,7 @@ def markdown(report):
             f"{fmt_s(c.get('peer_median_epoch_seconds'))}{spread(p)} | "
             f"{'n/a' if ratio is None else f'{ratio:.2f}'}{f' ({fails} failed)' if fails else ''}"
             f" | {fmt_acc(c.get('engine_final_test_accuracy'))} | "
-            f"{fmt_acc(c.get('peer_final_test_accuracy'))} |")
+            f"{fmt_acc(c.get('peer_final_test_accuracy'))} | {barrier_cell(c['engine_runs'])} |")
     lines.append("")
     if r.get("best_peer_config"):
         ratio = r.get("best_ratio_peer_over_engine")
@@ -393,9 +405,12 @@ def main(argv):
                         print(f"side_by_side: {side} {name} round {rnd} failed (exit {rc}): "
                               f"{run.get('error', '')[-300:]}", file=sys.stderr)
                     else:
+                        barrier = run.get("median_barrier_us")
                         print(f"  round {rnd} {name:12s} {side:6s} "
                               f"{run['median_epoch_seconds']:.3f} s/epoch, test acc "
-                              f"{fmt_acc(run['final_test_accuracy'])}", file=sys.stderr)
+                              f"{fmt_acc(run['final_test_accuracy'])}"
+                              + ("" if barrier is None else f", barrier {barrier:.2f} us"),
+                              file=sys.stderr)
                     entry[f"{side}_runs"].append(run)
                     summarize(report)
                     write_json_atomic(json_out, report)

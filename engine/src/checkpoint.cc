@@ -25,6 +25,9 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
   r.samples_per_second = j.at("samples_per_second").get<double>();
   r.gflops = j.at("gflops").get<double>();
   r.steps = j.at("steps").get<size_t>();
+  if (j.contains("barrier_us") && j.at("barrier_us").is_number()) {
+    r.barrier_us = j.at("barrier_us").get<double>();
+  }
   return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -59,7 +60,8 @@ nlohmann::json epoch_json(const EpochResult& r) {
           {"eval_seconds", r.eval_seconds},
           {"samples_per_second", r.samples_per_second},
           {"gflops", r.gflops},
-          {"steps", r.steps}};
+          {"steps", r.steps},
+          {"barrier_us", std::isfinite(r.barrier_us) ? nlohmann::json(r.barrier_us) : nlohmann::json()}};
 }
 
 nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 #include "mlpbench/kernels.h"
@@ -13,6 +14,7 @@ namespace mlpbench {
 namespace {
 
 constexpr size_t kEvalRows = 1000;
+constexpr int kBarrierProbes = 256;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -68,6 +70,18 @@ void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* i
   }
 }
 
+double Trainer::probe_barrier() const {
+  double us = std::numeric_limits<double>::quiet_NaN();
+  run_team(threads_, [&](Team& team) {
+    if (team.part().count < 2) return;
+    team.sync();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kBarrierProbes; ++i) team.sync();
+    if (team.leader()) us = seconds_since(t0) / kBarrierProbes * 1e6;
+  });
+  return us;
+}
+
 StopReason Trainer::run(const TrainCallbacks& callbacks) {
   const size_t batch = static_cast<size_t>(experiment_.batch_size);
   const size_t steps = steps_per_epoch();
@@ -80,6 +94,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
 
     const size_t first_step = state_.step;
     const uint64_t first_update = state_.updates;
+    const double barrier_us = probe_barrier();
     const auto t0 = std::chrono::steady_clock::now();
     run_team(threads_, [&](Team& team) {
       for (size_t step = first_step; step < steps; ++step) {
@@ -135,6 +150,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     r.test_loss = test.loss;
     r.test_accuracy = test.accuracy;
     r.eval_seconds = seconds_since(e0);
+    r.barrier_us = barrier_us;
     r.train_seconds = state_.train_seconds;
     r.samples_per_second = state_.seen / r.train_seconds;
     r.gflops = flops_per_sample * state_.seen / r.train_seconds * 1e-9;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "mlpbench/dataset.h"
@@ -18,6 +19,10 @@ struct EpochResult {
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
   double train_seconds = 0, eval_seconds = 0, samples_per_second = 0, gflops = 0;
   size_t steps = 0;
+  // One round trip of the team's barrier just before the epoch's steps, in microseconds; NaN
+  // for a team of one. It tells runs in this host's slow periods (vCPUs placed far apart:
+  // 0.3 us and more, against 0.03-0.08 us) from the rest.
+  double barrier_us = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Evaluation {
@@ -65,6 +70,7 @@ class Trainer {
 
  private:
   void begin_epoch();
+  double probe_barrier() const;
   void gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices, size_t rows,
                     const Team& team) const;
 

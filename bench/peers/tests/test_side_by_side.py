@@ -1,0 +1,39 @@
+"""side_by_side.py's bookkeeping: what it reads from each run log and how it reports rounds."""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import side_by_side  # noqa: E402
+
+
+def write_log(path, seconds, barriers=None):
+    epochs = []
+    for i, s in enumerate(seconds):
+        e = {"epoch": i + 1, "train_seconds": s, "samples_per_second": 60000 / s,
+             "test_accuracy": 0.97, "gflops": 100.0}
+        if barriers is not None:
+            e["barrier_us"] = barriers[i]
+        epochs.append(e)
+    path.write_text(json.dumps({"schema": "mlpbench.run/1", "status": "completed",
+                                "epochs": epochs, "run": {"simd_target": "AVX3"}}))
+    return str(path)
+
+
+def test_read_run_takes_the_median_barrier_of_an_engine_log(tmp_path):
+    run = side_by_side.read_run(write_log(tmp_path / "e.json", [0.2, 0.1, 0.3],
+                                          [0.05, 0.4, None]))
+    assert run["median_epoch_seconds"] == 0.2
+    assert run["median_barrier_us"] == (0.05 + 0.4) / 2  # the null epoch is left out
+
+
+def test_a_log_without_barriers_has_none(tmp_path):
+    run = side_by_side.read_run(write_log(tmp_path / "p.json", [0.7, 0.7]))
+    assert run["median_barrier_us"] is None
+
+
+def test_barrier_cell_lists_rounds_in_order():
+    runs = [{"ok": True, "median_barrier_us": 0.071}, {"ok": False},
+            {"ok": True, "median_barrier_us": 0.42}, {"ok": True, "median_barrier_us": None}]
+    assert side_by_side.barrier_cell(runs) == "0.07 / 0.42 / -"
+    assert side_by_side.barrier_cell([{"ok": True, "median_barrier_us": None}]) == "n/a"
