@@ -11,6 +11,11 @@
 namespace mlpbench {
 namespace {
 
+// dense_<layer>.kernel / dense_<layer>.bias, as Keras names them.
+std::string tensor_name(size_t layer, const char* what) {
+  return "dense_" + std::to_string(layer) + "." + what;
+}
+
 size_t dtype_size(const std::string& dtype) { return dtype == "F32" || dtype == "U32" ? 4 : 0; }
 
 size_t element_count(const std::vector<size_t>& shape) {
@@ -121,10 +126,9 @@ std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<
   storage.reserve(model.layers().size());
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
-    const std::string prefix = "dense_" + std::to_string(l);
     storage.push_back(model.kernel_rows(l));
-    out.push_back({prefix + ".kernel", "F32", {layer.in, layer.out}, storage.back().data()});
-    out.push_back({prefix + ".bias", "F32", {layer.out}, model.bias(l)});
+    out.push_back({tensor_name(l, "kernel"), "F32", {layer.in, layer.out}, storage.back().data()});
+    out.push_back({tensor_name(l, "bias"), "F32", {layer.out}, model.bias(l)});
   }
   return out;
 }
@@ -138,9 +142,8 @@ void save_weights(const std::string& path, const Mlp& model,
 void load_weights(const SafetensorsFile& file, Mlp& model) {
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
-    const std::string prefix = "dense_" + std::to_string(l);
-    const std::vector<float> kernel = file.floats(prefix + ".kernel", {layer.in, layer.out});
-    const std::vector<float> bias = file.floats(prefix + ".bias", {layer.out});
+    const std::vector<float> kernel = file.floats(tensor_name(l, "kernel"), {layer.in, layer.out});
+    const std::vector<float> bias = file.floats(tensor_name(l, "bias"), {layer.out});
     model.set_kernel_rows(l, kernel.data());
     std::memcpy(model.bias(l), bias.data(), bias.size() * sizeof(float));
   }
