@@ -39,13 +39,14 @@ class AlignedBuffer {
     const size_t bytes = round_up(n * sizeof(T), kAlignment) + kAlignment;
     const bool huge = bytes >= kHugePage;
     const size_t alignment = huge ? kHugePage : kAlignment;
-    data_ = static_cast<T*>(std::aligned_alloc(alignment, round_up(bytes, alignment)));
+    const size_t capacity = round_up(bytes, alignment);
+    data_ = static_cast<T*>(std::aligned_alloc(alignment, capacity));
     if (!data_) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     // Large buffers (the dataset, a big model's parameters and optimizer state) are read at
     // random rows or streamed every step: with 4 KB pages nearly every dataset row costs a TLB
     // miss, and a page walk is expensive in a VM. Advice only: a refusal changes nothing.
-    if (huge) madvise(data_, round_up(bytes, alignment), MADV_HUGEPAGE);
+    if (huge) madvise(data_, capacity, MADV_HUGEPAGE);
 #endif
     std::memset(static_cast<void*>(data_), 0, bytes);
   }

@@ -62,27 +62,6 @@ HWY_INLINE TileAt Locate(const GemmArgs& g, size_t i0, size_t j0) {
   return at;
 }
 
-// Adam on one vector of gradient `grad` for the parameters at `offset`: the fused epilogue.
-template <bool kPartial, class M>
-HWY_INLINE void AdamAt(const FusedAdam& f, VF grad, size_t offset, M mask) {
-  const DF d;
-  auto load = [&](const float* p) HWY_ATTR {
-    return kPartial ? LoadMasked(mask, d, p + offset) : hn::LoadU(d, p + offset);
-  };
-  auto store = [&](VF v, float* p) HWY_ATTR {
-    if (kPartial) {
-      hn::BlendedStore(v, mask, d, p + offset);
-    } else {
-      hn::StoreU(v, d, p + offset);
-    }
-  };
-  VF p = load(f.param), m = load(f.m), v = load(f.v);
-  AdamVector(d, grad, p, m, v, f.args);
-  store(m, f.m);
-  store(v, f.v);
-  store(p, f.param);
-}
-
 // One register tile of C: rows [i0, i0 + kRows), vectors [j0, j0 + kVecs * lanes), the last
 // vector holding only `last_cols` valid columns when kPartial.
 template <size_t kRows, size_t kVecs, bool kPartial>
@@ -123,12 +102,9 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
       if (mask) v = hn::IfThenElseZero(hn::Gt(load_b(mask, q), hn::Zero(d)), v);
       const bool partial = kPartial && q == kVecs - 1;
       const size_t offset = row + q * N;
-      if (g.adam) {
-        if (partial) {
-          AdamAt<true>(*g.adam, v, offset, last_mask);
-        } else {
-          AdamAt<false>(*g.adam, v, offset, last_mask);
-        }
+      if (g.adam) {  // the gradient goes no further than this register
+        const FusedAdam& f = *g.adam;
+        AdamAt(d, v, f.param, f.m, f.v, offset, last_mask, !partial, f.args);
       } else if (partial) {
         hn::BlendedStore(v, last_mask, d, g.c + offset);
       } else {

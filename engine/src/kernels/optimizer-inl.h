@@ -35,21 +35,32 @@ HWY_INLINE void AdamVector(D d, V g, V& p, V& m, V& v, const AdamArgs& a) {
   p = hn::Sub(p, step);
 }
 
+// Adam on the vector of parameters at param[i] (lanes `mask`; `full`: all of them) with
+// gradient `g`: loads p, m and v, updates them, stores them back.
+template <class D, class M>
+HWY_INLINE void AdamAt(D d, hn::Vec<D> g, float* param, float* m, float* v, size_t i, M mask,
+                       bool full, const AdamArgs& a) {
+  auto load = [&](const float* p) HWY_ATTR {
+    return full ? hn::LoadU(d, p + i) : LoadMasked(mask, d, p + i);
+  };
+  auto store = [&](hn::Vec<D> x, float* p) HWY_ATTR {
+    if (full) {
+      hn::StoreU(x, d, p + i);
+    } else {
+      hn::BlendedStore(x, mask, d, p + i);
+    }
+  };
+  auto p = load(param), mi = load(m), vi = load(v);
+  AdamVector(d, g, p, mi, vi, a);
+  store(mi, m);
+  store(vi, v);
+  store(p, param);
+}
+
 void Adam(float* param, const float* grad, float* m, float* v, size_t n, const AdamArgs& a,
           Part part) {
   ForEachVector(n, part, [&](auto d, size_t i, auto mask, bool full) HWY_ATTR {
-    auto p = LoadMasked(mask, d, param + i), mi = LoadMasked(mask, d, m + i);
-    auto vi = LoadMasked(mask, d, v + i);
-    AdamVector(d, LoadMasked(mask, d, grad + i), p, mi, vi, a);
-    if (full) {
-      hn::StoreU(mi, d, m + i);
-      hn::StoreU(vi, d, v + i);
-      hn::StoreU(p, d, param + i);
-    } else {
-      hn::BlendedStore(mi, mask, d, m + i);
-      hn::BlendedStore(vi, mask, d, v + i);
-      hn::BlendedStore(p, mask, d, param + i);
-    }
+    AdamAt(d, LoadMasked(mask, d, grad + i), param, m, v, i, mask, full, a);
   });
 }
 
