@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlpbench/float_mode.h"
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
@@ -96,6 +97,8 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
   }
   for (const char* key : {"cpu_model", "logical_cpus", "simd_targets_supported"}) REQUIRE(j["host"].contains(key));
   REQUIRE(j["run"]["threads"] == 2);
+  REQUIRE(j["run"]["flush_denormals"].is_boolean());
+  REQUIRE(j["run"]["flush_denormals"] == mlpbench::can_flush_denormals());
   REQUIRE(j["run"]["train_samples"] == 530);
   REQUIRE(j["run"]["test_samples"] == 120);
   REQUIRE(j["epochs"].size() == 2);

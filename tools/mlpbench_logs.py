@@ -142,6 +142,16 @@ class Checker:
                 self.fail(ptr, f"expected a number >= {minimum}, got {describe_value(value)}")
         return value
 
+    def boolean(self, parent, key, pointer, required=True):
+        if key not in parent:
+            if required:
+                self.fail(pointer, f"missing key \"{key}\"")
+            return None
+        value = parent[key]
+        if not isinstance(value, bool):
+            self.fail(f"{pointer}/{key}", f"expected true or false, got {describe_value(value)}")
+        return value
+
     def integer(self, parent, key, pointer, minimum=None):
         value = self.number(parent, key, pointer)
         if not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
@@ -282,6 +292,7 @@ def validate_run_log(path, data):
     run = c.obj(data, "run", "")
     c.integer(run, "threads", "/run", minimum=1)
     c.string(run, "simd_target", "/run")
+    c.boolean(run, "flush_denormals", "/run", required=False)
     if "epochs" not in data:
         c.fail("", "missing key \"epochs\"")
     epochs = data["epochs"]

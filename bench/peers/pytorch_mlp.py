@@ -702,6 +702,9 @@ def main(argv):
     threads = args.threads if args.threads is not None else (exp or {}).get("threads", 0)
     if not threads:
         threads = n_cores or 1
+    # Denormals flushed to zero, as TensorFlow (the Keras reference) and the engine run. Set
+    # before any worker thread starts: new threads inherit the creating thread's mode.
+    flush_denormals = bool(torch.set_flush_denormal(True))
     torch.set_num_threads(threads)
     blas.set_threads(threads)
 
@@ -757,6 +760,7 @@ def main(argv):
         "host": {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(),
                  "simd_targets_supported": [], "hostname": socket.gethostname()},
         "run": {"threads": threads, "simd_target": "OpenBLAS" if blas.is_openblas else "BLAS",
+                "flush_denormals": flush_denormals,
                 "seed": exp["seed"], "started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "train_samples": n_train, "test_samples": n_test},
         "epochs": [],

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "mlpbench/float_mode.h"
+
 #ifdef MLPBENCH_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -37,6 +39,7 @@ void run_team(int threads, const std::function<void(Team&)>& body) {
       // The team size is what OpenMP granted (it may give fewer threads than asked).
 #pragma omp single
       barrier.set_threads(omp_get_num_threads());
+      const FlushDenormals flush;
       Team team({omp_get_thread_num(), omp_get_num_threads()}, &barrier);
       body(team);
     }
@@ -44,6 +47,7 @@ void run_team(int threads, const std::function<void(Team&)>& body) {
   }
 #endif
   (void)threads;
+  const FlushDenormals flush;
   Team team({0, 1}, nullptr);
   body(team);
 }

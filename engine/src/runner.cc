@@ -14,6 +14,7 @@
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
+#include "mlpbench/float_mode.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/parallel.h"
 #include "mlpbench/progress.h"
@@ -78,6 +79,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   Trainer trainer(e, train, test, setup.threads);
   nlohmann::json run = {{"threads", setup.threads},
                         {"simd_target", kernels::active_target()},
+                        {"flush_denormals", can_flush_denormals()},
                         {"seed", e.seed},
                         {"started_utc", utc_timestamp()},
                         {"train_samples", train.size()},

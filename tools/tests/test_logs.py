@@ -89,6 +89,17 @@ def test_missing_keys_are_reported(tmp_path):
         ml.load_run_log(str(empty))
 
 
+def test_flush_denormals_is_optional_but_must_be_a_boolean(tmp_path):
+    log = make_fixtures.make_log()
+    log["run"].pop("flush_denormals", None)
+    ml.load_run_log(write(tmp_path, log))  # older logs have no such field
+    log["run"]["flush_denormals"] = True
+    ml.load_run_log(write(tmp_path, log))
+    log["run"]["flush_denormals"] = "yes"
+    with pytest.raises(ml.ToolError, match=r"/run/flush_denormals: expected true or false, got \"yes\""):
+        ml.load_run_log(write(tmp_path, log))
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(ml.ToolError, match="no such file"):
         ml.load_run_log(str(tmp_path / "nope.json"))

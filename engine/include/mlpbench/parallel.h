@@ -39,7 +39,8 @@ class Team {
   Barrier* barrier_;
 };
 
-// Runs `body` on `threads` threads (1 without OpenMP), each with its own Team.
+// Runs `body` on `threads` threads (1 without OpenMP), each with its own Team and with
+// denormals flushed to zero (float_mode.h) for the duration of the call.
 void run_team(int threads, const std::function<void(Team&)>& body);
 
 // Logical CPUs available to this process, and whether the build has OpenMP.
