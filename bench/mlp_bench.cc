@@ -10,6 +10,8 @@
 //   BM_GemmSquare        one large square GEMM, 1024x1024x1024;
 //   BM_TrainStep         one whole training step (Trainer::run's sequence, minus the gather);
 //   BM_Evaluate          a 10,000-sample evaluation of model A in chunks of 1,000;
+//   BM_GatherBatch       gathering a batch of random rows of an MNIST-sized byte dataset into
+//                        floats (BM_GatherBatchFloatCopy: from a float copy, the old way);
 //   BM_Adam              the Adam update over model A's (and B's) parameters;
 //   BM_SoftmaxXent       softmax cross-entropy with gradient at 32x10 and 256x10;
 //   BM_FmaPeak           the FMA peak of the team (fma_peak_loop on every thread);
@@ -44,6 +46,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -103,6 +106,12 @@ void fill_uniform(FloatBuffer& buf, float lo, float hi, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
   for (float& x : buf) x = dist(rng);
+}
+
+// Pixel-like bytes: uniform over 0..255.
+void fill_bytes(uint8_t* bytes, size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(rng() >> 24);
 }
 
 void fill_labels(uint8_t* labels, size_t n, uint32_t seed) {
@@ -284,27 +293,30 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
   set_rate(state, "GFLOPS", model.training_flops_per_sample() * batch * 1e-9);
 }
 
-// Trainer::evaluate on a random 10,000-sample set: per chunk of 1,000, copy the chunk into the
-// workspace (each thread its rows), sync, forward, loss without gradient, leader's sums, sync.
+// Trainer::evaluate on a random 10,000-sample set: per chunk of 1,000, gather the chunk's byte
+// pixels into the workspace (each thread its rows), sync, forward, loss without gradient,
+// leader's sums, sync.
 void BM_Evaluate(State& state, const ModelDef& def, size_t samples, size_t chunk,
                  const std::string& target) {
   if (!select_target(state, target)) return;
   mlpbench::Mlp model(kInputs, def.layers);
   model.init_glorot(1);
   mlpbench::Workspace ws(model, chunk);
-  FloatBuffer images(samples * kInputs);
-  fill_uniform(images, 0, 1, 7);
+  mlpbench::AlignedBuffer<uint8_t> pixels(samples * kInputs);
+  fill_bytes(pixels.data(), pixels.size(), 7);
   std::vector<uint8_t> labels(samples);
   fill_labels(labels.data(), samples, 8);
   std::vector<float> losses(samples);
+  std::vector<uint32_t> indices(samples);
+  std::iota(indices.begin(), indices.end(), 0u);
 
   uint64_t correct = 0;
   team_loop(state, [&](Team& team, uint64_t) {
     for (size_t first = 0; first < samples; first += chunk) {
       const size_t rows = std::min(chunk, samples - first);
+      kernels::gather_pixels(pixels.data(), kInputs, indices.data() + first, rows,
+                             ws.input.data(), team.part());
       for (size_t r = team.part().begin(rows); r < team.part().end(rows); ++r) {
-        std::memcpy(ws.input.data() + r * kInputs, images.data() + (first + r) * kInputs,
-                    kInputs * sizeof(float));
         ws.labels[r] = labels[first + r];
       }
       team.sync();
@@ -322,6 +334,37 @@ void BM_Evaluate(State& state, const ModelDef& def, size_t samples, size_t chunk
   benchmark::DoNotOptimize(correct);
   set_rate(state, "samples_per_second", static_cast<double>(samples));
   set_rate(state, "GFLOPS", model.inference_flops_per_sample() * samples * 1e-9);
+}
+
+// Trainer::gather_batch: batch rows picked at random from an MNIST-sized training set (60,000
+// rows of 784 byte pixels, 47 MB: more than the last-level cache, as in training), scaled to
+// floats into the workspace, each thread its share of the rows. Each iteration takes the next
+// batch of one random order, like an epoch. With `float_copy`, the layout the engine used
+// before bench/PERF.md #19 (a float copy of the dataset, rows copied with memcpy), kept as the
+// baseline the byte gather is measured against.
+void BM_GatherBatch(State& state, size_t batch, bool float_copy, const std::string& target) {
+  if (!select_target(state, target)) return;
+  constexpr size_t kSamples = 60000;
+  mlpbench::AlignedBuffer<uint8_t> pixels(kSamples * kInputs);
+  fill_bytes(pixels.data(), pixels.size(), 13);
+  FloatBuffer floats(float_copy ? pixels.size() : 0);
+  for (size_t i = 0; i < floats.size(); ++i) floats[i] = static_cast<float>(pixels[i]) / 255.0f;
+  std::vector<uint32_t> order(kSamples);
+  std::iota(order.begin(), order.end(), 0u);
+  std::shuffle(order.begin(), order.end(), std::mt19937(14));
+  FloatBuffer out(batch * kInputs);
+  team_loop(state, [&](Team& team, uint64_t iteration) {
+    const uint32_t* indices = order.data() + iteration * batch % (kSamples - batch);
+    if (!float_copy) {
+      kernels::gather_pixels(pixels.data(), kInputs, indices, batch, out.data(), team.part());
+      return;
+    }
+    for (size_t r = team.part().begin(batch); r < team.part().end(batch); ++r) {
+      std::memcpy(out.data() + r * kInputs, floats.data() + size_t{indices[r]} * kInputs,
+                  kInputs * sizeof(float));
+    }
+  });
+  set_rate(state, "samples_per_second", static_cast<double>(batch));
 }
 
 // ---- Element-wise kernels -----------------------------------------------------------------
@@ -420,6 +463,14 @@ void register_all(const std::vector<std::string>& targets) {
   for (const std::string& t : targets) {
     add(bench_name("BM_Evaluate", {{"samples", 10000}, {"chunk", 1000}}, t, model_a.name),
         [&model_a, t](State& s) { BM_Evaluate(s, model_a, 10000, 1000, t); });
+  }
+  for (size_t batch : {32, 256}) {
+    for (const std::string& t : targets) {
+      add(bench_name("BM_GatherBatch", {{"batch", batch}}, t),
+          [batch, t](State& s) { BM_GatherBatch(s, batch, false, t); });
+      add(bench_name("BM_GatherBatchFloatCopy", {{"batch", batch}}, t),
+          [batch, t](State& s) { BM_GatherBatch(s, batch, true, t); });
+    }
   }
   for (const ModelDef& def : reference_models()) {
     const size_t params = mlpbench::Mlp(kInputs, def.layers).parameter_count();

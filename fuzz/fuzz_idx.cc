@@ -144,7 +144,7 @@ void check_gzip_round_trip(const uint8_t* bytes, size_t size) {
          "two gzip members do not decompress to their concatenation");
 }
 
-// A Dataset must hold exactly the first `keep` samples, pixels scaled by 1/255.
+// A Dataset must hold exactly the first `keep` samples, pixels as the file's bytes.
 void check_dataset(const mlpbench::Dataset& ds, const mlpbench::IdxArray& images,
                    const mlpbench::IdxArray& labels, size_t limit) {
   const char* stage = "make_dataset";
@@ -152,12 +152,12 @@ void check_dataset(const mlpbench::Dataset& ds, const mlpbench::IdxArray& images
   const size_t keep = (limit == 0 || limit > n) ? n : limit;
   expect(ds.size() == keep, stage, "wrong sample count");
   expect(ds.rows == images.dims[1] && ds.cols == images.dims[2], stage, "wrong rows/cols");
-  expect(ds.images.size() == keep * ds.features(), stage, "wrong image buffer size");
+  expect(ds.pixels.size() == keep * ds.features(), stage, "wrong image buffer size");
   for (size_t i = 0; i < keep; ++i) {
     expect(ds.labels[i] == labels.data[i] && ds.labels[i] < ds.num_classes, stage, "bad label");
   }
-  for (size_t i = 0; i < ds.images.size(); ++i) {
-    expect(ds.images[i] == static_cast<float>(images.data[i]) / 255.0f, stage, "bad pixel value");
+  for (size_t i = 0; i < ds.pixels.size(); ++i) {
+    expect(ds.pixels[i] == images.data[i], stage, "bad pixel value");
   }
 }
 

@@ -2,6 +2,7 @@
 // take, MNIST / Fashion-MNIST loading, and (when fetched) the real MNIST files.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
+#include "mlpbench/kernels.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -82,15 +84,26 @@ void check_round_trip(const mlpbench::Dataset& ds, const std::vector<uint8_t>& p
   REQUIRE(ds.rows == rows);
   REQUIRE(ds.cols == cols);
   REQUIRE(ds.features() == rows * cols);
-  REQUIRE(ds.images.size() == n * rows * cols);
-  CHECK(reinterpret_cast<uintptr_t>(ds.images.data()) % 64 == 0);
-  for (size_t i = 0; i < n * rows * cols; ++i) {
-    if (ds.images[i] != static_cast<float>(pixels[i]) / 255.0f) {
-      FAIL("pixel " << i << " is " << ds.images[i] << ", expected " << int(pixels[i]) << "/255");
+  REQUIRE(ds.pixels.size() == n * rows * cols);
+  CHECK(reinterpret_cast<uintptr_t>(ds.pixels.data()) % 64 == 0);
+  REQUIRE(std::equal(pixels.begin(), pixels.end(), ds.pixels.begin()));
+  for (size_t i = 0; i < n; ++i) REQUIRE(ds.labels[i] == labels[i]);
+  CHECK(ds.image(1) == ds.pixels.data() + rows * cols);
+
+  // A batch of every row, last first: the floats the model sees are the bytes / 255.
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(n - 1 - i);
+  std::vector<float> batch(n * ds.features());
+  mlpbench::kernels::gather_pixels(ds.pixels.data(), ds.features(), order.data(), n, batch.data(), {});
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t f = 0; f < ds.features(); ++f) {
+      const uint8_t byte = pixels[order[i] * ds.features() + f];
+      if (batch[i * ds.features() + f] != static_cast<float>(byte) / 255.0f) {
+        FAIL("row " << i << " pixel " << f << " is " << batch[i * ds.features() + f] << ", expected "
+                    << int(byte) << "/255");
+      }
     }
   }
-  for (size_t i = 0; i < n; ++i) REQUIRE(ds.labels[i] == labels[i]);
-  CHECK(ds.image(1) == ds.images.data() + rows * cols);
 }
 
 }  // namespace
@@ -126,8 +139,8 @@ TEST_CASE("raw IDX files round-trip exactly: pixels /255, labels", "[dataset]") 
   CHECK(ds.split == "train");
   CHECK(ds.num_classes == 10);
   check_round_trip(ds, pixels, labels, n, rows, cols);
-  CHECK(ds.images[0] == 0.0f);
-  CHECK(ds.images[1] == 1.0f);
+  CHECK(ds.pixels[0] == 0);
+  CHECK(ds.pixels[1] == 255);
 }
 
 TEST_CASE("gzip IDX files round-trip exactly, whatever their name", "[dataset]") {
@@ -431,14 +444,10 @@ TEST_CASE("load_dataset reads a tiny MNIST made by write_tiny_mnist", "[dataset]
   CHECK(train.cols == 28);
   CHECK(train.num_classes == 10);
   for (size_t i = 0; i < train.size(); ++i) REQUIRE(train.labels[i] == i % 10);
-  // Same bytes as the file, scaled.
+  // Same bytes as the file.
   const IdxArray raw = mlpbench::read_idx_file(dir + "/mnist/train-images-idx3-ubyte");
-  REQUIRE(raw.data.size() == train.images.size());
-  size_t mismatches = 0;
-  for (size_t i = 0; i < raw.data.size(); ++i) {
-    mismatches += train.images[i] != static_cast<float>(raw.data[i]) / 255.0f;
-  }
-  CHECK(mismatches == 0);
+  REQUIRE(raw.data.size() == train.pixels.size());
+  CHECK(std::equal(raw.data.begin(), raw.data.end(), train.pixels.begin()));
   const auto test = mlpbench::load_dataset(dir, "mnist", "test", 0);
   CHECK(test.split == "test");
   CHECK(test.size() == 20);
@@ -474,7 +483,7 @@ TEST_CASE("load_dataset: .gz variants for MNIST, gz or raw for Fashion-MNIST", "
     CHECK(ds.name == name);
     REQUIRE(ds.size() == raw_train.size());
     CHECK(ds.labels == raw_train.labels);
-    CHECK(std::equal(ds.images.begin(), ds.images.end(), raw_train.images.begin()));
+    CHECK(std::equal(ds.pixels.begin(), ds.pixels.end(), raw_train.pixels.begin()));
     CHECK(mlpbench::load_dataset(root, name, "test", 0).size() == 10);
   }
   // MNIST prefers the raw file when both exist: a corrupt .gz beside a good raw file is unused.
@@ -504,8 +513,8 @@ TEST_CASE("real MNIST: 60000 + 10000 28x28 images, labels 0..9, mean pixel ~0.13
   }
   for (size_t c : counts) CHECK(c > 5000);  // every class well represented (5421..6742)
   double sum = 0;
-  for (float v : train.images) sum += v;
-  const double mean = sum / static_cast<double>(train.images.size());
+  for (uint8_t v : train.pixels) sum += v / 255.0;
+  const double mean = sum / static_cast<double>(train.pixels.size());
   CHECK(mean == Approx(0.1307).margin(0.002));
   // The famous first labels: 5 0 4 1 9 2 1 3 1 4.
   CHECK(std::vector<uint8_t>(train.labels.begin(), train.labels.begin() + 10) ==
@@ -530,7 +539,7 @@ TEST_CASE("real Fashion-MNIST, when present: 60000 + 10000 28x28 images", "[data
   std::set<uint8_t> seen(train.labels.begin(), train.labels.end());
   CHECK(seen.size() == 10);
   double sum = 0;
-  for (float v : train.images) sum += v;
-  CHECK(sum / static_cast<double>(train.images.size()) == Approx(0.2860).margin(0.003));
+  for (uint8_t v : train.pixels) sum += v / 255.0;
+  CHECK(sum / static_cast<double>(train.pixels.size()) == Approx(0.2860).margin(0.003));
   CHECK(mlpbench::load_dataset(data, "fashion-mnist", "test", 0).size() == 10000);
 }

@@ -233,6 +233,46 @@ TEST_CASE("column sums, transposes and the finiteness check match their twins", 
   });
 }
 
+TEST_CASE("gather_pixels gives every byte / 255 exactly as float division rounds it", "[kernels]") {
+  for_each_target([&](const std::string&) {
+    std::mt19937 gen(9);
+    for (size_t features : {1, 7, 16, 33, 256, 784}) {
+      const size_t samples = 300;  // every byte value occurs, at every lane position
+      AlignedBuffer<uint8_t> pixels(samples * features);
+      for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7 + i / 256);
+      const size_t rows = 11;
+      std::vector<uint32_t> indices(rows);
+      std::uniform_int_distribution<uint32_t> pick(0, samples - 1);
+      for (auto& i : indices) i = pick(gen);
+      indices[0] = samples - 1;  // the last row: its tail ends at the buffer's end
+
+      FloatBuffer got(rows * features), want(rows * features);
+      scalar::gather_pixels(pixels.data(), features, indices.data(), rows, want.data());
+      for (int p = 0; p < 3; ++p) {
+        kernels::gather_pixels(pixels.data(), features, indices.data(), rows, got.data(), {p, 3});
+      }
+      for (size_t i = 0; i < rows; ++i) {
+        for (size_t f = 0; f < features; ++f) {
+          const uint8_t byte = pixels[indices[i] * features + f];
+          INFO("features " << features << " row " << i << " pixel " << f << " byte " << int(byte));
+          REQUIRE(want[i * features + f] == static_cast<float>(byte) / 255.0f);
+          REQUIRE(got[i * features + f] == want[i * features + f]);
+        }
+      }
+    }
+    // All 256 values in one row, so each goes through the vector path.
+    AlignedBuffer<uint8_t> all(256);
+    for (size_t i = 0; i < 256; ++i) all[i] = static_cast<uint8_t>(i);
+    const uint32_t row = 0;
+    FloatBuffer out(256);
+    kernels::gather_pixels(all.data(), 256, &row, 1, out.data(), {});
+    for (size_t i = 0; i < 256; ++i) {
+      INFO("byte " << i);
+      REQUIRE(out[i] == static_cast<float>(i) / 255.0f);
+    }
+  });
+}
+
 TEST_CASE("adam and sgd match their twins", "[kernels][optimizer]") {
   for_each_target([&](const std::string& target) {
     std::mt19937 gen(9);

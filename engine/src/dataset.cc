@@ -181,15 +181,6 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
 
 // uint8 → float32 / 255, in blocks of 16 so that even -O2's cheap vectoriser turns the inner
 // loop into SIMD (a plain loop only vectorises at -O3); bandwidth-bound either way.
-void convert_pixels(const uint8_t* __restrict src, float* __restrict dst, size_t count) {
-  constexpr size_t kBlock = 16;
-  size_t i = 0;
-  for (; i + kBlock <= count; i += kBlock) {
-    for (size_t k = 0; k < kBlock; ++k) dst[i + k] = static_cast<float>(src[i + k]) / 255.0f;
-  }
-  for (; i < count; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
-}
-
 bool is_gzip(const uint8_t* bytes, size_t size) {
   return size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
@@ -356,8 +347,8 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
   ds.num_classes = num_classes;
   ds.labels.assign(labels.data.begin(), labels.data.begin() + static_cast<ptrdiff_t>(keep));
   const size_t count = keep * features;
-  ds.images.resize(count);
-  convert_pixels(images.data.data(), ds.images.data(), count);
+  ds.pixels.resize(count);
+  if (count) std::memcpy(ds.pixels.data(), images.data.data(), count);
   return ds;
 }
 

@@ -8,6 +8,7 @@
 #include "kernels/gemm-inl.h"
 #include "kernels/optimizer-inl.h"
 #include "kernels/peak-inl.h"
+#include "kernels/pixels-inl.h"
 #include "kernels/softmax_xent-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -33,6 +34,7 @@ HWY_EXPORT(AnyNonFinite);
 HWY_EXPORT(Adam);
 HWY_EXPORT(Sgd);
 HWY_EXPORT(FmaPeakLoop);
+HWY_EXPORT(GatherPixels);
 HWY_EXPORT(CurrentTarget);
 
 void gemm(const GemmArgs& args, Part part) { HWY_DYNAMIC_DISPATCH(Gemm)(args, part); }
@@ -60,6 +62,11 @@ void adam(float* param, const float* grad, float* m, float* v, size_t n, const A
 void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdArgs& args,
          Part part) {
   HWY_DYNAMIC_DISPATCH(Sgd)(param, grad, velocity, n, args, part);
+}
+
+void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                   float* out, Part part) {
+  HWY_DYNAMIC_DISPATCH(GatherPixels)(pixels, features, indices, rows, out, part);
 }
 
 bool any_non_finite(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(AnyNonFinite)(x, n); }

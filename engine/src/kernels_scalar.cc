@@ -88,4 +88,13 @@ void sgd(float* param, const float* grad, float* velocity, size_t n, const kerne
   }
 }
 
+void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                   float* out) {
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t f = 0; f < features; ++f) {
+      out[i * features + f] = static_cast<float>(pixels[indices[i] * features + f]) / 255.0f;
+    }
+  }
+}
+
 }  // namespace mlpbench::scalar

@@ -63,9 +63,9 @@ void Trainer::begin_epoch() {
 
 void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices,
                            size_t rows, const Team& team) const {
-  const size_t features = data.features();
+  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input.data(),
+                         team.part());
   for (size_t i = team.part().begin(rows); i < team.part().end(rows); ++i) {
-    std::memcpy(ws.input.data() + i * features, data.image(indices[i]), features * sizeof(float));
     ws.labels[i] = data.labels[indices[i]];
   }
 }

@@ -28,18 +28,20 @@ IdxArray read_idx_file(const std::string& path);
 std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string& source,
                             size_t max_output);
 
-// A labelled image set, pixels scaled to [0, 1] as float32.
+// A labelled image set. Pixels stay bytes as the IDX file holds them; a batch is scaled to
+// [0, 1] (x / 255, float32) as it is gathered (kernels::gather_pixels): the random rows of a
+// batch then cost a quarter of the memory traffic of a float copy (bench/PERF.md, #19).
 struct Dataset {
   std::string name;        // "mnist" or "fashion-mnist"
   std::string split;       // "train" or "test"
   size_t rows = 0, cols = 0;
   size_t num_classes = 10;
-  FloatBuffer images;      // [size() x features()], row-major, /255
+  AlignedBuffer<uint8_t> pixels;  // [size() x features()], row-major
   std::vector<uint8_t> labels;
 
   size_t size() const { return labels.size(); }
   size_t features() const { return rows * cols; }
-  const float* image(size_t i) const { return images.data() + i * features(); }
+  const uint8_t* image(size_t i) const { return pixels.data() + i * features(); }
 };
 
 // Builds a Dataset from an images file (idx3) and a labels file (idx1): counts must agree and

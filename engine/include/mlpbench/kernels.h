@@ -102,6 +102,11 @@ struct SgdArgs {
 void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdArgs& args,
          Part part);
 
+// A batch from a dataset of byte pixels: out[i * features + f] = pixels[indices[i] * features + f]
+// / 255 (float32, rounded as the division rounds), rows split between parts.
+void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                   float* out, Part part);
+
 // True if any of x[0..n) is NaN or infinite.
 bool any_non_finite(const float* x, size_t n);
 
@@ -137,4 +142,6 @@ void transpose(const float* in, size_t rows, size_t cols, float* out);
 void adam(float* param, const float* grad, float* m, float* v, size_t n,
           const kernels::AdamArgs& args);
 void sgd(float* param, const float* grad, float* velocity, size_t n, const kernels::SgdArgs& args);
+void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                   float* out);
 }  // namespace mlpbench::scalar

@@ -1,0 +1,69 @@
+// Gathering a batch: byte pixels of the dataset's rows, scaled to [0, 1] on the way.
+#if defined(MLPBENCH_PIXELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLPBENCH_PIXELS_INL_H_
+#undef MLPBENCH_PIXELS_INL_H_
+#else
+#define MLPBENCH_PIXELS_INL_H_
+#endif
+
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "mlpbench/kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlpbench::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// x / 255 as float division rounds it, for whole numbers x in [0, 255]. With a fused
+// multiply-add, the product with the rounded reciprocal is corrected by one residual step
+// (q + (x - q * 255) / 255, the residual exact): the correctly rounded quotient for each of the
+// 256 inputs (tests check them all on every target), at a third of a divide's cost.
+template <class D>
+HWY_INLINE hn::Vec<D> DivideBy255(D d, hn::Vec<D> x) {
+#if HWY_NATIVE_FMA
+  const auto reciprocal = hn::Set(d, 1.0f / 255.0f);
+  const auto q = hn::Mul(x, reciprocal);
+  const auto residual = hn::NegMulAdd(q, hn::Set(d, 255.0f), x);
+  return hn::MulAdd(residual, reciprocal, q);
+#else
+  return hn::Div(x, hn::Set(d, 255.0f));
+#endif
+}
+
+// Rows of a batch are random rows of a dataset larger than the caches: each is a DRAM miss the
+// hardware prefetchers cannot foresee. Requesting every line of the row kRowsAhead ahead while
+// converting this one keeps several rows in flight (BM_GatherBatch, batch 32 on 2 threads:
+// 4.4-5.8 us without, 2.6-3.1 us with 1 to 4 rows ahead, slower again from 8: bench/PERF.md #19).
+inline constexpr size_t kRowsAhead = 2;
+
+HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
+  for (size_t b = 0; b < features; b += 64) hwy::Prefetch(row + b);
+  hwy::Prefetch(row + features - 1);  // rows need not start on a line: the last may be one more
+}
+
+void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                  float* out, Part part) {
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<int32_t, decltype(d)> di;
+  const hn::Rebind<uint8_t, decltype(d)> d8;
+  const size_t N = hn::Lanes(d);
+  const size_t begin = part.begin(rows), end = part.end(rows);
+  auto row_of = [&](size_t i) { return pixels + static_cast<size_t>(indices[i]) * features; };
+  for (size_t i = begin; i < begin + kRowsAhead && i < end; ++i) PrefetchRow(row_of(i), features);
+  for (size_t i = begin; i < end; ++i) {
+    if (i + kRowsAhead < end) PrefetchRow(row_of(i + kRowsAhead), features);
+    const uint8_t* src = row_of(i);
+    float* dst = out + i * features;
+    size_t j = 0;
+    for (; j + N <= features; j += N) {
+      const auto x = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, src + j)));
+      hn::StoreU(DivideBy255(d, x), d, dst + j);
+    }
+    for (; j < features; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+  }
+}
+
+}  // namespace mlpbench::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // MLPBENCH_PIXELS_INL_H_
