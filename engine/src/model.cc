@@ -88,8 +88,12 @@ double Mlp::training_flops_per_sample() const {
   return 3 * inference_flops_per_sample() - 2 * first;
 }
 
-Workspace::Workspace(const Mlp& model, size_t rows) : max_rows(rows) {
-  input.resize(rows * model.inputs());
+Workspace::Workspace(const Mlp& model, size_t rows, int input_copies) : max_rows(rows) {
+  if (input_copies > 1) {
+    for (int t = 0; t < input_copies; ++t) thread_inputs.emplace_back(rows * model.inputs());
+  } else {
+    input.resize(rows * model.inputs());
+  }
   labels.resize(rows);
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
@@ -103,7 +107,7 @@ Workspace::Workspace(const Mlp& model, size_t rows) : max_rows(rows) {
 }
 
 void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
-  const float* x = ws.input.data();
+  const float* x = ws.input_for(team);
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
     kernels::GemmArgs g;
@@ -155,7 +159,7 @@ bool backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& t
   bool kernels_left = false;
   for (size_t l = model.layers().size(); l-- > 0;) {
     const DenseLayer& layer = model.layers()[l];
-    const float* x = l == 0 ? ws.input.data() : ws.outputs[l - 1].data();  // [rows x in]
+    const float* x = l == 0 ? ws.input_for(team) : ws.outputs[l - 1].data();  // [rows x in]
     const float* dy = ws.deltas[l].data();                                  // [rows x out]
 
     kernels::GemmArgs dw;  // dW = x^T . dy: [in x out] in panels like W, summed over the batch

@@ -36,7 +36,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
       threads_(threads),
       model_(train.features(), experiment.model),
       optimizer_(experiment.optimizer, model_.params().size()),
-      train_ws_(model_, static_cast<size_t>(experiment.batch_size)),
+      train_ws_(model_, static_cast<size_t>(experiment.batch_size), threads),
       eval_ws_(model_, kEvalRows) {
   model_.init_glorot(experiment.seed);
   state_.shuffle_rng = Rng(experiment.seed, kShuffleStream).state();
@@ -63,8 +63,13 @@ void Trainer::begin_epoch() {
 
 void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices,
                            size_t rows, const Team& team) const {
-  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input.data(),
-                         team.part());
+  if (ws.thread_inputs.empty()) {  // the threads share the input: each gathers its rows
+    kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input.data(),
+                           team.part());
+  } else {  // each thread gathers the whole batch into its own copy
+    float* own = ws.thread_inputs[static_cast<size_t>(team.part().index)].data();
+    kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, own, {});
+  }
   for (size_t i = team.part().begin(rows); i < team.part().end(rows); ++i) {
     ws.labels[i] = data.labels[indices[i]];
   }

@@ -60,9 +60,19 @@ class Mlp {
 
 // Activations and gradients of one batch of up to `max_rows` samples.
 struct Workspace {
-  Workspace(const Mlp& model, size_t max_rows);
+  // `input_copies` > 1: one input buffer per thread of a team of that size (see input_for).
+  Workspace(const Mlp& model, size_t max_rows, int input_copies = 1);
   size_t max_rows;
   FloatBuffer input;                  // [rows x inputs]
+  // With one copy per thread, each thread gathers the whole batch into its own and the layers
+  // read it from there: the batch's lines never move between cores, where a shared input
+  // written by both threads is invalidated in the other core's cache every step
+  // (bench/PERF.md #20). Empty: every thread reads `input`.
+  std::vector<FloatBuffer> thread_inputs;
+  const float* input_for(const Team& team) const {
+    return thread_inputs.empty() ? input.data()
+                                 : thread_inputs[static_cast<size_t>(team.part().index)].data();
+  }
   std::vector<uint8_t> labels;        // [rows]
   std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
   std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
@@ -75,7 +85,7 @@ struct Workspace {
 // The phases of a step. Each is called by every thread of a team with the same arguments and
 // returns after a team sync, its outputs complete.
 
-// Layer outputs for ws.input[0..rows); the last layer's are logits.
+// Layer outputs for the input rows [0, rows) (ws.input_for(team)); the last layer's are logits.
 void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
 // Per-sample losses and predictions; with `with_grad`, the last layer's delta (mean loss).
 void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
