@@ -63,7 +63,7 @@ struct Workspace {
   // `input_copies` > 1: one input buffer per thread of a team of that size (see input_for).
   Workspace(const Mlp& model, size_t max_rows, int input_copies = 1);
   size_t max_rows;
-  FloatBuffer input;                  // [rows x inputs]
+  FloatBuffer input;                  // [rows x inputs], shared (empty with thread_inputs)
   // With one copy per thread, each thread gathers the whole batch into its own and the layers
   // read it from there: the batch's lines never move between cores, where a shared input
   // written by both threads is invalidated in the other core's cache every step
