@@ -336,9 +336,10 @@ void BM_Evaluate(State& state, const ModelDef& def, size_t samples, size_t chunk
   set_rate(state, "GFLOPS", model.inference_flops_per_sample() * samples * 1e-9);
 }
 
-// Trainer::gather_batch: batch rows picked at random from an MNIST-sized training set (60,000
+// kernels::gather_pixels: batch rows picked at random from an MNIST-sized training set (60,000
 // rows of 784 byte pixels, 47 MB: more than the last-level cache, as in training), scaled to
-// floats into the workspace, each thread its share of the rows. Each iteration takes the next
+// floats into one shared buffer, each thread its share of the rows (training threads each
+// gather the whole batch into their own copy: the 1-thread figure). Each iteration takes the next
 // batch of one random order, like an epoch. With `float_copy`, the layout the engine used
 // before bench/PERF.md #19 (a float copy of the dataset, rows copied with memcpy), kept as the
 // baseline the byte gather is measured against.

@@ -179,8 +179,6 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
   return buffer;
 }
 
-// uint8 → float32 / 255, in blocks of 16 so that even -O2's cheap vectoriser turns the inner
-// loop into SIMD (a plain loop only vectorises at -O3); bandwidth-bound either way.
 bool is_gzip(const uint8_t* bytes, size_t size) {
   return size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }

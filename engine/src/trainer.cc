@@ -62,13 +62,10 @@ void Trainer::begin_epoch() {
 
 void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices,
                            size_t rows, const Team& team) const {
-  if (ws.thread_inputs.empty()) {  // the threads share the input: each gathers its rows
-    kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input.data(),
-                           team.part());
-  } else {  // each thread gathers the whole batch into its own copy
-    float* own = ws.thread_inputs[static_cast<size_t>(team.part().index)].data();
-    kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, own, {});
-  }
+  // A shared input: each thread gathers its rows. Per-thread copies: each the whole batch.
+  const kernels::Part part = ws.thread_inputs.empty() ? team.part() : kernels::Part{};
+  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input_for(team),
+                         part);
   for (size_t i = team.part().begin(rows); i < team.part().end(rows); ++i) {
     ws.labels[i] = data.labels[indices[i]];
   }

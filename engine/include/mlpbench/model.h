@@ -69,9 +69,12 @@ struct Workspace {
   // written by both threads is invalidated in the other core's cache every step
   // (bench/PERF.md #20). Empty: every thread reads `input`.
   std::vector<FloatBuffer> thread_inputs;
-  const float* input_for(const Team& team) const {
+  float* input_for(const Team& team) {
     return thread_inputs.empty() ? input.data()
                                  : thread_inputs[static_cast<size_t>(team.part().index)].data();
+  }
+  const float* input_for(const Team& team) const {
+    return const_cast<Workspace*>(this)->input_for(team);
   }
   std::vector<uint8_t> labels;        // [rows]
   std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
