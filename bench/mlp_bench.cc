@@ -59,6 +59,7 @@
 #include "mlpbench/model.h"
 #include "mlpbench/optimizer.h"
 #include "mlpbench/parallel.h"
+#include "mlpbench/step.h"
 #include "mlpbench/tensor.h"
 
 namespace {
@@ -253,10 +254,10 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
 
 // ---- Training step and evaluation ---------------------------------------------------------
 
-// Trainer::run's step: transpose_kernels, forward, loss_and_delta (+ the leader's running
-// loss/accuracy sums), backward_and_update (Adam fused into the weight-gradient GEMMs). The
-// gather is left out: the batch is random data filled once. `fused` false measures the
-// unfused baseline (BM_TrainStepUnfused): backward, then a flat Adam pass.
+// Trainer::run's step: train_step (step.h) with the trainer's running loss/accuracy sums. The
+// gather of the next batch is left out: the batch is random data filled once. `fused` false
+// measures the unfused baseline (BM_TrainStepUnfused): the plain phases on the whole team,
+// backward, then a flat Adam pass.
 void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::string& target,
                   bool fused) {
   if (!select_target(state, target)) return;
@@ -269,23 +270,25 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
 
   double loss_sum = 0;
   uint64_t correct = 0;
+  mlpbench::StepHooks hooks;
+  hooks.after_loss = [&] {
+    for (size_t r = 0; r < batch; ++r) {
+      loss_sum += ws.losses[r];
+      correct += ws.predicted[r] == ws.labels[r];
+    }
+  };
   team_loop(state, [&](Team& team, uint64_t i) {
+    if (fused) {
+      mlpbench::train_step(model, ws, ws.batch(0), batch, optimizer, i + 1, team, hooks);
+      return;
+    }
     mlpbench::transpose_kernels(model, ws, team);
     mlpbench::forward(model, ws, batch, team);
     mlpbench::loss_and_delta(model, ws, batch, /*with_grad=*/true, team);
-    if (team.leader()) {
-      for (size_t r = 0; r < batch; ++r) {
-        loss_sum += ws.losses[r];
-        correct += ws.predicted[r] == ws.labels[r];
-      }
-    }
-    if (fused) {
-      mlpbench::backward_and_update(model, ws, batch, optimizer, i + 1, team);
-    } else {  // the unfused baseline: gradients to memory, then one flat Adam pass
-      mlpbench::backward(model, ws, batch, team);
-      optimizer.step(model.params().data(), ws.grads.data(), 0, model.params().size(), i + 1,
-                     team.part());
-    }
+    if (team.leader()) hooks.after_loss();
+    mlpbench::backward(model, ws, batch, team);
+    optimizer.step(model.params().data(), ws.grads.data(), 0, model.params().size(), i + 1,
+                   team.part());
   });
   benchmark::DoNotOptimize(loss_sum);
   benchmark::DoNotOptimize(correct);

@@ -88,13 +88,13 @@ double Mlp::training_flops_per_sample() const {
   return 3 * inference_flops_per_sample() - 2 * first;
 }
 
-Workspace::Workspace(const Mlp& model, size_t rows, int input_copies) : max_rows(rows) {
-  if (input_copies > 1) {
-    for (int t = 0; t < input_copies; ++t) thread_inputs.emplace_back(rows * model.inputs());
-  } else {
-    input.resize(rows * model.inputs());
-  }
+Workspace::Workspace(const Mlp& model, size_t rows, bool double_buffered) : max_rows(rows) {
+  input.resize(rows * model.inputs());
   labels.resize(rows);
+  if (double_buffered) {
+    next_input.resize(rows * model.inputs());
+    next_labels.resize(rows);
+  }
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
     outputs.emplace_back(rows * layer.out);
@@ -106,31 +106,45 @@ Workspace::Workspace(const Mlp& model, size_t rows, int input_copies) : max_rows
   predicted.resize(rows);
 }
 
-void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
-  const float* x = ws.input_for(team);
-  for (size_t l = 0; l < model.layers().size(); ++l) {
+Batch Workspace::batch(size_t slot) {
+  if (slot % 2 == 0 || next_input.empty()) return {input.data(), labels.data()};
+  return {next_input.data(), next_labels.data()};
+}
+
+void forward_layers(const Mlp& model, Workspace& ws, const float* input, size_t rows,
+                    Layers layers, const Team& team) {
+  for (size_t l = layers.first; l < layers.last; ++l) {
     const DenseLayer& layer = model.layers()[l];
+    const float* x = l == 0 ? input : ws.outputs[l - 1].data();  // [rows x in]
     kernels::GemmArgs g;
     g.m = rows, g.n = layer.out, g.k = layer.in;
-    g.a = x, g.a_row_stride = layer.in, g.a_col_stride = 1;   // x: [rows x in]
+    g.a = x, g.a_row_stride = layer.in, g.a_col_stride = 1;
     g.b = model.kernel(l), g.b_panels = true;                 // W: [in x out], panels
     g.c = ws.outputs[l].data(), g.ldc = layer.out;            // y: [rows x out]
     g.bias = model.bias(l);
     g.relu = layer.relu;
     kernels::gemm(g, team.part());
     team.sync();
-    x = ws.outputs[l].data();
   }
 }
 
-void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
-                    const Team& team) {
+void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
+  forward_layers(model, ws, ws.input.data(), rows, {0, model.layers().size()}, team);
+}
+
+void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                    bool with_grad, const Team& team) {
   const size_t last = model.layers().size() - 1, classes = model.outputs();
-  kernels::softmax_xent(ws.outputs[last].data(), rows, classes, classes, ws.labels.data(),
+  kernels::softmax_xent(ws.outputs[last].data(), rows, classes, classes, labels,
                         1.0f / static_cast<float>(rows),
                         with_grad ? ws.deltas[last].data() : nullptr, ws.losses.data(),
                         ws.predicted.data(), team.part());
   team.sync();
+}
+
+void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
+                    const Team& team) {
+  loss_and_delta(model, ws, ws.labels.data(), rows, with_grad, team);
 }
 
 void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
@@ -148,19 +162,20 @@ void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
 
 namespace {
 
-// The layers from last to first: dW, db, and dx for the layer below, one sync per layer. With
+// Layers last-1 down to first: dW, db, and dx for the layer below, one sync per layer. With
 // an optimizer, update `t` is applied as the gradients appear: fused into the dW GEMM where
 // the optimizer allows (the gradient never reaches memory), and to the biases right after
 // their column sums (column_sums and the optimizer kernels split a length-n array between
 // threads identically, so each thread updates exactly the sums it computed: no sync needed).
 // Returns whether kernels are left to update (optimizers that do not fuse).
-bool backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& team,
-                     float* params, Optimizer* optimizer, uint64_t t) {
+bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t rows,
+                     Layers layers, const Team& team, float* params, Optimizer* optimizer,
+                     uint64_t t) {
   bool kernels_left = false;
-  for (size_t l = model.layers().size(); l-- > 0;) {
+  for (size_t l = layers.last; l-- > layers.first;) {
     const DenseLayer& layer = model.layers()[l];
-    const float* x = l == 0 ? ws.input_for(team) : ws.outputs[l - 1].data();  // [rows x in]
-    const float* dy = ws.deltas[l].data();                                  // [rows x out]
+    const float* x = l == 0 ? input : ws.outputs[l - 1].data();  // [rows x in]
+    const float* dy = ws.deltas[l].data();                        // [rows x out]
 
     kernels::GemmArgs dw;  // dW = x^T . dy: [in x out] in panels like W, summed over the batch
     dw.m = layer.in, dw.n = layer.out, dw.k = rows;
@@ -197,18 +212,27 @@ bool backward_layers(const Mlp& model, Workspace& ws, size_t rows, const Team& t
 }  // namespace
 
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
-  backward_layers(model, ws, rows, team, nullptr, nullptr, 0);
+  backward_layers(model, ws, ws.input.data(), rows, {0, model.layers().size()}, team, nullptr,
+                  nullptr, 0);
 }
 
-void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
-                         uint64_t t, const Team& team) {
+void backward_and_update_layers(Mlp& model, Workspace& ws, const float* input, size_t rows,
+                                Layers layers, Optimizer& optimizer, uint64_t t,
+                                const Team& team) {
   float* params = model.params().data();
-  if (!backward_layers(model, ws, rows, team, params, &optimizer, t)) return;
-  for (const DenseLayer& layer : model.layers()) {
+  if (!backward_layers(model, ws, input, rows, layers, team, params, &optimizer, t)) return;
+  for (size_t l = layers.first; l < layers.last; ++l) {
+    const DenseLayer& layer = model.layers()[l];
     optimizer.step(params, ws.grads.data(), layer.kernel_offset, layer.in * layer.out, t,
                    team.part());
   }
   team.sync();
+}
+
+void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
+                         uint64_t t, const Team& team) {
+  backward_and_update_layers(model, ws, ws.input.data(), rows, {0, model.layers().size()},
+                             optimizer, t, team);
 }
 
 }  // namespace mlpbench

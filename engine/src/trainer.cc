@@ -8,6 +8,7 @@
 
 #include "mlpbench/kernels.h"
 #include "mlpbench/rng.h"
+#include "mlpbench/step.h"
 
 namespace mlpbench {
 namespace {
@@ -35,7 +36,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
       threads_(threads),
       model_(train.features(), experiment.model),
       optimizer_(experiment.optimizer, model_.params().size()),
-      train_ws_(model_, static_cast<size_t>(experiment.batch_size), threads),
+      train_ws_(model_, static_cast<size_t>(experiment.batch_size), /*double_buffered=*/true),
       eval_ws_(model_, kEvalRows) {
   model_.init_glorot(experiment.seed);
   state_.shuffle_rng = Rng(experiment.seed, kShuffleStream).state();
@@ -60,15 +61,10 @@ void Trainer::begin_epoch() {
   state_.train_seconds = 0;
 }
 
-void Trainer::gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices,
-                           size_t rows, const Team& team) const {
-  // A shared input: each thread gathers its rows. Per-thread copies: each the whole batch.
-  const kernels::Part part = ws.thread_inputs.empty() ? team.part() : kernels::Part{};
-  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, ws.input_for(team),
-                         part);
-  for (size_t i = team.part().begin(rows); i < team.part().end(rows); ++i) {
-    ws.labels[i] = data.labels[indices[i]];
-  }
+void Trainer::gather_batch(Batch batch, const Dataset& data, const uint32_t* indices,
+                           size_t rows, kernels::Part part) const {
+  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, batch.input, part);
+  for (size_t i = part.begin(rows); i < part.end(rows); ++i) batch.labels[i] = data.labels[indices[i]];
 }
 
 double Trainer::probe_barrier() const {
@@ -91,37 +87,48 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
   while (state_.epoch < experiment_.epochs) {
     if (state_.step == 0) begin_epoch();
     const int epoch = state_.epoch + 1;
-    StopReason stop = StopReason::kCompleted;  // written by the leader, read after a sync
+    StopReason stop = StopReason::kCompleted;  // written by the step's head, read after its end
 
     const size_t first_step = state_.step;
     const uint64_t first_update = state_.updates;
     const double barrier_us = probe_barrier();
     const auto t0 = std::chrono::steady_clock::now();
     run_team(threads_, [&](Team& team) {
-      for (size_t step = first_step; step < steps; ++step) {
-        const size_t first = step * batch, rows = std::min(batch, train_.size() - first);
-        gather_batch(train_ws_, train_, state_.order.data() + first, rows, team);
-        transpose_kernels(model_, train_ws_, team);  // its sync also completes the gather
-        forward(model_, train_ws_, rows, team);
-        loss_and_delta(model_, train_ws_, rows, /*with_grad=*/true, team);
-        if (team.leader()) {
-          double batch_loss = 0;
-          for (size_t i = 0; i < rows; ++i) {
-            batch_loss += train_ws_.losses[i];
-            state_.correct += train_ws_.predicted[i] == train_ws_.labels[i];
-          }
-          state_.loss_sum += batch_loss;
-          state_.seen += rows;
-          if (!std::isfinite(batch_loss)) {
-            stop = StopReason::kDiverged;
-            diverged_at_ = {epoch, step + 1};
-          } else if (callbacks.stop_requested && callbacks.stop_requested()) {
-            stop = StopReason::kInterrupted;
-          }
+      auto rows_of = [&](size_t step) { return std::min(batch, train_.size() - step * batch); };
+      auto gather = [&](size_t step, kernels::Part part) {
+        gather_batch(train_ws_.batch(step), train_, state_.order.data() + step * batch,
+                     rows_of(step), part);
+      };
+      size_t step = first_step;
+      StepHooks hooks;
+      hooks.after_loss = [&] {
+        const size_t rows = rows_of(step);
+        const uint8_t* labels = train_ws_.batch(step).labels;
+        double batch_loss = 0;
+        for (size_t i = 0; i < rows; ++i) {
+          batch_loss += train_ws_.losses[i];
+          state_.correct += train_ws_.predicted[i] == labels[i];
         }
+        state_.loss_sum += batch_loss;
+        state_.seen += rows;
+        if (!std::isfinite(batch_loss)) {
+          stop = StopReason::kDiverged;
+          diverged_at_ = {epoch, step + 1};
+        } else if (callbacks.stop_requested && callbacks.stop_requested()) {
+          stop = StopReason::kInterrupted;
+        }
+      };
+      hooks.prepare_next = [&](kernels::Part part) {
+        if (step + 1 < steps) gather(step + 1, part);
+      };
+
+      gather(first_step, team.part());
+      team.sync();
+      for (; step < steps; ++step) {
         const uint64_t update = first_update + (step - first_step) + 1;  // from 1
-        // Its last sync also publishes the leader's `stop`.
-        backward_and_update(model_, train_ws_, rows, optimizer_, update, team);
+        // Its last sync publishes the head's running sums and `stop`, and the next batch.
+        train_step(model_, train_ws_, train_ws_.batch(step), rows_of(step), optimizer_, update,
+                   team, hooks);
         if (team.leader()) {
           state_.updates = update;
           state_.step = step + 1;
@@ -175,7 +182,7 @@ Evaluation Trainer::evaluate(const Dataset& data) {
     for (size_t first = 0; first < data.size(); first += kEvalRows) {
       const size_t rows = std::min(kEvalRows, data.size() - first);
       std::iota(indices.begin(), indices.begin() + rows, static_cast<uint32_t>(first));
-      gather_batch(eval_ws_, data, indices.data(), rows, team);
+      gather_batch(eval_ws_.batch(0), data, indices.data(), rows, team.part());
       team.sync();
       forward(model_, eval_ws_, rows, team);
       loss_and_delta(model_, eval_ws_, rows, /*with_grad=*/false, team);

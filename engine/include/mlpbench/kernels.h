@@ -103,7 +103,8 @@ void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdAr
          Part part);
 
 // A batch from a dataset of byte pixels: out[i * features + f] = pixels[indices[i] * features + f]
-// / 255 (float32, rounded as the division rounds), rows split between parts.
+// / 255 (float32, rounded as the division rounds), rows split between parts. Written around
+// the caller's caches (streaming stores): meant for a batch that other threads read next.
 void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
                    float* out, Part part);
 

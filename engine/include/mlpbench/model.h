@@ -58,25 +58,24 @@ class Mlp {
   FloatBuffer params_;
 };
 
+// Where a batch lives: its input rows [rows x inputs] and labels [rows].
+struct Batch {
+  float* input;
+  uint8_t* labels;
+};
+
 // Activations and gradients of one batch of up to `max_rows` samples.
 struct Workspace {
-  // `input_copies` > 1: one input buffer per thread of a team of that size (see input_for).
-  Workspace(const Mlp& model, size_t max_rows, int input_copies = 1);
+  // `double_buffered`: a second batch buffer, so training can gather the next batch while the
+  // current one trains (step.h).
+  Workspace(const Mlp& model, size_t max_rows, bool double_buffered = false);
   size_t max_rows;
-  FloatBuffer input;                  // [rows x inputs], shared (empty with thread_inputs)
-  // With one copy per thread, each thread gathers the whole batch into its own and the layers
-  // read it from there: the batch's lines never move between cores, where a shared input
-  // written by both threads is invalidated in the other core's cache every step
-  // (bench/PERF.md #20). Empty: every thread reads `input`.
-  std::vector<FloatBuffer> thread_inputs;
-  float* input_for(const Team& team) {
-    return thread_inputs.empty() ? input.data()
-                                 : thread_inputs[static_cast<size_t>(team.part().index)].data();
-  }
-  const float* input_for(const Team& team) const {
-    return const_cast<Workspace*>(this)->input_for(team);
-  }
+  FloatBuffer input;                  // [rows x inputs]
   std::vector<uint8_t> labels;        // [rows]
+  FloatBuffer next_input;             // the second buffer (empty unless double_buffered)
+  std::vector<uint8_t> next_labels;
+  // Buffer slot % 2: even slots are input/labels, odd ones next_input/next_labels.
+  Batch batch(size_t slot);
   std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
   std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
   std::vector<FloatBuffer> kernel_t;  // per layer > 0: the kernel transposed, [out x in]
@@ -85,14 +84,26 @@ struct Workspace {
   std::vector<int32_t> predicted;     // [rows]
 };
 
-// The phases of a step. Each is called by every thread of a team with the same arguments and
-// returns after a team sync, its outputs complete.
+// Layers [first, last) of a model.
+struct Layers {
+  size_t first = 0, last = 0;
+};
 
-// Layer outputs for the input rows [0, rows) (ws.input_for(team)); the last layer's are logits.
+// The phases of a step. Each is called by every thread of a team with the same arguments and
+// returns after a team sync, its outputs complete. The plain forms work on ws.input and
+// ws.labels and on all layers; the others on a given batch and range of layers, for the
+// training step's schedule (step.h).
+
+// Layer outputs for the input rows [0, rows); the last layer's are logits.
 void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+// Layers [first, last): `input` is read by layer 0 only (the others read the layer below).
+void forward_layers(const Mlp& model, Workspace& ws, const float* input, size_t rows,
+                    Layers layers, const Team& team);
 // Per-sample losses and predictions; with `with_grad`, the last layer's delta (mean loss).
 void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
                     const Team& team);
+void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                    bool with_grad, const Team& team);
 // Every layer's kernel transposed, for the input gradients of backward().
 void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team);
 // Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_kernels).
@@ -102,5 +113,9 @@ void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
 // otherwise. Numbers are bitwise those of backward() then Optimizer::step().
 void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& optimizer,
                          uint64_t t, const Team& team);
+// The same for layers last-1 down to first (needs deltas[last - 1]; leaves deltas[first - 1]).
+void backward_and_update_layers(Mlp& model, Workspace& ws, const float* input, size_t rows,
+                                Layers layers, Optimizer& optimizer, uint64_t t,
+                                const Team& team);
 
 }  // namespace mlpbench

@@ -71,8 +71,9 @@ class Trainer {
  private:
   void begin_epoch();
   double probe_barrier() const;
-  void gather_batch(Workspace& ws, const Dataset& data, const uint32_t* indices, size_t rows,
-                    const Team& team) const;
+  // Rows `indices` of `data` into `batch` (the share `part` of them).
+  void gather_batch(Batch batch, const Dataset& data, const uint32_t* indices, size_t rows,
+                    kernels::Part part) const;
 
   const Experiment& experiment_;
   const Dataset& train_;

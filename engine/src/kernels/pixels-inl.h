@@ -6,6 +6,8 @@
 #define MLPBENCH_PIXELS_INL_H_
 #endif
 
+#include <cstdint>
+
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "mlpbench/kernels.h"
@@ -42,6 +44,12 @@ HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
   hwy::Prefetch(row + features - 1);  // rows need not start on a line: the last may be one more
 }
 
+// The batch is written with streaming stores, around this core's caches: it is read next by
+// every thread of the team, and a normal store to a line another core has read must first
+// invalidate that core's copy, one latency-bound round trip per line (a model B batch is 400
+// lines: the gather took 12 us with normal stores into the buffer the other core had read,
+// 5.6 us with streaming ones; bench/PERF.md #22). Rows whose start is not vector-aligned use
+// normal stores.
 void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
                   float* out, Part part) {
   const hn::ScalableTag<float> d;
@@ -55,13 +63,19 @@ void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indice
     if (i + kRowsAhead < end) PrefetchRow(row_of(i + kRowsAhead), features);
     const uint8_t* src = row_of(i);
     float* dst = out + i * features;
+    const bool aligned = reinterpret_cast<uintptr_t>(dst) % (N * sizeof(float)) == 0;
     size_t j = 0;
     for (; j + N <= features; j += N) {
       const auto x = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, src + j)));
-      hn::StoreU(DivideBy255(d, x), d, dst + j);
+      if (aligned) {
+        hn::Stream(DivideBy255(d, x), d, dst + j);
+      } else {
+        hn::StoreU(DivideBy255(d, x), d, dst + j);
+      }
     }
     for (; j < features; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
   }
+  hwy::FlushStream();  // ordered before the barrier that publishes the batch
 }
 
 }  // namespace mlpbench::kernels::HWY_NAMESPACE

@@ -1,0 +1,28 @@
+#include "mlpbench/step.h"
+
+namespace mlpbench {
+
+void train_step(Mlp& model, Workspace& ws, Batch batch, size_t rows, Optimizer& optimizer,
+                uint64_t t, const Team& team, const StepHooks& hooks) {
+  const Layers first{0, 1}, above{1, model.layers().size()};
+  const kernels::Part part = team.part();
+
+  forward_layers(model, ws, batch.input, rows, first, team);
+
+  if (team.leader()) {  // the head
+    const Team alone(kernels::Part{0, 1});
+    transpose_kernels(model, ws, alone);
+    forward_layers(model, ws, batch.input, rows, above, alone);
+    loss_and_delta(model, ws, batch.labels, rows, /*with_grad=*/true, alone);
+    if (hooks.after_loss) hooks.after_loss();
+    backward_and_update_layers(model, ws, batch.input, rows, above, optimizer, t, alone);
+  }
+  if (hooks.prepare_next && (part.count == 1 || !team.leader())) {
+    hooks.prepare_next(part.count == 1 ? part : kernels::Part{part.index - 1, part.count - 1});
+  }
+  team.sync();
+
+  backward_and_update_layers(model, ws, batch.input, rows, first, optimizer, t, team);
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,125 @@
+// The training step's schedule (step.h): same numbers as the plain phases, hooks run where and
+// as often as promised.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "mlpbench/optimizer.h"
+#include "mlpbench/step.h"
+
+using namespace mlpbench;
+
+namespace {
+
+constexpr size_t kInputs = 30, kRows = 13;
+// 70 units: three panels in layer 0, the last partial; two small layers for the head.
+const std::vector<LayerSpec> kSpecs = {{70, "relu"}, {17, "relu"}, {10, "softmax"}};
+
+void fill_batch(Workspace& ws, uint32_t seed) {
+  std::mt19937 gen(seed);
+  for (size_t i = 0; i < kRows * kInputs; ++i) ws.input[i] = (gen() % 256) / 255.0f;
+  for (size_t r = 0; r < kRows; ++r) ws.labels[r] = static_cast<uint8_t>(gen() % 10);
+}
+
+}  // namespace
+
+TEST_CASE("train_step computes bitwise what the plain phases compute, for any team",
+          "[step][optimizer]") {
+  for (const char* name : {"adam", "sgd"}) {
+    OptimizerSpec spec;
+    spec.name = name;
+    spec.momentum = 0.9;
+    Mlp want(kInputs, kSpecs);
+    want.init_glorot(4);
+    Optimizer want_opt(spec, want.params().size());
+    Workspace want_ws(want, kRows);
+    fill_batch(want_ws, 2);
+    const Team alone({0, 1});
+    std::vector<float> want_losses;
+    for (uint64_t t = 1; t <= 3; ++t) {
+      transpose_kernels(want, want_ws, alone);
+      forward(want, want_ws, kRows, alone);
+      loss_and_delta(want, want_ws, kRows, true, alone);
+      want_losses.insert(want_losses.end(), want_ws.losses.begin(), want_ws.losses.end());
+      backward_and_update(want, want_ws, kRows, want_opt, t, alone);
+    }
+
+    for (int threads : {1, 2, 3}) {
+      Mlp model(kInputs, kSpecs);
+      model.init_glorot(4);
+      Optimizer opt(spec, model.params().size());
+      Workspace ws(model, kRows);
+      fill_batch(ws, 2);
+      std::vector<float> losses;
+      StepHooks hooks;
+      hooks.after_loss = [&] { losses.insert(losses.end(), ws.losses.begin(), ws.losses.end()); };
+      run_team(threads, [&](Team& team) {
+        for (uint64_t t = 1; t <= 3; ++t) {
+          train_step(model, ws, ws.batch(0), kRows, opt, t, team, hooks);
+        }
+      });
+      INFO(name << ", " << threads << " thread(s)");
+      REQUIRE(std::memcmp(model.params().data(), want.params().data(),
+                          model.params().size() * sizeof(float)) == 0);
+      REQUIRE(losses == want_losses);
+    }
+  }
+}
+
+TEST_CASE("train_step runs after_loss on the leader once a step, and prepare_next on every "
+          "other thread with its own share", "[step]") {
+  Mlp model(kInputs, kSpecs);
+  model.init_glorot(1);
+  Optimizer opt(OptimizerSpec{}, model.params().size());
+  Workspace ws(model, kRows, /*double_buffered=*/true);
+  fill_batch(ws, 3);
+  for (int threads : {1, 2, 3}) {
+    std::mutex mutex;
+    int after_loss_calls = 0;
+    bool after_loss_off_leader = false;
+    std::vector<std::pair<int, kernels::Part>> prepared;  // (thread, share)
+    run_team(threads, [&](Team& team) {
+      StepHooks hooks;
+      hooks.after_loss = [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        ++after_loss_calls;
+        after_loss_off_leader |= !team.leader();
+      };
+      hooks.prepare_next = [&](kernels::Part part) {
+        std::lock_guard<std::mutex> lock(mutex);
+        prepared.push_back({team.part().index, part});
+      };
+      train_step(model, ws, ws.batch(0), kRows, opt, 1, team, hooks);
+    });
+    INFO(threads << " thread(s)");
+    REQUIRE(after_loss_calls == 1);
+    REQUIRE_FALSE(after_loss_off_leader);
+    const int sharers = threads == 1 ? 1 : threads - 1;
+    REQUIRE(prepared.size() == static_cast<size_t>(sharers));
+    std::set<int> shares;
+    for (const auto& [thread, part] : prepared) {
+      REQUIRE(part.count == sharers);
+      if (threads > 1) REQUIRE(thread != 0);  // the head is busy with the layers above 0
+      shares.insert(part.index);
+    }
+    REQUIRE(shares.size() == static_cast<size_t>(sharers));
+    REQUIRE(*shares.begin() == 0);
+    REQUIRE(*shares.rbegin() == sharers - 1);
+  }
+}
+
+TEST_CASE("a double-buffered workspace alternates two batches by slot", "[step]") {
+  Mlp model(kInputs, kSpecs);
+  Workspace single(model, kRows), twice(model, kRows, /*double_buffered=*/true);
+  REQUIRE(single.batch(1).input == single.input.data());
+  REQUIRE(twice.batch(0).input == twice.input.data());
+  REQUIRE(twice.batch(0).labels == twice.labels.data());
+  REQUIRE(twice.batch(1).input == twice.next_input.data());
+  REQUIRE(twice.batch(1).labels == twice.next_labels.data());
+  REQUIRE(twice.batch(2).input == twice.input.data());
+  REQUIRE(twice.next_input.size() == twice.input.size());
+}
