@@ -318,7 +318,7 @@ void BM_Evaluate(State& state, const ModelDef& def, size_t samples, size_t chunk
     for (size_t first = 0; first < samples; first += chunk) {
       const size_t rows = std::min(chunk, samples - first);
       kernels::gather_pixels(pixels.data(), kInputs, indices.data() + first, rows,
-                             ws.input.data(), team.part());
+                             ws.input.data(), team.part(), team.part().count > 1);
       for (size_t r = team.part().begin(rows); r < team.part().end(rows); ++r) {
         ws.labels[r] = labels[first + r];
       }

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   auto gather = [&](int step, kernels::Part part) {
     const Batch b = ws.batch(static_cast<size_t>(step));
     const uint32_t* rows = order.data() + static_cast<size_t>(step) * kBatch % kSamples;
-    kernels::gather_pixels(pixels.data(), kInputs, rows, kBatch, b.input, part);
+    kernels::gather_pixels(pixels.data(), kInputs, rows, kBatch, b.input, part, threads > 1);
     for (size_t i = part.begin(kBatch); i < part.end(kBatch); ++i) b.labels[i] = rows[i] % 10;
   };
 

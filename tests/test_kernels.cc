@@ -248,8 +248,9 @@ TEST_CASE("gather_pixels gives every byte / 255 exactly as float division rounds
 
       FloatBuffer got(rows * features), want(rows * features);
       scalar::gather_pixels(pixels.data(), features, indices.data(), rows, want.data());
-      for (int p = 0; p < 3; ++p) {
-        kernels::gather_pixels(pixels.data(), features, indices.data(), rows, got.data(), {p, 3});
+      for (int p = 0; p < 3; ++p) {  // the last part with streaming stores
+        kernels::gather_pixels(pixels.data(), features, indices.data(), rows, got.data(), {p, 3},
+                               p == 2);
       }
       for (size_t i = 0; i < rows; ++i) {
         for (size_t f = 0; f < features; ++f) {

@@ -65,8 +65,8 @@ void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdAr
 }
 
 void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
-                   float* out, Part part) {
-  HWY_DYNAMIC_DISPATCH(GatherPixels)(pixels, features, indices, rows, out, part);
+                   float* out, Part part, bool streaming) {
+  HWY_DYNAMIC_DISPATCH(GatherPixels)(pixels, features, indices, rows, out, part, streaming);
 }
 
 bool any_non_finite(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(AnyNonFinite)(x, n); }

@@ -63,7 +63,8 @@ void Trainer::begin_epoch() {
 
 void Trainer::gather_batch(Batch batch, const Dataset& data, const uint32_t* indices,
                            size_t rows, kernels::Part part) const {
-  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, batch.input, part);
+  kernels::gather_pixels(data.pixels.data(), data.features(), indices, rows, batch.input, part,
+                         /*streaming=*/threads_ > 1);
   for (size_t i = part.begin(rows); i < part.end(rows); ++i) batch.labels[i] = data.labels[indices[i]];
 }
 

@@ -103,10 +103,10 @@ void sgd(float* param, const float* grad, float* velocity, size_t n, const SgdAr
          Part part);
 
 // A batch from a dataset of byte pixels: out[i * features + f] = pixels[indices[i] * features + f]
-// / 255 (float32, rounded as the division rounds), rows split between parts. Written around
-// the caller's caches (streaming stores): meant for a batch that other threads read next.
+// / 255 (float32, rounded as the division rounds), rows split between parts. `streaming`:
+// written around the caller's caches, for a batch that other threads read next.
 void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
-                   float* out, Part part);
+                   float* out, Part part, bool streaming = false);
 
 // True if any of x[0..n) is NaN or infinite.
 bool any_non_finite(const float* x, size_t n);

@@ -44,14 +44,13 @@ HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
   hwy::Prefetch(row + features - 1);  // rows need not start on a line: the last may be one more
 }
 
-// The batch is written with streaming stores, around this core's caches: it is read next by
-// every thread of the team, and a normal store to a line another core has read must first
-// invalidate that core's copy, one latency-bound round trip per line (a model B batch is 400
-// lines: the gather took 12 us with normal stores into the buffer the other core had read,
-// 5.6 us with streaming ones; bench/PERF.md #22). Rows whose start is not vector-aligned use
-// normal stores.
+// `streaming`: the batch is written around this core's caches, because other threads read it
+// next: a normal store to a line another core has read must first invalidate that core's copy,
+// one latency-bound round trip per line (a model B batch is 400 lines: the gather took 12 us
+// with normal stores into the buffer the other core had read, 5.6 us with streaming ones;
+// bench/PERF.md #22). Rows whose start is not vector-aligned use normal stores.
 void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
-                  float* out, Part part) {
+                  float* out, Part part, bool streaming) {
   const hn::ScalableTag<float> d;
   const hn::Rebind<int32_t, decltype(d)> di;
   const hn::Rebind<uint8_t, decltype(d)> d8;
@@ -63,11 +62,11 @@ void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indice
     if (i + kRowsAhead < end) PrefetchRow(row_of(i + kRowsAhead), features);
     const uint8_t* src = row_of(i);
     float* dst = out + i * features;
-    const bool aligned = reinterpret_cast<uintptr_t>(dst) % (N * sizeof(float)) == 0;
+    const bool stream = streaming && reinterpret_cast<uintptr_t>(dst) % (N * sizeof(float)) == 0;
     size_t j = 0;
     for (; j + N <= features; j += N) {
       const auto x = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, src + j)));
-      if (aligned) {
+      if (stream) {
         hn::Stream(DivideBy255(d, x), d, dst + j);
       } else {
         hn::StoreU(DivideBy255(d, x), d, dst + j);
@@ -75,7 +74,7 @@ void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indice
     }
     for (; j < features; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
   }
-  hwy::FlushStream();  // ordered before the barrier that publishes the batch
+  if (streaming) hwy::FlushStream();  // ordered before the barrier that publishes the batch
 }
 
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
