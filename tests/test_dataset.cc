@@ -86,7 +86,8 @@ void check_round_trip(const mlpbench::Dataset& ds, const std::vector<uint8_t>& p
   REQUIRE(ds.features() == rows * cols);
   REQUIRE(ds.pixels.size() == n * rows * cols);
   CHECK(reinterpret_cast<uintptr_t>(ds.pixels.data()) % 64 == 0);
-  REQUIRE(std::equal(pixels.begin(), pixels.end(), ds.pixels.begin()));
+  // The first n images of `pixels` (all of them, or the first `limit`).
+  REQUIRE(std::equal(ds.pixels.begin(), ds.pixels.end(), pixels.begin()));
   for (size_t i = 0; i < n; ++i) REQUIRE(ds.labels[i] == labels[i]);
   CHECK(ds.image(1) == ds.pixels.data() + rows * cols);
 
