@@ -4,7 +4,9 @@ execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY ${SRC}
 if(NOT rc EQUAL 0 OR NOT commit)
   set(commit "unknown")
 else()
-  execute_process(COMMAND git status --porcelain --untracked-files=no WORKING_DIRECTORY ${SRC}
+  # "-dirty": built from sources that differ from the commit. Results and prose don't build.
+  execute_process(COMMAND git status --porcelain --untracked-files=no -- .
+                          ":(exclude)results" ":(exclude)*.md" WORKING_DIRECTORY ${SRC}
                   OUTPUT_VARIABLE dirty OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
   if(dirty)
     set(commit "${commit}-dirty")

@@ -472,9 +472,10 @@ def git_commit():
         if out.returncode != 0 or not out.stdout.strip():
             return "unknown"
         commit = out.stdout.strip()
+        # "-dirty": sources differ from the commit (results and prose don't count)
         dirty = subprocess.run(["git", "-C", REPO_ROOT, "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               timeout=10)
+                                "--untracked-files=no", "--", ".", ":(exclude)results",
+                                ":(exclude)*.md"], capture_output=True, text=True, timeout=10)
         return commit + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
