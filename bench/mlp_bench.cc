@@ -585,6 +585,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("mlpbench_version", mlpbench::version());
   benchmark::AddCustomContext("mlpbench_compiler", build.value("compiler", ""));
   benchmark::AddCustomContext("mlpbench_cpu_model", host.value("cpu_model", ""));
+  benchmark::AddCustomContext("mlpbench_cpu_id", host.value("cpu_id", ""));
   if (simd_flag != "all") {
     const kernels::GemmTile tile = kernels::gemm_tile();
     benchmark::AddCustomContext("mlpbench_gemm_tile",

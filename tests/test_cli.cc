@@ -95,7 +95,16 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
   for (const char* key : {"version", "git_commit", "compiler", "build_type", "cxx_flags", "simd_targets_compiled", "openmp"}) {
     REQUIRE(j["build"].contains(key));
   }
-  for (const char* key : {"cpu_model", "logical_cpus", "simd_targets_supported"}) REQUIRE(j["host"].contains(key));
+  for (const char* key : {"cpu_model", "cpu_id", "caches", "logical_cpus", "simd_targets_supported"}) {
+    REQUIRE(j["host"].contains(key));
+  }
+  REQUIRE(j["host"]["cpu_id"].is_string());
+  REQUIRE(j["host"]["caches"].is_object());
+  for (const auto& [level, bytes] : j["host"]["caches"].items()) {
+    INFO(level);
+    CHECK((level == "L1d" || level == "L2" || level == "L3" || level == "L4"));
+    CHECK(bytes.get<uint64_t>() >= 1024);
+  }
   REQUIRE(j["run"]["threads"] == 2);
   REQUIRE(j["run"]["flush_denormals"].is_boolean());
   REQUIRE(j["run"]["flush_denormals"] == mlpbench::can_flush_denormals());

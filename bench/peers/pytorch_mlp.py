@@ -481,15 +481,54 @@ def git_commit():
         return "unknown"
 
 
-def cpu_model():
+def cpuinfo_field(key):
+    """The value of the first `key : value` line of /proc/cpuinfo, or ''."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                name, colon, value = line.partition(":")
+                if colon and name.strip() == key:
+                    return value.strip()
     except OSError:
         pass
-    return "unknown"
+    return ""
+
+
+def cpu_model():
+    return cpuinfo_field("model name") or "unknown"
+
+
+def cpu_id():
+    """Vendor, family, model and stepping, as the engine's logs give them."""
+    vendor = cpuinfo_field("vendor_id")
+    if not vendor:
+        return "unknown"
+    return (f"{vendor} family {cpuinfo_field('cpu family')} model {cpuinfo_field('model')} "
+            f"stepping {cpuinfo_field('stepping')}")
+
+
+def caches():
+    """CPU 0's data and unified cache sizes in bytes: {"L1d": ..., "L2": ..., "L3": ...}."""
+    out = {}
+    for index in range(8):
+        folder = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
+        try:
+            with open(folder + "level") as f:
+                level = int(f.read())
+            with open(folder + "type") as f:
+                kind = f.read().strip()
+            with open(folder + "size") as f:
+                size = f.read().strip()
+        except (OSError, ValueError):
+            break
+        if kind == "Instruction" or not size:
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
+        try:
+            out[f"L{level}" + ("d" if kind == "Data" else "")] = int(size.rstrip("KM")) * scale
+        except ValueError:
+            continue
+    return out
 
 
 def _finite_or_none(v):
@@ -758,7 +797,8 @@ def main(argv):
                 "python": sys.version.split()[0], "numpy": np.__version__,
             },
         },
-        "host": {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(),
+        "host": {"cpu_model": cpu_model(), "cpu_id": cpu_id(), "caches": caches(),
+                 "logical_cpus": os.cpu_count(),
                  "simd_targets_supported": [], "hostname": socket.gethostname()},
         "run": {"threads": threads, "simd_target": "OpenBLAS" if blas.is_openblas else "BLAS",
                 "flush_denormals": flush_denormals,

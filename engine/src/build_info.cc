@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
+#include <string>
 #include <vector>
 
 #include "mlpbench/build_config.h"
@@ -13,16 +15,58 @@
 namespace mlpbench {
 namespace {
 
-std::string cpu_model() {
+// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`, or "".
+std::string cpuinfo_field(const std::string& key) {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name != key) continue;
+    const auto value = line.find_first_not_of(' ', colon + 1);
+    return value == std::string::npos ? "" : line.substr(value);
   }
-  return "unknown";
+  return "";
+}
+
+std::string cpu_model() {
+  const std::string name = cpuinfo_field("model name");
+  return name.empty() ? "unknown" : name;
+}
+
+// Vendor, family, model and stepping as CPUID reports them: a VM often masks the model name
+// ("AMD EPYC"), but these still tell the microarchitecture (AMD family 25 model 17: Zen 4).
+std::string cpu_id() {
+  const std::string vendor = cpuinfo_field("vendor_id");
+  if (vendor.empty()) return "unknown";
+  return vendor + " family " + cpuinfo_field("cpu family") + " model " + cpuinfo_field("model") +
+         " stepping " + cpuinfo_field("stepping");
+}
+
+// Data and unified cache sizes of CPU 0 in bytes, by name ("L1d", "L2", "L3").
+nlohmann::json caches() {
+  nlohmann::json out = nlohmann::json::object();
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level"), type_file(dir + "type"), size_file(dir + "size");
+    int level = 0;
+    std::string type, size;
+    if (!(level_file >> level) || !(type_file >> type) || !(size_file >> size)) break;
+    if (type == "Instruction" || size.empty()) continue;
+    size_t bytes = 0;
+    const char unit = size.back();
+    try {
+      bytes = std::stoul(size);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (unit == 'K') bytes <<= 10;
+    if (unit == 'M') bytes <<= 20;
+    out["L" + std::to_string(level) + (type == "Data" ? "d" : "")] = bytes;
+  }
+  return out;
 }
 
 // The 1, 5 and 15-minute load averages: a busy machine explains slow timings.
@@ -53,6 +97,8 @@ nlohmann::json host_json() {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   return {{"cpu_model", cpu_model()},
+          {"cpu_id", cpu_id()},
+          {"caches", caches()},
           {"logical_cpus", available_cpus()},
           {"simd_targets_supported", kernels::supported_targets()},
           {"hostname", host},

@@ -65,6 +65,10 @@ def test_writes_a_complete_log(tmp_path, data_dir):
     assert log["epochs"][0]["steps"] == 10  # ceil(300 / 32): the last partial batch is kept
     assert log["summary"]["final_test_accuracy"] == log["epochs"][-1]["test_accuracy"]
     assert log["epochs"][-1]["test_accuracy"] > 0.5
+    # the host facts the engine's logs carry too, so runs of both compare machine to machine
+    assert isinstance(log["host"]["cpu_id"], str) and log["host"]["cpu_id"]
+    assert all(level in ("L1d", "L2", "L3", "L4") and size >= 1024
+               for level, size in log["host"]["caches"].items())
 
 
 def test_bad_experiment_exits_2_naming_the_field(tmp_path, data_dir):

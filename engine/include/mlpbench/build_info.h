@@ -10,7 +10,8 @@ std::string version();
 std::string git_commit();
 // version, git_commit, compiler, build_type, cxx_flags, simd_config, simd_targets_compiled, openmp
 nlohmann::json build_json();
-// cpu_model, logical_cpus, simd_targets_supported, hostname, load_average (1/5/15 min, at start)
+// cpu_model, cpu_id (vendor, family, model, stepping), caches (bytes: L1d, L2, L3), logical_cpus,
+// simd_targets_supported, hostname, load_average (1/5/15 min, at start)
 nlohmann::json host_json();
 
 }  // namespace mlpbench
