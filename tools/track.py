@@ -30,6 +30,13 @@ DEFAULT_BENCH = os.path.join(ml.REPO_ROOT, "build", "bench", "mlp_bench")
 ENTRY_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2}(?:T\d{6}Z)?)_(?P<commit>[^_]+)_(?P<simd>.+?)"
                       r"(?:-\d+)?\.json$")
 
+# The team barrier's round trip is the host probe: on a shared VM it jumps (0.03-0.08 us to
+# 0.3 us and more here) when the host places the two vCPUs far apart, which slows everything
+# that crosses between threads. `record` always runs it; `compare` says when A and B differ.
+HOST_PROBE = "BM_TeamBarrier"
+HOST_PROBE_FACTOR = 2.0
+HOST_PROBE_MIN_NS = 100.0
+
 COMPARE_HELP = """\
 Compare benchmark outputs A (baseline) and B (candidate).
 
@@ -47,6 +54,10 @@ interleaved runs of the same binary differ by a few percent, so a smaller thresh
 the p-value alone is not enough because a steady 1-2% shift between two sessions (other
 tenants, frequency changes) is easily "significant" with 9 quiet repetitions, yet not a
 regression worth failing a build for.
+
+If both files hold the host probe (BM_TeamBarrier, which `record` always runs) and its median
+differs by more than 2x and 0.1 us, the report says the host's state changed between them:
+slowdowns of multi-threaded benchmarks may then be the host's, not the code's.
 
 A and B are files, or history entries: a unique part of an entry's name in --history (a commit
 prefix, a date), or "latest" / "previous".
@@ -179,7 +190,10 @@ def cmd_record(args):
     cmd = [bench_bin, f"--benchmark_repetitions={args.repetitions}",
            "--benchmark_format=json", f"--benchmark_out={out}", "--benchmark_out_format=json"]
     if args.filter:
-        cmd.append(f"--benchmark_filter={args.filter}")
+        # The host probe always runs (see HOST_PROBE), unless the filter is a negative one
+        # ("-REGEX"), which cannot be combined. Google Benchmark's regexes are POSIX extended.
+        combined = args.filter if args.filter.startswith("-") else f"({args.filter})|^{HOST_PROBE}"
+        cmd.append(f"--benchmark_filter={combined}")
     print(f"{PROG}: running {' '.join(cmd)}", file=sys.stderr)
     try:
         try:
@@ -232,6 +246,29 @@ def compare(bench_a, bench_b, metric, threshold, alpha):
     rows = [Row(n, bench_a.times_ns(n, metric), bench_b.times_ns(n, metric), threshold, alpha)
             for n in ia if n in ib]
     return rows, [n for n in ia if n not in ib], [n for n in ib if n not in ia]
+
+
+def host_probe_ns(bench):
+    """Median real time (ns) of the host probe benchmark, or None if the file lacks it."""
+    for name in bench.iterations():
+        if name.split("/")[0] == HOST_PROBE:
+            return statistics.median(bench.times_ns(name, "real_time"))
+    return None
+
+
+def host_check(bench_a, bench_b):
+    """A warning if the host probe says A and B ran in different host states, else None."""
+    a, b = host_probe_ns(bench_a), host_probe_ns(bench_b)
+    if a is None or b is None:
+        return None
+    lo, hi = sorted((a, b))
+    if hi - lo <= HOST_PROBE_MIN_NS or hi <= HOST_PROBE_FACTOR * lo:
+        return None
+    return (f"HOST STATE DIFFERS: the team barrier took {ml.format_time_ns(a)} in A and "
+            f"{ml.format_time_ns(b)} in B. The host placed the threads differently between the "
+            f"two records (on a VM: vCPUs far apart), which slows whatever crosses between "
+            f"threads; slower multi-threaded benchmarks may be the host's doing, not the "
+            f"code's. Record both again at a quiet time.")
 
 
 def geometric_mean(ratios):
@@ -343,6 +380,9 @@ def cmd_compare(args):
     counts = {v: sum(r.verdict == v for r in rows) for v in ("slower", "faster", "same")}
     print(f"verdicts: {counts['slower']} slower, {counts['faster']} faster, "
           f"{counts['same']} same")
+    host_warning = host_check(bench_a, bench_b)
+    if host_warning:
+        print(host_warning)
     if args.output:
         plot_compare(rows, args.threshold,
                      f"{os.path.basename(path_b)} vs {os.path.basename(path_a)}\n"

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import stat
 import statistics
 
@@ -38,6 +39,32 @@ def test_thirty_percent_slower_fails(run, tmp_path):
     assert r.code == 0, r
     assert "3 faster" in r.out
     assert_svg(tmp_path / "report.svg")
+
+
+def with_barrier(tmp_path, name, barrier_ns, slow=1.0, seed=0):
+    times = {k: (ns * slow, g) for k, (ns, g) in make_fixtures.BENCH.items()}
+    times["BM_TeamBarrier/real_time"] = (barrier_ns, None)
+    path = tmp_path / name
+    path.write_text(json.dumps(make_fixtures.bench_file(times, seed=seed)))
+    return path
+
+
+def test_host_probe_flags_a_changed_host(run, tmp_path):
+    a = with_barrier(tmp_path, "a.json", 60.0, seed=1)
+    # the barrier 6x slower: the report says the host changed, whatever the verdicts
+    b = with_barrier(tmp_path, "b.json", 360.0, slow=1.3, seed=2)
+    r = run("track.py", "compare", a, b)
+    assert r.code == 1, r
+    assert "HOST STATE DIFFERS" in r.out
+    assert re.search(r"team barrier took [56]\d\.\d\d ns in A and 3[45]\d\.\d ns in B", r.out), r.out
+    # the same host state (10 % apart, or 3x but both tiny): no such line
+    for barrier in (66.0, 20.0):
+        b = with_barrier(tmp_path, "b2.json", barrier, seed=3)
+        r = run("track.py", "compare", a, b)
+        assert r.code in (0, 1) and "HOST STATE" not in r.out, r
+    # files without the probe: no claim either way
+    r = run("track.py", "compare", bench("a.json"), b)
+    assert "HOST STATE" not in r.out, r
 
 
 def test_threshold_controls_the_gate(run):
@@ -167,7 +194,8 @@ def test_record_runs_the_binary(run, tmp_path):
     assert r.code == 0, r
     args = (tmp_path / "args.txt").read_text().splitlines()
     assert "--benchmark_repetitions=11" in args and "--benchmark_format=json" in args
-    assert "--benchmark_out_format=json" in args and "--benchmark_filter=Gemm" in args
+    assert "--benchmark_out_format=json" in args
+    assert "--benchmark_filter=(Gemm)|^BM_TeamBarrier" in args  # the host probe always runs
     files = os.listdir(hist)
     assert len(files) == 1 and files[0].endswith("_feedbeef0001_AVX2.json"), files
     assert r.out.strip().endswith(files[0])
