@@ -55,9 +55,10 @@ the p-value alone is not enough because a steady 1-2% shift between two sessions
 tenants, frequency changes) is easily "significant" with 9 quiet repetitions, yet not a
 regression worth failing a build for.
 
-If both files hold the host probe (BM_TeamBarrier, which `record` always runs) and its median
-differs by more than 2x and 0.1 us, the report says the host's state changed between them:
-slowdowns of multi-threaded benchmarks may then be the host's, not the code's.
+The host probe (BM_TeamBarrier, which `record` always runs) is not compared: it measures the
+host's state, not the code. Its medians are printed, and if they differ by more than 2x and
+0.1 us, the report says the host's state changed between A and B: slowdowns of multi-threaded
+benchmarks may then be the host's, not the code's.
 
 A and B are files, or history entries: a unique part of an entry's name in --history (a commit
 prefix, a date), or "latest" / "previous".
@@ -242,29 +243,37 @@ class Row:
 
 def compare(bench_a, bench_b, metric, threshold, alpha):
     """(rows, only_in_a, only_in_b) for the benchmarks of two files."""
-    ia, ib = bench_a.iterations(), bench_b.iterations()
+    ia, ib = ({n: v for n, v in bench.iterations().items() if not is_host_probe(n)}
+              for bench in (bench_a, bench_b))
     rows = [Row(n, bench_a.times_ns(n, metric), bench_b.times_ns(n, metric), threshold, alpha)
             for n in ia if n in ib]
     return rows, [n for n in ia if n not in ib], [n for n in ib if n not in ia]
 
 
+def is_host_probe(name):
+    return name.split("/")[0] == HOST_PROBE
+
+
 def host_probe_ns(bench):
     """Median real time (ns) of the host probe benchmark, or None if the file lacks it."""
     for name in bench.iterations():
-        if name.split("/")[0] == HOST_PROBE:
+        if is_host_probe(name):
             return statistics.median(bench.times_ns(name, "real_time"))
     return None
 
 
 def host_check(bench_a, bench_b):
-    """A warning if the host probe says A and B ran in different host states, else None."""
+    """What the host probe says of A and B (None if either lacks it): its medians, and a
+    warning when they differ so much that A and B ran in different host states."""
     a, b = host_probe_ns(bench_a), host_probe_ns(bench_b)
     if a is None or b is None:
         return None
+    line = (f"host probe ({HOST_PROBE}, not compared): A {ml.format_time_ns(a)}, "
+            f"B {ml.format_time_ns(b)}")
     lo, hi = sorted((a, b))
     if hi - lo <= HOST_PROBE_MIN_NS or hi <= HOST_PROBE_FACTOR * lo:
-        return None
-    return (f"HOST STATE DIFFERS: the team barrier took {ml.format_time_ns(a)} in A and "
+        return line
+    return line + "\n" + (f"HOST STATE DIFFERS: the team barrier took {ml.format_time_ns(a)} in A and "
             f"{ml.format_time_ns(b)} in B. The host placed the threads differently between the "
             f"two records (on a VM: vCPUs far apart), which slows whatever crosses between "
             f"threads; slower multi-threaded benchmarks may be the host's doing, not the "

@@ -55,16 +55,18 @@ def test_host_probe_flags_a_changed_host(run, tmp_path):
     b = with_barrier(tmp_path, "b.json", 360.0, slow=1.3, seed=2)
     r = run("track.py", "compare", a, b)
     assert r.code == 1, r
+    assert "BM_TeamBarrier" not in r.out.split("geometric mean")[0]  # a probe, not a row
+    assert "3 slower" in r.out and "host probe (BM_TeamBarrier, not compared)" in r.out
     assert "HOST STATE DIFFERS" in r.out
     assert re.search(r"team barrier took [56]\d\.\d\d ns in A and 3[45]\d\.\d ns in B", r.out), r.out
     # the same host state (10 % apart, or 3x but both tiny): no such line
     for barrier in (66.0, 20.0):
         b = with_barrier(tmp_path, "b2.json", barrier, seed=3)
         r = run("track.py", "compare", a, b)
-        assert r.code in (0, 1) and "HOST STATE" not in r.out, r
+        assert r.code == 0 and "HOST STATE" not in r.out and "host probe" in r.out, r
     # files without the probe: no claim either way
     r = run("track.py", "compare", bench("a.json"), b)
-    assert "HOST STATE" not in r.out, r
+    assert "HOST STATE" not in r.out and "host probe" not in r.out, r
 
 
 def test_threshold_controls_the_gate(run):
