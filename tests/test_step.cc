@@ -29,43 +29,49 @@ void fill_batch(Workspace& ws, uint32_t seed) {
 
 TEST_CASE("train_step computes bitwise what the plain phases compute, for any team",
           "[step][optimizer]") {
-  for (const char* name : {"adam", "sgd"}) {
-    OptimizerSpec spec;
-    spec.name = name;
-    spec.momentum = 0.9;
-    Mlp want(kInputs, kSpecs);
-    want.init_glorot(4);
-    Optimizer want_opt(spec, want.params().size());
-    Workspace want_ws(want, kRows);
-    fill_batch(want_ws, 2);
-    const Team alone({0, 1});
-    std::vector<float> want_losses;
-    for (uint64_t t = 1; t <= 3; ++t) {
-      transpose_kernels(want, want_ws, alone);
-      forward(want, want_ws, kRows, alone);
-      loss_and_delta(want, want_ws, kRows, true, alone);
-      want_losses.insert(want_losses.end(), want_ws.losses.begin(), want_ws.losses.end());
-      backward_and_update(want, want_ws, kRows, want_opt, t, alone);
-    }
+  // Three layers (the head runs two), two (model A's shape: the head runs one) and one (the
+  // head only takes the loss).
+  const std::vector<std::vector<LayerSpec>> models = {
+      kSpecs, {{70, "relu"}, {10, "softmax"}}, {{10, "softmax"}}};
+  for (const auto& specs : models) {
+    for (const char* name : {"adam", "sgd"}) {
+      OptimizerSpec spec;
+      spec.name = name;
+      spec.momentum = 0.9;
+      Mlp want(kInputs, specs);
+      want.init_glorot(4);
+      Optimizer want_opt(spec, want.params().size());
+      Workspace want_ws(want, kRows);
+      fill_batch(want_ws, 2);
+      const Team alone({0, 1});
+      std::vector<float> want_losses;
+      for (uint64_t t = 1; t <= 3; ++t) {
+        transpose_kernels(want, want_ws, alone);
+        forward(want, want_ws, kRows, alone);
+        loss_and_delta(want, want_ws, kRows, true, alone);
+        want_losses.insert(want_losses.end(), want_ws.losses.begin(), want_ws.losses.end());
+        backward_and_update(want, want_ws, kRows, want_opt, t, alone);
+      }
 
-    for (int threads : {1, 2, 3}) {
-      Mlp model(kInputs, kSpecs);
-      model.init_glorot(4);
-      Optimizer opt(spec, model.params().size());
-      Workspace ws(model, kRows);
-      fill_batch(ws, 2);
-      std::vector<float> losses;
-      StepHooks hooks;
-      hooks.after_loss = [&] { losses.insert(losses.end(), ws.losses.begin(), ws.losses.end()); };
-      run_team(threads, [&](Team& team) {
-        for (uint64_t t = 1; t <= 3; ++t) {
-          train_step(model, ws, ws.batch(0), kRows, opt, t, team, hooks);
-        }
-      });
-      INFO(name << ", " << threads << " thread(s)");
-      REQUIRE(std::memcmp(model.params().data(), want.params().data(),
-                          model.params().size() * sizeof(float)) == 0);
-      REQUIRE(losses == want_losses);
+      for (int threads : {1, 2, 3}) {
+        Mlp model(kInputs, specs);
+        model.init_glorot(4);
+        Optimizer opt(spec, model.params().size());
+        Workspace ws(model, kRows);
+        fill_batch(ws, 2);
+        std::vector<float> losses;
+        StepHooks hooks;
+        hooks.after_loss = [&] { losses.insert(losses.end(), ws.losses.begin(), ws.losses.end()); };
+        run_team(threads, [&](Team& team) {
+          for (uint64_t t = 1; t <= 3; ++t) {
+            train_step(model, ws, ws.batch(0), kRows, opt, t, team, hooks);
+          }
+        });
+        INFO(specs.size() << " layer(s), " << name << ", " << threads << " thread(s)");
+        REQUIRE(std::memcmp(model.params().data(), want.params().data(),
+                            model.params().size() * sizeof(float)) == 0);
+        REQUIRE(losses == want_losses);
+      }
     }
   }
 }
