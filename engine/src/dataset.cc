@@ -119,9 +119,11 @@ IdxLayout check_idx(const uint8_t* bytes, size_t size, const std::string& source
   layout.data_bytes = static_cast<size_t>(product);
   const size_t have = size - layout.header_bytes;
   if (have != layout.data_bytes) {
+    const std::string product_text =
+        layout.dims.size() > 1 ? " = " + std::to_string(layout.data_bytes) : "";
     fail(source, std::string(have < layout.data_bytes ? "truncated" : "trailing bytes") +
-                     ": header says " + join_dims(layout.dims) + " = " +
-                     std::to_string(layout.data_bytes) + " bytes of data, file has " +
+                     ": header says " + join_dims(layout.dims) + product_text +
+                     " bytes of data, file has " +
                      std::to_string(have) + " bytes after the " +
                      std::to_string(layout.header_bytes) + "-byte header");
   }
