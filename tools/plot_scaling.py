@@ -21,6 +21,7 @@ exactly and prints, and writes in the figure, "identical numbers at every thread
 import argparse
 import math
 import os
+import re
 import statistics
 import sys
 import textwrap
@@ -311,7 +312,10 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax.grid(True, axis="y", alpha=0.3)
 
     lines = [f"identical numbers at every thread count: {overall}"]
-    if len(groups) > 1:
+    if overall == "n/a":  # a SIMD-only study: nothing to compare across thread counts
+        lines = ["one thread count per SIMD target: identical numbers across thread counts not "
+                 "checked (sweep threads as well to check them)"]
+    elif len(groups) > 1:
         lines[0] += "  (" + "; ".join(f"{g.label}: {verdicts[g.label][0]}" for g in groups) + ")"
     for g in groups:
         verdict, details = verdicts[g.label]
@@ -355,6 +359,10 @@ def main(argv=None):
         raise ml.ToolError("nothing to compare: need >= 2 thread counts of one SIMD target or "
                            ">= 2 SIMD targets at one thread count")
     host = next((log.host.get("cpu_model") for log in logs if log.host.get("cpu_model")), None)
+    cpu_id = next((log.host.get("cpu_id") for log in logs if log.host.get("cpu_id")), None)
+    family = re.search(r"family \d+ model \d+", cpu_id or "")
+    if host and family:  # a VM may mask the model name; family and model still say what it is
+        host += f" ({family.group(0)})"
     title = args.title or f"{logs[0].name}: scaling" + (f" on {host}" if host else "")
     plot(groups, simd, verdicts, overall, title, args.output)
     return 1 if args.strict and overall == "NO" else 0

@@ -1,6 +1,7 @@
 """plot_scaling.py: thread/SIMD studies and the bitwise-identity check."""
 
 import json
+from pathlib import Path
 
 from conftest import assert_clean_error, assert_png, assert_svg, fixture
 import make_fixtures
@@ -44,6 +45,20 @@ def test_simd_only_study(run, tmp_path):
     assert_png(tmp_path / "simd.png")
     assert "EMU128 1.00x, AVX2 3.06x, AVX3 3.90x" in r.out
     assert "identical numbers at every thread count: n/a" in r.out
+
+
+def test_simd_only_figure_says_what_was_not_checked_and_names_the_cpu(run, tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    for src in sorted(Path(fixture("simd_only")).glob("*.json")):
+        log = json.loads(src.read_text())
+        log["host"]["cpu_id"] = "AuthenticAMD family 25 model 17 stepping 1"
+        (study / src.name).write_text(json.dumps(log))
+    r = run("plot_scaling.py", study, "-o", "simd.svg")
+    assert r.code == 0, r
+    svg = (tmp_path / "simd.svg").read_text()
+    assert "family 25 model 17" in svg
+    assert "one thread count per SIMD target" in svg and "n/a" not in svg
 
 
 def test_wide_thread_range(run, tmp_path):
