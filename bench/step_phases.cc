@@ -1,6 +1,6 @@
 // step_phases: where one training step's time goes, phase by phase and thread by thread.
 // Usage: step_phases [threads] [A|B]   (A = 784-512-10, B = 784-64-32-10; batch 32)
-// Replays train_step's schedule (step.h) with a clock around each phase, on random data: an
+// Runs train_step (step.h) with a clock at each of its StepPoints, on random data: an
 // MNIST-sized byte dataset whose random rows are gathered as the trainer gathers them.
 #include <chrono>
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
 #include "mlpbench/optimizer.h"
+#include "mlpbench/step.h"
 #include "mlpbench/tensor.h"
 
 using namespace mlpbench;
@@ -25,6 +26,8 @@ constexpr int kSteps = 3000;
 enum Phase { kForward0, kOwnWork, kWait, kBackward0, kPhases };
 const char* const kPhaseNames[kPhases] = {"layer-0 forward", "head or gather", "wait",
                                           "layer-0 backward+update"};
+// Phase p ends at StepPoint p.
+static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
 
 }  // namespace
 
@@ -38,7 +41,6 @@ int main(int argc, char** argv) {
   model.init_glorot(1);
   Optimizer optimizer(OptimizerSpec{}, model.params().size());
   Workspace ws(model, kBatch, /*double_buffered=*/true);
-  const Layers first{0, 1}, above{1, model.layers().size()};
 
   std::mt19937 gen(1);
   AlignedBuffer<uint8_t> pixels(kSamples * kInputs);
@@ -56,33 +58,17 @@ int main(int argc, char** argv) {
   run_team(threads, [&](Team& team) {
     const kernels::Part part = team.part();
     std::vector<double>& mine = seconds[part.index];
+    Clock::time_point t[kPhases + 1];
+    int step = 0;
+    StepHooks hooks;
+    hooks.prepare_next = [&](kernels::Part share) { gather(step + 1, share); };
+    hooks.at = [&](StepPoint point) { t[static_cast<int>(point) + 1] = Clock::now(); };
     gather(0, part);
     team.sync();
-    for (int step = 0; step < kSteps; ++step) {
-      const Batch batch = ws.batch(static_cast<size_t>(step));
-      Clock::time_point t[kPhases + 1];
+    for (; step < kSteps; ++step) {
       t[0] = Clock::now();
-      forward_layers(model, ws, batch.input, kBatch, first, team);
-      t[1] = Clock::now();
-      if (team.leader()) {  // the head
-        const Team alone(kernels::Part{0, 1});
-        transpose_kernels(model, ws, alone);
-        forward_layers(model, ws, batch.input, kBatch, above, alone);
-        loss_and_delta(model, ws, batch.labels, kBatch, true, alone);
-        backward_and_update_layers(model, ws, batch.input, kBatch, above, optimizer, step + 1,
-                                   alone);
-      }
-      if (part.count == 1) {
-        gather(step + 1, part);
-      } else if (!team.leader()) {
-        gather(step + 1, {part.index - 1, part.count - 1});
-      }
-      t[2] = Clock::now();
-      team.sync();
-      t[3] = Clock::now();
-      backward_and_update_layers(model, ws, batch.input, kBatch, first, optimizer, step + 1,
-                                 team);
-      t[4] = Clock::now();
+      train_step(model, ws, ws.batch(static_cast<size_t>(step)), kBatch, optimizer,
+                 static_cast<uint64_t>(step) + 1, team, hooks);
       for (int p = 0; p < kPhases; ++p) {
         mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
       }

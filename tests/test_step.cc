@@ -76,8 +76,8 @@ TEST_CASE("train_step computes bitwise what the plain phases compute, for any te
   }
 }
 
-TEST_CASE("train_step runs after_loss on the leader once a step, and prepare_next on every "
-          "other thread with its own share", "[step]") {
+TEST_CASE("train_step runs after_loss on the leader once a step, prepare_next on every other "
+          "thread with its own share, and at on every thread at each point", "[step]") {
   Mlp model(kInputs, kSpecs);
   model.init_glorot(1);
   Optimizer opt(OptimizerSpec{}, model.params().size());
@@ -88,6 +88,7 @@ TEST_CASE("train_step runs after_loss on the leader once a step, and prepare_nex
     int after_loss_calls = 0;
     bool after_loss_off_leader = false;
     std::vector<std::pair<int, kernels::Part>> prepared;  // (thread, share)
+    std::vector<std::vector<StepPoint>> points;            // per thread
     run_team(threads, [&](Team& team) {
       StepHooks hooks;
       hooks.after_loss = [&] {
@@ -99,8 +100,17 @@ TEST_CASE("train_step runs after_loss on the leader once a step, and prepare_nex
         std::lock_guard<std::mutex> lock(mutex);
         prepared.push_back({team.part().index, part});
       };
+      std::vector<StepPoint> mine;
+      hooks.at = [&](StepPoint point) { mine.push_back(point); };
       train_step(model, ws, ws.batch(0), kRows, opt, 1, team, hooks);
+      std::lock_guard<std::mutex> lock(mutex);
+      points.push_back(mine);
     });
+    REQUIRE(points.size() == static_cast<size_t>(threads));
+    for (const auto& seen : points) {  // every thread, every point, in order
+      REQUIRE(seen == std::vector<StepPoint>{StepPoint::kForwardDone, StepPoint::kOwnWorkDone,
+                                             StepPoint::kBarrierPassed, StepPoint::kUpdateDone});
+    }
     INFO(threads << " thread(s)");
     REQUIRE(after_loss_calls == 1);
     REQUIRE_FALSE(after_loss_off_leader);

@@ -7,6 +7,14 @@
 
 namespace mlpbench {
 
+// The points of a step at which StepHooks::at is called, by every thread.
+enum class StepPoint {
+  kForwardDone,   // after phase 1 (its barrier passed)
+  kOwnWorkDone,   // after the head's or the gatherer's work in phase 2, before its barrier
+  kBarrierPassed, // phase 2's barrier passed
+  kUpdateDone,    // after phase 3 (its barrier passed)
+};
+
 struct StepHooks {
   // Run by the head (the team's leader, below) once the batch's losses and predictions are in
   // ws.losses and ws.predicted: the caller's running sums and stop checks.
@@ -15,6 +23,8 @@ struct StepHooks {
   // head work, in a team of one), each with its share: gather the next batch into the other
   // buffer. Must not touch the current batch.
   std::function<void(kernels::Part)> prepare_next;
+  // Run by every thread at each StepPoint: for timing the phases (bench/step_phases).
+  std::function<void(StepPoint)> at;
 };
 
 // Three phases, three barriers:
