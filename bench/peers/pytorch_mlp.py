@@ -481,30 +481,30 @@ def git_commit():
         return "unknown"
 
 
-def cpuinfo_field(key):
-    """The value of the first `key : value` line of /proc/cpuinfo, or ''."""
+def cpuinfo():
+    """The first processor's `key : value` lines of /proc/cpuinfo (first value of each key)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 name, colon, value = line.partition(":")
-                if colon and name.strip() == key:
-                    return value.strip()
+                if colon:
+                    fields.setdefault(name.strip(), value.strip())
     except OSError:
         pass
-    return ""
+    return fields
 
 
-def cpu_model():
-    return cpuinfo_field("model name") or "unknown"
+def cpu_model(info):
+    return info.get("model name") or "unknown"
 
 
-def cpu_id():
+def cpu_id(info):
     """Vendor, family, model and stepping, as the engine's logs give them."""
-    vendor = cpuinfo_field("vendor_id")
-    if not vendor:
+    if not info.get("vendor_id"):
         return "unknown"
-    return (f"{vendor} family {cpuinfo_field('cpu family')} model {cpuinfo_field('model')} "
-            f"stepping {cpuinfo_field('stepping')}")
+    return (f"{info['vendor_id']} family {info.get('cpu family', '')} model "
+            f"{info.get('model', '')} stepping {info.get('stepping', '')}")
 
 
 def caches():
@@ -780,6 +780,7 @@ def main(argv):
         raise UsageError(f"{out}: log exists (use --force to overwrite)")
 
     tv = torch.__version__
+    info = cpuinfo()
     log = {
         "schema": "mlpbench.run/1",
         "status": "running",
@@ -797,7 +798,7 @@ def main(argv):
                 "python": sys.version.split()[0], "numpy": np.__version__,
             },
         },
-        "host": {"cpu_model": cpu_model(), "cpu_id": cpu_id(), "caches": caches(),
+        "host": {"cpu_model": cpu_model(info), "cpu_id": cpu_id(info), "caches": caches(),
                  "logical_cpus": os.cpu_count(),
                  "simd_targets_supported": [], "hostname": socket.gethostname()},
         "run": {"threads": threads, "simd_target": "OpenBLAS" if blas.is_openblas else "BLAS",

@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@
 namespace mlpbench {
 namespace {
 
-// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`, or "".
-std::string cpuinfo_field(const std::string& key) {
+// The first processor's "key : value" lines of /proc/cpuinfo (the first value of each key).
+std::map<std::string, std::string> cpuinfo() {
+  std::map<std::string, std::string> fields;
   std::ifstream f("/proc/cpuinfo");
   std::string line;
   while (std::getline(f, line)) {
@@ -24,25 +26,29 @@ std::string cpuinfo_field(const std::string& key) {
     if (colon == std::string::npos) continue;
     std::string name = line.substr(0, colon);
     name.erase(name.find_last_not_of(" \t") + 1);
-    if (name != key) continue;
     const auto value = line.find_first_not_of(' ', colon + 1);
-    return value == std::string::npos ? "" : line.substr(value);
+    fields.emplace(name, value == std::string::npos ? "" : line.substr(value));
   }
-  return "";
+  return fields;
 }
 
-std::string cpu_model() {
-  const std::string name = cpuinfo_field("model name");
+std::string field(const std::map<std::string, std::string>& fields, const std::string& key) {
+  const auto it = fields.find(key);
+  return it == fields.end() ? "" : it->second;
+}
+
+std::string cpu_model(const std::map<std::string, std::string>& info) {
+  const std::string name = field(info, "model name");
   return name.empty() ? "unknown" : name;
 }
 
 // Vendor, family, model and stepping as CPUID reports them: a VM often masks the model name
 // ("AMD EPYC"), but these still tell the microarchitecture (AMD family 25 model 17: Zen 4).
-std::string cpu_id() {
-  const std::string vendor = cpuinfo_field("vendor_id");
+std::string cpu_id(const std::map<std::string, std::string>& info) {
+  const std::string vendor = field(info, "vendor_id");
   if (vendor.empty()) return "unknown";
-  return vendor + " family " + cpuinfo_field("cpu family") + " model " + cpuinfo_field("model") +
-         " stepping " + cpuinfo_field("stepping");
+  return vendor + " family " + field(info, "cpu family") + " model " + field(info, "model") +
+         " stepping " + field(info, "stepping");
 }
 
 // Data and unified cache sizes of CPU 0 in bytes, by name ("L1d", "L2", "L3").
@@ -96,8 +102,9 @@ nlohmann::json build_json() {
 nlohmann::json host_json() {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  return {{"cpu_model", cpu_model()},
-          {"cpu_id", cpu_id()},
+  const auto info = cpuinfo();
+  return {{"cpu_model", cpu_model(info)},
+          {"cpu_id", cpu_id(info)},
           {"caches", caches()},
           {"logical_cpus", available_cpus()},
           {"simd_targets_supported", kernels::supported_targets()},
