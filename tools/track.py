@@ -241,15 +241,6 @@ class Row:
             self.verdict = "same"
 
 
-def compare(bench_a, bench_b, metric, threshold, alpha):
-    """(rows, only_in_a, only_in_b) for the benchmarks of two files."""
-    ia, ib = ({n: v for n, v in bench.iterations().items() if not is_host_probe(n)}
-              for bench in (bench_a, bench_b))
-    rows = [Row(n, bench_a.times_ns(n, metric), bench_b.times_ns(n, metric), threshold, alpha)
-            for n in ia if n in ib]
-    return rows, [n for n in ia if n not in ib], [n for n in ib if n not in ia]
-
-
 def is_host_probe(name):
     return name.split("/")[0] == HOST_PROBE
 
@@ -273,11 +264,21 @@ def host_check(bench_a, bench_b):
     lo, hi = sorted((a, b))
     if hi - lo <= HOST_PROBE_MIN_NS or hi <= HOST_PROBE_FACTOR * lo:
         return line
-    return line + "\n" + (f"HOST STATE DIFFERS: the team barrier took {ml.format_time_ns(a)} in A and "
-            f"{ml.format_time_ns(b)} in B. The host placed the threads differently between the "
-            f"two records (on a VM: vCPUs far apart), which slows whatever crosses between "
-            f"threads; slower multi-threaded benchmarks may be the host's doing, not the "
-            f"code's. Record both again at a quiet time.")
+    warning = (f"HOST STATE DIFFERS: the team barrier took {ml.format_time_ns(a)} in A and "
+               f"{ml.format_time_ns(b)} in B. The host placed the threads differently between "
+               f"the two records (on a VM: vCPUs far apart), which slows whatever crosses "
+               f"between threads; slower multi-threaded benchmarks may be the host's doing, not "
+               f"the code's. Record both again at a quiet time.")
+    return line + "\n" + warning
+
+
+def compare(bench_a, bench_b, metric, threshold, alpha):
+    """(rows, only_in_a, only_in_b) for the benchmarks of two files."""
+    ia, ib = ({n: v for n, v in bench.iterations().items() if not is_host_probe(n)}
+              for bench in (bench_a, bench_b))
+    rows = [Row(n, bench_a.times_ns(n, metric), bench_b.times_ns(n, metric), threshold, alpha)
+            for n in ia if n in ib]
+    return rows, [n for n in ia if n not in ib], [n for n in ib if n not in ia]
 
 
 def geometric_mean(ratios):
