@@ -20,6 +20,10 @@ packages=(
   python3 python3-matplotlib python3-numpy python3-scipy python3-pytest
   # the PyTorch peer and the BLAS it should use
   python3-torch libopenblas0-pthread python3-threadpoolctl
+  # the libtorch C++ peer (built only when found)
+  libtorch-dev
+  # data-parallel training across processes (MPI)
+  libopenmpi-dev openmpi-bin
   # datasets
   dataset-fashion-mnist
 )
