@@ -4,7 +4,7 @@
 //   BM_GemmForward / BM_GemmWeightGrad / BM_GemmInputGrad   every GEMM of a training step of
 //       model A (784-512-10) and model B (784-64-32-10) at batch 32 and 256, with the engine's
 //       own operand layouts and epilogues (bias+ReLU forward, transposed-A weight gradient,
-//       masked input gradient against the transposed kernel);
+//       masked input gradient against the transposed weights);
 //   BM_GemmWeightGradAdam  the weight-gradient GEMM with Adam applied to each tile in
 //       registers, as the training step runs it (GFLOPS count the GEMM's flops only);
 //   BM_GemmSquare        one large square GEMM, 1024x1024x1024;
@@ -68,6 +68,7 @@ using benchmark::Counter;
 using benchmark::State;
 using mlpbench::FloatBuffer;
 using mlpbench::Team;
+using enum mlpbench::Activation;
 namespace kernels = mlpbench::kernels;
 
 constexpr size_t kInputs = 784;
@@ -84,8 +85,8 @@ struct ModelDef {
 
 const std::vector<ModelDef>& reference_models() {
   static const std::vector<ModelDef> models = {
-      {"784-512-10", {{512, "relu"}, {10, "softmax"}}},             // model A
-      {"784-64-32-10", {{64, "relu"}, {32, "relu"}, {10, "softmax"}}},  // model B
+      {"784-512-10", {{512, kRelu}, {10, kSoftmax}}},             // model A
+      {"784-64-32-10", {{64, kRelu}, {32, kRelu}, {10, kSoftmax}}},  // model B
   };
   return models;
 }
@@ -234,14 +235,14 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
       for (size_t l = 0; l < layers.size(); ++l) {
         const mlpbench::DenseLayer& layer = layers[l];
         fwd.push_back({"BM_GemmForward",
-                       {GemmKind::kForward, batch, layer.out, layer.in, layer.relu, false}});
+                       {GemmKind::kForward, batch, layer.out, layer.in, layer.relu(), false}});
         wgrad.push_back({"BM_GemmWeightGrad",
                          {GemmKind::kWeightGrad, layer.in, layer.out, batch, false, false}});
         wgrad_adam.push_back({"BM_GemmWeightGradAdam", {GemmKind::kWeightGradAdam, layer.in,
                                                          layer.out, batch, false, false}});
         if (l > 0) {
           igrad.push_back({"BM_GemmInputGrad", {GemmKind::kInputGrad, batch, layer.in,
-                                                layer.out, false, layers[l - 1].relu}});
+                                                layer.out, false, layers[l - 1].relu()}});
         }
       }
     }
@@ -282,7 +283,7 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
       mlpbench::train_step(model, ws, ws.batch(0), batch, optimizer, i + 1, team, hooks);
       return;
     }
-    mlpbench::transpose_kernels(model, ws, team);
+    mlpbench::transpose_weights(model, ws, team);
     mlpbench::forward(model, ws, batch, team);
     mlpbench::loss_and_delta(model, ws, batch, /*with_grad=*/true, team);
     if (team.leader()) hooks.after_loss();

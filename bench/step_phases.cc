@@ -16,6 +16,7 @@
 #include "mlpbench/tensor.h"
 
 using namespace mlpbench;
+using enum Activation;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -24,7 +25,7 @@ constexpr size_t kBatch = 32, kSamples = 60000, kInputs = 784;
 constexpr int kSteps = 3000;
 
 enum Phase { kForward0, kOwnWork, kWait, kBackward0, kPhases };
-const char* const kPhaseNames[kPhases] = {"layer-0 forward", "head or gather", "wait",
+const char* const kPhaseNames[kPhases] = {"layer-0 forward", "upper layers or gather", "wait",
                                           "layer-0 backward+update"};
 // Phase p ends at StepPoint p.
 static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
@@ -35,8 +36,8 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const bool model_a = argc > 2 && std::string(argv[2]) == "A";
   const std::vector<LayerSpec> specs = model_a
-      ? std::vector<LayerSpec>{{512, "relu"}, {10, "softmax"}}
-      : std::vector<LayerSpec>{{64, "relu"}, {32, "relu"}, {10, "softmax"}};
+      ? std::vector<LayerSpec>{{512, kRelu}, {10, kSoftmax}}
+      : std::vector<LayerSpec>{{64, kRelu}, {32, kRelu}, {10, kSoftmax}};
   Mlp model(kInputs, specs);
   model.init_glorot(1);
   Optimizer optimizer(OptimizerSpec{}, model.params().size());
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
       }
     }
   });
-  std::printf("model %s, %d thread(s), us per step (thread 0 is the head)\n",
+  std::printf("model %s, %d thread(s), us per step (thread 0 is the leader: it runs the upper layers)\n",
               model_a ? "A" : "B", threads);
   for (int t = 0; t < threads; ++t) {
     double total = 0;

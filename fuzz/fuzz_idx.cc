@@ -151,7 +151,7 @@ void check_dataset(const mlpbench::Dataset& ds, const mlpbench::IdxArray& images
   const size_t n = images.dims[0];
   const size_t keep = (limit == 0 || limit > n) ? n : limit;
   expect(ds.size() == keep, stage, "wrong sample count");
-  expect(ds.rows == images.dims[1] && ds.cols == images.dims[2], stage, "wrong rows/cols");
+  expect(ds.height == images.dims[1] && ds.width == images.dims[2], stage, "wrong height/width");
   expect(ds.pixels.size() == keep * ds.features(), stage, "wrong image buffer size");
   for (size_t i = 0; i < keep; ++i) {
     expect(ds.labels[i] == labels.data[i] && ds.labels[i] < ds.num_classes, stage, "bad label");

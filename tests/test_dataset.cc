@@ -81,8 +81,8 @@ std::vector<uint8_t> header_only(uint8_t type, uint8_t ndims, const std::vector<
 void check_round_trip(const mlpbench::Dataset& ds, const std::vector<uint8_t>& pixels,
                       const std::vector<uint8_t>& labels, size_t n, size_t rows, size_t cols) {
   REQUIRE(ds.size() == n);
-  REQUIRE(ds.rows == rows);
-  REQUIRE(ds.cols == cols);
+  REQUIRE(ds.height == rows);
+  REQUIRE(ds.width == cols);
   REQUIRE(ds.features() == rows * cols);
   REQUIRE(ds.pixels.size() == n * rows * cols);
   CHECK(reinterpret_cast<uintptr_t>(ds.pixels.data()) % 64 == 0);
@@ -441,8 +441,8 @@ TEST_CASE("load_dataset reads a tiny MNIST made by write_tiny_mnist", "[dataset]
   CHECK(train.name == "mnist");
   CHECK(train.split == "train");
   CHECK(train.size() == 50);
-  CHECK(train.rows == 28);
-  CHECK(train.cols == 28);
+  CHECK(train.height == 28);
+  CHECK(train.width == 28);
   CHECK(train.num_classes == 10);
   for (size_t i = 0; i < train.size(); ++i) REQUIRE(train.labels[i] == i % 10);
   // Same bytes as the file.
@@ -458,7 +458,7 @@ TEST_CASE("load_dataset reads a tiny MNIST made by write_tiny_mnist", "[dataset]
   const std::string small = temp_dir();
   test_support::write_tiny_mnist(small, 10, 10, 8);
   const auto s = mlpbench::load_dataset(small, "mnist", "test", 0);
-  CHECK(s.rows == 8);
+  CHECK(s.height == 8);
   CHECK(s.features() == 64);
 }
 
@@ -505,8 +505,8 @@ TEST_CASE("real MNIST: 60000 + 10000 28x28 images, labels 0..9, mean pixel ~0.13
   }
   const auto train = mlpbench::load_dataset(data, "mnist", "train", 0);
   REQUIRE(train.size() == 60000);
-  REQUIRE(train.rows == 28);
-  REQUIRE(train.cols == 28);
+  REQUIRE(train.height == 28);
+  REQUIRE(train.width == 28);
   std::vector<size_t> counts(10, 0);
   for (uint8_t l : train.labels) {
     if (l >= 10) FAIL("label " << int(l) << " out of range");
@@ -523,7 +523,7 @@ TEST_CASE("real MNIST: 60000 + 10000 28x28 images, labels 0..9, mean pixel ~0.13
 
   const auto test = mlpbench::load_dataset(data, "mnist", "test", 0);
   CHECK(test.size() == 10000);
-  CHECK(test.rows == 28);
+  CHECK(test.height == 28);
   CHECK(test.labels[0] == 7);
 }
 
@@ -535,8 +535,8 @@ TEST_CASE("real Fashion-MNIST, when present: 60000 + 10000 28x28 images", "[data
   }
   const auto train = mlpbench::load_dataset(data, "fashion-mnist", "train", 0);
   REQUIRE(train.size() == 60000);
-  CHECK(train.rows == 28);
-  CHECK(train.cols == 28);
+  CHECK(train.height == 28);
+  CHECK(train.width == 28);
   std::set<uint8_t> seen(train.labels.begin(), train.labels.end());
   CHECK(seen.size() == 10);
   double sum = 0;

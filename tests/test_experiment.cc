@@ -14,6 +14,8 @@
 using mlpbench::ConfigError;
 using mlpbench::Experiment;
 using nlohmann::json;
+using enum mlpbench::Activation;
+using mlpbench::OptimizerKind;
 
 namespace {
 
@@ -267,7 +269,8 @@ std::vector<BadCase> bad_cases() {
   };
 }
 
-void check_layers(const Experiment& e, const std::vector<std::pair<int, std::string>>& layers) {
+void check_layers(const Experiment& e,
+                  const std::vector<std::pair<int, mlpbench::Activation>>& layers) {
   REQUIRE(e.model.size() == layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
     CHECK(e.model[i].units == layers[i].first);
@@ -317,9 +320,9 @@ TEST_CASE("the committed experiments parse", "[experiment]") {
     const Experiment e = mlpbench::load_experiment(dir + "mlp512_5ep.json");
     CHECK(e.name == "mlp512_5ep");
     CHECK(e.dataset == "mnist");
-    check_layers(e, {{512, "relu"}, {10, "softmax"}});
+    check_layers(e, {{512, kRelu}, {10, kSoftmax}});
     CHECK(e.loss == "sparse_categorical_crossentropy");
-    CHECK(e.optimizer.name == "adam");
+    CHECK(e.optimizer.kind == OptimizerKind::kAdam);
     CHECK(e.optimizer.learning_rate == 0.001);
     CHECK(e.optimizer.beta_1 == 0.9);
     CHECK(e.optimizer.beta_2 == 0.999);
@@ -337,9 +340,9 @@ TEST_CASE("the committed experiments parse", "[experiment]") {
   SECTION("mlp64_32_100ep") {
     const Experiment e = mlpbench::load_experiment(dir + "mlp64_32_100ep.json");
     CHECK(e.name == "mlp64_32_100ep");
-    check_layers(e, {{64, "relu"}, {32, "relu"}, {10, "softmax"}});
+    check_layers(e, {{64, kRelu}, {32, kRelu}, {10, kSoftmax}});
     CHECK(e.loss == "categorical_crossentropy");
-    CHECK(e.optimizer.name == "adam");
+    CHECK(e.optimizer.kind == OptimizerKind::kAdam);
     CHECK(e.epochs == 100);
     CHECK(e.batch_size == 32);
     CHECK(e.threads == 2);
@@ -367,7 +370,7 @@ TEST_CASE("the committed experiments parse", "[experiment]") {
     const Experiment e = mlpbench::load_experiment(dir + "smoke.json");
     CHECK(e.name == "smoke");
     CHECK(e.dataset == "mnist");
-    check_layers(e, {{32, "relu"}, {10, "softmax"}});
+    check_layers(e, {{32, kRelu}, {10, kSoftmax}});
     CHECK(e.epochs == 1);
     CHECK(e.batch_size == 32);
     CHECK(e.seed == 1);
@@ -387,7 +390,7 @@ TEST_CASE("optional keys get their defaults", "[experiment]") {
   CHECK(e.seed == 1);
   CHECK(e.threads == 0);
   CHECK_FALSE(e.reference);
-  CHECK(e.optimizer == mlpbench::OptimizerSpec{"adam", 1e-3, 0.9, 0.999, 1e-7, 0.0, false});
+  CHECK(e.optimizer == mlpbench::OptimizerSpec{OptimizerKind::kAdam, 1e-3, 0.9, 0.999, 1e-7, 0.0, false});
 
   const json j = e.to_json();
   CHECK(j["description"] == "");
@@ -401,7 +404,7 @@ TEST_CASE("optional keys get their defaults", "[experiment]") {
 
   SECTION("sgd as a string gets Keras's SGD defaults") {
     const Experiment s = mlpbench::parse_experiment(with("/optimizer", "sgd"), kSource);
-    CHECK(s.optimizer.name == "sgd");
+    CHECK(s.optimizer.kind == OptimizerKind::kSgd);
     CHECK(s.optimizer.learning_rate == 0.01);
     CHECK(s.optimizer.momentum == 0.0);
     CHECK_FALSE(s.optimizer.nesterov);

@@ -11,6 +11,7 @@
 #include "mlpbench/optimizer.h"
 
 using namespace mlpbench;
+using enum Activation;
 
 namespace {
 
@@ -26,8 +27,8 @@ double reference_loss(const Mlp& model, const std::vector<double>& params, const
       std::vector<double> y(layer.out);
       for (size_t j = 0; j < layer.out; ++j) {
         double acc = params[layer.bias_offset + j];
-        for (size_t i = 0; i < layer.in; ++i) acc += x[i] * params[model.kernel_index(l, i, j)];
-        y[j] = layer.relu ? std::max(acc, 0.0) : acc;
+        for (size_t i = 0; i < layer.in; ++i) acc += x[i] * params[model.weight_index(l, i, j)];
+        y[j] = layer.relu() ? std::max(acc, 0.0) : acc;
       }
       x = y;
     }
@@ -43,9 +44,9 @@ double reference_loss(const Mlp& model, const std::vector<double>& params, const
 }  // namespace
 
 TEST_CASE("backward matches float64 central differences", "[gradients]") {
-  // 70 and 40 units: kernels of several column panels, a partial last one, and a panelled
-  // kernel above the first layer (its transpose feeds an input gradient).
-  const std::vector<LayerSpec> specs = {{70, "relu"}, {5, "linear"}, {40, "relu"}, {4, "softmax"}};
+  // 70 and 40 units: weights of several column panels, a partial last one, and panelled
+  // weights above the first layer (its transpose feeds an input gradient).
+  const std::vector<LayerSpec> specs = {{70, kRelu}, {5, kLinear}, {40, kRelu}, {4, kSoftmax}};
   Mlp model(9, specs);
   model.init_glorot(3);
   const size_t rows = 11;
@@ -59,7 +60,7 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
   }
 
   Team team({0, 1});
-  transpose_kernels(model, ws, team);
+  transpose_weights(model, ws, team);
   forward(model, ws, rows, team);
   loss_and_delta(model, ws, rows, true, team);
   backward(model, ws, rows, team);
@@ -72,7 +73,7 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
   size_t checked = 0;
   for (const DenseLayer& layer : model.layers()) {
     std::vector<size_t> indices;
-    for (size_t i = 0; i < layer.in * layer.out; ++i) indices.push_back(layer.kernel_offset + i);
+    for (size_t i = 0; i < layer.in * layer.out; ++i) indices.push_back(layer.weights_offset + i);
     for (size_t j = 0; j < layer.out; ++j) indices.push_back(layer.bias_offset + j);
     for (size_t p : indices) {
       const double h = 1e-6, saved = params[p];
@@ -91,46 +92,46 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
 }
 
 TEST_CASE("parameter and flop counts match the Keras reference model", "[gradients]") {
-  Mlp model(784, {{512, "relu"}, {10, "softmax"}});
+  Mlp model(784, {{512, kRelu}, {10, kSoftmax}});
   REQUIRE(model.parameter_count() == 407050);
   // 98.2 GFLOP per epoch of 60,000 samples (DESIGN: forward + dW + dX of layer 2 only).
   REQUIRE(model.training_flops_per_sample() * 60000 == Approx(98.18e9).epsilon(1e-3));
   model.init_glorot(1);
   const double limit = std::sqrt(6.0 / (784 + 512));
   float lo = 0, hi = 0;
-  for (size_t i = 0; i < 784 * 512; ++i) lo = std::min(lo, model.kernel(0)[i]), hi = std::max(hi, model.kernel(0)[i]);
+  for (size_t i = 0; i < 784 * 512; ++i) lo = std::min(lo, model.weights(0)[i]), hi = std::max(hi, model.weights(0)[i]);
   REQUIRE(lo >= -limit);
   REQUIRE(hi <= limit);
   REQUIRE(hi > 0.99 * limit);
   for (size_t j = 0; j < 512; ++j) REQUIRE(model.bias(0)[j] == 0.0f);
 }
 
-TEST_CASE("kernels convert between column panels and the Keras layout", "[gradients][model]") {
-  Mlp model(5, {{70, "relu"}, {3, "softmax"}});
+TEST_CASE("weights convert between column panels and the Keras layout", "[gradients][model]") {
+  Mlp model(5, {{70, kRelu}, {3, kSoftmax}});
   model.init_glorot(2);
-  Mlp again(5, {{70, "relu"}, {3, "softmax"}});
+  Mlp again(5, {{70, kRelu}, {3, kSoftmax}});
   for (size_t l = 0; l < 2; ++l) {
-    const std::vector<float> rows = model.kernel_rows(l);
+    const std::vector<float> rows = model.weight_rows(l);
     const DenseLayer& layer = model.layers()[l];
     for (size_t i = 0; i < layer.in; ++i) {
       for (size_t j = 0; j < layer.out; ++j) {
-        REQUIRE(rows[i * layer.out + j] == model.params()[model.kernel_index(l, i, j)]);
+        REQUIRE(rows[i * layer.out + j] == model.params()[model.weight_index(l, i, j)]);
       }
     }
-    again.set_kernel_rows(l, rows.data());
+    again.set_weight_rows(l, rows.data());
   }
   REQUIRE(std::memcmp(again.params().data(), model.params().data(),
                       model.params().size() * sizeof(float)) == 0);
   // Panel 1 of layer 0 (units 32..63) starts right after panel 0's 5 x 32 block.
-  REQUIRE(model.kernel_index(0, 0, 32) == model.layers()[0].kernel_offset + 5 * 32);
+  REQUIRE(model.weight_index(0, 0, 32) == model.layers()[0].weights_offset + 5 * 32);
 }
 
 TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat Adam step",
           "[gradients][optimizer]") {
-  for (const char* name : {"adam", "sgd"}) {
-    const std::vector<LayerSpec> specs = {{40, "relu"}, {17, "relu"}, {10, "softmax"}};
+  for (const OptimizerKind kind : {OptimizerKind::kAdam, OptimizerKind::kSgd}) {
+    const std::vector<LayerSpec> specs = {{40, kRelu}, {17, kRelu}, {10, kSoftmax}};
     OptimizerSpec spec;
-    spec.name = name;
+    spec.kind = kind;
     spec.momentum = 0.9;
     Mlp a(30, specs), b(30, specs);
     a.init_glorot(4);
@@ -143,18 +144,18 @@ TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat
     for (size_t r = 0; r < rows; ++r) wa.labels[r] = wb.labels[r] = static_cast<uint8_t>(gen() % 10);
     Team team({0, 1});
     for (uint64_t t = 1; t <= 3; ++t) {
-      transpose_kernels(a, wa, team);
+      transpose_weights(a, wa, team);
       forward(a, wa, rows, team);
       loss_and_delta(a, wa, rows, true, team);
       backward_and_update(a, wa, rows, opt_a, t, team);
 
-      transpose_kernels(b, wb, team);
+      transpose_weights(b, wb, team);
       forward(b, wb, rows, team);
       loss_and_delta(b, wb, rows, true, team);
       backward(b, wb, rows, team);
       opt_b.step(b.params().data(), wb.grads.data(), 0, b.params().size(), t, {0, 1});
     }
-    INFO(name);
+    INFO(optimizer_name(kind));
     REQUIRE(std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)) == 0);
   }
 }

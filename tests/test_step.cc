@@ -12,12 +12,13 @@
 #include "mlpbench/step.h"
 
 using namespace mlpbench;
+using enum Activation;
 
 namespace {
 
 constexpr size_t kInputs = 30, kRows = 13;
-// 70 units: three panels in layer 0, the last partial; two small layers for the head.
-const std::vector<LayerSpec> kSpecs = {{70, "relu"}, {17, "relu"}, {10, "softmax"}};
+// 70 units: three panels in layer 0, the last partial; two small upper layers, run by the leader.
+const std::vector<LayerSpec> kSpecs = {{70, kRelu}, {17, kRelu}, {10, kSoftmax}};
 
 void fill_batch(Workspace& ws, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -29,14 +30,14 @@ void fill_batch(Workspace& ws, uint32_t seed) {
 
 TEST_CASE("train_step computes bitwise what the plain phases compute, for any team",
           "[step][optimizer]") {
-  // Three layers (the head runs two), two (model A's shape: the head runs one) and one (the
-  // head only takes the loss).
+  // Three layers (the leader runs two upper layers), two (model A's shape: one) and one (the
+  // leader only takes the loss).
   const std::vector<std::vector<LayerSpec>> models = {
-      kSpecs, {{70, "relu"}, {10, "softmax"}}, {{10, "softmax"}}};
+      kSpecs, {{70, kRelu}, {10, kSoftmax}}, {{10, kSoftmax}}};
   for (const auto& specs : models) {
-    for (const char* name : {"adam", "sgd"}) {
+    for (const OptimizerKind kind : {OptimizerKind::kAdam, OptimizerKind::kSgd}) {
       OptimizerSpec spec;
-      spec.name = name;
+      spec.kind = kind;
       spec.momentum = 0.9;
       Mlp want(kInputs, specs);
       want.init_glorot(4);
@@ -46,7 +47,7 @@ TEST_CASE("train_step computes bitwise what the plain phases compute, for any te
       const Team alone({0, 1});
       std::vector<float> want_losses;
       for (uint64_t t = 1; t <= 3; ++t) {
-        transpose_kernels(want, want_ws, alone);
+        transpose_weights(want, want_ws, alone);
         forward(want, want_ws, kRows, alone);
         loss_and_delta(want, want_ws, kRows, true, alone);
         want_losses.insert(want_losses.end(), want_ws.losses.begin(), want_ws.losses.end());
@@ -67,7 +68,7 @@ TEST_CASE("train_step computes bitwise what the plain phases compute, for any te
             train_step(model, ws, ws.batch(0), kRows, opt, t, team, hooks);
           }
         });
-        INFO(specs.size() << " layer(s), " << name << ", " << threads << " thread(s)");
+        INFO(specs.size() << " layer(s), " << optimizer_name(kind) << ", " << threads << " thread(s)");
         REQUIRE(std::memcmp(model.params().data(), want.params().data(),
                             model.params().size() * sizeof(float)) == 0);
         REQUIRE(losses == want_losses);
@@ -119,7 +120,7 @@ TEST_CASE("train_step runs after_loss on the leader once a step, prepare_next on
     std::set<int> shares;
     for (const auto& [thread, part] : prepared) {
       REQUIRE(part.count == sharers);
-      if (threads > 1) REQUIRE(thread != 0);  // the head is busy with the layers above 0
+      if (threads > 1) REQUIRE(thread != 0);  // the leader is busy with the upper layers
       shares.insert(part.index);
     }
     REQUIRE(shares.size() == static_cast<size_t>(sharers));

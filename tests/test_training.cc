@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 using namespace mlpbench;
+using enum Activation;
 
 namespace {
 
@@ -29,7 +30,7 @@ const TinyData& tiny_data() {
 Experiment tiny_experiment() {
   Experiment e;
   e.name = "tiny";
-  e.model = {{24, "relu"}, {16, "relu"}, {10, "softmax"}};
+  e.model = {{24, kRelu}, {16, kRelu}, {10, kSoftmax}};
   e.epochs = 3;
   e.batch_size = 32;
   e.seed = 5;
@@ -62,11 +63,11 @@ void require_same_numbers(const Outcome& a, const Outcome& b) {
 }  // namespace
 
 TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[training][determinism]") {
-  for (const char* optimizer : {"adam", "sgd"}) {
+  for (const OptimizerKind optimizer : {OptimizerKind::kAdam, OptimizerKind::kSgd}) {
     Experiment e = tiny_experiment();
-    e.optimizer.name = optimizer;
-    if (e.optimizer.name == "sgd") e.optimizer.learning_rate = 0.05, e.optimizer.momentum = 0.9;
-    INFO(optimizer);
+    e.optimizer.kind = optimizer;
+    if (optimizer == OptimizerKind::kSgd) e.optimizer.learning_rate = 0.05, e.optimizer.momentum = 0.9;
+    INFO(optimizer_name(optimizer));
     const Outcome one = train(e, 1);
     require_same_numbers(one, train(e, 2));
     require_same_numbers(one, train(e, 3));
@@ -100,9 +101,9 @@ TEST_CASE("training learns the tiny dataset and keeps the last partial batch", "
 
 TEST_CASE("a diverging run stops with the epoch and step", "[training]") {
   Experiment e = tiny_experiment();
-  e.optimizer.name = "sgd";
+  e.optimizer.kind = OptimizerKind::kSgd;
   e.optimizer.learning_rate = 10;  // the largest rate validation accepts
-  e.model = {{64, "linear"}, {64, "linear"}, {10, "softmax"}};  // no dead ReLUs to save it
+  e.model = {{64, kLinear}, {64, kLinear}, {10, kSoftmax}};  // no dead ReLUs to save it
   e.epochs = 50;
   Trainer trainer(e, tiny_data().train, tiny_data().test, 2);
   REQUIRE(trainer.run({}) == StopReason::kDiverged);

@@ -10,7 +10,7 @@
 namespace mlpbench {
 namespace {
 
-// 2: the optimizer state is stored in the parameters' own layout, kernels in column panels.
+// 2: the optimizer state is stored in the parameters' own layout, weights in column panels.
 constexpr const char* kFormat = "mlpbench.checkpoint/2";
 
 EpochResult epoch_from_json(const nlohmann::json& j) {
@@ -51,8 +51,8 @@ void save_checkpoint(const std::string& path, const Experiment& experiment, Trai
                                {"state", state},
                                {"run", run_info}};
 
-  std::vector<std::vector<float>> kernels;
-  std::vector<TensorView> tensors = model_tensors(trainer.model(), kernels);
+  std::vector<std::vector<float>> weights;  // Keras-layout copies
+  std::vector<TensorView> tensors = model_tensors(trainer.model(), weights);
   for (auto& [name, buffer] : trainer.optimizer().state()) {
     tensors.push_back({name, "F32", {buffer->size()}, buffer->data()});
   }

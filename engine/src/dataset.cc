@@ -309,7 +309,7 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
                             std::to_string(num_classes));
   }
   if (images.dims.size() != 3) {
-    fail(images_source, "an images file must be idx3 (count x rows x cols), this one has " +
+    fail(images_source, "an images file must be idx3 (count x height x width), this one has " +
                             std::to_string(images.dims.size()) + " dimension(s): " +
                             join_dims(images.dims));
   }
@@ -319,8 +319,8 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
                             join_dims(labels.dims));
   }
   const size_t n = images.dims[0];
-  const size_t rows = images.dims[1], cols = images.dims[2];
-  const size_t features = rows * cols;  // both < 2^32 and the product was capped by parse_idx
+  const size_t height = images.dims[1], width = images.dims[2];
+  const size_t features = height * width;  // both < 2^32 and the product was capped by parse_idx
   if (images.data.size() != n * features) {
     fail(images_source, "holds " + std::to_string(images.data.size()) +
                             " bytes, its dimensions " + join_dims(images.dims) + " need " +
@@ -342,8 +342,8 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
   Dataset ds;
   ds.name = name;
   ds.split = split;
-  ds.rows = rows;
-  ds.cols = cols;
+  ds.height = height;
+  ds.width = width;
   ds.num_classes = num_classes;
   ds.labels.assign(labels.data.begin(), labels.data.begin() + static_cast<ptrdiff_t>(keep));
   const size_t count = keep * features;

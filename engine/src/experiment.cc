@@ -217,8 +217,19 @@ const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
 const std::vector<std::string> kLosses = {"sparse_categorical_crossentropy",
                                           "categorical_crossentropy"};
-const std::vector<std::string> kOptimizers = {"adam", "sgd"};
-const std::vector<std::string> kActivations = {"relu", "linear", "softmax"};
+std::string name_of(Activation a) { return std::string(activation_name(a)); }
+std::string name_of(OptimizerKind k) { return std::string(optimizer_name(k)); }
+
+// In enum order: a validated name's index is its enum value.
+const std::vector<std::string> kOptimizers = {name_of(OptimizerKind::kAdam),
+                                              name_of(OptimizerKind::kSgd)};
+const std::vector<std::string> kActivations = {
+    name_of(Activation::kRelu), name_of(Activation::kLinear), name_of(Activation::kSoftmax)};
+
+template <typename Enum>
+Enum enum_of(const std::string& name, const std::vector<std::string>& names) {
+  return static_cast<Enum>(std::find(names.begin(), names.end(), name) - names.begin());
+}
 
 const std::vector<std::string> kTopKeys = {"name",    "description", "dataset", "model",
                                            "loss",    "optimizer",   "epochs",  "batch_size",
@@ -281,16 +292,15 @@ void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
     const std::string path = child("/model", i);
     const LayerSpec& layer = model[i];
     check_int(ck, child(path, "units"), layer.units, kUnitsRule, json(layer.units));
-    check_choice(ck, child(path, "activation"), layer.activation, kActivations);
     const bool last = i + 1 == model.size();
-    if (!last && layer.activation == "softmax") {
+    if (!last && layer.activation == Activation::kSoftmax) {
       ck.fail(child(path, "activation"),
               "\"softmax\" is only allowed on the output layer (the last one); hidden layers "
               "take \"relu\" or \"linear\"");
     }
-    if (last && layer.activation != "softmax") {
-      ck.fail(child(path, "activation"),
-              "the output layer must use \"softmax\", got " + show(json(layer.activation)));
+    if (last && layer.activation != Activation::kSoftmax) {
+      ck.fail(child(path, "activation"), "the output layer must use \"softmax\", got " +
+                                             show(json(name_of(layer.activation))));
     }
     if (last && layer.units != kNumClasses) {
       ck.fail(child(path, "units"), "the output layer must have " + std::to_string(kNumClasses) +
@@ -314,10 +324,9 @@ void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
 }
 
 void check_optimizer(const Checker& ck, const OptimizerSpec& o) {
-  check_choice(ck, "/optimizer/name", o.name, kOptimizers);
   check_number(ck, "/optimizer/learning_rate", o.learning_rate, kLearningRateRule,
                json(o.learning_rate));
-  if (o.name == "adam") {
+  if (o.kind == OptimizerKind::kAdam) {
     check_number(ck, "/optimizer/beta_1", o.beta_1, kBetaRule, json(o.beta_1));
     check_number(ck, "/optimizer/beta_2", o.beta_2, kBetaRule, json(o.beta_2));
     check_number(ck, "/optimizer/epsilon", o.epsilon, kEpsilonRule, json(o.epsilon));
@@ -424,9 +433,11 @@ std::vector<LayerSpec> read_model(const Checker& ck, const json& v, const std::s
     spec.units = static_cast<int>(read_int(
         ck, child(layer_path, "units"),
         required(ck, layer, child(layer_path, "units"), kUnitsRule.describe()), kUnitsRule));
-    spec.activation = read_choice(
-        ck, child(layer_path, "activation"),
-        required(ck, layer, child(layer_path, "activation"), quoted_choices(kActivations)),
+    spec.activation = enum_of<Activation>(
+        read_choice(ck, child(layer_path, "activation"),
+                    required(ck, layer, child(layer_path, "activation"),
+                             quoted_choices(kActivations)),
+                    kActivations),
         kActivations);
     model.push_back(spec);
   }
@@ -441,33 +452,35 @@ OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
       "\"adam\" or \"sgd\", or an object like {\"name\": \"adam\", "
       "\"learning_rate\": 0.001}";
   if (v.is_string()) {
-    o.name = read_choice(ck, path, v, kOptimizers);
+    o.kind = enum_of<OptimizerKind>(read_choice(ck, path, v, kOptimizers), kOptimizers);
   } else if (v.is_object()) {
     std::vector<std::string> all = kAdamKeys;
     for (const auto& k : kSgdKeys) {
       if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
     }
     check_keys(ck, v, path, all);
-    o.name =
+    o.kind = enum_of<OptimizerKind>(
         read_choice(ck, child(path, "name"),
-                    required(ck, v, child(path, "name"), quoted_choices(kOptimizers)), kOptimizers);
-    const auto& own = o.name == "adam" ? kAdamKeys : kSgdKeys;
+                    required(ck, v, child(path, "name"), quoted_choices(kOptimizers)), kOptimizers),
+        kOptimizers);
+    const bool adam = o.kind == OptimizerKind::kAdam;
+    const auto& own = adam ? kAdamKeys : kSgdKeys;
+    const std::string mine = name_of(o.kind), other = adam ? "sgd" : "adam";
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (std::find(own.begin(), own.end(), it.key()) != own.end()) continue;
-      const std::string other = o.name == "adam" ? "sgd" : "adam";
-      ck.fail(child(path, it.key()), "unknown key for the " + o.name + " optimizer (\"" + it.key() +
-                                         "\" belongs to " + other + "; " + o.name +
+      ck.fail(child(path, it.key()), "unknown key for the " + mine + " optimizer (\"" + it.key() +
+                                         "\" belongs to " + other + "; " + mine +
                                          " takes: " + joined(own) + ")");
     }
   } else {
     ck.expected(path, what, v);
   }
-  if (o.name == "sgd") o.learning_rate = 0.01;  // Keras SGD default
+  if (o.kind == OptimizerKind::kSgd) o.learning_rate = 0.01;  // Keras SGD default
   if (!v.is_object()) return o;
   if (const json* lr = member(v, "learning_rate")) {
     o.learning_rate = read_number(ck, child(path, "learning_rate"), *lr, kLearningRateRule);
   }
-  if (o.name == "adam") {
+  if (o.kind == OptimizerKind::kAdam) {
     if (const json* b = member(v, "beta_1"))
       o.beta_1 = read_number(ck, child(path, "beta_1"), *b, kBetaRule);
     if (const json* b = member(v, "beta_2"))
@@ -545,11 +558,11 @@ nlohmann::json Experiment::to_json() const {
   j["dataset"] = dataset;
   json layers = json::array();
   for (const auto& layer : model)
-    layers.push_back({{"units", layer.units}, {"activation", layer.activation}});
+    layers.push_back({{"units", layer.units}, {"activation", name_of(layer.activation)}});
   j["model"] = layers;
   j["loss"] = loss;
-  json opt = {{"name", optimizer.name}, {"learning_rate", optimizer.learning_rate}};
-  if (optimizer.name == "sgd") {
+  json opt = {{"name", name_of(optimizer.kind)}, {"learning_rate", optimizer.learning_rate}};
+  if (optimizer.kind == OptimizerKind::kSgd) {
     opt["momentum"] = optimizer.momentum;
     opt["nesterov"] = optimizer.nesterov;
   } else {

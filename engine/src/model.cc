@@ -25,8 +25,8 @@ Mlp::Mlp(size_t inputs, const std::vector<LayerSpec>& specs) {
     DenseLayer layer;
     layer.in = in;
     layer.out = static_cast<size_t>(spec.units);
-    layer.relu = spec.activation == "relu";
-    layer.kernel_offset = offset;
+    layer.activation = spec.activation;
+    layer.weights_offset = offset;
     offset += align_floats(layer.in * layer.out);
     layer.bias_offset = offset;
     offset += align_floats(layer.out);
@@ -50,30 +50,30 @@ void Mlp::init_glorot(uint64_t seed) {
     const double limit = std::sqrt(6.0 / static_cast<double>(layer.in + layer.out));
     for (size_t i = 0; i < layer.in; ++i) {  // drawn in Keras order, whatever the storage
       for (size_t j = 0; j < layer.out; ++j) {
-        params_[kernel_index(l, i, j)] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
+        params_[weight_index(l, i, j)] = static_cast<float>((2.0 * rng.uniform() - 1.0) * limit);
       }
     }
   }
 }
 
-size_t Mlp::kernel_index(size_t l, size_t i, size_t j) const {
+size_t Mlp::weight_index(size_t l, size_t i, size_t j) const {
   const DenseLayer& layer = layers_[l];
-  return layer.kernel_offset + kernels::panel_index(i, j, layer.in, layer.out);
+  return layer.weights_offset + kernels::panel_index(i, j, layer.in, layer.out);
 }
 
-std::vector<float> Mlp::kernel_rows(size_t l) const {
+std::vector<float> Mlp::weight_rows(size_t l) const {
   const DenseLayer& layer = layers_[l];
   std::vector<float> rows(layer.in * layer.out);
   for (size_t i = 0; i < layer.in; ++i) {
-    for (size_t j = 0; j < layer.out; ++j) rows[i * layer.out + j] = params_[kernel_index(l, i, j)];
+    for (size_t j = 0; j < layer.out; ++j) rows[i * layer.out + j] = params_[weight_index(l, i, j)];
   }
   return rows;
 }
 
-void Mlp::set_kernel_rows(size_t l, const float* rows) {
+void Mlp::set_weight_rows(size_t l, const float* rows) {
   const DenseLayer& layer = layers_[l];
   for (size_t i = 0; i < layer.in; ++i) {
-    for (size_t j = 0; j < layer.out; ++j) params_[kernel_index(l, i, j)] = rows[i * layer.out + j];
+    for (size_t j = 0; j < layer.out; ++j) params_[weight_index(l, i, j)] = rows[i * layer.out + j];
   }
 }
 
@@ -99,7 +99,7 @@ Workspace::Workspace(const Mlp& model, size_t rows, bool double_buffered) : max_
     const DenseLayer& layer = model.layers()[l];
     outputs.emplace_back(rows * layer.out);
     deltas.emplace_back(rows * layer.out);
-    kernel_t.emplace_back(l > 0 ? layer.in * layer.out : 0);
+    weights_t.emplace_back(l > 0 ? layer.in * layer.out : 0);
   }
   grads.resize(model.params().size());
   losses.resize(rows);
@@ -119,10 +119,10 @@ void forward_layers(const Mlp& model, Workspace& ws, const float* input, size_t 
     kernels::GemmArgs g;
     g.m = rows, g.n = layer.out, g.k = layer.in;
     g.a = x, g.a_row_stride = layer.in, g.a_col_stride = 1;
-    g.b = model.kernel(l), g.b_panels = true;                 // W: [in x out], panels
+    g.b = model.weights(l), g.b_panels = true;                 // W: [in x out], panels
     g.c = ws.outputs[l].data(), g.ldc = layer.out;            // y: [rows x out]
     g.bias = model.bias(l);
-    g.relu = layer.relu;
+    g.relu = layer.relu();
     kernels::gemm(g, team.part());
     team.sync();
   }
@@ -147,14 +147,14 @@ void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad
   loss_and_delta(model, ws, ws.labels.data(), rows, with_grad, team);
 }
 
-void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team) {
+void transpose_weights(const Mlp& model, Workspace& ws, const Team& team) {
   for (size_t l = 1; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
     // Panel s, a row-major [in x width] block, transposed is rows [j0, j0 + width) of W^T.
     for (size_t j0 = 0; j0 < layer.out; j0 += kernels::kPanelCols) {
       const size_t width = std::min(kernels::kPanelCols, layer.out - j0);
-      kernels::transpose(model.kernel(l) + j0 * layer.in, layer.in, width,
-                         ws.kernel_t[l].data() + j0 * layer.in, team.part());
+      kernels::transpose(model.weights(l) + j0 * layer.in, layer.in, width,
+                         ws.weights_t[l].data() + j0 * layer.in, team.part());
     }
   }
   team.sync();
@@ -167,11 +167,11 @@ namespace {
 // the optimizer allows (the gradient never reaches memory), and to the biases right after
 // their column sums (column_sums and the optimizer kernels split a length-n array between
 // threads identically, so each thread updates exactly the sums it computed: no sync needed).
-// Returns whether kernels are left to update (optimizers that do not fuse).
+// Returns whether weights are left to update (optimizers that do not fuse).
 bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t rows,
                      Layers layers, const Team& team, float* params, Optimizer* optimizer,
                      uint64_t t) {
-  bool kernels_left = false;
+  bool weights_left = false;
   for (size_t l = layers.last; l-- > layers.first;) {
     const DenseLayer& layer = model.layers()[l];
     const float* x = l == 0 ? input : ws.outputs[l - 1].data();  // [rows x in]
@@ -181,12 +181,12 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
     dw.m = layer.in, dw.n = layer.out, dw.k = rows;
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
     dw.b = dy, dw.ldb = layer.out;
-    dw.c = ws.grads.data() + layer.kernel_offset, dw.c_panels = true;
+    dw.c = ws.grads.data() + layer.weights_offset, dw.c_panels = true;
     kernels::FusedAdam fused;
-    if (optimizer && optimizer->fuse(params, layer.kernel_offset, t, fused)) {
+    if (optimizer && optimizer->fuse(params, layer.weights_offset, t, fused)) {
       dw.adam = &fused;
     } else {
-      kernels_left = optimizer != nullptr;
+      weights_left = optimizer != nullptr;
     }
     kernels::gemm(dw, team.part());
 
@@ -199,14 +199,14 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
       kernels::GemmArgs dx;
       dx.m = rows, dx.n = layer.in, dx.k = layer.out;
       dx.a = dy, dx.a_row_stride = layer.out, dx.a_col_stride = 1;
-      dx.b = ws.kernel_t[l].data(), dx.ldb = layer.in;  // W^T from before this step's update
+      dx.b = ws.weights_t[l].data(), dx.ldb = layer.in;  // W^T from before this step's update
       dx.c = ws.deltas[l - 1].data(), dx.ldc = layer.in;
-      if (below.relu) dx.mask = x, dx.ldmask = layer.in;
+      if (below.relu()) dx.mask = x, dx.ldmask = layer.in;
       kernels::gemm(dx, team.part());
     }
     team.sync();
   }
-  return kernels_left;
+  return weights_left;
 }
 
 }  // namespace
@@ -223,7 +223,7 @@ void backward_and_update_layers(Mlp& model, Workspace& ws, const float* input, s
   if (!backward_layers(model, ws, input, rows, layers, team, params, &optimizer, t)) return;
   for (size_t l = layers.first; l < layers.last; ++l) {
     const DenseLayer& layer = model.layers()[l];
-    optimizer.step(params, ws.grads.data(), layer.kernel_offset, layer.in * layer.out, t,
+    optimizer.step(params, ws.grads.data(), layer.weights_offset, layer.in * layer.out, t,
                    team.part());
   }
   team.sync();

@@ -6,7 +6,7 @@ namespace mlpbench {
 
 Optimizer::Optimizer(const OptimizerSpec& spec, size_t parameters) : spec_(spec), n_(parameters) {
   first_.resize(n_);
-  if (spec_.name == "adam") second_.resize(n_);
+  if (spec_.kind == OptimizerKind::kAdam) second_.resize(n_);
 }
 
 kernels::AdamArgs Optimizer::adam_args(uint64_t t) const {
@@ -23,7 +23,7 @@ kernels::AdamArgs Optimizer::adam_args(uint64_t t) const {
 
 void Optimizer::step(float* params, const float* grads, size_t offset, size_t n, uint64_t t,
                      kernels::Part part) {
-  if (spec_.name == "adam") {
+  if (spec_.kind == OptimizerKind::kAdam) {
     kernels::adam(params + offset, grads + offset, first_.data() + offset,
                   second_.data() + offset, n, adam_args(t), part);
   } else {
@@ -36,7 +36,7 @@ void Optimizer::step(float* params, const float* grads, size_t offset, size_t n,
 }
 
 bool Optimizer::fuse(float* params, size_t offset, uint64_t t, kernels::FusedAdam& fused) {
-  if (spec_.name != "adam") return false;
+  if (spec_.kind != OptimizerKind::kAdam) return false;
   fused.args = adam_args(t);
   fused.param = params + offset;
   fused.m = first_.data() + offset;
@@ -45,7 +45,7 @@ bool Optimizer::fuse(float* params, size_t offset, uint64_t t, kernels::FusedAda
 }
 
 std::vector<std::pair<std::string, FloatBuffer*>> Optimizer::state() {
-  if (spec_.name == "adam") return {{"adam.m", &first_}, {"adam.v", &second_}};
+  if (spec_.kind == OptimizerKind::kAdam) return {{"adam.m", &first_}, {"adam.v", &second_}};
   return {{"sgd.velocity", &first_}};
 }
 

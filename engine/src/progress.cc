@@ -48,7 +48,7 @@ std::string model_summary(const std::string& name, const Mlp& model) {
   const size_t n = model.layers().size();
   for (size_t l = 0; l < n; ++l) {
     const DenseLayer& layer = model.layers()[l];
-    const std::string act = l + 1 == n ? "softmax" : layer.relu ? "relu" : "linear";
+    const std::string act(activation_name(layer.activation));
     const std::string label = " dense_" + std::to_string(l) + " (Dense, " + act + ")";
     s << pad(label, 29) << pad("(None, " + std::to_string(layer.out) + ")", 26)
       << with_commas(layer.in * layer.out + layer.out) << "\n";

@@ -13,9 +13,9 @@ void train_step(Mlp& model, Workspace& ws, Batch batch, size_t rows, Optimizer& 
   forward_layers(model, ws, batch.input, rows, first, team);
   at(StepPoint::kForwardDone);
 
-  if (team.leader()) {  // the head
+  if (team.leader()) {  // the upper layers, alone
     const Team alone(kernels::Part{0, 1});
-    transpose_kernels(model, ws, alone);
+    transpose_weights(model, ws, alone);
     forward_layers(model, ws, batch.input, rows, above, alone);
     loss_and_delta(model, ws, batch.labels, rows, /*with_grad=*/true, alone);
     if (hooks.after_loss) hooks.after_loss();

@@ -88,7 +88,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
   while (state_.epoch < experiment_.epochs) {
     if (state_.step == 0) begin_epoch();
     const int epoch = state_.epoch + 1;
-    StopReason stop = StopReason::kCompleted;  // written by the step's head, read after its end
+    StopReason stop = StopReason::kCompleted;  // written by the team's leader, read after the step
 
     const size_t first_step = state_.step;
     const uint64_t first_update = state_.updates;
@@ -127,7 +127,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
       team.sync();
       for (; step < steps; ++step) {
         const uint64_t update = first_update + (step - first_step) + 1;  // from 1
-        // Its last sync publishes the head's running sums and `stop`, and the next batch.
+        // Its last sync publishes the leader's running sums and `stop`, and the next batch.
         train_step(model_, train_ws_, train_ws_.batch(step), rows_of(step), optimizer_, update,
                    team, hooks);
         if (team.leader()) {

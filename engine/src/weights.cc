@@ -126,7 +126,7 @@ std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<
   storage.reserve(model.layers().size());
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
-    storage.push_back(model.kernel_rows(l));
+    storage.push_back(model.weight_rows(l));
     out.push_back({tensor_name(l, "kernel"), "F32", {layer.in, layer.out}, storage.back().data()});
     out.push_back({tensor_name(l, "bias"), "F32", {layer.out}, model.bias(l)});
   }
@@ -142,9 +142,9 @@ void save_weights(const std::string& path, const Mlp& model,
 void load_weights(const SafetensorsFile& file, Mlp& model) {
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
-    const std::vector<float> kernel = file.floats(tensor_name(l, "kernel"), {layer.in, layer.out});
+    const std::vector<float> weights = file.floats(tensor_name(l, "kernel"), {layer.in, layer.out});
     const std::vector<float> bias = file.floats(tensor_name(l, "bias"), {layer.out});
-    model.set_kernel_rows(l, kernel.data());
+    model.set_weight_rows(l, weights.data());
     std::memcpy(model.bias(l), bias.data(), bias.size() * sizeof(float));
   }
 }

@@ -34,13 +34,13 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
 struct Dataset {
   std::string name;        // "mnist" or "fashion-mnist"
   std::string split;       // "train" or "test"
-  size_t rows = 0, cols = 0;
+  size_t height = 0, width = 0;  // of one image, in pixels
   size_t num_classes = 10;
   AlignedBuffer<uint8_t> pixels;  // [size() x features()], row-major
   std::vector<uint8_t> labels;
 
   size_t size() const { return labels.size(); }
-  size_t features() const { return rows * cols; }
+  size_t features() const { return height * width; }
   const uint8_t* image(size_t i) const { return pixels.data() + i * features(); }
 };
 

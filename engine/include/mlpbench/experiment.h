@@ -7,26 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlpbench/spec.h"
+
 namespace mlpbench {
-
-struct LayerSpec {
-  int units = 0;
-  std::string activation;  // "relu", "linear", or "softmax" (last layer only)
-
-  bool operator==(const LayerSpec&) const = default;
-};
-
-struct OptimizerSpec {
-  std::string name = "adam";  // "adam" or "sgd"
-  double learning_rate = 1e-3;
-  double beta_1 = 0.9;        // adam
-  double beta_2 = 0.999;      // adam
-  double epsilon = 1e-7;      // adam
-  double momentum = 0.0;      // sgd
-  bool nesterov = false;      // sgd
-
-  bool operator==(const OptimizerSpec&) const = default;
-};
 
 struct Reference {
   double test_accuracy = 0;

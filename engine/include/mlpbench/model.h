@@ -1,15 +1,17 @@
 #pragma once
-// A multilayer perceptron: dense layers (kernel [in x out], bias [out], as in Keras) with ReLU
-// or linear hidden activations and a softmax output folded into the loss. Kernels are stored
-// in column panels (kernels::kPanelCols; row-major for layers of at most 32 units); the Keras
-// layout is produced only at the edges (weights files, checkpoints, tests) by kernel_rows().
+// A multilayer perceptron: dense layers (weights [in x out], bias [out], as in Keras, which
+// calls the weights "kernel") with ReLU or linear hidden activations and a softmax output
+// folded into the loss. Weights are stored in column panels (kernels::kPanelCols; row-major
+// for layers of at most 32 units); the Keras layout is produced only at the edges (weights
+// files, checkpoints, tests) by weight_rows(). "Kernel" in this code means a SIMD routine
+// of namespace kernels::, never a weight matrix.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "mlpbench/experiment.h"
 #include "mlpbench/parallel.h"
+#include "mlpbench/spec.h"
 #include "mlpbench/tensor.h"
 
 namespace mlpbench {
@@ -18,8 +20,9 @@ class Optimizer;
 
 struct DenseLayer {
   size_t in = 0, out = 0;
-  bool relu = false;
-  size_t kernel_offset = 0, bias_offset = 0;  // into the flat parameter buffer
+  Activation activation = Activation::kLinear;
+  bool relu() const { return activation == Activation::kRelu; }
+  size_t weights_offset = 0, bias_offset = 0;  // into the flat parameter buffer
 };
 
 class Mlp {
@@ -35,17 +38,17 @@ class Mlp {
   // is one flat loop; gradients use the same layout.
   FloatBuffer& params() { return params_; }
   const FloatBuffer& params() const { return params_; }
-  float* kernel(size_t l) { return params_.data() + layers_[l].kernel_offset; }
-  const float* kernel(size_t l) const { return params_.data() + layers_[l].kernel_offset; }
+  float* weights(size_t l) { return params_.data() + layers_[l].weights_offset; }
+  const float* weights(size_t l) const { return params_.data() + layers_[l].weights_offset; }
   float* bias(size_t l) { return params_.data() + layers_[l].bias_offset; }
   const float* bias(size_t l) const { return params_.data() + layers_[l].bias_offset; }
-  // Index into params() of kernel element (i, j) of layer l (input i, unit j).
-  size_t kernel_index(size_t l, size_t i, size_t j) const;
-  // Layer l's kernel in Keras layout ([in x out], row-major), and back.
-  std::vector<float> kernel_rows(size_t l) const;
-  void set_kernel_rows(size_t l, const float* rows);
+  // Index into params() of weight (i, j) of layer l (input i, unit j).
+  size_t weight_index(size_t l, size_t i, size_t j) const;
+  // Layer l's weights in Keras layout ([in x out], row-major), and back.
+  std::vector<float> weight_rows(size_t l) const;
+  void set_weight_rows(size_t l, const float* rows);
 
-  // Glorot-uniform kernels (limit sqrt(6 / (in + out))) and zero biases, from `seed`.
+  // Glorot-uniform weights (limit sqrt(6 / (in + out))) and zero biases, from `seed`.
   void init_glorot(uint64_t seed);
 
   // GEMM flops (2 per multiply-add) per sample: forward only, and a whole training step
@@ -78,7 +81,7 @@ struct Workspace {
   Batch batch(size_t slot);
   std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
   std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
-  std::vector<FloatBuffer> kernel_t;  // per layer > 0: the kernel transposed, [out x in]
+  std::vector<FloatBuffer> weights_t;  // per layer > 0: the weights transposed, [out x in]
   FloatBuffer grads;                  // same layout as Mlp::params()
   std::vector<float> losses;          // [rows]
   std::vector<int32_t> predicted;     // [rows]
@@ -104,9 +107,9 @@ void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad
                     const Team& team);
 void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
                     bool with_grad, const Team& team);
-// Every layer's kernel transposed, for the input gradients of backward().
-void transpose_kernels(const Mlp& model, Workspace& ws, const Team& team);
-// Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_kernels).
+// Every layer's weights transposed, for the input gradients of backward().
+void transpose_weights(const Mlp& model, Workspace& ws, const Team& team);
+// Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_weights).
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
 // backward() and update `t` of `optimizer` on every parameter: fused into the weight-gradient
 // GEMMs where the optimizer allows it (Adam: those gradients never reach memory), after them

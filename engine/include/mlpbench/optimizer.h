@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/spec.h"
 #include "mlpbench/tensor.h"
 
 namespace mlpbench {

@@ -8,7 +8,7 @@
 
 namespace mlpbench {
 
-// A barrier that spins briefly, then sleeps (futex). A training step has about ten barriers;
+// A barrier that spins briefly, then sleeps (futex). A training step has three barriers (step.h);
 // spinning keeps each well under a microsecond on an idle machine, and sleeping after ~20 us
 // hands the core to whoever else needs it: on a shared machine a spin-only barrier (OpenMP's
 // default policy) makes every barrier wait out a scheduler time slice, 100x slower.

@@ -35,8 +35,8 @@ struct SafetensorsFile {
 // std::runtime_error naming the path.
 SafetensorsFile read_safetensors(const std::string& path);
 
-// The model's tensors in layer order, Keras layout: kernels copied into `storage` (which must
-// outlive the views), biases viewed in place.
+// The model's tensors in layer order, Keras layout: weight matrices copied into `storage`
+// (which must outlive the views), biases viewed in place.
 std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<float>>& storage);
 void save_weights(const std::string& path, const Mlp& model,
                   const std::map<std::string, std::string>& metadata);

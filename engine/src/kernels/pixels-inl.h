@@ -48,7 +48,7 @@ HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
 // next: a normal store to a line another core has read must first invalidate that core's copy,
 // one latency-bound round trip per line (a model B batch is 400 lines: the gather took 12 us
 // with normal stores into the buffer the other core had read, 5.6 us with streaming ones;
-// bench/PERF.md #22). Rows whose start is not vector-aligned use normal stores.
+// bench/PERF.md #23). Rows whose start is not vector-aligned use normal stores.
 void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
                   float* out, Part part, bool streaming) {
   const hn::ScalableTag<float> d;

@@ -1,0 +1,22 @@
+#include "mlpbench/spec.h"
+
+namespace mlpbench {
+
+std::string_view activation_name(Activation a) {
+  switch (a) {
+    case Activation::kRelu: return "relu";
+    case Activation::kLinear: return "linear";
+    case Activation::kSoftmax: return "softmax";
+  }
+  return "?";
+}
+
+std::string_view optimizer_name(OptimizerKind k) {
+  switch (k) {
+    case OptimizerKind::kAdam: return "adam";
+    case OptimizerKind::kSgd: return "sgd";
+  }
+  return "?";
+}
+
+}  // namespace mlpbench
