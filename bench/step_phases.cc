@@ -1,7 +1,9 @@
 // step_phases: where one training step's time goes, phase by phase and thread by thread.
-// Usage: step_phases [threads] [A|B]   (A = 784-512-10, B = 784-64-32-10; batch 32)
+// Usage: step_phases [THREADS] [A|B] [--steps N]   (A = 784-512-10, B = 784-64-32-10; batch 32)
 // Runs train_step (step.h) with a clock at each of its StepPoints, on random data: an
 // MNIST-sized byte dataset whose random rows are gathered as the trainer gathers them.
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
 #include "mlpbench/optimizer.h"
@@ -22,7 +25,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kBatch = 32, kSamples = 60000, kInputs = 784;
-constexpr int kSteps = 3000;
 
 enum Phase { kForward0, kOwnWork, kWait, kBackward0, kPhases };
 const char* const kPhaseNames[kPhases] = {"layer-0 forward", "upper layers or gather", "wait",
@@ -33,8 +35,26 @@ static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const bool model_a = argc > 2 && std::string(argv[2]) == "A";
+  int threads = 2, steps = 3000;
+  std::string which = "B";
+  CLI::App app{"Times one training step (batch 32) phase by phase and thread by thread, on "
+               "random MNIST-sized data; prints microseconds per step (docs/benchmarks.md).\n\n"
+               "Exit status: 0 success; 2 bad command line.",
+               "step_phases"};
+  app.add_option("threads", threads, "Threads of the team (default 2)")->check(CLI::Range(1, 1024));
+  app.add_option("model", which, "A = 784-512-10, B = 784-64-32-10 (default B)")
+      ->check(CLI::IsMember({"A", "B"}));
+  app.add_option("--steps", steps, "Steps to time (default 3000)")->check(CLI::Range(1, 1000000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::printf("%s", app.help().c_str());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", e.what());
+    return kExitUsage;
+  }
+  const bool model_a = which == "A";
   const std::vector<LayerSpec> specs = model_a
       ? std::vector<LayerSpec>{{512, kRelu}, {10, kSoftmax}}
       : std::vector<LayerSpec>{{64, kRelu}, {32, kRelu}, {10, kSoftmax}};
@@ -66,7 +86,7 @@ int main(int argc, char** argv) {
     hooks.at = [&](StepPoint point) { t[static_cast<int>(point) + 1] = Clock::now(); };
     gather(0, part);
     team.sync();
-    for (; step < kSteps; ++step) {
+    for (; step < steps; ++step) {
       t[0] = Clock::now();
       train_step(model, ws, ws.batch(static_cast<size_t>(step)), kBatch, optimizer,
                  static_cast<uint64_t>(step) + 1, team, hooks);
@@ -75,15 +95,15 @@ int main(int argc, char** argv) {
       }
     }
   });
-  std::printf("model %s, %d thread(s), us per step (thread 0 is the leader: it runs the upper layers)\n",
-              model_a ? "A" : "B", threads);
+  std::printf("model %s, %d thread(s), us per step (thread 0, the leader, runs the upper layers)\n",
+              which.c_str(), threads);
   for (int t = 0; t < threads; ++t) {
     double total = 0;
     std::printf("  thread %d:", t);
     for (int p = 0; p < kPhases; ++p) {
-      std::printf("  %s %.1f", kPhaseNames[p], seconds[t][p] / kSteps * 1e6);
+      std::printf("  %s %.1f", kPhaseNames[p], seconds[t][p] / steps * 1e6);
       total += seconds[t][p];
     }
-    std::printf("  | step %.1f\n", total / kSteps * 1e6);
+    std::printf("  | step %.1f\n", total / steps * 1e6);
   }
 }

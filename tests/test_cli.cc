@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -162,6 +163,85 @@ TEST_CASE("a thread sweep writes one log per count into one folder", "[cli]") {
   size_t logs = 0;
   for (const auto& entry : fs::directory_iterator(folder)) logs += entry.path().extension() == ".json";
   REQUIRE(logs == 2);
+}
+
+TEST_CASE("a sweep prints the model summary once and ends with one summary table", "[cli]") {
+  Sandbox s;
+  const std::string folder = s.dir + "/sweep";
+  const std::string loud = test_support::run_experiment_path() + " --data-dir " + s.dir + "/data ";
+  const auto r = run(loud + s.experiment + " --epochs 1 --sweep-threads 1,2 --out " + folder);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = r.err.find(what); at != std::string::npos; at = r.err.find(what, at + 1)) ++n;
+    return n;
+  };
+  REQUIRE(count("Model: \"cli_test\"") == 1);
+  REQUIRE(count("s/epoch  speed-up  identical numbers") == 1);
+  // Thread counts never change the numbers: both rows say so.
+  REQUIRE(r.err.find("1 thread, ") != std::string::npos);
+  REQUIRE(count("x  yes\n") == 2);
+}
+
+TEST_CASE("a SIMD sweep over all runs every supported target, and names unknown ones", "[cli]") {
+  Sandbox s;
+  auto r = run(test_support::run_experiment_path() + " --list-targets");
+  REQUIRE(r.exit_code == 0);
+  const auto at = r.out.find("supported:");
+  REQUIRE(at != std::string::npos);
+  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+  const size_t targets = static_cast<size_t>(std::count(line.begin(), line.end(), ',')) + 1;
+
+  const std::string folder = s.dir + "/simd";
+  r = run(s.cmd(s.experiment + " --epochs 1 --threads 1 --train-limit 64 --test-limit 32 "
+                "--sweep-simd all --out " + folder));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  size_t logs = 0;
+  for (const auto& entry : fs::directory_iterator(folder)) logs += entry.path().extension() == ".json";
+  REQUIRE(logs == targets);
+
+  r = run(s.cmd(s.experiment + " --sweep-simd NEON9 --out " + s.dir + "/none"));
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.err.find("--sweep-simd: no compiled and supported target named \"NEON9\"") !=
+          std::string::npos);
+  REQUIRE_FALSE(fs::exists(s.dir + "/none"));
+}
+
+TEST_CASE("a dry run validates, describes and prints the resolved experiment", "[cli][dry-run]") {
+  Sandbox s;
+  auto r = run(test_support::run_experiment_path() + " --dry-run --epochs 7 " + s.experiment);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json resolved = json::parse(r.out);
+  REQUIRE(resolved["epochs"] == 7);
+  REQUIRE(resolved["optimizer"]["beta_2"] == 0.999);  // defaults filled in
+  REQUIRE(resolved["model"][0] == json({{"units", 24}, {"activation", "relu"}}));
+  REQUIRE(r.err.find("Total params: 19,090") != std::string::npos);  // 784*24+24 + 24*10+10
+
+  const std::string tanh = s.dir + "/tanh.json";
+  Sandbox::write_experiment(tanh, 1, 0.001, "tanh");
+  r = run(test_support::run_experiment_path() + " --dry-run " + tanh);
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.out.empty());
+  REQUIRE(r.err.find("/model/0/activation") != std::string::npos);
+}
+
+TEST_CASE("the reference figure is quoted only for a run that matches it", "[cli]") {
+  Sandbox s;
+  json e = read_json(s.experiment);
+  e["reference"] = {{"test_accuracy", 0.5}, {"source", "a notebook"}};
+  test_support::write_file(s.experiment, e.dump());
+  const std::string loud = test_support::run_experiment_path() + " --data-dir " + s.dir + "/data ";
+  auto r = run(loud + s.experiment + " --out " + s.dir + "/full.json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.err.find("(reference 50.00%: a notebook)") != std::string::npos);
+  r = run(loud + s.experiment + " --epochs 1 --out " + s.dir + "/short.json");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.err.find("Final test accuracy") != std::string::npos);
+  REQUIRE(r.err.find("reference") == std::string::npos);
 }
 
 TEST_CASE("bad command lines and experiment files exit 2 with a clear message", "[cli][errors]") {

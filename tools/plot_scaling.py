@@ -11,7 +11,7 @@ Thread study (drawn when a group has >= 2 thread counts), x = run.threads:
   * speed-up vs the group's smallest thread count (1 normally), with the ideal line;
   * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line.
 SIMD study (drawn when one thread count has >= 2 targets): bars of speed-up relative to the
-slowest target (EMU128 normally), annotated with the factor.
+slowest target (the scalar fallback normally: SCALAR or EMU128), annotated with the factor.
 
 Determinism check: the engine computes bitwise-identical numbers for any thread count. For each
 group the tool compares train_loss, train_accuracy, test_loss and test_accuracy of every epoch
@@ -39,8 +39,8 @@ def parse_args(argv):
         epilog="Exit status: 0 success; 1 with --strict when numbers differ between thread "
                "counts; 2 bad command line, unreadable or invalid log, logs of different "
                "experiments, or nothing to compare.\n"
-               "Example: tools/plot_scaling.py results/runs/mlp512_5ep/sweep-2026-11-23/ "
-               "-o scaling.svg")
+               "Example (a committed study): tools/plot_scaling.py "
+               "results/studies/threads_mlp512 -o scaling.svg")
     p.add_argument("inputs", nargs="+", metavar="DIR_OR_LOG",
                    help="sweep folders and/or run log files, all of one experiment")
     p.add_argument("-o", "--output", default="scaling.png", metavar="PATH",

@@ -14,8 +14,9 @@ configuration's peer thread count); only the peer is varied.
 Per configuration the report gives the median epoch time (the median over rounds of each run's
 median epoch train_seconds) of engine and peer, their ratio peer/engine (> 1: the engine is
 faster), and names the peer's best configuration. Everything is written under --out-dir
-(default results/peers/<name>/<UTC stamp>/): every run's log, stdout and stderr, summary.json
-(or --json-out) and summary.md; the Markdown table also goes to stdout.
+(default results/runs/<name>/side_by_side-<UTC stamp>/, ignored by git): every run's log,
+stdout and stderr, summary.json (or --json-out) and summary.md; the Markdown table also goes to
+stdout.
 
 Peer configurations (combine with '+', e.g. 1thread+passive, openmp+passive):
 """
@@ -275,7 +276,8 @@ def build_parser():
                    help="run the engine with each configuration's peer thread count (e.g. 1 "
                         "for 1thread) instead of always --threads")
     p.add_argument("--timeout", type=float, help="seconds after which one run is killed")
-    p.add_argument("--out-dir", help="output folder (default results/peers/<name>/<UTC stamp>/)")
+    p.add_argument("--out-dir", help="output folder (default results/runs/<name>/side_by_side-"
+                   "<UTC stamp>/, which git ignores)")
     p.add_argument("--json-out", help="summary JSON (default <out-dir>/summary.json)")
     return p
 
@@ -304,7 +306,8 @@ def main(argv):
     cores = len(os.sched_getaffinity(0))
     threads = args.threads or exp["threads"] or cores
     stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
-    out_dir = args.out_dir or os.path.join(REPO_ROOT, "results", "peers", exp["name"], stamp)
+    out_dir = args.out_dir or os.path.join(REPO_ROOT, "results", "runs", exp["name"],
+                                           "side_by_side-" + stamp)
     os.makedirs(out_dir, exist_ok=True)
     json_out = args.json_out or os.path.join(out_dir, "summary.json")
 
@@ -326,7 +329,8 @@ def main(argv):
                         ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_WAIT_POLICY",
                          "OMP_NUM_THREADS", "MLPBENCH_PEER_BLAS")},
         "load_average_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "host": {"cpu_model": pytorch_mlp.cpu_model(), "logical_cpus": os.cpu_count()},
+        "host": {"cpu_model": pytorch_mlp.cpu_model(pytorch_mlp.cpuinfo()),
+                 "logical_cpus": os.cpu_count()},
         "epoch_seconds_definition": "median over rounds of each run's median epoch "
                                     "train_seconds",
         "configs": {},

@@ -1,4 +1,4 @@
-// run_experiment: trains an experiment file and writes its run log (see README and DESIGN.md).
+// run_experiment: trains an experiment file and writes its run log (docs/cli.md).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -6,6 +6,7 @@
 
 #include "mlpbench/build_info.h"
 #include "mlpbench/errors.h"
+#include "mlpbench/kernels.h"
 #include "mlpbench/runner.h"
 
 namespace {
@@ -61,14 +62,26 @@ int main(int argc, char** argv) {
   app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
   bool list_targets = false;
   app.add_flag("--list-targets", list_targets, "Print compiled and supported SIMD targets and exit");
-  app.add_flag("--quiet", o.quiet, "No model summary and no progress bar");
+  app.add_flag("--quiet", o.quiet,
+               "Only errors and the log path: no model summary, progress or per-epoch lines, "
+               "final accuracy or sweep table");
+  app.add_flag("--dry-run", o.dry_run,
+               "Validate the experiment (with the overrides), print the model summary (stderr) "
+               "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "Save a checkpoint every N epochs")->check(CLI::Range(1, 100000));
   app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
   app.add_flag("--force", o.force, "Overwrite an existing log at --out");
   std::string sweep_threads, sweep_simd;
   app.add_option("--sweep-threads", sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
-  app.add_option("--sweep-simd", sweep_simd, "One run per SIMD target, e.g. AVX3,AVX2,SSE4,EMU128 (combines with --sweep-threads)");
+  const std::string targets = [] {
+    std::string s;
+    for (const auto& t : mlpbench::kernels::supported_targets()) s += (s.empty() ? "" : ",") + t;
+    return s;
+  }();
+  app.add_option("--sweep-simd", sweep_simd,
+                 "One run per SIMD target: a list such as " + targets +
+                     " (this machine's), or all (combines with --sweep-threads)");
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
 
   try {

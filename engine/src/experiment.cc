@@ -29,7 +29,6 @@ namespace {
 using json = nlohmann::json;
 
 // Both datasets: 28x28 images, 10 classes.
-constexpr int kInputSize = 784;
 constexpr int kNumClasses = 10;
 
 constexpr size_t kMaxLayers = 64;
@@ -287,7 +286,7 @@ void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
                  const std::string& dataset) {
   check_layer_count(ck, model.size());
   uint64_t parameters = 0;
-  uint64_t in = kInputSize;
+  uint64_t in = kExperimentInputs;
   for (size_t i = 0; i < model.size(); ++i) {
     const std::string path = child("/model", i);
     const LayerSpec& layer = model[i];

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <iomanip>
@@ -38,26 +39,50 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-std::string model_summary(const std::string& name, const Mlp& model) {
+std::string model_summary(const std::string& name, size_t inputs,
+                          const std::vector<LayerSpec>& layers) {
   const std::string rule(65, '_'), thick(65, '=');
   std::ostringstream s;
   s << "Model: \"" << name << "\"\n" << rule << "\n";
   s << pad(" Layer (type)", 29) << pad("Output Shape", 26) << "Param #\n" << thick << "\n";
-  s << pad(" flatten (Flatten)", 29) << pad("(None, " + std::to_string(model.inputs()) + ")", 26)
+  s << pad(" flatten (Flatten)", 29) << pad("(None, " + std::to_string(inputs) + ")", 26)
     << "0\n";
-  const size_t n = model.layers().size();
-  for (size_t l = 0; l < n; ++l) {
-    const DenseLayer& layer = model.layers()[l];
-    const std::string act(activation_name(layer.activation));
+  size_t in = inputs, total = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const size_t out = static_cast<size_t>(layers[l].units), params = in * out + out;
+    const std::string act(activation_name(layers[l].activation));
     const std::string label = " dense_" + std::to_string(l) + " (Dense, " + act + ")";
-    s << pad(label, 29) << pad("(None, " + std::to_string(layer.out) + ")", 26)
-      << with_commas(layer.in * layer.out + layer.out) << "\n";
+    s << pad(label, 29) << pad("(None, " + std::to_string(out) + ")", 26)
+      << with_commas(params) << "\n";
+    total += params;
+    in = out;
   }
   s << thick << "\n";
-  s << "Total params: " << with_commas(model.parameter_count()) << " ("
-    << std::fixed << std::setprecision(2) << model.parameter_count() * 4.0 / 1048576 << " MiB)\n";
-  s << "Trainable params: " << with_commas(model.parameter_count()) << "\n";
+  s << "Total params: " << with_commas(total) << " ("
+    << std::fixed << std::setprecision(2) << total * 4.0 / 1048576 << " MiB)\n";
+  s << "Trainable params: " << with_commas(total) << "\n";
   s << "Non-trainable params: 0\n" << rule << "\n";
+  return s.str();
+}
+
+std::string sweep_table(const std::vector<SweepRow>& rows) {
+  if (rows.empty()) return "";
+  auto config = [](const SweepRow& r) {
+    return std::to_string(r.threads) + (r.threads == 1 ? " thread, " : " threads, ") + r.target;
+  };
+  size_t width = 13;  // "configuration"
+  for (const auto& r : rows) width = std::max(width, config(r).size());
+  std::ostringstream s;
+  s << pad("configuration", width) << "  s/epoch  speed-up  identical numbers\n";
+  for (const auto& r : rows) {
+    char cells[64];
+    std::snprintf(cells, sizeof cells, "  %7.3f  %7.2fx  %s", r.median_epoch_seconds,
+                  rows.front().median_epoch_seconds / r.median_epoch_seconds,
+                  r.identical ? "yes" : "no");
+    s << pad(config(r), width) << cells << "\n";
+  }
+  s << "(s/epoch: median epoch; speed-up and identical numbers: against " << config(rows.front())
+    << ")\n";
   return s.str();
 }
 

@@ -66,6 +66,10 @@ struct RunSetup {
   bool overwrite = false;
   const Checkpoint* resume = nullptr;
   nlohmann::json run_info;      // carried in checkpoints
+  bool summary = true;          // print the model summary (a sweep prints it once)
+  // The experiment's reference figure applies: epochs and batch size as in its file, all data.
+  bool reference_applies = false;
+  std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
 };
 
 int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
@@ -97,7 +101,10 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   run_info["started_utc"] = run["started_utc"];
 
   if (!o.quiet) {
-    std::fprintf(stderr, "%s", model_summary(e.name, trainer.model()).c_str());
+    if (setup.summary) {
+      std::fprintf(stderr, "%s",
+                   model_summary(e.name, trainer.model().inputs(), e.model).c_str());
+    }
     std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
                  train.size(), test.size(), e.dataset.c_str(), setup.threads,
                  setup.threads == 1 ? "" : "s", kernels::active_target().c_str(), e.batch_size);
@@ -135,11 +142,16 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                       {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}});
         if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
       }
-      if (e.reference && !o.quiet) {
-        std::fprintf(stderr, "Final test accuracy %.2f%% (reference %.2f%%: %s)\n",
-                     100 * trainer.state().history.back().test_accuracy,
-                     100 * e.reference->test_accuracy, e.reference->source.c_str());
+      if (!o.quiet) {
+        std::fprintf(stderr, "Final test accuracy %.2f%%",
+                     100 * trainer.state().history.back().test_accuracy);
+        if (e.reference && setup.reference_applies) {
+          std::fprintf(stderr, " (reference %.2f%%: %s)", 100 * e.reference->test_accuracy,
+                       e.reference->source.c_str());
+        }
+        std::fprintf(stderr, "\n");
       }
+      if (setup.history) *setup.history = trainer.state().history;
       std::printf("%s\n", setup.log_path.c_str());
       return kExitOk;
     }
@@ -168,11 +180,23 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   return kExitOther;
 }
 
-void select_target_or_throw(const std::string& name) {
+// `option` names the command-line option the target came from, for the message.
+void select_target_or_throw(const std::string& name, const std::string& option) {
   if (!kernels::select_simd_target(name)) {
-    throw ConfigError("--simd-target: no compiled and supported target named \"" + name +
+    throw ConfigError(option + ": no compiled and supported target named \"" + name +
                       "\" (available: " + join(kernels::supported_targets()) + ")");
   }
+}
+
+bool same_numbers(const std::vector<EpochResult>& a, const std::vector<EpochResult>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].train_loss != b[i].train_loss || a[i].train_accuracy != b[i].train_accuracy ||
+        a[i].test_loss != b[i].test_loss || a[i].test_accuracy != b[i].test_accuracy) {
+      return false;
+    }
+  }
+  return true;
 }
 
 int run_checked(const RunOptions& o) {
@@ -186,6 +210,7 @@ int run_checked(const RunOptions& o) {
   } else {
     e = load_experiment(o.experiment_path);
   }
+  const Experiment as_written = e;
   if (o.epochs) e.epochs = *o.epochs;
   if (o.batch_size) e.batch_size = *o.batch_size;
   if (o.seed) e.seed = *o.seed;
@@ -195,13 +220,18 @@ int run_checked(const RunOptions& o) {
     throw ConfigError("--resume: the batch size and seed come from the checkpoint");
   }
   if (o.checkpoint_every < 0) throw ConfigError("--checkpoint-every: expected a positive number");
+  if (o.dry_run) {
+    std::fprintf(stderr, "%s", model_summary(e.name, kExperimentInputs, e.model).c_str());
+    std::printf("%s\n", e.to_json().dump(2).c_str());
+    return kExitOk;
+  }
 
   const nlohmann::json saved = checkpoint ? checkpoint->run_info : nlohmann::json::object();
   const size_t train_limit = o.train_limit ? o.train_limit : saved.value("train_limit", size_t{0});
   const size_t test_limit = o.test_limit ? o.test_limit : saved.value("test_limit", size_t{0});
   std::string simd = o.simd_target;
   if (simd.empty() && checkpoint) simd = saved.value("simd_target", std::string());
-  if (!simd.empty()) select_target_or_throw(simd);
+  if (!simd.empty()) select_target_or_throw(simd, "--simd-target");
 
   const std::string data_dir = data_dir_for(o);
   const Dataset train = load_dataset(data_dir, e.dataset, "train", train_limit);
@@ -214,6 +244,11 @@ int run_checked(const RunOptions& o) {
   install_signal_handlers();
 
   nlohmann::json run_info = {{"train_limit", train_limit}, {"test_limit", test_limit}};
+  // A resumed run keeps what its first part decided.
+  run_info["reference_applies"] =
+      checkpoint ? saved.value("reference_applies", false)
+                 : e.epochs == as_written.epochs && e.batch_size == as_written.batch_size &&
+                       train_limit == 0 && test_limit == 0;
   const int default_threads = e.threads > 0 ? e.threads : available_cpus();
 
   if (o.sweep_threads.empty() && o.sweep_simd.empty()) {
@@ -234,6 +269,7 @@ int run_checked(const RunOptions& o) {
                                                    : replace_extension(setup.log_path, ".ckpt");
     run_info["simd_target"] = simd;
     setup.run_info = run_info;
+    setup.reference_applies = run_info["reference_applies"].get<bool>();
     return train_one(e, train, test, setup, o);
   }
 
@@ -243,14 +279,16 @@ int run_checked(const RunOptions& o) {
   std::vector<int> thread_counts = o.sweep_threads;
   if (thread_counts.empty()) thread_counts.push_back(default_threads);
   std::vector<std::string> targets = o.sweep_simd;
+  if (targets.size() == 1 && targets.front() == "all") targets = kernels::supported_targets();
   if (targets.empty()) targets.push_back(simd.empty() ? kernels::active_target() : simd);
-  for (const auto& t : targets) select_target_or_throw(t);  // fail before any run starts
+  for (const auto& t : targets) select_target_or_throw(t, "--sweep-simd");  // before any run
   for (int threads : thread_counts) {
     if (threads < 1 || threads > 1024) throw ConfigError("--sweep-threads: expected counts from 1 to 1024");
   }
-  std::vector<std::string> logs;
+  std::vector<SweepRow> rows;
+  std::vector<EpochResult> first, history;
   for (const std::string& target : targets) {
-    select_target_or_throw(target);
+    select_target_or_throw(target, "--sweep-simd");
     for (int threads : thread_counts) {
       RunSetup setup;
       setup.threads = threads;
@@ -260,14 +298,20 @@ int run_checked(const RunOptions& o) {
       setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
       run_info["simd_target"] = target;
       setup.run_info = run_info;
+      setup.summary = rows.empty();
+      setup.reference_applies = run_info["reference_applies"].get<bool>();
+      setup.history = &history;
       const int status = train_one(e, train, test, setup, o);
       if (status != kExitOk) return status;
-      logs.push_back(setup.log_path);
+      if (rows.empty()) first = history;
+      rows.push_back({threads, kernels::active_target(),
+                      summary_json(history, 0)["median_epoch_seconds"].get<double>(),
+                      same_numbers(first, history)});
     }
   }
   if (!o.quiet) {
-    std::fprintf(stderr, "Sweep of %zu runs in %s\nplot it with: tools/plot_scaling.py %s\n",
-                 logs.size(), folder.c_str(), folder.c_str());
+    std::fprintf(stderr, "\nSweep of %zu runs in %s\n%splot it with: tools/plot_scaling.py %s\n",
+                 rows.size(), folder.c_str(), sweep_table(rows).c_str(), folder.c_str());
   }
   return kExitOk;
 }

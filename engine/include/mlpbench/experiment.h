@@ -11,6 +11,9 @@
 
 namespace mlpbench {
 
+// Inputs of every experiment's model: both datasets hold 28x28 images, flattened.
+constexpr int kExperimentInputs = 784;
+
 struct Reference {
   double test_accuracy = 0;
   std::string source;

@@ -4,14 +4,17 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "mlpbench/model.h"
 #include "mlpbench/trainer.h"
 
 namespace mlpbench {
 
-// Keras-style table: layers, output shapes, parameter counts, total.
-std::string model_summary(const std::string& name, const Mlp& model);
+// Keras-style table: layers, output shapes, parameter counts, total. From the layer specs
+// alone, so a model can be described without being allocated (run_experiment --dry-run).
+std::string model_summary(const std::string& name, size_t inputs,
+                          const std::vector<LayerSpec>& layers);
 
 class Progress {
  public:
@@ -29,5 +32,15 @@ class Progress {
 };
 
 std::string format_duration(double seconds);
+
+// One run of a sweep, for the table that ends it.
+struct SweepRow {
+  int threads = 1;
+  std::string target;
+  double median_epoch_seconds = 0;
+  bool identical = true;  // per-epoch losses and accuracies bitwise those of the first row
+};
+// configuration | s/epoch | speed-up (against the first row) | identical numbers (yes/no).
+std::string sweep_table(const std::vector<SweepRow>& rows);
 
 }  // namespace mlpbench

@@ -17,6 +17,7 @@ struct RunOptions {
   std::string save_weights;
   std::string simd_target;
   bool quiet = false;
+  bool dry_run = false;  // validate, describe, print the resolved experiment; no data, no run
   std::string checkpoint;
   int checkpoint_every = 0;
   std::string resume;
@@ -25,7 +26,8 @@ struct RunOptions {
   std::vector<std::string> sweep_simd;
 };
 
-// Runs and returns the process exit status; messages go to stderr, the log path to stdout.
+// Runs and returns the process exit status; messages go to stderr, the log path to stdout
+// (with dry_run: the model summary to stderr, the resolved experiment as JSON to stdout).
 int run(const RunOptions& options);
 
 // Prints compiled, supported and active SIMD targets.
