@@ -1,4 +1,4 @@
-// mlp_bench: Google Benchmark binary for the engine (DESIGN.md "Contract: benchmarks").
+// mlp_bench: Google Benchmark binary for the engine (docs/benchmarks.md).
 //
 // What is measured:
 //   BM_GemmForward / BM_GemmWeightGrad / BM_GemmInputGrad   every GEMM of a training step of

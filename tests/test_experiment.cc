@@ -316,7 +316,7 @@ TEST_CASE("bad experiment files give a ConfigError naming the file and the JSON 
 TEST_CASE("the committed experiments parse", "[experiment]") {
   const std::string dir = test_support::source_dir() + "/experiments/";
 
-  SECTION("mlp512_5ep is the DESIGN.md example") {
+  SECTION("mlp512_5ep is the Keras reference notebook") {
     const Experiment e = mlpbench::load_experiment(dir + "mlp512_5ep.json");
     CHECK(e.name == "mlp512_5ep");
     CHECK(e.dataset == "mnist");

@@ -94,7 +94,7 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
 TEST_CASE("parameter and flop counts match the Keras reference model", "[gradients]") {
   Mlp model(784, {{512, kRelu}, {10, kSoftmax}});
   REQUIRE(model.parameter_count() == 407050);
-  // 98.2 GFLOP per epoch of 60,000 samples (DESIGN: forward + dW + dX of layer 2 only).
+  // 98.2 GFLOP per epoch of 60,000 samples (forward + dW of every layer + dX of layer 2 only).
   REQUIRE(model.training_flops_per_sample() * 60000 == Approx(98.18e9).epsilon(1e-3));
   model.init_glorot(1);
   const double limit = std::sqrt(6.0 / (784 + 512));

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import mlpbench_logs as ml  # noqa: E402
-import show_samples  # noqa: E402
+import mlpbench_inputs  # noqa: E402
 
 PROG = "eval_weights.py"
 
@@ -83,10 +83,8 @@ def main(argv=None):
         activations = [layer["activation"] for layer in exp["model"][:-1]]
         dataset = args.dataset or exp.get("dataset", "mnist")
         test_limit = test_limit or log["run"].get("test_samples", 0)
-    data_dir = args.data_dir or show_samples.default_data_dir()
-    images, labels = show_samples.load(data_dir, dataset, "test")
-    if test_limit:
-        images, labels = images[:test_limit], labels[:test_limit]
+    data_dir = args.data_dir or mlpbench_inputs.default_data_dir()
+    images, labels = mlpbench_inputs.load_split(data_dir, dataset, "test", test_limit)
 
     x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
     x = x.astype(np.float64)

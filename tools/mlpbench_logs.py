@@ -5,7 +5,7 @@ file reports problems as ``ToolError`` with a message that names the file and, f
 JSON path (``results/x.json: /epochs/2/test_loss: expected a number, got "abc"``). ``main_guard``
 turns such errors into one line on stderr and exit status 2, without a traceback.
 
-Run log schema "mlpbench.run/1" (see DESIGN.md, "Contract: run log"). The validation is strict
+Run log schema "mlpbench.run/1" (docs/run-log.md). The validation is strict
 about what the tools use and lenient about the rest, so that logs of running, diverged and
 interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peers load too:
 

@@ -4,8 +4,10 @@
 Boxes top to bottom: the input (28x28 images), Flatten (to 784), then one Dense layer per
 entry of the experiment's "model" list with its activation, input and output shapes and its
 parameter count (in * out weights + out biases), and the total parameter count.
-The argument is an experiment file (experiments/*.json) or a run log, whose resolved
-experiment is drawn. Exit status: 0 success, 2 bad command line or unreadable/invalid file.
+The argument is an experiment file (experiments/*.json), which the engine validates and
+resolves (`run_experiment --dry-run`: the engine must be built, or $MLPBENCH_ENGINE set), or a
+run log, whose resolved experiment is drawn.
+Exit status: 0 success, 2 bad command line or unreadable/invalid file.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_inputs  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "plot_model.py"
@@ -35,6 +38,8 @@ def load_experiment(path):
     if isinstance(data, dict) and "schema" in data:
         log = ml.validate_run_log(path, data)
         data, pointer = log.experiment, "/experiment"
+    else:
+        data = mlpbench_inputs.resolve_experiment(path)
     c = ml.Checker(path)
     if not isinstance(data, dict):
         c.fail("", f"expected an experiment object, got {ml.describe_value(data)}")

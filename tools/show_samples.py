@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Show a 10x10 grid of MNIST or Fashion-MNIST images with their labels.
 
-Reads the IDX files directly (raw or gzip-compressed; gzip is recognised by its magic bytes):
+Reads the IDX files (raw or gzip-compressed; gzip is recognised by its magic bytes) with
+tools/mlpbench_inputs.py:
   <data-dir>/<dataset>/{train,t10k}-images-idx3-ubyte[.gz]
   <data-dir>/<dataset>/{train,t10k}-labels-idx1-ubyte[.gz]
 The data directory defaults to $MLPBENCH_DATA, else data/ at the repository root.
@@ -9,23 +10,17 @@ Exit status: 0 success, 2 bad command line or a missing, unreadable or corrupt d
 """
 
 import argparse
-import gzip
 import os
 import sys
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_inputs  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "show_samples.py"
 GRID = 10
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
-IDX_UBYTE = 0x08
-
-
-def default_data_dir():
-    return os.environ.get("MLPBENCH_DATA") or os.path.join(ml.REPO_ROOT, "data")
 
 
 def parse_args(argv):
@@ -44,64 +39,11 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def find_file(folder, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    raise ml.ToolError(f"{os.path.join(folder, stem)}[.gz]: no such file (fetch the dataset "
-                       f"with tools/fetch_data, or pass --data-dir)")
-
-
-def read_idx(path, want_dims):
-    """(dims, uint8 array of shape dims) from an IDX file of unsigned bytes."""
-    import numpy as np
-    raw = ml.read_bytes(path)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ml.ToolError(f"{path}: corrupt gzip data ({e})") from None
-    if len(raw) < 4:
-        raise ml.ToolError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    if raw[0] != 0 or raw[1] != 0:
-        raise ml.ToolError(f"{path}: not an IDX file (magic {raw[:4].hex()}, expected "
-                           f"0000080{want_dims})")
-    if raw[2] != IDX_UBYTE:
-        raise ml.ToolError(f"{path}: IDX element type 0x{raw[2]:02x}, expected 0x08 "
-                           f"(unsigned byte)")
-    if raw[3] != want_dims:
-        raise ml.ToolError(f"{path}: IDX file with {raw[3]} dimensions, expected {want_dims}")
-    header = 4 + 4 * want_dims
-    if len(raw) < header:
-        raise ml.ToolError(f"{path}: header truncated ({len(raw)} bytes, need {header})")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(want_dims))
-    count = 1
-    for d in dims:
-        count *= d
-    if len(raw) != header + count:
-        what = "truncated" if len(raw) < header + count else "has trailing bytes"
-        raise ml.ToolError(f"{path}: {what}: header says {' x '.join(map(str, dims))} = "
-                           f"{count} bytes of data, file has {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
 def load(data_dir, dataset, split):
-    folder = os.path.join(data_dir, dataset)
-    prefix = "train" if split == "train" else "t10k"
-    images_path = find_file(folder, f"{prefix}-images-idx3-ubyte")
-    labels_path = find_file(folder, f"{prefix}-labels-idx1-ubyte")
-    images = read_idx(images_path, 3)
-    labels = read_idx(labels_path, 1)
-    if images.shape[0] != labels.shape[0]:
-        raise ml.ToolError(f"{images_path}: {images.shape[0]} images but {labels_path} has "
-                           f"{labels.shape[0]} labels")
+    images, labels = mlpbench_inputs.load_split(data_dir, dataset, split)
     if images.shape[1:] != (28, 28):
-        print(f"{PROG}: warning: {images_path}: images are {images.shape[1]}x{images.shape[2]},"
-              f" not 28x28", file=sys.stderr)
-    bad = labels[labels > 9]
-    if bad.size:
-        raise ml.ToolError(f"{labels_path}: label {int(bad[0])} out of range 0..9")
+        print(f"{PROG}: warning: {dataset} {split}: images are {images.shape[1]}x"
+              f"{images.shape[2]}, not 28x28", file=sys.stderr)
     return images, labels
 
 
@@ -143,7 +85,7 @@ def plot(images, labels, dataset, split, start, output):
 def main(argv=None):
     args = parse_args(argv)
     ml.check_output_path(args.output)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = args.data_dir or mlpbench_inputs.default_data_dir()
     if not os.path.isdir(data_dir):
         raise ml.ToolError(f"{data_dir}: no such data directory (set $MLPBENCH_DATA or pass "
                            f"--data-dir)")

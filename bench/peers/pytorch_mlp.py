@@ -30,7 +30,7 @@ torch and numpy are imported, so their libblas.so.3 dependency resolves to it. T
 in use, its kernel (openblas_get_corename) and the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE /
 OMP_WAIT_POLICY in force are recorded in the log's "build".
 
-The log follows DESIGN.md "Contract: run log" (schema mlpbench.run/1), rewritten atomically after
+The log follows docs/run-log.md (schema mlpbench.run/1), rewritten atomically after
 every epoch. Exit status: 0 done, 2 bad command line or experiment file, 3 dataset missing or
 corrupt, 4 diverged (NaN/Inf loss), 130/143 interrupted, 1 anything else.
 """
@@ -38,20 +38,20 @@ corrupt, 4 diverged (NaN/Inf loss), 130/143 interrupted, 1 anything else.
 import argparse
 import ctypes
 import datetime
-import gzip
 import json
 import math
 import os
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+import mlpbench_inputs  # noqa: E402  (experiment files via the engine; IDX files)
 INPUT_FEATURES = 784
 NUM_CLASSES = 10
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
@@ -81,196 +81,14 @@ class Interrupted(Exception):
 
 # --------------------------------------------------------------------------- experiment file
 
-_TOP_KEYS = ("name", "description", "dataset", "model", "loss", "optimizer", "epochs",
-             "batch_size", "shuffle", "seed", "threads", "reference")
-_DATASETS = ("mnist", "fashion-mnist")
-_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
-_OPT_KEYS = {
-    "adam": ("name", "learning_rate", "beta_1", "beta_2", "epsilon"),
-    "sgd": ("name", "learning_rate", "momentum", "nesterov"),
-}
-_OPT_DEFAULTS = {
-    "adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
-    "sgd": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
-}
-
-
-def _got(value):
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-class _ExpChecker:
-    def __init__(self, source):
-        self.source = source
-
-    def fail(self, pointer, message):
-        raise UsageError(f"{self.source}: {pointer or '/'}: {message}")
-
-    def keys(self, obj, allowed, pointer):
-        for k in obj:
-            if k not in allowed:
-                self.fail(f"{pointer}/{k}", f"unknown key (expected one of: {', '.join(allowed)})")
-
-    def int_at_least(self, obj, key, pointer, minimum, default=None):
-        if key not in obj:
-            if default is None:
-                self.fail(pointer, f"missing key \"{key}\"")
-            return default
-        v = obj[key]
-        if not _is_int(v) or v < minimum:
-            what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-            self.fail(f"{pointer}/{key}", f"expected {what}, got {_got(v)}")
-        return v
-
-    def number(self, obj, key, pointer, default, lo, hi, lo_open=False, hi_open=False, what=None):
-        if key not in obj:
-            return default
-        v = obj[key]
-        ok = _is_num(v)
-        if ok:
-            ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-        if not ok:
-            if what is None:
-                what = (f"a number in {'(' if lo_open else '['}{lo}, "
-                        f"{hi}{')' if hi_open else ']'}")
-            self.fail(f"{pointer}/{key}", f"expected {what}, got {_got(v)}")
-        return float(v)
-
-    def string(self, obj, key, pointer, choices=None, default=None):
-        if key not in obj:
-            if default is None:
-                self.fail(pointer, f"missing key \"{key}\"")
-            return default
-        v = obj[key]
-        if not isinstance(v, str) or not v:
-            self.fail(f"{pointer}/{key}", f"expected a non-empty string, got {_got(v)}")
-        if choices and v not in choices:
-            self.fail(f"{pointer}/{key}", f"expected one of {', '.join(choices)}, got {_got(v)}"
-                      " (this PyTorch peer cannot honour anything else)")
-        return v
-
-    def boolean(self, obj, key, pointer, default):
-        if key not in obj:
-            return default
-        v = obj[key]
-        if not isinstance(v, bool):
-            self.fail(f"{pointer}/{key}", f"expected true or false, got {_got(v)}")
-        return v
-
-
-def parse_experiment(data, source):
-    """Validates an experiment (DESIGN.md "Contract: experiment file"); returns a resolved dict
-    with every default filled in. Raises UsageError naming the file and the JSON path."""
-    c = _ExpChecker(source)
-    if not isinstance(data, dict):
-        c.fail("", f"expected an experiment object, got {_got(data)}")
-    c.keys(data, _TOP_KEYS, "")
-    exp = {}
-    name = c.string(data, "name", "")
-    if "/" in name or "\\" in name or name in (".", ".."):
-        c.fail("/name", f"expected a name usable as a folder name, got {_got(name)}")
-    exp["name"] = name
-    if "description" in data:
-        if not isinstance(data["description"], str):
-            c.fail("/description", f"expected a string, got {_got(data['description'])}")
-        exp["description"] = data["description"]
-    exp["dataset"] = c.string(data, "dataset", "", _DATASETS, default="mnist")
-
-    if "model" not in data:
-        c.fail("", "missing key \"model\"")
-    model = data["model"]
-    if not isinstance(model, list) or not model:
-        c.fail("/model", f"expected a non-empty list of layers, got {_got(model)}")
-    layers = []
-    for i, layer in enumerate(model):
-        ptr = f"/model/{i}"
-        if not isinstance(layer, dict):
-            c.fail(ptr, f"expected a layer object, got {_got(layer)}")
-        c.keys(layer, ("units", "activation"), ptr)
-        units = c.int_at_least(layer, "units", ptr, 1)
-        last = i == len(model) - 1
-        if last:
-            act = c.string(layer, "activation", ptr, ("softmax",))
-            if units != NUM_CLASSES:
-                c.fail(f"{ptr}/units", f"the output layer must have {NUM_CLASSES} units (one per "
-                       f"class), got {units}")
-        else:
-            act = c.string(layer, "activation", ptr, ("relu", "linear"), default="linear")
-        if units > 1 << 20:
-            c.fail(f"{ptr}/units", f"expected at most {1 << 20} units, got {units}")
-        layers.append({"units": units, "activation": act})
-    exp["model"] = layers
-
-    exp["loss"] = c.string(data, "loss", "", _LOSSES, default="sparse_categorical_crossentropy")
-
-    opt_in = data.get("optimizer", {"name": "adam"})
-    if not isinstance(opt_in, dict):
-        c.fail("/optimizer", f"expected an object, got {_got(opt_in)}")
-    oname = c.string(opt_in, "name", "/optimizer", tuple(_OPT_KEYS))
-    c.keys(opt_in, _OPT_KEYS[oname], "/optimizer")
-    d = _OPT_DEFAULTS[oname]
-    opt = {"name": oname}
-    opt["learning_rate"] = c.number(opt_in, "learning_rate", "/optimizer", d["learning_rate"],
-                                    0, math.inf, lo_open=True, what="a positive number")
-    if oname == "adam":
-        opt["beta_1"] = c.number(opt_in, "beta_1", "/optimizer", d["beta_1"], 0, 1, hi_open=True)
-        opt["beta_2"] = c.number(opt_in, "beta_2", "/optimizer", d["beta_2"], 0, 1, hi_open=True)
-        opt["epsilon"] = c.number(opt_in, "epsilon", "/optimizer", d["epsilon"], 0, math.inf,
-                                  lo_open=True, what="a positive number")
-    else:
-        opt["momentum"] = c.number(opt_in, "momentum", "/optimizer", d["momentum"], 0, 1)
-        opt["nesterov"] = c.boolean(opt_in, "nesterov", "/optimizer", d["nesterov"])
-    exp["optimizer"] = opt
-
-    exp["epochs"] = c.int_at_least(data, "epochs", "", 1, default=1)
-    exp["batch_size"] = c.int_at_least(data, "batch_size", "", 1, default=32)
-    exp["shuffle"] = c.boolean(data, "shuffle", "", True)
-    exp["seed"] = c.int_at_least(data, "seed", "", 0, default=1)
-    if exp["seed"] >= 1 << 63:
-        c.fail("/seed", f"expected an integer below 2^63, got {exp['seed']}")
-    exp["threads"] = c.int_at_least(data, "threads", "", 0, default=0)
-
-    if "reference" in data:
-        ref = data["reference"]
-        if not isinstance(ref, dict):
-            c.fail("/reference", f"expected an object, got {_got(ref)}")
-        c.keys(ref, ("test_accuracy", "source"), "/reference")
-        out = {}
-        if "test_accuracy" in ref:
-            out["test_accuracy"] = c.number(ref, "test_accuracy", "/reference", None, 0, 1)
-        if "source" in ref:
-            if not isinstance(ref["source"], str):
-                c.fail("/reference/source", f"expected a string, got {_got(ref['source'])}")
-            out["source"] = ref["source"]
-        exp["reference"] = out
-    return exp
-
-
-def load_experiment(path):
+def load_experiment(path, overrides=(), engine=None):
+    """The resolved experiment (defaults filled in, `overrides` such as ["--epochs", "2"]
+    applied) as the engine's `run_experiment --dry-run` prints it: the engine is the one
+    validator of experiment files. Raises UsageError with its message."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such experiment file") from None
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a JSON file (not UTF-8 text)") from None
-    except json.JSONDecodeError as e:
-        raise UsageError(f"{path}: invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") \
-            from None
-    return parse_experiment(data, path)
+        return mlpbench_inputs.resolve_experiment(path, engine, overrides)
+    except mlpbench_inputs.ExperimentError as e:
+        raise UsageError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- BLAS selection
@@ -384,79 +202,22 @@ def threadpoolctl_info():
 
 # --------------------------------------------------------------------------- dataset
 
-_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-
-
-def _find_file(folder, base):
-    for name in (base, base + ".gz"):
-        p = os.path.join(folder, name)
-        if os.path.isfile(p):
-            return p
-    return None
-
-
-def read_idx(path, np):
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, ValueError) as e:
-            raise DataError(f"{path}: corrupt gzip data: {e}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic)")
-    if raw[2] != 0x08:
-        raise DataError(f"{path}: IDX element type 0x{raw[2]:02x}, expected unsigned bytes (0x08)")
-    ndim = raw[3]
-    if ndim < 1 or ndim > 4 or len(raw) < 4 + 4 * ndim:
-        raise DataError(f"{path}: bad IDX header ({ndim} dimensions)")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    count = 1
-    for d in dims:
-        if d == 0:
-            raise DataError(f"{path}: IDX dimension of 0 in {list(dims)}")
-        count *= d
-    body = len(raw) - 4 - 4 * ndim
-    if body != count:
-        raise DataError(f"{path}: header says {count} bytes of data ({list(dims)}), file has "
-                        f"{body} ({'truncated' if body < count else 'trailing bytes'})")
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def load_split(data_dir, dataset, split, limit, np):
-    folder = os.path.join(data_dir, dataset)
-    img_base, lbl_base = _FILES[split]
-    paths = []
-    for base in (img_base, lbl_base):
-        p = _find_file(folder, base)
-        if p is None:
-            hint = ""
-            if dataset == "fashion-mnist" and os.path.isdir("/usr/share/datasets/fashion-mnist"):
-                hint = (" (Debian's dataset-fashion-mnist has it in "
-                        "/usr/share/datasets/fashion-mnist: link it there)")
-            raise DataError(f"{os.path.join(folder, base)}[.gz]: dataset file missing; set "
-                            f"--data-dir or $MLPBENCH_DATA{hint}")
-        paths.append(p)
-    images = read_idx(paths[0], np)
-    labels = read_idx(paths[1], np)
-    if images.ndim != 3 or images.shape[1] * images.shape[2] != INPUT_FEATURES:
-        raise DataError(f"{paths[0]}: expected images of 28x28 = {INPUT_FEATURES} pixels, got "
-                        f"dimensions {list(images.shape)}")
-    if labels.ndim != 1:
-        raise DataError(f"{paths[1]}: expected a 1-D label file, got {list(labels.shape)}")
-    if labels.shape[0] != images.shape[0]:
-        raise DataError(f"{paths[1]}: {labels.shape[0]} labels for {images.shape[0]} images in "
-                        f"{paths[0]}")
-    if labels.max() >= NUM_CLASSES:
-        raise DataError(f"{paths[1]}: label {int(labels.max())} out of range 0..{NUM_CLASSES - 1}")
-    n = images.shape[0] if not limit else min(limit, images.shape[0])
-    x = images[:n].reshape(n, INPUT_FEATURES).astype(np.float32) / np.float32(255.0)
-    y = labels[:n].astype(np.int64)
-    return x, y
+    """(x [n, 784] float32 in [0, 1], y [n] int64), read by tools/mlpbench_inputs.py."""
+    try:
+        images, labels = mlpbench_inputs.load_split(data_dir, dataset, split, limit)
+    except mlpbench_inputs.DataError as e:
+        hint = ""
+        if dataset == "fashion-mnist" and os.path.isdir("/usr/share/datasets/fashion-mnist"):
+            hint = (" (Debian's dataset-fashion-mnist has it in "
+                    "/usr/share/datasets/fashion-mnist: link it there)")
+        raise DataError(f"{e}{hint}") from None
+    if images.shape[1] * images.shape[2] != INPUT_FEATURES:
+        raise DataError(f"{dataset} {split}: expected images of 28x28 = {INPUT_FEATURES} "
+                        f"pixels, got {images.shape[1]}x{images.shape[2]}")
+    n = images.shape[0]
+    x = images.reshape(n, INPUT_FEATURES).astype(np.float32) / np.float32(255.0)
+    return x, labels.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- log
@@ -726,10 +487,11 @@ def main(argv):
     if not args.probe_blas:
         if not args.experiment:
             raise UsageError("an EXPERIMENT.json argument is required")
-        exp = load_experiment(args.experiment)
+        overrides = []
         for key in ("epochs", "batch_size", "seed"):
             if getattr(args, key) is not None:
-                exp[key] = getattr(args, key)
+                overrides += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+        exp = load_experiment(args.experiment, overrides)
 
     # BLAS first, then the libraries that link it.
     preload_blas(args.blas)
@@ -891,8 +653,8 @@ def main(argv):
             write_json_atomic(out, log)
             if not quiet:
                 print(f"{done}/{steps} - {_fmt_secs(train_s)} - loss: {rec['train_loss']:.4f} - "
-                      f"accuracy: {rec['train_accuracy']:.4f} - val_loss: {test_loss:.4f} - "
-                      f"val_accuracy: {test_acc:.4f} (eval {rec['eval_seconds']:.2f}s, "
+                      f"accuracy: {rec['train_accuracy']:.4f} - test_loss: {test_loss:.4f} - "
+                      f"test_accuracy: {test_acc:.4f} (eval {rec['eval_seconds']:.2f}s, "
                       f"{rec['samples_per_second']:.0f} samples/s, {rec['gflops']:.1f} GFLOP/s)",
                       file=sys.stderr)
             if rec["test_loss"] is None:

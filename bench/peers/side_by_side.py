@@ -290,13 +290,16 @@ def main(argv):
         v = getattr(args, opt)
         if v is not None and v < 1:
             raise UsageError(f"--{opt.replace('_', '-')}: expected a positive integer, got {v}")
-    exp = pytorch_mlp.load_experiment(args.experiment)
-    if args.batch_size:
-        exp["batch_size"] = args.batch_size
     engine = os.path.abspath(args.engine)
     if not os.path.isfile(engine) or not os.access(engine, os.X_OK):
-        raise UsageError(f"engine binary not found or not executable: {engine} (build it first, "
-                         "e.g. cmake -B build && cmake --build build -j2, or pass --engine PATH)")
+        raise UsageError(f"engine binary not found or not executable: {engine} (build it first: "
+                         "cmake --preset release && cmake --build --preset release, or pass "
+                         "--engine PATH)")
+    overrides = []
+    for opt in ("epochs", "batch_size"):
+        if getattr(args, opt) is not None:
+            overrides += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
+    exp = pytorch_mlp.load_experiment(args.experiment, overrides, engine)
     configs = []
     for name in args.peer_config:
         cfg = resolve_config(name)

@@ -45,3 +45,19 @@ def test_bad_experiments(run, tmp_path):
     assert_clean_error(run("plot_model.py", fixture("bad", "truncated.json")), "truncated")
     assert_clean_error(run("plot_model.py", tmp_path / "nope.json"), "nope.json", "no such file")
     assert run("plot_model.py", "--help").code == 0
+
+
+def test_the_engine_decides_what_is_valid(run, tmp_path):
+    """plot_model.py asks run_experiment --dry-run: a file the engine refuses is refused with
+    the engine's own message, e.g. an activation the engine does not implement."""
+    exp = json.load(open(fixture("experiment_mlp512.json")))
+    exp["model"][0]["activation"] = "tanh"
+    bad = tmp_path / "tanh.json"
+    bad.write_text(json.dumps(exp))
+    assert_clean_error(run("plot_model.py", bad), str(bad), "/model/0/activation",
+                       'expected "relu", "linear" or "softmax", got "tanh"')
+    assert not (tmp_path / "model.png").exists()
+    # Without the engine there is no validator: a clear error, not a guess.
+    r = run("plot_model.py", fixture("experiment_mlp512.json"),
+            env={"MLPBENCH_ENGINE": str(tmp_path / "no-engine")})
+    assert_clean_error(r, "no-engine", "not built")

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import assert_clean_error, assert_png, assert_svg
 import mlpbench_logs as ml
+import mlpbench_inputs
 import show_samples
 
 
@@ -51,7 +52,7 @@ def test_fashion_gz_from_environment(run, tmp_path):
 
 def test_reader_roundtrip(tmp_path):
     images, labels, files = make_dataset(tmp_path, "mnist", n=12, gz=True)
-    got, _ = show_samples.read_idx(str(files["train-images-idx3-ubyte"]), 3), None
+    got, _ = mlpbench_inputs.read_idx(str(files["train-images-idx3-ubyte"]), 3), None
     assert got.shape == (12, 28, 28) and (got == images).all()
     imgs, labs = show_samples.load(str(tmp_path), "mnist", "train")
     assert (labs == labels).all() and imgs.shape == images.shape
@@ -71,7 +72,7 @@ def test_corrupt_images_file(run, tmp_path, damage, needle):
     r = run("show_samples.py", "--data-dir", tmp_path / "data", "-o", "s.png")
     assert_clean_error(r, str(path), needle)
     with pytest.raises(ml.ToolError):
-        show_samples.read_idx(str(path), 3)
+        mlpbench_inputs.read_idx(str(path), 3)
 
 
 def test_corrupt_gzip_and_mismatch(run, tmp_path):
