@@ -1,5 +1,6 @@
 """Shared helpers for the tools' tests: run a tool as a subprocess, check figure files."""
 
+import gzip
 import os
 import subprocess
 import sys
@@ -46,6 +47,32 @@ def run(tmp_path):
         return Result(proc)
 
     return _run
+
+
+def idx_bytes(array, dims):
+    """An IDX file of unsigned bytes holding `array` (`dims` dimensions)."""
+    header = bytes([0, 0, 0x08, dims]) + b"".join(int(d).to_bytes(4, "big")
+                                                  for d in array.shape)
+    return header + array.astype("uint8").tobytes()
+
+
+def make_dataset(root, dataset, n=120, gz=False, split="train"):
+    """<root>/<dataset>/ with `n` random 28x28 images and labels 0..9 of one split, as the
+    real files are named; returns (images, labels, {stem: path})."""
+    import numpy as np
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    folder = root / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = "train" if split == "train" else "t10k"
+    files = {}
+    for stem, data in ((f"{prefix}-images-idx3-ubyte", idx_bytes(images, 3)),
+                       (f"{prefix}-labels-idx1-ubyte", idx_bytes(labels, 1))):
+        path = folder / (stem + (".gz" if gz else ""))
+        path.write_bytes(gzip.compress(data) if gz else data)
+        files[stem] = path
+    return images, labels, files
 
 
 def assert_png(path):

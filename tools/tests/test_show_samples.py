@@ -1,36 +1,12 @@
 """show_samples.py: IDX reading (raw and gzip) and the image grid, on small synthetic files."""
 
-import gzip
-
 import numpy as np
 import pytest
 
-from conftest import assert_clean_error, assert_png, assert_svg
+from conftest import assert_clean_error, assert_png, assert_svg, idx_bytes, make_dataset
 import mlpbench_logs as ml
 import mlpbench_inputs
 import show_samples
-
-
-def idx_bytes(array, dims):
-    header = bytes([0, 0, 0x08, dims]) + b"".join(int(d).to_bytes(4, "big")
-                                                  for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def make_dataset(root, dataset, n=120, gz=False, split="train"):
-    rng = np.random.default_rng(1)
-    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-    labels = (np.arange(n) % 10).astype(np.uint8)
-    folder = root / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = "train" if split == "train" else "t10k"
-    files = {}
-    for stem, data in ((f"{prefix}-images-idx3-ubyte", idx_bytes(images, 3)),
-                       (f"{prefix}-labels-idx1-ubyte", idx_bytes(labels, 1))):
-        path = folder / (stem + (".gz" if gz else ""))
-        path.write_bytes(gzip.compress(data) if gz else data)
-        files[stem] = path
-    return images, labels, files
 
 
 def test_mnist_raw(run, tmp_path):

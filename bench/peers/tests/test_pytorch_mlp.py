@@ -1,10 +1,6 @@
 """The PyTorch peer writes the engine's log schema and fails clearly on bad input."""
-import gzip
 import json
-import os
-import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,26 +10,6 @@ PY = "/usr/bin/python3"
 
 pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
-
-
-def write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    (root / "mnist").mkdir()
-    for prefix, n in (("train", 300), ("t10k", 100)):
-        labels = np.arange(n) % 10
-        images = rng.integers(0, 60, size=(n, 28, 28))
-        for i, y in enumerate(labels):
-            images[i, y * 2: y * 2 + 3, :] = 220  # a class-dependent bright band
-        write_idx(root / "mnist" / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(root / "mnist" / f"{prefix}-labels-idx1-ubyte", labels)
-    return root
 
 
 def experiment(tmp_path, **changes):

@@ -1,7 +1,10 @@
 """side_by_side.py's bookkeeping: what it reads from each run log and how it reports rounds."""
 import json
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import side_by_side  # noqa: E402
@@ -37,3 +40,25 @@ def test_barrier_cell_lists_rounds_in_order():
             {"ok": True, "median_barrier_us": 0.42}, {"ok": True, "median_barrier_us": None}]
     assert side_by_side.barrier_cell(runs) == "0.07 / 0.42 / -"
     assert side_by_side.barrier_cell([{"ok": True, "median_barrier_us": None}]) == "n/a"
+
+
+ENGINE = Path(__file__).resolve().parents[3] / "build" / "engine" / "run_experiment"
+
+
+@pytest.mark.skipif(not ENGINE.exists(), reason="needs the release build")
+def test_main_runs_engine_and_peer_and_writes_its_summary(tmp_path, data_dir):
+    """The whole driver, one round of one configuration on a tiny dataset."""
+    pytest.importorskip("torch")
+    experiment = Path(__file__).resolve().parents[3] / "experiments" / "smoke.json"
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(Path(side_by_side.__file__)), str(experiment),
+                        "--engine", str(ENGINE), "--epochs", "1", "--rounds", "1",
+                        "--peer-config", "1thread", "--data-dir", str(data_dir),
+                        "--out-dir", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rounds_done"] == 1
+    runs = summary["configs"]["1thread"]
+    assert runs["engine_runs"][0]["ok"] and runs["peer_runs"][0]["ok"]
+    assert "| 1thread |" in r.stdout  # the Markdown table

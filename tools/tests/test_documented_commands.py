@@ -1,0 +1,144 @@
+"""Every command the README and docs/ show works as written, and leaves `git status` clean.
+
+A command is a line of a ```sh (or ```bash) code block in README.md or docs/*.md; output
+samples go in plain ``` blocks. CHEAP maps each documented command, exactly as written, to the
+form the test runs: the same program and options with smaller limits (a tiny synthetic MNIST,
+fewer steps or benchmarks, a history in a temporary folder). The first test fails when the
+docs and CHEAP disagree, so a new command cannot go untested. Commands run from the repository
+root on the built tree (build/); files they write into folders git ignores are removed after.
+"""
+
+import os
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from conftest import PYTHON, make_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+RUNS = os.path.join(REPO, "results", "runs")
+DOCS = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(os.path.join(REPO, "docs"))
+                              if f.endswith(".md"))
+QUICK_BENCH = "--benchmark_filter=BM_Adam --benchmark_min_time=0.01"
+TRACK_FILTER = "--filter BM_Adam/params:407050 --history {tmp}/history"
+
+# documented command -> what runs ({tmp}: a temporary folder), or None with the reason it does
+# not run here.
+CHEAP = {
+    # README: tools/setup.sh installs packages and builds: .ci/run runs it on every clean clone.
+    "bash tools/setup.sh && build/engine/run_experiment experiments/mlp512_5ep.json":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1",
+    "bash tools/setup.sh && bash tools/test.sh": None,  # this is CI itself (.ci/run)
+    # docs/benchmarks.md
+    "build/bench/mlp_bench --threads=2": f"build/bench/mlp_bench --threads=2 {QUICK_BENCH}",
+    "build/bench/mlp_bench --threads=1 --simd-target=all":
+        f"build/bench/mlp_bench --threads=1 --simd-target=all {QUICK_BENCH}",
+    "build/bench/mlp_bench --benchmark_filter=TrainStep --benchmark_repetitions=9":
+        "build/bench/mlp_bench --benchmark_filter=TrainStep/784-64-32-10/batch:32 "
+        "--benchmark_repetitions=2 --benchmark_min_time=0.01",
+    "build/bench/step_phases 2 B": "build/bench/step_phases 2 B --steps 20",
+    # docs/scaling.md (the tiny dataset keeps every run short)
+    "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2,4,8 "
+    "--out results/runs/threads":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads "
+        "1,2,4,8 --out results/runs/threads",
+    "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
+    "--out results/runs/simd":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
+        "--out results/runs/simd",
+    "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
+        "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
+    # docs/tracking.md: the history goes to a temporary folder, one quick benchmark.
+    "tools/track.py record": f"tools/track.py record {TRACK_FILTER}",
+    "git switch my-change && cmake --build --preset release": None,  # needs your branch
+    "tools/track.py compare previous latest -o results/runs/compare.png":
+        "tools/track.py compare previous latest -o results/runs/compare.png "
+        "--history {tmp}/history",
+    "tools/track.py plot -o results/runs/history.png":
+        "tools/track.py plot -o results/runs/history.png --history {tmp}/history",
+}
+# Exit statuses other than 0 that a documented command may end with here.
+ALLOWED_EXIT = {
+    # two records of an unchanged build: "same", or "slower" when the shared host is noisy
+    "tools/track.py compare previous latest -o results/runs/compare.png": (0, 1),
+}
+
+
+def documented_commands():
+    """[(file, command)] in document order."""
+    out = []
+    for doc in DOCS:
+        in_block = False
+        with open(os.path.join(REPO, doc), encoding="utf-8") as f:
+            for line in f:
+                fence = re.match(r"^```(\w*)", line)
+                if fence:
+                    in_block = not in_block and fence.group(1) in ("sh", "bash")
+                    continue
+                if not in_block:
+                    continue
+                command = re.sub(r"\s+#.*$", "", line.strip())
+                if command and not command.startswith("#"):
+                    out.append((doc, command))
+    return out
+
+
+def git_state():
+    """Tracked changes and untracked files (what `git status` shows), and ignored files."""
+    def lines(*args):
+        proc = subprocess.run(["git", "-C", REPO, "status", "--porcelain", *args],
+                              capture_output=True, text=True, check=True)
+        return set(proc.stdout.splitlines())
+    shown = lines("--untracked-files=all")
+    return shown, lines("--untracked-files=all", "--ignored") - shown
+
+
+def test_every_documented_command_has_a_cheap_form():
+    documented = {command for _, command in documented_commands()}
+    assert documented, "no ```sh blocks found"
+    assert documented - CHEAP.keys() == set(), "documented but not in CHEAP"
+    assert CHEAP.keys() - documented == set(), "in CHEAP but no longer documented"
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    for split, n in (("train", 96), ("test", 40)):
+        make_dataset(root, "mnist", n=n, split=split)
+    return root
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "build", "engine", "run_experiment")),
+                    reason="needs the release build (cmake --preset release)")
+def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path):
+    shown_before, ignored_before = git_state()
+    runs_before = set(os.listdir(RUNS)) if os.path.isdir(RUNS) else set()
+    env = dict(os.environ, MLPBENCH_DATA=str(tiny_data), MPLBACKEND="Agg",
+               PYTHONDONTWRITEBYTECODE="1")
+    failures = []
+    try:
+        for doc, command in documented_commands():
+            cheap = CHEAP[command]
+            if cheap is None:
+                continue
+            argv = shlex.split(cheap.format(tmp=tmp_path))
+            if argv[0].endswith(".py"):
+                argv = [PYTHON] + argv
+            proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                                  timeout=300)
+            if proc.returncode not in ALLOWED_EXIT.get(command, (0,)):
+                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  exit {proc.returncode}: "
+                                f"{proc.stderr.strip()[-800:]}")
+        shown_after, ignored_after = git_state()
+    finally:
+        _, ignored_now = git_state()
+        new = [os.path.join(REPO, entry[3:]) for entry in ignored_now - ignored_before]
+        if os.path.isdir(RUNS):  # folders the runs created (git lists no empty ones)
+            new += [os.path.join(RUNS, name) for name in set(os.listdir(RUNS)) - runs_before]
+        for path in new:
+            if path.startswith(RUNS + os.sep) or path.endswith(".png"):
+                subprocess.run(["rm", "-rf", path], check=True)
+    assert not failures, "\n".join(failures)
+    assert shown_after == shown_before, "the commands changed what git status shows"
