@@ -390,7 +390,7 @@ TEST_CASE("optional keys get their defaults", "[experiment]") {
   CHECK(e.seed == 1);
   CHECK(e.threads == 0);
   CHECK_FALSE(e.reference);
-  CHECK(e.optimizer == mlpbench::OptimizerSpec{OptimizerKind::kAdam, 1e-3, 0.9, 0.999, 1e-7, 0.0, false});
+  CHECK(e.optimizer == mlpbench::OptimizerSpec{OptimizerKind::kAdam, 1e-3, 0.9, 0.999, 1e-7, 0.0, false, std::nullopt});
 
   const json j = e.to_json();
   CHECK(j["description"] == "");

@@ -1,6 +1,7 @@
 #include "mlpbench/checkpoint.h"
 
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "mlpbench/errors.h"
@@ -28,6 +29,15 @@ EpochResult epoch_from_json(const nlohmann::json& j) {
   if (j.contains("barrier_us") && j.at("barrier_us").is_number()) {
     r.barrier_us = j.at("barrier_us").get<double>();
   }
+  if (j.contains("val_loss")) {
+    const auto& v = j.at("val_loss");
+    r.val_loss = v.is_number() ? v.get<double>() : std::numeric_limits<double>::infinity();
+    r.val_accuracy = j.at("val_accuracy").get<double>();
+  }
+  if (j.contains("learning_rate")) {
+    r.learning_rate = j.at("learning_rate").get<double>();
+    r.learning_rate_end = j.at("learning_rate_end").get<double>();
+  }
   return r;
 }
 
@@ -46,6 +56,15 @@ void save_checkpoint(const std::string& path, const Experiment& experiment, Trai
                           {"train_seconds", s.train_seconds},
                           {"history", nlohmann::json::array()}};
   for (const auto& e : s.history) state["history"].push_back(epoch_json(e));
+  // Callbacks and the rate they set (a schedule needs nothing: its step is `updates`).
+  state["learning_rate"] = trainer.optimizer().constant_rate();
+  state["stop_training"] = s.stop_training;
+  state["callback_events"] = nlohmann::json::array();
+  for (const auto& e : s.events) state["callback_events"].push_back(callback_event_json(e));
+  if (trainer.early_stopping()) state["early_stopping"] = trainer.early_stopping()->state();
+  if (trainer.reduce_lr_on_plateau()) {
+    state["reduce_lr_on_plateau"] = trainer.reduce_lr_on_plateau()->state();
+  }
   const nlohmann::json meta = {{"format", kFormat},
                                {"experiment", experiment.to_json()},
                                {"state", state},
@@ -57,6 +76,8 @@ void save_checkpoint(const std::string& path, const Experiment& experiment, Trai
     tensors.push_back({name, "F32", {buffer->size()}, buffer->data()});
   }
   tensors.push_back({"order", "U32", {s.order.size()}, s.order.data()});
+  std::vector<float>& best = trainer.best_weights();
+  if (!best.empty()) tensors.push_back({"early_stopping.best_weights", "F32", {best.size()}, best.data()});
   write_file_atomically(path, encode_safetensors(tensors, {{"mlpbench.checkpoint", meta.dump()}}));
 }
 
@@ -102,6 +123,23 @@ void restore_checkpoint(const Checkpoint& c, Trainer& trainer) {
     s.train_seconds = j.at("train_seconds").get<double>();
     s.history.clear();
     for (const auto& e : j.at("history")) s.history.push_back(epoch_from_json(e));
+    // Absent in checkpoints of runs without callbacks (and of older builds).
+    if (j.contains("learning_rate")) trainer.optimizer().set_constant_rate(j.at("learning_rate").get<double>());
+    s.stop_training = j.value("stop_training", false);
+    s.events.clear();
+    if (j.contains("callback_events")) {
+      for (const auto& e : j.at("callback_events")) s.events.push_back(callback_event_from_json(e));
+    }
+    if (trainer.early_stopping()) trainer.early_stopping()->set_state(j.at("early_stopping"));
+    if (trainer.reduce_lr_on_plateau()) {
+      trainer.reduce_lr_on_plateau()->set_state(j.at("reduce_lr_on_plateau"));
+    }
+    trainer.best_weights().clear();
+    if (f.tensors.count("early_stopping.best_weights")) {
+      const std::vector<float> best =
+          f.floats("early_stopping.best_weights", {trainer.model().params().size()});
+      trainer.best_weights() = best;
+    }
     const auto order = f.tensors.at("order");
     if (order.dtype != "U32" || order.shape.size() != 1) throw std::runtime_error("bad order tensor");
     s.order.resize(order.shape[0]);

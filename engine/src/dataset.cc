@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include "mlpbench/errors.h"
@@ -381,6 +382,25 @@ std::string locate(const std::string& base, bool prefer_gz) {
 }
 
 }  // namespace
+
+Dataset split_off_tail(Dataset& data, size_t first) {
+  const size_t n = data.size(), f = data.features();
+  if (first > n) throw std::invalid_argument("split_off_tail: first is past the end");
+  Dataset tail;
+  tail.name = data.name;
+  tail.split = "validation";
+  tail.height = data.height;
+  tail.width = data.width;
+  tail.num_classes = data.num_classes;
+  tail.pixels.resize((n - first) * f);
+  std::copy(data.pixels.data() + first * f, data.pixels.data() + n * f, tail.pixels.data());
+  tail.labels.assign(data.labels.begin() + static_cast<std::ptrdiff_t>(first), data.labels.end());
+  AlignedBuffer<uint8_t> head(first * f);
+  std::copy(data.pixels.data(), data.pixels.data() + first * f, head.data());
+  data.pixels = std::move(head);
+  data.labels.resize(first);
+  return tail;
+}
 
 Dataset load_dataset(const std::string& data_dir, const std::string& name,
                      const std::string& split, size_t limit) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mlpbench/errors.h"
+#include "mlpbench/schedule.h"
 
 namespace mlpbench {
 namespace {
@@ -208,10 +209,24 @@ struct NumberRule {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 const NumberRule kLearningRateRule{
     0, 10, true, false, "a positive number", "a positive number no greater than 10"};
+// CosineDecay may start from 0 and warm up (Keras' own example does).
+const NumberRule kScheduleStartRule{0, 10, false, false, "a number in [0, 10]", ""};
 const NumberRule kBetaRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kEpsilonRule{0, kInf, true, true, "a positive number", ""};
 const NumberRule kMomentumRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
+const NumberRule kValidationSplitRule{0, 1, false, true, "a number in [0, 1)", ""};
+const NumberRule kTargetRule{0, 1, true, false, "a number in (0, 1]", ""};
+const NumberRule kDecayRateRule{0, kInf, true, true, "a positive number", ""};
+const NumberRule kAlphaRule{0, 1, false, false, "a number in [0, 1]", ""};
+const NumberRule kMinDeltaRule{-kInf, kInf, true, true, "a number", ""};
+const NumberRule kAnyNumberRule{-kInf, kInf, true, true, "a number", ""};
+const NumberRule kFactorRule{0, 1, false, true, "a number in [0, 1) (Keras refuses a factor >= 1)", ""};
+const NumberRule kMinLrRule{0, 10, false, false, "a number in [0, 10]", ""};
+const IntRule kStepsRule{1, int64_t{1} << 40};
+const IntRule kWarmupStepsRule{0, int64_t{1} << 40};
+const IntRule kBoundaryRule{0, int64_t{1} << 40};
+const IntRule kPatienceRule{0, 100000};
 
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
 const std::vector<std::string> kLosses = {"sparse_categorical_crossentropy",
@@ -230,9 +245,30 @@ Enum enum_of(const std::string& name, const std::vector<std::string>& names) {
   return static_cast<Enum>(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
-const std::vector<std::string> kTopKeys = {"name",    "description", "dataset", "model",
-                                           "loss",    "optimizer",   "epochs",  "batch_size",
-                                           "shuffle", "seed",        "threads", "reference"};
+const std::vector<std::string> kTopKeys = {
+    "name",    "description", "dataset",          "model",     "loss",
+    "optimizer", "epochs",    "batch_size",       "shuffle",   "seed",
+    "threads", "reference",   "validation_split", "callbacks", "target_accuracy",
+    "target_metric"};
+const std::vector<std::string> kSchedules = {  // in ScheduleKind's order
+    std::string(schedule_name(ScheduleKind::kExponentialDecay)),
+    std::string(schedule_name(ScheduleKind::kPiecewiseConstantDecay)),
+    std::string(schedule_name(ScheduleKind::kCosineDecay))};
+const std::vector<std::string> kScheduleKeys = {"class_name", "config"};
+const std::vector<std::string> kExponentialKeys = {"initial_learning_rate", "decay_steps",
+                                                   "decay_rate", "staircase", "name"};
+const std::vector<std::string> kPiecewiseKeys = {"boundaries", "values", "name"};
+const std::vector<std::string> kCosineKeys = {"initial_learning_rate", "decay_steps", "alpha",
+                                              "warmup_target", "warmup_steps", "name"};
+const std::vector<std::string> kCallbackNames = {"early_stopping", "reduce_lr_on_plateau"};
+const std::vector<std::string> kEarlyStoppingKeys = {
+    "monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights",
+    "start_from_epoch"};
+const std::vector<std::string> kReduceLrKeys = {"monitor", "factor",   "patience", "mode",
+                                                "min_delta", "cooldown", "min_lr"};
+const std::vector<std::string> kMonitors = {"loss", "accuracy", "val_loss", "val_accuracy"};
+const std::vector<std::string> kModes = {"auto", "min", "max"};
+const std::vector<std::string> kTargetMetrics = {"val_accuracy", "test_accuracy"};
 const std::vector<std::string> kAdamKeys = {"name", "learning_rate", "beta_1", "beta_2", "epsilon"};
 const std::vector<std::string> kSgdKeys = {"name", "learning_rate", "momentum", "nesterov"};
 const std::vector<std::string> kLayerKeys = {"units", "activation"};
@@ -323,14 +359,111 @@ void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
 }
 
 void check_optimizer(const Checker& ck, const OptimizerSpec& o) {
-  check_number(ck, "/optimizer/learning_rate", o.learning_rate, kLearningRateRule,
-               json(o.learning_rate));
+  if (!o.schedule) {  // a schedule is checked by its parameters
+    check_number(ck, "/optimizer/learning_rate", o.learning_rate, kLearningRateRule,
+                 json(o.learning_rate));
+  }
   if (o.kind == OptimizerKind::kAdam) {
     check_number(ck, "/optimizer/beta_1", o.beta_1, kBetaRule, json(o.beta_1));
     check_number(ck, "/optimizer/beta_2", o.beta_2, kBetaRule, json(o.beta_2));
     check_number(ck, "/optimizer/epsilon", o.epsilon, kEpsilonRule, json(o.epsilon));
   } else {
     check_number(ck, "/optimizer/momentum", o.momentum, kMomentumRule, json(o.momentum));
+  }
+}
+
+void check_schedule(const Checker& ck, const ScheduleSpec& s) {
+  const std::string path = "/optimizer/learning_rate";
+  const std::string config = child(path, "config");
+  if (s.kind == ScheduleKind::kPiecewiseConstantDecay) {
+    if (s.values.size() != s.boundaries.size() + 1) {
+      ck.fail(child(config, "values"), "expected one more value than boundaries (" +
+                                           std::to_string(s.boundaries.size()) + " boundaries, " +
+                                           std::to_string(s.values.size()) + " values)");
+    }
+    for (size_t i = 0; i < s.boundaries.size(); ++i) {
+      check_int(ck, child(child(config, "boundaries"), i), s.boundaries[i], kBoundaryRule,
+                json(s.boundaries[i]));
+      if (i > 0 && s.boundaries[i] <= s.boundaries[i - 1]) {
+        ck.fail(child(child(config, "boundaries"), i),
+                "expected boundaries in increasing order, got " + show(json(s.boundaries)));
+      }
+    }
+    for (size_t i = 0; i < s.values.size(); ++i) {
+      check_number(ck, child(child(config, "values"), i), s.values[i], kLearningRateRule,
+                   json(s.values[i]));
+    }
+    return;
+  }
+  check_number(ck, child(config, "initial_learning_rate"), s.initial_learning_rate,
+               s.kind == ScheduleKind::kCosineDecay ? kScheduleStartRule : kLearningRateRule,
+               json(s.initial_learning_rate));
+  check_int(ck, child(config, "decay_steps"), s.decay_steps, kStepsRule, json(s.decay_steps));
+  if (s.kind == ScheduleKind::kExponentialDecay) {
+    check_number(ck, child(config, "decay_rate"), s.decay_rate, kDecayRateRule,
+                 json(s.decay_rate));
+  } else {
+    check_number(ck, child(config, "alpha"), s.alpha, kAlphaRule, json(s.alpha));
+    check_int(ck, child(config, "warmup_steps"), s.warmup_steps, kWarmupStepsRule,
+              json(s.warmup_steps));
+    if (s.warmup_target) {
+      check_number(ck, child(config, "warmup_target"), *s.warmup_target, kLearningRateRule,
+                   json(*s.warmup_target));
+    }
+  }
+}
+
+// The monitored quantity must exist: val_* only with a validation split.
+void check_monitor(const Checker& ck, const std::string& path, const std::string& monitor,
+                   double validation_split) {
+  check_choice(ck, path, monitor, kMonitors);
+  if (monitor.rfind("val_", 0) == 0 && validation_split == 0) {
+    ck.fail(path, "\"" + monitor + "\" needs a validation set: set \"validation_split\" (e.g. 0.1)");
+  }
+}
+
+// The keys of issue 16 and how they combine with the rest.
+void check_training_extras(const Checker& ck, const Experiment& e) {
+  check_number(ck, "/validation_split", e.validation_split, kValidationSplitRule,
+               json(e.validation_split));
+  if (e.optimizer.schedule) check_schedule(ck, *e.optimizer.schedule);
+  if (const auto& es = e.callbacks.early_stopping) {
+    const std::string p = "/callbacks/early_stopping";
+    check_monitor(ck, child(p, "monitor"), es->monitor, e.validation_split);
+    check_choice(ck, child(p, "mode"), es->mode, kModes);
+    check_number(ck, child(p, "min_delta"), es->min_delta, kMinDeltaRule, json(es->min_delta));
+    check_int(ck, child(p, "patience"), es->patience, kPatienceRule, json(es->patience));
+    check_int(ck, child(p, "start_from_epoch"), es->start_from_epoch, kPatienceRule,
+              json(es->start_from_epoch));
+    if (es->baseline) {
+      check_number(ck, child(p, "baseline"), *es->baseline, kAnyNumberRule, json(*es->baseline));
+    }
+  }
+  if (const auto& r = e.callbacks.reduce_lr_on_plateau) {
+    const std::string p = "/callbacks/reduce_lr_on_plateau";
+    check_monitor(ck, child(p, "monitor"), r->monitor, e.validation_split);
+    check_choice(ck, child(p, "mode"), r->mode, kModes);
+    check_number(ck, child(p, "factor"), r->factor, kFactorRule, json(r->factor));
+    check_number(ck, child(p, "min_delta"), r->min_delta, kMinDeltaRule, json(r->min_delta));
+    check_int(ck, child(p, "patience"), r->patience, kPatienceRule, json(r->patience));
+    check_int(ck, child(p, "cooldown"), r->cooldown, kPatienceRule, json(r->cooldown));
+    check_number(ck, child(p, "min_lr"), r->min_lr, kMinLrRule, json(r->min_lr));
+    if (e.optimizer.schedule) {
+      // Keras refuses it too: a schedule's rate is not settable.
+      ck.fail(p, "cannot be combined with a learning-rate schedule (/optimizer/learning_rate): "
+                 "the schedule sets the rate at every step");
+    }
+  }
+  if (e.target_accuracy) {
+    check_number(ck, "/target_accuracy", *e.target_accuracy, kTargetRule,
+                 json(*e.target_accuracy));
+    check_choice(ck, "/target_metric", e.target_metric, kTargetMetrics);
+    if (e.target_metric == "val_accuracy" && e.validation_split == 0) {
+      ck.fail("/target_metric",
+              "\"val_accuracy\" needs a validation set: set \"validation_split\" (e.g. 0.1)");
+    }
+  } else if (!e.target_metric.empty()) {
+    ck.fail("/target_metric", "given without \"target_accuracy\"");
   }
 }
 
@@ -444,6 +577,8 @@ std::vector<LayerSpec> read_model(const Checker& ck, const json& v, const std::s
   return model;
 }
 
+ScheduleSpec read_schedule(const Checker& ck, const json& v);  // below
+
 OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
   const std::string path = "/optimizer";
   OptimizerSpec o;
@@ -477,7 +612,12 @@ OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
   if (o.kind == OptimizerKind::kSgd) o.learning_rate = 0.01;  // Keras SGD default
   if (!v.is_object()) return o;
   if (const json* lr = member(v, "learning_rate")) {
-    o.learning_rate = read_number(ck, child(path, "learning_rate"), *lr, kLearningRateRule);
+    if (lr->is_object()) {
+      o.schedule = read_schedule(ck, *lr);
+      o.learning_rate = schedule_rate(*o.schedule, 0);
+    } else {
+      o.learning_rate = read_number(ck, child(path, "learning_rate"), *lr, kLearningRateRule);
+    }
   }
   if (o.kind == OptimizerKind::kAdam) {
     if (const json* b = member(v, "beta_1"))
@@ -495,6 +635,135 @@ OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
       o.nesterov = read_bool(ck, child(path, "nesterov"), *n);
   }
   return o;
+}
+
+std::vector<int64_t> read_int_list(const Checker& ck, const std::string& path, const json& v,
+                                   const IntRule& rule) {
+  if (!v.is_array()) ck.expected(path, "an array of integers", v);
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_int(ck, child(path, i), v[i], rule));
+  return out;
+}
+
+std::vector<double> read_number_list(const Checker& ck, const std::string& path, const json& v,
+                                     const NumberRule& rule) {
+  if (!v.is_array() || v.empty()) ck.expected(path, "a non-empty array of numbers", v);
+  std::vector<double> out;
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_number(ck, child(path, i), v[i], rule));
+  return out;
+}
+
+// Keras' serialized form: {"class_name": "CosineDecay", "config": {"initial_learning_rate": ...}}.
+ScheduleSpec read_schedule(const Checker& ck, const json& v) {
+  const std::string path = "/optimizer/learning_rate";
+  check_keys(ck, v, path, kScheduleKeys);
+  ScheduleSpec s;
+  s.kind = enum_of<ScheduleKind>(
+      read_choice(ck, child(path, "class_name"),
+                  required(ck, v, child(path, "class_name"), quoted_choices(kSchedules)),
+                  kSchedules),
+      kSchedules);
+  const std::string cpath = child(path, "config");
+  const json& c = required(ck, v, cpath, "an object of the schedule's Keras parameters");
+  if (!c.is_object()) ck.expected(cpath, "an object of the schedule's Keras parameters", c);
+  const auto& keys = s.kind == ScheduleKind::kExponentialDecay         ? kExponentialKeys
+                     : s.kind == ScheduleKind::kPiecewiseConstantDecay ? kPiecewiseKeys
+                                                                       : kCosineKeys;
+  check_keys(ck, c, cpath, keys);
+  if (const json* n = member(c, "name")) read_string(ck, child(cpath, "name"), *n, "a string");
+  if (s.kind == ScheduleKind::kPiecewiseConstantDecay) {
+    s.boundaries = read_int_list(ck, child(cpath, "boundaries"),
+                                 required(ck, c, child(cpath, "boundaries"), "an array of steps"),
+                                 kBoundaryRule);
+    s.values = read_number_list(ck, child(cpath, "values"),
+                                required(ck, c, child(cpath, "values"), "an array of rates"),
+                                kLearningRateRule);
+    return s;
+  }
+  const NumberRule& start =
+      s.kind == ScheduleKind::kCosineDecay ? kScheduleStartRule : kLearningRateRule;
+  s.initial_learning_rate =
+      read_number(ck, child(cpath, "initial_learning_rate"),
+                  required(ck, c, child(cpath, "initial_learning_rate"), start.what), start);
+  s.decay_steps = read_int(ck, child(cpath, "decay_steps"),
+                           required(ck, c, child(cpath, "decay_steps"), kStepsRule.describe()),
+                           kStepsRule);
+  if (s.kind == ScheduleKind::kExponentialDecay) {
+    s.decay_rate = read_number(ck, child(cpath, "decay_rate"),
+                               required(ck, c, child(cpath, "decay_rate"), kDecayRateRule.what),
+                               kDecayRateRule);
+    if (const json* b = member(c, "staircase")) s.staircase = read_bool(ck, child(cpath, "staircase"), *b);
+    return s;
+  }
+  if (const json* a = member(c, "alpha")) s.alpha = read_number(ck, child(cpath, "alpha"), *a, kAlphaRule);
+  if (const json* w = member(c, "warmup_target"); w && !w->is_null()) {
+    s.warmup_target = read_number(ck, child(cpath, "warmup_target"), *w, kLearningRateRule);
+  }
+  if (const json* w = member(c, "warmup_steps")) {
+    s.warmup_steps = read_int(ck, child(cpath, "warmup_steps"), *w, kWarmupStepsRule);
+  }
+  return s;
+}
+
+double read_optional_number(const Checker& ck, const json& obj, const std::string& path,
+                            const NumberRule& rule, double fallback) {
+  const json* v = member(obj, path.substr(path.rfind('/') + 1));
+  return v ? read_number(ck, path, *v, rule) : fallback;
+}
+
+int read_optional_int(const Checker& ck, const json& obj, const std::string& path,
+                      const IntRule& rule, int fallback) {
+  const json* v = member(obj, path.substr(path.rfind('/') + 1));
+  return v ? static_cast<int>(read_int(ck, path, *v, rule)) : fallback;
+}
+
+std::string read_optional_choice(const Checker& ck, const json& obj, const std::string& path,
+                                 const std::vector<std::string>& choices, std::string fallback) {
+  const json* v = member(obj, path.substr(path.rfind('/') + 1));
+  return v ? read_choice(ck, path, *v, choices) : fallback;
+}
+
+CallbacksSpec read_callbacks(const Checker& ck, const json& v) {
+  const std::string path = "/callbacks";
+  const std::string what =
+      "an object like {\"early_stopping\": {\"patience\": 3}, \"reduce_lr_on_plateau\": {}}";
+  if (!v.is_object()) ck.expected(path, what, v);
+  check_keys(ck, v, path, kCallbackNames);
+  CallbacksSpec c;
+  if (const json* es = member(v, "early_stopping")) {
+    const std::string p = child(path, "early_stopping");
+    if (!es->is_object()) ck.expected(p, "an object of EarlyStopping's Keras parameters", *es);
+    check_keys(ck, *es, p, kEarlyStoppingKeys);
+    EarlyStoppingSpec s;
+    s.monitor = read_optional_choice(ck, *es, child(p, "monitor"), kMonitors, s.monitor);
+    s.min_delta = read_optional_number(ck, *es, child(p, "min_delta"), kMinDeltaRule, s.min_delta);
+    s.patience = read_optional_int(ck, *es, child(p, "patience"), kPatienceRule, s.patience);
+    s.mode = read_optional_choice(ck, *es, child(p, "mode"), kModes, s.mode);
+    if (const json* b = member(*es, "baseline"); b && !b->is_null()) {
+      s.baseline = read_number(ck, child(p, "baseline"), *b, kAnyNumberRule);
+    }
+    if (const json* r = member(*es, "restore_best_weights")) {
+      s.restore_best_weights = read_bool(ck, child(p, "restore_best_weights"), *r);
+    }
+    s.start_from_epoch =
+        read_optional_int(ck, *es, child(p, "start_from_epoch"), kPatienceRule, s.start_from_epoch);
+    c.early_stopping = s;
+  }
+  if (const json* r = member(v, "reduce_lr_on_plateau")) {
+    const std::string p = child(path, "reduce_lr_on_plateau");
+    if (!r->is_object()) ck.expected(p, "an object of ReduceLROnPlateau's Keras parameters", *r);
+    check_keys(ck, *r, p, kReduceLrKeys);
+    ReduceLrOnPlateauSpec s;
+    s.monitor = read_optional_choice(ck, *r, child(p, "monitor"), kMonitors, s.monitor);
+    s.factor = read_optional_number(ck, *r, child(p, "factor"), kFactorRule, s.factor);
+    s.patience = read_optional_int(ck, *r, child(p, "patience"), kPatienceRule, s.patience);
+    s.mode = read_optional_choice(ck, *r, child(p, "mode"), kModes, s.mode);
+    s.min_delta = read_optional_number(ck, *r, child(p, "min_delta"), kMinDeltaRule, s.min_delta);
+    s.cooldown = read_optional_int(ck, *r, child(p, "cooldown"), kPatienceRule, s.cooldown);
+    s.min_lr = read_optional_number(ck, *r, child(p, "min_lr"), kMinLrRule, s.min_lr);
+    c.reduce_lr_on_plateau = s;
+  }
+  return c;
 }
 
 Reference read_reference(const Checker& ck, const json& v) {
@@ -561,6 +830,24 @@ nlohmann::json Experiment::to_json() const {
   j["model"] = layers;
   j["loss"] = loss;
   json opt = {{"name", name_of(optimizer.kind)}, {"learning_rate", optimizer.learning_rate}};
+  if (const auto& sc = optimizer.schedule) {
+    json config;
+    if (sc->kind == ScheduleKind::kPiecewiseConstantDecay) {
+      config = {{"boundaries", sc->boundaries}, {"values", sc->values}};
+    } else {
+      config = {{"initial_learning_rate", sc->initial_learning_rate},
+                {"decay_steps", sc->decay_steps}};
+      if (sc->kind == ScheduleKind::kExponentialDecay) {
+        config["decay_rate"] = sc->decay_rate;
+        config["staircase"] = sc->staircase;
+      } else {
+        config["alpha"] = sc->alpha;
+        config["warmup_target"] = sc->warmup_target ? json(*sc->warmup_target) : json();
+        config["warmup_steps"] = sc->warmup_steps;
+      }
+    }
+    opt["learning_rate"] = {{"class_name", schedule_name(sc->kind)}, {"config", config}};
+  }
   if (optimizer.kind == OptimizerKind::kSgd) {
     opt["momentum"] = optimizer.momentum;
     opt["nesterov"] = optimizer.nesterov;
@@ -577,6 +864,26 @@ nlohmann::json Experiment::to_json() const {
   j["threads"] = threads;
   if (reference) {
     j["reference"] = {{"test_accuracy", reference->test_accuracy}, {"source", reference->source}};
+  }
+  if (validation_split > 0) j["validation_split"] = validation_split;
+  if (const auto& es = callbacks.early_stopping) {
+    j["callbacks"]["early_stopping"] = {{"monitor", es->monitor},
+                                        {"min_delta", es->min_delta},
+                                        {"patience", es->patience},
+                                        {"mode", es->mode},
+                                        {"baseline", es->baseline ? json(*es->baseline) : json()},
+                                        {"restore_best_weights", es->restore_best_weights},
+                                        {"start_from_epoch", es->start_from_epoch}};
+  }
+  if (const auto& r = callbacks.reduce_lr_on_plateau) {
+    j["callbacks"]["reduce_lr_on_plateau"] = {
+        {"monitor", r->monitor},   {"factor", r->factor},     {"patience", r->patience},
+        {"mode", r->mode},         {"min_delta", r->min_delta}, {"cooldown", r->cooldown},
+        {"min_lr", r->min_lr}};
+  }
+  if (target_accuracy) {
+    j["target_accuracy"] = *target_accuracy;
+    j["target_metric"] = target_metric;
   }
   return j;
 }
@@ -609,6 +916,18 @@ Experiment parse_experiment(const nlohmann::json& j, const std::string& source) 
   if (const json* v = member(j, "threads"))
     e.threads = static_cast<int>(read_int(ck, "/threads", *v, kThreadsRule));
   if (const json* v = member(j, "reference")) e.reference = read_reference(ck, *v);
+  if (const json* v = member(j, "validation_split")) {
+    e.validation_split = read_number(ck, "/validation_split", *v, kValidationSplitRule);
+  }
+  if (const json* v = member(j, "callbacks")) e.callbacks = read_callbacks(ck, *v);
+  if (const json* v = member(j, "target_accuracy")) {
+    e.target_accuracy = read_number(ck, "/target_accuracy", *v, kTargetRule);
+    e.target_metric = e.validation_split > 0 ? "val_accuracy" : "test_accuracy";
+  }
+  if (const json* v = member(j, "target_metric")) {
+    e.target_metric = read_choice(ck, "/target_metric", *v, kTargetMetrics);
+  }
+  check_training_extras(ck, e);
   return e;
 }
 
@@ -718,6 +1037,7 @@ void validate_experiment(const Experiment& e, const std::string& source) {
     check_number(ck, "/reference/test_accuracy", e.reference->test_accuracy, kAccuracyRule,
                  json(e.reference->test_accuracy));
   }
+  check_training_extras(ck, e);
 }
 
 }  // namespace mlpbench

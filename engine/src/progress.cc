@@ -86,8 +86,9 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
   return s.str();
 }
 
-Progress::Progress(std::FILE* out, bool quiet, int epochs)
-    : out_(out), quiet_(quiet), tty_(isatty(fileno(out)) != 0), epochs_(epochs) {}
+Progress::Progress(std::FILE* out, bool quiet, int epochs, bool show_learning_rate)
+    : out_(out), quiet_(quiet), tty_(isatty(fileno(out)) != 0),
+      show_learning_rate_(show_learning_rate), epochs_(epochs) {}
 
 void Progress::on_step(int epoch, size_t step, size_t steps, double loss, double accuracy) {
   if (quiet_) return;
@@ -117,13 +118,21 @@ void Progress::on_step(int epoch, size_t step, size_t steps, double loss, double
 void Progress::on_epoch_end(const EpochResult& r) {
   if (quiet_) return;
   const double per_step = r.steps ? r.train_seconds / r.steps : 0;
-  char line[512];
+  // Keras' order: training metrics, then val_*; then ours (test_*, the rate, the speed).
+  char val[96] = "", rate[64] = "", line[640];
+  if (!std::isnan(r.val_loss)) {
+    std::snprintf(val, sizeof val, " - val_loss: %.4f - val_accuracy: %.4f", r.val_loss,
+                  r.val_accuracy);
+  }
+  if (show_learning_rate_) {
+    std::snprintf(rate, sizeof rate, " - learning_rate: %.4g", r.learning_rate_end);
+  }
   std::snprintf(line, sizeof line,
-                "%zu/%zu - %s %s/step - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
-                "test_accuracy: %.4f - %.0f samples/s - %.1f GFLOP/s",
+                "%zu/%zu - %s %s/step - loss: %.4f - accuracy: %.4f%s - test_loss: %.4f - "
+                "test_accuracy: %.4f%s - %.0f samples/s - %.1f GFLOP/s",
                 r.steps, r.steps, format_duration(r.train_seconds).c_str(),
-                format_duration(per_step).c_str(), r.train_loss, r.train_accuracy, r.test_loss,
-                r.test_accuracy, r.samples_per_second, r.gflops);
+                format_duration(per_step).c_str(), r.train_loss, r.train_accuracy, val,
+                r.test_loss, r.test_accuracy, rate, r.samples_per_second, r.gflops);
   if (tty_) {
     std::fprintf(out_, "\r%s\033[K\n", line);
   } else {

@@ -51,7 +51,7 @@ void write_file_atomically(const std::string& path, const std::string& content) 
 }
 
 nlohmann::json epoch_json(const EpochResult& r) {
-  return {{"epoch", r.epoch},
+  nlohmann::json j = {{"epoch", r.epoch},
           {"train_loss", r.train_loss},
           {"train_accuracy", r.train_accuracy},
           {"test_loss", r.test_loss},
@@ -62,10 +62,70 @@ nlohmann::json epoch_json(const EpochResult& r) {
           {"gflops", r.gflops},
           {"steps", r.steps},
           {"barrier_us", std::isfinite(r.barrier_us) ? nlohmann::json(r.barrier_us) : nlohmann::json()}};
+  if (!std::isnan(r.val_loss)) {  // a diverged validation loss is logged too, as null
+    j["val_loss"] = std::isfinite(r.val_loss) ? nlohmann::json(r.val_loss) : nlohmann::json();
+    j["val_accuracy"] = r.val_accuracy;
+  }
+  if (std::isfinite(r.learning_rate)) {
+    j["learning_rate"] = r.learning_rate;
+    j["learning_rate_end"] = r.learning_rate_end;
+  }
+  return j;
 }
 
-nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds) {
+namespace {
+// A ratio, or null when its denominator is 0 (a class never predicted has no precision).
+nlohmann::json ratio(uint64_t num, uint64_t den) {
+  return den ? nlohmann::json(static_cast<double>(num) / static_cast<double>(den)) : nlohmann::json();
+}
+}  // namespace
+
+nlohmann::json evaluation_json(const Evaluation& e) {
+  const size_t k = e.classes;
+  nlohmann::json matrix = nlohmann::json::array();
+  std::vector<uint64_t> row_sum(k, 0), col_sum(k, 0);
+  uint64_t total = 0;
+  for (size_t t = 0; t < k; ++t) {
+    nlohmann::json row = nlohmann::json::array();
+    for (size_t p = 0; p < k; ++p) {
+      const uint64_t n = e.confusion[t * k + p];
+      row.push_back(n);
+      row_sum[t] += n;
+      col_sum[p] += n;
+      total += n;
+    }
+    matrix.push_back(row);
+  }
+  nlohmann::json per_class = nlohmann::json::array();
+  for (size_t c = 0; c < k; ++c) {
+    const uint64_t tp = e.confusion[c * k + c];
+    const uint64_t fp = col_sum[c] - tp, fn = row_sum[c] - tp;
+    per_class.push_back({{"class", c},
+                         {"support", row_sum[c]},
+                         {"precision", ratio(tp, col_sum[c])},
+                         {"recall", ratio(tp, row_sum[c])},
+                         {"accuracy", ratio(total - fp - fn, total)}});
+  }
+  return {{"split", "test"},
+          {"samples", total},
+          {"test_loss", e.loss},
+          {"test_accuracy", e.accuracy},
+          {"confusion_matrix", matrix},
+          {"per_class", per_class}};
+}
+
+nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds,
+                            const nlohmann::json& experiment) {
   nlohmann::json s = {{"wall_seconds", wall_seconds}};
+  const bool validation = experiment.value("validation_split", 0.0) > 0;
+  const bool target = experiment.contains("target_accuracy");
+  if (target) {
+    s["target_accuracy"] = experiment["target_accuracy"];
+    s["target_metric"] = experiment["target_metric"];
+    s["time_to_target_seconds"] = nullptr;
+    s["eval_seconds_to_target"] = nullptr;
+    s["epochs_to_target"] = nullptr;
+  }
   if (epochs.empty()) return s;
   double best = 0, total = 0;
   std::vector<double> times;
@@ -77,7 +137,38 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   std::sort(times.begin(), times.end());
   const size_t n = times.size();
   s["final_test_accuracy"] = epochs.back().test_accuracy;
-  s["best_test_accuracy"] = best;
+  if (validation) {
+    // The model is chosen on validation, never on test: the epoch of the best val_accuracy
+    // (the first of equals) and the test accuracy it had.
+    size_t b = 0;
+    for (size_t i = 1; i < epochs.size(); ++i) {
+      if (epochs[i].val_accuracy > epochs[b].val_accuracy) b = i;
+    }
+    double best_loss = epochs[0].val_loss;
+    for (const auto& e : epochs) best_loss = std::min(best_loss, e.val_loss);
+    s["final_val_accuracy"] = epochs.back().val_accuracy;
+    s["best_val_accuracy"] = epochs[b].val_accuracy;
+    s["best_val_loss"] = std::isfinite(best_loss) ? nlohmann::json(best_loss) : nlohmann::json();
+    s["best_epoch"] = epochs[b].epoch;
+    s["test_accuracy_at_best_epoch"] = epochs[b].test_accuracy;
+  } else {
+    s["best_test_accuracy"] = best;
+  }
+  if (target) {
+    const double goal = experiment["target_accuracy"].get<double>();
+    const bool on_val = experiment["target_metric"] == "val_accuracy";
+    double train = 0, eval = 0;
+    for (const auto& e : epochs) {
+      train += e.train_seconds;
+      eval += e.eval_seconds;
+      if ((on_val ? e.val_accuracy : e.test_accuracy) >= goal) {
+        s["time_to_target_seconds"] = train;
+        s["eval_seconds_to_target"] = eval;
+        s["epochs_to_target"] = e.epoch;
+        break;
+      }
+    }
+  }
   s["total_train_seconds"] = total;
   s["mean_epoch_seconds"] = total / n;
   s["median_epoch_seconds"] = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
@@ -101,9 +192,18 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
   log_["status"] = status;
   log_["epochs"] = nlohmann::json::array();
   for (const auto& e : epochs) log_["epochs"].push_back(epoch_json(e));
-  log_["summary"] = summary_json(epochs, wall_seconds);
+  log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
   write_file_atomically(path_, log_.dump(2) + "\n");
 }
+
+void RunLog::set_events(const std::vector<CallbackEvent>& events) {
+  if (!log_["experiment"].contains("callbacks")) return;
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& e : events) j.push_back(callback_event_json(e));
+  log_["callback_events"] = j;
+}
+
+void RunLog::set_evaluation(const Evaluation& e) { log_["evaluation"] = evaluation_json(e); }
 
 namespace {
 std::tm utc_now() {

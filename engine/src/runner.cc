@@ -1,5 +1,6 @@
 #include "mlpbench/runner.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -73,14 +74,14 @@ struct RunSetup {
 };
 
 int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
-              const RunSetup& setup, const RunOptions& o) {
+              const Dataset* validation, const RunSetup& setup, const RunOptions& o) {
   const auto wall0 = std::chrono::steady_clock::now();
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(); };
   if (!setup.overwrite && fs::exists(setup.log_path)) {
     throw ConfigError(setup.log_path + ": a log exists there already (pass --force to overwrite it)");
   }
 
-  Trainer trainer(e, train, test, setup.threads);
+  Trainer trainer(e, train, test, setup.threads, validation);
   nlohmann::json run = {{"threads", setup.threads},
                         {"simd_target", kernels::active_target()},
                         {"flush_denormals", can_flush_denormals()},
@@ -88,6 +89,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                         {"started_utc", utc_timestamp()},
                         {"train_samples", train.size()},
                         {"test_samples", test.size()}};
+  if (validation) run["validation_samples"] = validation->size();
   if (setup.resume) {
     restore_checkpoint(*setup.resume, trainer);
     if (setup.resume->run_info.contains("started_utc")) {
@@ -108,20 +110,30 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
                  train.size(), test.size(), e.dataset.c_str(), setup.threads,
                  setup.threads == 1 ? "" : "s", kernels::active_target().c_str(), e.batch_size);
+    if (validation) {
+      std::fprintf(stderr, "Validating on the last %zu training samples (validation_split %g)\n",
+                   validation->size(), e.validation_split);
+    }
     if (setup.resume) {
       std::fprintf(stderr, "Resuming from %s at epoch %d, step %zu\n", setup.resume->path.c_str(),
                    trainer.state().epoch + 1, trainer.state().step);
     }
   }
+  log.set_events(trainer.state().events);
   log.write("running", trainer.state().history, wall());
 
-  Progress progress(stderr, o.quiet, e.epochs);
+  Progress progress(stderr, o.quiet, e.epochs,
+                    e.optimizer.schedule.has_value() || e.callbacks.reduce_lr_on_plateau.has_value());
   TrainCallbacks callbacks;
   callbacks.on_step = [&](int epoch, size_t step, size_t steps, double loss, double acc) {
     progress.on_step(epoch, step, steps, loss, acc);
   };
   callbacks.on_epoch_end = [&](const EpochResult& r) {
     progress.on_epoch_end(r);
+    for (const auto& ev : trainer.state().events) {
+      if (ev.epoch == r.epoch && !o.quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
+    }
+    log.set_events(trainer.state().events);
     log.write("running", trainer.state().history, wall());
     if (o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs) {
       save_checkpoint(setup.checkpoint_path, e, trainer, run_info);
@@ -132,19 +144,24 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   const StopReason stop = trainer.run(callbacks);
   switch (stop) {
     case StopReason::kCompleted: {
+      const Evaluation& final_test = *trainer.final_test();
+      const auto& events = trainer.state().events;
+      if (!o.quiet && !events.empty() && events.back().action == "restore_best_weights") {
+        std::fprintf(stderr, "early_stopping: %s\n", events.back().reason.c_str());
+      }
+      log.set_events(events);
+      log.set_evaluation(final_test);
       log.write("completed", trainer.state().history, wall());
       if (!o.save_weights.empty()) {
-        const auto& last = trainer.state().history.back();
         save_weights(o.save_weights, trainer.model(),
                      {{"experiment", e.name},
-                      {"final_test_accuracy", nlohmann::json(last.test_accuracy).dump()},
-                      {"final_test_loss", nlohmann::json(last.test_loss).dump()},
+                      {"final_test_accuracy", nlohmann::json(final_test.accuracy).dump()},
+                      {"final_test_loss", nlohmann::json(final_test.loss).dump()},
                       {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}});
         if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
       }
       if (!o.quiet) {
-        std::fprintf(stderr, "Final test accuracy %.2f%%",
-                     100 * trainer.state().history.back().test_accuracy);
+        std::fprintf(stderr, "Final test accuracy %.2f%%", 100 * final_test.accuracy);
         if (e.reference && setup.reference_applies) {
           std::fprintf(stderr, " (reference %.2f%%: %s)", 100 * e.reference->test_accuracy,
                        e.reference->source.c_str());
@@ -156,6 +173,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       return kExitOk;
     }
     case StopReason::kDiverged: {
+      log.set_events(trainer.state().events);
       log.write("diverged", trainer.state().history, wall());
       const auto [epoch, step] = trainer.diverged_at();
       std::fprintf(stderr,
@@ -166,6 +184,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     }
     case StopReason::kInterrupted: {
       save_checkpoint(setup.checkpoint_path, e, trainer, run_info);
+      log.set_events(trainer.state().events);
       log.write("interrupted", trainer.state().history, wall());
       std::fprintf(stderr,
                    "\ninterrupted by %s at epoch %d, step %zu\ncheckpoint: %s\nlog: %s\n"
@@ -234,13 +253,26 @@ int run_checked(const RunOptions& o) {
   if (!simd.empty()) select_target_or_throw(simd, "--simd-target");
 
   const std::string data_dir = data_dir_for(o);
-  const Dataset train = load_dataset(data_dir, e.dataset, "train", train_limit);
+  Dataset train = load_dataset(data_dir, e.dataset, "train", train_limit);
   const Dataset test = load_dataset(data_dir, e.dataset, "test", test_limit);
   if (static_cast<size_t>(e.model.back().units) != train.num_classes) {
     throw ConfigError(source + ": /model/" + std::to_string(e.model.size() - 1) +
                       "/units: the output layer must have " + std::to_string(train.num_classes) +
                       " units");
   }
+  std::optional<Dataset> validation;
+  if (e.validation_split > 0) {
+    // Keras: the first floor(n * (1 - split)) samples train, the rest validate.
+    const size_t n = train.size();
+    const auto split_at = static_cast<size_t>(std::floor(static_cast<double>(n) * (1.0 - e.validation_split)));
+    if (split_at == 0 || split_at == n) {
+      throw ConfigError(source + ": /validation_split: " + std::to_string(n) +
+                        " training samples cannot be split into training and validation sets "
+                        "by validation_split " + nlohmann::json(e.validation_split).dump());
+    }
+    validation = split_off_tail(train, split_at);
+  }
+  const Dataset* val = validation ? &*validation : nullptr;
   install_signal_handlers();
 
   nlohmann::json run_info = {{"train_limit", train_limit}, {"test_limit", test_limit}};
@@ -270,7 +302,7 @@ int run_checked(const RunOptions& o) {
     run_info["simd_target"] = simd;
     setup.run_info = run_info;
     setup.reference_applies = run_info["reference_applies"].get<bool>();
-    return train_one(e, train, test, setup, o);
+    return train_one(e, train, test, val, setup, o);
   }
 
   if (checkpoint) throw ConfigError("--resume cannot be combined with a sweep");
@@ -301,7 +333,7 @@ int run_checked(const RunOptions& o) {
       setup.summary = rows.empty();
       setup.reference_applies = run_info["reference_applies"].get<bool>();
       setup.history = &history;
-      const int status = train_one(e, train, test, setup, o);
+      const int status = train_one(e, train, test, val, setup, o);
       if (status != kExitOk) return status;
       if (rows.empty()) first = history;
       rows.push_back({threads, kernels::active_target(),

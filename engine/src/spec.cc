@@ -19,4 +19,13 @@ std::string_view optimizer_name(OptimizerKind k) {
   return "?";
 }
 
+std::string_view schedule_name(ScheduleKind k) {
+  switch (k) {
+    case ScheduleKind::kExponentialDecay: return "ExponentialDecay";
+    case ScheduleKind::kPiecewiseConstantDecay: return "PiecewiseConstantDecay";
+    case ScheduleKind::kCosineDecay: return "CosineDecay";
+  }
+  return "?";
+}
+
 }  // namespace mlpbench

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -29,10 +30,11 @@ std::vector<uint32_t> identity_order(size_t n) {
 }  // namespace
 
 Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test,
-                 int threads)
+                 int threads, const Dataset* validation)
     : experiment_(experiment),
       train_(train),
       test_(test),
+      validation_(validation),
       threads_(threads),
       model_(train.features(), experiment.model),
       optimizer_(experiment.optimizer, model_.params().size()),
@@ -40,6 +42,10 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
       eval_ws_(model_, kEvalRows) {
   model_.init_glorot(experiment.seed);
   state_.shuffle_rng = Rng(experiment.seed, kShuffleStream).state();
+  if (experiment.callbacks.early_stopping) early_stopping_.emplace(*experiment.callbacks.early_stopping);
+  if (experiment.callbacks.reduce_lr_on_plateau) {
+    reduce_lr_.emplace(*experiment.callbacks.reduce_lr_on_plateau);
+  }
 }
 
 size_t Trainer::steps_per_epoch() const {
@@ -85,7 +91,9 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
   const size_t steps = steps_per_epoch();
   const double flops_per_sample = model_.training_flops_per_sample();
 
-  while (state_.epoch < experiment_.epochs) {
+  final_test_.reset();
+  std::optional<Evaluation> last_test;
+  while (state_.epoch < experiment_.epochs && !state_.stop_training) {
     if (state_.step == 0) begin_epoch();
     const int epoch = state_.epoch + 1;
     StopReason stop = StopReason::kCompleted;  // written by the team's leader, read after the step
@@ -93,8 +101,10 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     const size_t first_step = state_.step;
     const uint64_t first_update = state_.updates;
     const double barrier_us = probe_barrier();
+    optimizer_.plan_rates(first_update + 1, steps - first_step);
     const auto t0 = std::chrono::steady_clock::now();
-    run_team(threads_, [&](Team& team) {
+    // A run interrupted on an epoch's last step resumes with only the evaluation left.
+    if (first_step < steps) run_team(threads_, [&](Team& team) {
       auto rows_of = [&](size_t step) { return std::min(batch, train_.size() - step * batch); };
       auto gather = [&](size_t step, kernels::Part part) {
         gather_batch(train_ws_.batch(step), train_, state_.order.data() + step * batch,
@@ -150,8 +160,13 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     if (stop != StopReason::kCompleted) return stop;
 
     const auto e0 = std::chrono::steady_clock::now();
-    const Evaluation test = evaluate(test_);
     EpochResult r;
+    if (validation_) {
+      const Evaluation val = evaluate(*validation_);
+      r.val_loss = val.loss;
+      r.val_accuracy = val.accuracy;
+    }
+    Evaluation test = evaluate(test_);
     r.epoch = epoch;
     r.steps = steps;
     r.train_loss = state_.loss_sum / state_.seen;
@@ -163,21 +178,107 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     r.train_seconds = state_.train_seconds;
     r.samples_per_second = state_.seen / r.train_seconds;
     r.gflops = flops_per_sample * state_.seen / r.train_seconds * 1e-9;
+    r.learning_rate = optimizer_.learning_rate(state_.updates - steps + 1);
+    r.learning_rate_end = optimizer_.learning_rate(state_.updates);
     state_.history.push_back(r);
     state_.epoch = epoch;
     state_.step = 0;
+    const bool finite = std::isfinite(test.loss) && (!validation_ || std::isfinite(r.val_loss));
+    if (finite) apply_callbacks(r);
+    last_test = std::move(test);
     if (callbacks.on_epoch_end) callbacks.on_epoch_end(r);
-    if (!std::isfinite(test.loss)) {
+    if (!finite) {
       diverged_at_ = {epoch, steps};
       return StopReason::kDiverged;
     }
   }
+  if (early_stopping_ && !best_weights_.empty()) {
+    restore_best_weights();
+    last_test.reset();
+  }
+  final_test_ = last_test ? std::move(last_test) : evaluate(test_);
   return StopReason::kCompleted;
+}
+
+namespace {
+double monitored(const EpochResult& r, const std::string& monitor) {
+  if (monitor == "loss") return r.train_loss;
+  if (monitor == "accuracy") return r.train_accuracy;
+  if (monitor == "val_loss") return r.val_loss;
+  return r.val_accuracy;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+void Trainer::apply_callbacks(const EpochResult& r) {
+  if (reduce_lr_) {
+    const auto& spec = *experiment_.callbacks.reduce_lr_on_plateau;
+    const double before = optimizer_.constant_rate();
+    const double best = reduce_lr_->best();
+    const double after = reduce_lr_->on_epoch_end(monitored(r, spec.monitor), before);
+    if (after != before) {
+      optimizer_.set_constant_rate(after);
+      CallbackEvent ev;
+      ev.epoch = r.epoch;
+      ev.callback = "reduce_lr_on_plateau";
+      ev.action = "reduce_learning_rate";
+      ev.from = before;
+      ev.to = after;
+      ev.reason = spec.monitor + " " + number(monitored(r, spec.monitor)) + " did not improve on " +
+                  number(best) + " by more than min_delta " + number(spec.min_delta) + " for " +
+                  std::to_string(spec.patience) + " epoch" + (spec.patience == 1 ? "" : "s") +
+                  ": learning rate " + number(before) + " -> " + number(after);
+      state_.events.push_back(ev);
+    }
+  }
+  if (early_stopping_) {
+    const auto& spec = *experiment_.callbacks.early_stopping;
+    const double best = early_stopping_->best();
+    const EarlyStopping::Decision d = early_stopping_->on_epoch_end(r.epoch - 1, monitored(r, spec.monitor));
+    if (d.snapshot) {
+      const auto& p = model_.params();
+      best_weights_.assign(p.begin(), p.end());
+    }
+    if (d.stop) {
+      state_.stop_training = true;
+      CallbackEvent ev;
+      ev.epoch = r.epoch;
+      ev.callback = "early_stopping";
+      ev.action = "stop_training";
+      ev.reason = spec.monitor + " did not improve on " + number(best) + " by more than min_delta " +
+                  number(spec.min_delta) + " for " + std::to_string(early_stopping_->wait()) +
+                  " epoch" + (early_stopping_->wait() == 1 ? "" : "s") + " (patience " +
+                  std::to_string(spec.patience) + ")";
+      if (spec.baseline) ev.reason += ", or not on baseline " + number(*spec.baseline);
+      state_.events.push_back(ev);
+    }
+  }
+}
+
+void Trainer::restore_best_weights() {
+  auto& p = model_.params();
+  std::copy(best_weights_.begin(), best_weights_.end(), p.begin());
+  const auto& spec = *experiment_.callbacks.early_stopping;
+  const int best = early_stopping_->best_epoch() + 1;
+  CallbackEvent ev;
+  ev.epoch = state_.epoch;
+  ev.callback = "early_stopping";
+  ev.action = "restore_best_weights";
+  ev.reason = "restored the weights of epoch " + std::to_string(best) + " (" + spec.monitor + " " +
+              number(early_stopping_->best()) + ")";
+  state_.events.push_back(ev);
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
   std::vector<float> losses(data.size());
   uint64_t correct = 0;
+  const size_t classes = model_.outputs();
+  std::vector<uint64_t> confusion(classes * classes);
   run_team(threads_, [&](Team& team) {
     std::vector<uint32_t> indices(kEvalRows);
     for (size_t first = 0; first < data.size(); first += kEvalRows) {
@@ -191,6 +292,7 @@ Evaluation Trainer::evaluate(const Dataset& data) {
         for (size_t i = 0; i < rows; ++i) {
           losses[first + i] = eval_ws_.losses[i];
           correct += eval_ws_.predicted[i] == eval_ws_.labels[i];
+          ++confusion[eval_ws_.labels[i] * classes + static_cast<size_t>(eval_ws_.predicted[i])];
         }
       }
       team.sync();
@@ -201,6 +303,8 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   Evaluation e;
   e.loss = data.size() ? sum / data.size() : 0;
   e.accuracy = data.size() ? static_cast<double>(correct) / data.size() : 0;
+  e.classes = classes;
+  e.confusion = std::move(confusion);
   return e;
 }
 

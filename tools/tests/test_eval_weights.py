@@ -3,6 +3,7 @@ import json
 import os
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +75,24 @@ def test_a_truncated_file_fails_clearly(tmp_path):
     r = run_tool(bad)
     assert r.returncode == 2
     assert "bad.safetensors" in r.stderr
+
+
+def test_the_logged_confusion_matrix_is_the_weights_file_evaluated_with_numpy(tiny_run):
+    data, log, weights = tiny_run
+    sys.path.insert(0, str(TOOL.parent))
+    import eval_weights
+    logged = json.loads(log.read_text())["evaluation"]
+    ev = eval_weights.evaluate(str(weights), json.loads(log.read_text()), str(data))
+    matrix = eval_weights.confusion(ev)
+    assert matrix.sum() == 150 == logged["samples"]
+    assert matrix.tolist() == logged["confusion_matrix"]
+    for c in logged["per_class"]:
+        k = c["class"]
+        assert c["support"] == matrix[k].sum()
+        if matrix[:, k].sum():
+            assert c["precision"] == pytest.approx(matrix[k, k] / matrix[:, k].sum(), abs=1e-15)
+        assert c["recall"] == pytest.approx(matrix[k, k] / matrix[k].sum(), abs=1e-15)
+        assert c["accuracy"] == pytest.approx(
+            (150 - matrix[:, k].sum() - matrix[k].sum() + 2 * matrix[k, k]) / 150, abs=1e-15)
+    r = run_tool(weights, "--log", log, "--data-dir", data)
+    assert "confusion matrix: 0 of 150 samples in another cell" in r.stdout

@@ -50,6 +50,10 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
                      const std::string& split, size_t num_classes, size_t limit,
                      const std::string& images_source, const std::string& labels_source);
 
+// Moves samples [first, size()) of `data` into a new dataset (split "validation"), leaving
+// data with the first `first` (Keras' validation_split takes the last samples this way).
+Dataset split_off_tail(Dataset& data, size_t first);
+
 // Names of the known datasets and the folder under the data dir where each lives.
 bool is_known_dataset(const std::string& name);
 std::vector<std::string> known_datasets();

@@ -21,6 +21,39 @@ struct Reference {
   bool operator==(const Reference&) const = default;
 };
 
+// keras.callbacks.EarlyStopping, Keras defaults.
+struct EarlyStoppingSpec {
+  std::string monitor = "val_loss";  // "loss", "accuracy", "val_loss" or "val_accuracy"
+  double min_delta = 0;
+  int patience = 0;
+  std::string mode = "auto";  // "auto", "min" or "max"
+  std::optional<double> baseline;
+  bool restore_best_weights = false;
+  int start_from_epoch = 0;
+
+  bool operator==(const EarlyStoppingSpec&) const = default;
+};
+
+// keras.callbacks.ReduceLROnPlateau, Keras defaults.
+struct ReduceLrOnPlateauSpec {
+  std::string monitor = "val_loss";
+  double factor = 0.1;
+  int patience = 10;
+  std::string mode = "auto";
+  double min_delta = 1e-4;
+  int cooldown = 0;
+  double min_lr = 0;
+
+  bool operator==(const ReduceLrOnPlateauSpec&) const = default;
+};
+
+struct CallbacksSpec {
+  std::optional<EarlyStoppingSpec> early_stopping;
+  std::optional<ReduceLrOnPlateauSpec> reduce_lr_on_plateau;
+
+  bool operator==(const CallbacksSpec&) const = default;
+};
+
 struct Experiment {
   std::string name;
   std::string description;
@@ -34,9 +67,16 @@ struct Experiment {
   uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
   std::optional<Reference> reference;
+  // Keras' fit(validation_split=...): the last fraction of the training samples, before any
+  // shuffle, held out and never trained on. 0: none.
+  double validation_split = 0;
+  CallbacksSpec callbacks;
+  std::optional<double> target_accuracy;   // time to reach it is reported in the summary
+  std::string target_metric;               // "val_accuracy" or "test_accuracy" (with a target)
 
   // The resolved experiment, as a log records it: every default filled in, the file's key
-  // names, only the chosen optimizer's keys. parse_experiment(e.to_json(), ...) == e.
+  // names, only the chosen optimizer's keys; validation_split, callbacks and target_* only when
+  // used, so logs of runs without them read as before. parse_experiment(e.to_json(), ...) == e.
   nlohmann::json to_json() const;
 
   bool operator==(const Experiment&) const = default;

@@ -28,12 +28,26 @@ class Optimizer {
   // The optimizer's state, named, for checkpoints (Adam: m and v; SGD: velocity).
   std::vector<std::pair<std::string, FloatBuffer*>> state();
 
+  // The learning rate of update `t` (from 1): the schedule's at step t - 1 (Keras evaluates it
+  // at the iteration count before the update), else the constant rate.
+  double learning_rate(uint64_t t) const;
+  // The constant rate (no schedule): the spec's until ReduceLROnPlateau changes it.
+  double constant_rate() const { return rate_; }
+  void set_constant_rate(double rate) { rate_ = rate; }
+  // With a schedule: evaluates it once for updates [first, first + count), before a run of
+  // steps, so that a step reads its rate from a table (the team's threads only read it).
+  void plan_rates(uint64_t first, size_t count);
+
  private:
   kernels::AdamArgs adam_args(uint64_t t) const;
+  double rate_of_update(uint64_t t) const;
 
   OptimizerSpec spec_;
   size_t n_;
   FloatBuffer first_, second_;
+  double rate_;
+  uint64_t planned_first_ = 0;
+  std::vector<double> planned_;
 };
 
 }  // namespace mlpbench

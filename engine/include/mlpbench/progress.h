@@ -19,13 +19,14 @@ std::string model_summary(const std::string& name, size_t inputs,
 class Progress {
  public:
   // `quiet`: nothing at all. Otherwise a live bar if `out` is a terminal, else one line per epoch.
-  Progress(std::FILE* out, bool quiet, int epochs);
+  // `show_learning_rate`: the epoch line ends with the rate (a schedule or ReduceLROnPlateau).
+  Progress(std::FILE* out, bool quiet, int epochs, bool show_learning_rate = false);
   void on_step(int epoch, size_t step, size_t steps, double loss, double accuracy);
   void on_epoch_end(const EpochResult& r);
 
  private:
   std::FILE* out_;
-  bool quiet_, tty_;
+  bool quiet_, tty_, show_learning_rate_;
   int epochs_;
   int current_epoch_ = 0;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;

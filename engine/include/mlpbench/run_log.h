@@ -17,7 +17,12 @@ inline constexpr const char* kRunLogSchema = "mlpbench.run/1";
 void write_file_atomically(const std::string& path, const std::string& content);
 
 nlohmann::json epoch_json(const EpochResult& r);
-nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds);
+// `experiment` (the resolved experiment's JSON) says whether best_* look at validation and
+// what target time_to_target_seconds measures.
+nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds,
+                            const nlohmann::json& experiment = nlohmann::json::object());
+// The test set's confusion matrix and per-class precision, recall and accuracy.
+nlohmann::json evaluation_json(const Evaluation& e);
 
 class RunLog {
  public:
@@ -29,6 +34,10 @@ class RunLog {
   // Records the epochs so far, the status and the summary, and rewrites the file.
   void write(const std::string& status, const std::vector<EpochResult>& epochs,
              double wall_seconds);
+  // Records what the callbacks did ("callback_events"; only when the experiment has callbacks)
+  // and the final test evaluation ("evaluation"); written by the next write().
+  void set_events(const std::vector<CallbackEvent>& events);
+  void set_evaluation(const Evaluation& e);
 
  private:
   std::string path_;

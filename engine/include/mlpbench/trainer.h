@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <vector>
 
+#include "mlpbench/callbacks.h"
 #include "mlpbench/dataset.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
@@ -23,10 +25,19 @@ struct EpochResult {
   // for a team of one. It tells runs in this host's slow periods (vCPUs placed far apart:
   // 0.3 us and more, against 0.03-0.08 us) from the rest.
   double barrier_us = std::numeric_limits<double>::quiet_NaN();
+  // On the validation split (NaN without one); evaluated before the test set, the time in
+  // eval_seconds.
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  // The rate of the epoch's first and last update (a schedule's, or the constant rate).
+  double learning_rate = std::numeric_limits<double>::quiet_NaN();
+  double learning_rate_end = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Evaluation {
   double loss = 0, accuracy = 0;
+  size_t classes = 0;
+  std::vector<uint64_t> confusion;  // [true class x predicted class] counts
 };
 
 // Everything needed to continue a run exactly where it stopped (see checkpoint.h).
@@ -40,6 +51,8 @@ struct TrainState {
   uint64_t correct = 0, seen = 0;
   double train_seconds = 0;
   std::vector<EpochResult> history;
+  bool stop_training = false;          // set by early stopping
+  std::vector<CallbackEvent> events;   // what the callbacks did, in order
 };
 
 enum class StopReason { kCompleted, kDiverged, kInterrupted };
@@ -55,10 +68,16 @@ struct TrainCallbacks {
 
 class Trainer {
  public:
-  Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test, int threads);
+  // `validation`: the held-out split (Experiment::validation_split), or null.
+  Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test, int threads,
+          const Dataset* validation = nullptr);
 
+  // Trains until the epochs are done or early stopping stops it; then restores the best weights
+  // if early stopping says so. Completed runs leave final_test() set.
   StopReason run(const TrainCallbacks& callbacks);
   Evaluation evaluate(const Dataset& data);
+  // The test set evaluated with the weights the run ends with (after any restore).
+  const std::optional<Evaluation>& final_test() const { return final_test_; }
 
   Mlp& model() { return model_; }
   Optimizer& optimizer() { return optimizer_; }
@@ -68,8 +87,17 @@ class Trainer {
   // Where divergence happened: epoch (from 1) and step (from 1).
   std::pair<int, size_t> diverged_at() const { return diverged_at_; }
 
+  // Callback state, for checkpoints: absent when the experiment has no such callback.
+  std::optional<EarlyStopping>& early_stopping() { return early_stopping_; }
+  std::optional<ReduceLrOnPlateau>& reduce_lr_on_plateau() { return reduce_lr_; }
+  // The weights early stopping keeps (restore_best_weights), params() layout; empty if none.
+  std::vector<float>& best_weights() { return best_weights_; }
+
  private:
   void begin_epoch();
+  // Keras' callbacks at an epoch's end (the epoch is in history already).
+  void apply_callbacks(const EpochResult& r);
+  void restore_best_weights();
   double probe_barrier() const;
   // Rows `indices` of `data` into `batch` (the share `part` of them).
   void gather_batch(Batch batch, const Dataset& data, const uint32_t* indices, size_t rows,
@@ -78,6 +106,7 @@ class Trainer {
   const Experiment& experiment_;
   const Dataset& train_;
   const Dataset& test_;
+  const Dataset* validation_;
   int threads_;
   Mlp model_;
   Optimizer optimizer_;
@@ -85,6 +114,10 @@ class Trainer {
   Workspace eval_ws_;
   TrainState state_;
   std::pair<int, size_t> diverged_at_{0, 0};
+  std::optional<EarlyStopping> early_stopping_;
+  std::optional<ReduceLrOnPlateau> reduce_lr_;
+  std::vector<float> best_weights_;
+  std::optional<Evaluation> final_test_;
 };
 
 }  // namespace mlpbench
