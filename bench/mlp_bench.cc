@@ -52,6 +52,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include <unistd.h>
 
 #include "mlpbench/build_info.h"
 #include "mlpbench/experiment.h"
@@ -585,6 +586,14 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("mlpbench_openmp", build.value("openmp", false) ? "true" : "false");
   benchmark::AddCustomContext("mlpbench_version", mlpbench::version());
   benchmark::AddCustomContext("mlpbench_compiler", build.value("compiler", ""));
+  // The build and machine keys of tools/track.py: flags and SIMD config tell builds apart,
+  // memory completes the machine's fingerprint (Google Benchmark records CPUs and caches).
+  benchmark::AddCustomContext("mlpbench_cxx_flags", build.value("cxx_flags", ""));
+  benchmark::AddCustomContext("mlpbench_simd_config", build.value("simd_config", ""));
+  benchmark::AddCustomContext(
+      "mlpbench_memory_bytes",
+      std::to_string(static_cast<unsigned long long>(sysconf(_SC_PHYS_PAGES)) *
+                     static_cast<unsigned long long>(sysconf(_SC_PAGESIZE))));
   benchmark::AddCustomContext("mlpbench_cpu_model", host.value("cpu_model", ""));
   benchmark::AddCustomContext("mlpbench_cpu_id", host.value("cpu_id", ""));
   if (simd_flag != "all") {

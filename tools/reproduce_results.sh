@@ -77,18 +77,22 @@ fi
 
 if want regression; then
   echo "== regression tracking: this build, an unchanged rebuild, and a scalar-only build"
-  filter='GemmForward/m:32/n:512/k:784|GemmWeightGrad/m:784/n:512/k:32|TrainStep/784-512-10/batch:32|TrainStep/784-64-32-10/batch:32|Adam/params:407050'
-  rm -rf results/history && mkdir -p results/history
-  $PY tools/track.py record --filter "$filter" --history results/history
+  # The demo history lives in the repo (results/demo-history), where `latest`/`previous` of a
+  # user's own history never look; files are compared by path.
+  export MLPBENCH_HISTORY=results/demo-history
+  rm -rf results/demo-history && mkdir -p results/demo-history
+  $PY tools/track.py record --set key --quiet
   cmake --build --preset release --clean-first >/dev/null
-  $PY tools/track.py record --filter "$filter" --history results/history
+  $PY tools/track.py record --set key --quiet
   cmake --preset scalar >/dev/null && cmake --build --preset scalar --target mlp_bench >/dev/null
-  $PY tools/track.py record --bench build-scalar/bench/mlp_bench --filter "$filter" --history results/history
-  mapfile -t entries < <(ls results/history/*.json | sort)
+  $PY tools/track.py record --set key --quiet --bench build-scalar/bench/mlp_bench
+  mapfile -t entries < <(ls results/demo-history/raw/*/*Z_*.json | grep -v '\.host\.json$' | sort)
   $PY tools/track.py compare "${entries[0]}" "${entries[1]}" -o results/figures/regression_rebuild.png \
-    | tee results/history/compare_rebuild.txt || true
-  $PY tools/track.py compare "${entries[0]}" "${entries[2]}" -o results/figures/regression_scalar.png \
-    | tee results/history/compare_scalar.txt || true
-  $PY tools/track.py plot --history results/history -o results/figures/history.png
+    | tee results/demo-history/compare_rebuild.txt || true
+  $PY tools/track.py compare --allow-cross "${entries[0]}" "${entries[2]}" \
+    -o results/figures/regression_scalar.png | tee results/demo-history/compare_scalar.txt || true
+  $PY tools/track.py ab --bench-a build/bench/mlp_bench --bench-b build-scalar/bench/mlp_bench \
+    --max-blocks 8 | tee results/demo-history/ab_scalar.txt || true
+  unset MLPBENCH_HISTORY
 fi
 echo "done: results/ updated"

@@ -23,6 +23,9 @@ DOCS = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(os.pat
                               if f.endswith(".md"))
 QUICK_BENCH = "--benchmark_filter=BM_Adam --benchmark_min_time=0.01"
 TRACK_FILTER = "--filter BM_Adam/params:407050 --history {tmp}/history"
+TRACK_QUICK = "--repetitions 3 --min-time 0.01 --quiet-wait-s 0"
+TRACK_AB = ("--bench-a build/bench/mlp_bench --bench-b build/bench/mlp_bench "
+            f"{TRACK_FILTER} {TRACK_QUICK} --max-blocks 6")
 
 # documented command -> what runs ({tmp}: a temporary folder), or None with the reason it does
 # not run here.
@@ -50,19 +53,33 @@ CHEAP = {
         "--out results/runs/simd",
     "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
         "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
-    # docs/tracking.md: the history goes to a temporary folder, one quick benchmark.
-    "tools/track.py record": f"tools/track.py record {TRACK_FILTER}",
+    # docs/tracking.md: the history goes to a temporary folder, one quick benchmark; ab runs
+    # the built binary against itself (its builds of commits are tools/tests/test_track.py's).
+    "tools/track.py ab main": f"tools/track.py ab {TRACK_AB}",
+    "tools/track.py record": f"tools/track.py record {TRACK_FILTER} {TRACK_QUICK}",
     "git switch my-change && cmake --build --preset release": None,  # needs your branch
     "tools/track.py compare previous latest -o results/runs/compare.png":
         "tools/track.py compare previous latest -o results/runs/compare.png "
         "--history {tmp}/history",
-    "tools/track.py plot -o results/runs/history.png":
-        "tools/track.py plot -o results/runs/history.png --history {tmp}/history",
+    "tools/track.py calibrate":
+        f"tools/track.py calibrate {TRACK_FILTER} {TRACK_QUICK} --blocks 2",
+    "tools/track.py analyze": "tools/track.py analyze --history {tmp}/history",
+    # needs a commit v1.0 and builds every step: test_track.py bisects a fixture repository
+    "tools/track.py bisect v1.0 HEAD --benchmark TrainStep/784-512-10/batch:32": None,
+    "tools/track.py report -o results/runs/history.html":
+        "tools/track.py report -o results/runs/history.html --history {tmp}/history",
+    "tools/track.py ab origin/main HEAD --budget-s 900":
+        f"tools/track.py ab {TRACK_AB} --budget-s 900",
 }
 # Exit statuses other than 0 that a documented command may end with here.
 ALLOWED_EXIT = {
-    # two records of an unchanged build: "same", or "slower" when the shared host is noisy
-    "tools/track.py compare previous latest -o results/runs/compare.png": (0, 1),
+    # two records (or an A/A ab) of one build: "same", or "inconclusive" when the shared host
+    # is too noisy to tell
+    "tools/track.py compare previous latest -o results/runs/compare.png": (0, 3),
+    "tools/track.py ab main": (0, 3),
+    "tools/track.py ab origin/main HEAD --budget-s 900": (0, 3),
+    # a checkout with local changes makes "-dirty" records, which history views leave out
+    "tools/track.py report -o results/runs/history.html": (0, 2),
 }
 
 

@@ -1,246 +1,373 @@
-"""track.py: compare (Mann-Whitney gate), record, plot."""
+"""track.py: keys and history, compare, record, ab, calibrate, analyze, bisect, report."""
 
 import json
-import math
 import os
-import re
+import shutil
 import stat
-import statistics
+import subprocess
 
 import pytest
 
-from conftest import PYTHON, assert_clean_error, assert_png, assert_svg, fixture
+from conftest import TOOLS, assert_clean_error, assert_png, assert_svg, fixture
 import make_fixtures
-import mlpbench_logs as ml
 import track
+import track_store
+
+FAKE = fixture("fake_mlp_bench.py")
 
 
 def bench(name):
     return fixture("bench", name)
 
 
-# ----------------------------------------------------------------------------- compare
+@pytest.fixture
+def tr(run, tmp_path):
+    """run track.py with a private history, lock and no wait for a quiet host."""
+    hist = tmp_path / "history"
 
-def test_same_distribution_passes(run):
-    r = run("track.py", "compare", bench("a.json"), bench("b_same.json"))
-    assert r.code == 0, r
-    assert r.out.count(" same") >= 3 and "slower" not in r.out.split("verdicts:")[0]
-    assert "geometric mean of B/A median ratios: 1.00" in r.out
-    assert "warning" not in r.err
+    def _tr(*args, env=None, timeout=300):
+        full = {"MLPBENCH_HISTORY": str(hist), "MLPBENCH_LOCK": str(tmp_path / "lock"),
+                "TRACK_TOOLS": TOOLS}
+        full.update(env or {})
+        return run("track.py", *args, env=full, timeout=timeout)
 
-
-def test_thirty_percent_slower_fails(run, tmp_path):
-    r = run("track.py", "compare", bench("a.json"), bench("b_slow.json"), "-o", "report.png")
-    assert r.code == 1, r
-    assert "REGRESSION: 3 benchmark(s)" in r.out
-    assert_png(tmp_path / "report.png")
-    # Reversed, the same data is a speed-up: no failure.
-    r = run("track.py", "compare", bench("b_slow.json"), bench("a.json"), "-o", "report.svg")
-    assert r.code == 0, r
-    assert "3 faster" in r.out
-    assert_svg(tmp_path / "report.svg")
+    _tr.history = hist
+    return _tr
 
 
-def with_barrier(tmp_path, name, barrier_ns, slow=1.0, seed=0):
-    times = {k: (ns * slow, g) for k, (ns, g) in make_fixtures.BENCH.items()}
-    times["BM_TeamBarrier/real_time"] = (barrier_ns, None)
-    path = tmp_path / name
-    path.write_text(json.dumps(make_fixtures.bench_file(times, seed=seed)))
+def make_fake(folder, speed=1.0, noise=None, commit=None, simd=None):
+    """A copy of the fake mlp_bench in `folder`, running `speed` times slower than the base."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "mlp_bench")
+    shutil.copy(FAKE, path)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    for name, value in (("speed.txt", speed), ("noise.txt", noise), ("commit.txt", commit),
+                        ("simd.txt", simd)):
+        if value is not None:
+            with open(os.path.join(folder, name), "w") as f:
+                f.write(str(value))
     return path
 
 
-def test_host_probe_flags_a_changed_host(run, tmp_path):
-    a = with_barrier(tmp_path, "a.json", 60.0, seed=1)
-    # the barrier 6x slower: the report says the host changed, whatever the verdicts
-    b = with_barrier(tmp_path, "b.json", 360.0, slow=1.3, seed=2)
-    r = run("track.py", "compare", a, b)
+def with_context(tmp_path, source, name, **context):
+    data = json.load(open(source))
+    data["context"].update(context)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+# ----------------------------------------------------------------------------- compare
+
+def test_compare_same_and_slower(tr, tmp_path):
+    r = tr("compare", bench("a.json"), bench("b_same.json"))
+    assert r.code == 0, r
+    assert "OK: no benchmark slower" in r.out and r.out.count(" same") == 3
+    r = tr("compare", bench("a.json"), bench("b_slow.json"), "-o", "c.png")
     assert r.code == 1, r
-    assert "BM_TeamBarrier" not in r.out.split("geometric mean")[0]  # a probe, not a row
-    assert "3 slower" in r.out and "host probe (BM_TeamBarrier, not compared)" in r.out
-    assert "HOST STATE DIFFERS" in r.out
-    assert re.search(r"team barrier took [56]\d\.\d\d ns in A and 3[45]\d\.\d ns in B", r.out), r.out
-    # the same host state (10 % apart, or 3x but both tiny): no such line
-    for barrier in (66.0, 20.0):
-        b = with_barrier(tmp_path, "b2.json", barrier, seed=3)
-        r = run("track.py", "compare", a, b)
-        assert r.code == 0 and "HOST STATE" not in r.out and "host probe" in r.out, r
-    # files without the probe: no claim either way
-    r = run("track.py", "compare", bench("a.json"), b)
-    assert "HOST STATE" not in r.out and "host probe" not in r.out, r
-
-
-def test_threshold_controls_the_gate(run):
-    r = run("track.py", "compare", bench("a.json"), bench("b_slow.json"), "--threshold", "0.4")
+    assert "REGRESSION: 3 benchmark(s)" in r.out
+    assert "98.33 %" in r.out  # Bonferroni over 3 benchmarks
+    assert_png(tmp_path / "c.png")
+    r = tr("compare", bench("b_slow.json"), bench("a.json"), "-o", "c.svg")
+    assert r.code == 0 and r.out.count("faster") == 3, r
+    assert_svg(tmp_path / "c.svg")
+    r = tr("compare", bench("a.json"), bench("b_slow.json"), "--threshold", "0.4")
     assert r.code == 0, r
-    r = run("track.py", "compare", bench("a.json"), bench("b_slow.json"), "--metric", "cpu_time")
-    assert r.code == 1 and "cpu_time A" in r.out
 
 
-def test_mixed_verdicts_in_process():
-    a, b = ml.load_bench(bench("a.json")), ml.load_bench(bench("b_mixed.json"))
-    rows, only_a, only_b = track.compare(a, b, "real_time", 0.05, 0.05)
-    verdicts = {r.name: r.verdict for r in rows}
-    assert verdicts == {"BM_GemmForward/32/784/512": "slower",
-                        "BM_GemmForward/32/512/10": "faster"}
-    assert only_a == ["BM_AdamStep/407050"] and only_b == ["BM_SoftmaxXent/32/10"]
-    for r in rows:
-        assert r.p < 0.001  # 9 vs 9 fully separated samples: p = 0.00041
-        assert r.n_a == r.n_b == 9
+def test_compare_straddling_interval_is_inconclusive(tr):
+    r = tr("compare", bench("a.json"), bench("few_reps.json"))
+    assert r.code == 3, r
+    assert "INCONCLUSIVE: 2 benchmark(s) whose interval straddles +5 %" in r.out
+    assert "track.py ab" in r.out
 
 
-def test_verdict_rules():
-    base = [100.0 + i for i in range(9)]
-    # Significant but below the threshold: same.
-    small = track.Row("x", base, [v + 3.5 for v in base], 0.05, 0.05)
-    assert small.p < 0.05 and 0 < small.change < 0.05 and small.verdict == "same"
-    # Large change but not significant (overlapping, noisy): same.
-    noisy = track.Row("x", [1, 1000, 1, 1000, 1, 1000, 1, 1000, 2],
-                      [1, 1000, 2, 1000, 1, 1000, 2, 1000, 2], 0.05, 0.05)
-    assert noisy.p > 0.05 and noisy.verdict == "same"
-    # Identical samples: p = 1.
-    tie = track.Row("x", [5.0] * 9, [5.0] * 9, 0.05, 0.05)
-    assert tie.p == 1.0 and tie.change == 0 and tie.verdict == "same"
-    slower = track.Row("x", base, [v * 2 for v in base], 0.05, 0.05)
-    faster = track.Row("x", base, [v / 2 for v in base], 0.05, 0.05)
-    assert (slower.verdict, faster.verdict) == ("slower", "faster")
+def test_compare_refuses_other_machines_and_builds(tr, tmp_path):
+    other = with_context(tmp_path, bench("b_slow.json"), "other.json",
+                         mlpbench_cpu_id="GenuineIntel family 6 model 85 stepping 7")
+    r = tr("compare", bench("a.json"), other)
+    assert_clean_error(r, "different machines", "cpu_id", "GenuineIntel", "--allow-cross")
+    r = tr("compare", bench("a.json"), other, "--allow-cross")
+    assert r.code == 1 and "different machines" in r.err, r
+    scalar = with_context(tmp_path, bench("b_slow.json"), "scalar.json",
+                          mlpbench_simd_target="SCALAR")
+    assert_clean_error(tr("compare", bench("a.json"), scalar), "different builds",
+                       "simd_target: AVX3 (A) vs SCALAR (B)")
 
 
-def test_geometric_mean():
-    assert track.geometric_mean([2.0, 0.5]) == pytest.approx(1.0)
-    assert track.geometric_mean([1.3, 1.3, 1.3]) == pytest.approx(1.3)
-    assert track.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
-    a, b = ml.load_bench(bench("a.json")), ml.load_bench(bench("b_slow.json"))
-    rows, _, _ = track.compare(a, b, "real_time", 0.05, 0.05)
-    expected = math.exp(statistics.fmean(
-        math.log(statistics.median(b.times_ns(n, "real_time")) /
-                 statistics.median(a.times_ns(n, "real_time"))) for n in a.iterations()))
-    assert track.geometric_mean([r.ratio for r in rows]) == pytest.approx(expected)
-    assert 1.25 < expected < 1.35
+def test_compare_slower_on_a_changed_host_is_inconclusive(tr, tmp_path):
+    hist = tmp_path / "h"
+    paths = []
+    for name, state in (("a.json", {"noisy_reasons": []}),
+                        ("b_slow.json", {"noisy_reasons": ["load average 5.00 above 2 logical "
+                                                           "CPUs"]})):
+        data = json.load(open(bench(name)))
+        data["context"]["date"] = "2026-11-2%dT10:00:00+00:00" % (len(paths) + 3)
+        paths.append(track_store.file_record(str(hist), json.dumps(data).encode(),
+                                             track_store.ml.BenchFile(name, data), state))
+    r = tr("compare", *paths)
+    assert r.code == 3, r
+    assert "INCONCLUSIVE: slower, but B was recorded on a noisy host (load average" in r.out
 
 
-def test_few_repetitions_warn(run):
-    r = run("track.py", "compare", bench("a.json"), bench("few_reps.json"))
-    assert r.code == 0, r
-    assert "fewer than 9 repetitions" in r.err and "few_reps.json" in r.err
+def test_compare_bad_input(tr):
+    assert_clean_error(tr("compare", bench("a.json"), bench("not_bench.json")), "not_bench.json")
+    assert_clean_error(tr("compare", bench("a.json"), "nothere"), "nothere", "no history")
+    assert_clean_error(tr("compare", bench("a.json"), bench("b_same.json"), "--threshold", "5"),
+                       "--threshold 5")
+    assert_clean_error(tr("compare", bench("a.json"), bench("b_same.json"), "-o", "x.jpg"),
+                       "x.jpg")
 
 
-def test_compare_bad_input(run):
-    assert_clean_error(run("track.py", "compare", bench("a.json"), bench("not_bench.json")),
-                       "not_bench.json", "benchmarks")
-    assert_clean_error(run("track.py", "compare", bench("a.json"), "nothere.json"),
-                       "nothere.json")
-    assert_clean_error(run("track.py", "compare", bench("a.json"), fixture("bad", "truncated.json")),
-                       "truncated.json")
-    assert_clean_error(run("track.py", "compare", bench("a.json"), bench("b_same.json"),
-                           "-o", "x.jpg"), "x.jpg")
+def test_any_crash_exits_2_never_1(monkeypatch, capsys):
+    def boom(argv):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(track, "main", boom)
+    assert track.guarded([]) == 2
+    assert "internal error: RuntimeError: disk on fire" in capsys.readouterr().err
+
+    def missing(argv):
+        raise ImportError("No module named 'scipy'")
+
+    monkeypatch.setattr(track, "main", missing)
+    assert track.guarded([]) == 2
+    assert "missing dependency" in capsys.readouterr().err
 
 
-def test_compare_history_names(run):
-    h = fixture("history")
-    r = run("track.py", "compare", "previous", "latest", "--history", h)
-    assert r.code == 1, r  # the fixture history got 7% slower in its last entry
-    assert "5555cccc6666" in r.out.splitlines()[1] and "3333bbbb4444" in r.out.splitlines()[0]
-    r = run("track.py", "compare", "1111aaaa", "3333bbbb", "--history", h)
-    assert r.code == 0, r
-    assert_clean_error(run("track.py", "compare", "2026-11", "latest", "--history", h),
-                       "ambiguous")
+# ----------------------------------------------------------------------------- history
 
-
-# ----------------------------------------------------------------------------- record
-
-def test_record_from_json(run, tmp_path):
-    hist = tmp_path / "hist"
-    r = run("track.py", "record", "--from-json", bench("a.json"), "--history", hist)
+def test_record_files_raw_json_and_host_state(tr, tmp_path):
+    fake = make_fake(tmp_path / "bin")
+    r = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0")
     assert r.code == 0, r
     path = r.out.strip()
-    assert os.path.basename(path) == "2026-11-23T134500Z_abc123def456_AVX3.json"
-    assert open(path, "rb").read() == open(bench("a.json"), "rb").read()
-    # A second filing of the same output does not overwrite the first.
-    r = run("track.py", "record", "--from-json", bench("a.json"), "--history", hist)
-    assert os.path.basename(r.out.strip()) == "2026-11-23T134500Z_abc123def456_AVX3-1.json"
-    assert sorted(os.listdir(hist)) == ["2026-11-23T134500Z_abc123def456_AVX3-1.json",
-                                        "2026-11-23T134500Z_abc123def456_AVX3.json"]
+    here = track_store.fingerprint(track_store.machine_facts_here())
+    assert path.startswith(str(tr.history / "raw" / here)) and path.endswith(
+        "_feedbeef0001_AVX3.json")
+    data = json.load(open(path))
+    names = {b["run_name"] for b in data["benchmarks"]}
+    assert "BM_TeamBarrier/real_time" in names  # the host probe always runs
+    assert len(names) == 4 and len(data["benchmarks"]) == 12
+    host = json.load(open(path[:-5] + ".host.json"))
+    assert {"load_before", "steal_fraction", "barrier_ns", "noisy_reasons"} <= set(host)
+    assert "[12/12]" in r.err and "ETA" in r.err  # progress
+    # the index knows the record and its samples; deleting it loses nothing
+    db = track_store.open_index(str(tr.history))
+    assert db.execute("SELECT count(*) FROM samples").fetchone()[0] == 12
+    db.close()
+    os.unlink(tr.history / "index.sqlite")
+    (tr.history / "index.sqlite").write_text("not a database")
+    db = track_store.open_index(str(tr.history))
+    assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 1
 
 
-def test_record_rejects_bad_json(run, tmp_path):
-    r = run("track.py", "record", "--from-json", bench("not_bench.json"), "--history",
-            tmp_path / "h")
-    assert_clean_error(r, "not_bench.json")
-    assert not (tmp_path / "h").exists() or not os.listdir(tmp_path / "h")
+def test_record_failures_exit_2(tr, tmp_path):
+    assert_clean_error(tr("record", "--bench", tmp_path / "nope"), "nope", "no such benchmark")
+    fake = make_fake(tmp_path / "bin")
+    (tmp_path / "bin" / "crash").write_text("")
+    r = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0")
+    assert_clean_error(r, "failed with status 3", "crashing as told")
+    assert not os.path.exists(tr.history / "raw")
 
 
-def fake_bench(tmp_path, exit_code=0):
-    """A stand-in for mlp_bench that writes a fixture to --benchmark_out and logs its args."""
-    script = tmp_path / "fake_bench"
-    data = make_fixtures.bench_file(make_fixtures.BENCH, seed=9, commit="feedbeef0001",
-                                    simd="AVX2")
-    (tmp_path / "fake.json").write_text(json.dumps(data))
-    script.write_text(f"""#!{PYTHON}
-import shutil, sys
-args = sys.argv[1:]
-open({str(tmp_path / 'args.txt')!r}, 'w').write('\\n'.join(args))
-out = [a.split('=', 1)[1] for a in args if a.startswith('--benchmark_out=')][0]
-shutil.copy({str(tmp_path / 'fake.json')!r}, out)
-print('{{"json": "on stdout"}}')
-sys.exit({exit_code})
-""")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
+def test_latest_and_previous_are_this_machines(tr, tmp_path):
+    fake = make_fake(tmp_path / "bin", commit="aaaa00000001")
+    first = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0").out
+    (tmp_path / "bin" / "commit.txt").write_text("aaaa00000002")
+    second = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0").out
+    # a newer record of another machine (as a shared or copied history would hold)
+    data = json.load(open(second.strip()))
+    data["context"].update(mlpbench_cpu_id="GenuineIntel family 6 model 85 stepping 7",
+                           date="2030-01-01T00:00:00+00:00")
+    foreign = track_store.file_record(str(tr.history), json.dumps(data).encode(),
+                                      track_store.ml.BenchFile("x", data))
+    assert foreign.split("/raw/")[1].split("/")[0] != second.split("/raw/")[1].split("/")[0]
+    r = tr("compare", "previous", "latest")
+    assert r.code in (0, 3), r
+    assert f"A: {first.strip()}" in r.out and f"B: {second.strip()}" in r.out
+    # a history with only another machine's records: never picked
+    only = tmp_path / "only"
+    track_store.file_record(str(only), json.dumps(data).encode(),
+                            track_store.ml.BenchFile("x", data))
+    assert_clean_error(tr("compare", "previous", "latest", "--history", only),
+                       "no record of this machine")
 
 
-def test_record_runs_the_binary(run, tmp_path):
-    script = fake_bench(tmp_path)
-    hist = tmp_path / "history"
-    r = run("track.py", "record", "--bench", script, "--history", hist, "--filter", "Gemm",
-            "--repetitions", "11")
+def test_record_from_json(tr):
+    r = tr("record", "--from-json", bench("a.json"))
     assert r.code == 0, r
-    args = (tmp_path / "args.txt").read_text().splitlines()
-    assert "--benchmark_repetitions=11" in args and "--benchmark_format=json" in args
-    assert "--benchmark_out_format=json" in args
-    assert "--benchmark_filter=(Gemm)|^BM_TeamBarrier" in args  # the host probe always runs
-    files = os.listdir(hist)
-    assert len(files) == 1 and files[0].endswith("_feedbeef0001_AVX2.json"), files
-    assert r.out.strip().endswith(files[0])
+    assert os.path.basename(r.out.strip()) == "2026-11-23T134500Z_abc123def456_AVX3.json"
+    r2 = tr("record", "--from-json", bench("a.json"))
+    assert r2.out.strip().endswith("_AVX3-1.json")
+    assert open(r.out.strip(), "rb").read() == open(bench("a.json"), "rb").read()
 
 
-def test_record_failures(run, tmp_path):
-    r = run("track.py", "record", "--repetitions", "5", "--history", tmp_path / "h")
-    assert_clean_error(r, "at least 9")
-    r = run("track.py", "record", "--bench", tmp_path / "nope", "--history", tmp_path / "h")
-    assert_clean_error(r, "nope", "no such benchmark binary")
-    hist = tmp_path / "h2"
-    r = run("track.py", "record", "--bench", fake_bench(tmp_path, exit_code=3), "--history", hist)
-    assert r.code == 1 and "exited with status 3" in r.err
-    assert os.listdir(hist) == []  # nothing filed, no temporary left behind
+def test_default_history_is_outside_the_repo(monkeypatch):
+    monkeypatch.delenv("MLPBENCH_HISTORY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", "/tmp/xdg")
+    assert track_store.default_history() == "/tmp/xdg/mlpbench/history"
+    monkeypatch.setenv("MLPBENCH_HISTORY", "/data/h")
+    assert track_store.default_history() == "/data/h"
 
 
-# ----------------------------------------------------------------------------- plot
+# ----------------------------------------------------------------------------- ab, calibrate
 
-def test_plot_history(run, tmp_path):
-    r = run("track.py", "plot", "--history", fixture("history"), "-o", "h.png")
+def test_ab_passes_equal_and_fails_slower_binaries(tr, tmp_path):
+    a = make_fake(tmp_path / "a")
+    same = make_fake(tmp_path / "same")
+    slow = make_fake(tmp_path / "slow", speed=1.10)
+    common = ("--quiet-wait-s", "0", "--repetitions", "3", "--seed", "1")
+    r = tr("ab", "--bench-a", a, "--bench-b", same, *common)
     assert r.code == 0, r
-    assert_png(tmp_path / "h.png")
-    r = run("track.py", "plot", "--history", fixture("history"), "--filter", "Gemm", "--max", "1",
-            "-o", "h.svg")
-    assert r.code == 0 and "plotting the first 1" in r.err, r
-    assert_svg(tmp_path / "h.svg")
+    assert "OK: no benchmark slower" in r.out and "ABBA block(s)" in r.out
+    r = tr("ab", "--bench-a", a, "--bench-b", slow, *common)
+    assert r.code == 1, r
+    assert r.out.count("regression") == 3 and "BM_TeamBarrier" not in r.out.split("stopped")[1]
 
 
-def test_plot_history_errors(run, tmp_path):
-    assert_clean_error(run("track.py", "plot", "--history", tmp_path / "none"), "none")
-    (tmp_path / "empty").mkdir()
-    assert_clean_error(run("track.py", "plot", "--history", tmp_path / "empty"), "no history")
-    assert_clean_error(run("track.py", "plot", "--history", fixture("history"), "--filter",
-                           "NoSuchBench"), "NoSuchBench")
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    (bad / "2026-01-01T000000Z_x_AVX3.json").write_text("{\"benchmarks\": [")
-    assert_clean_error(run("track.py", "plot", "--history", bad), "2026-01-01T000000Z_x_AVX3.json")
+def test_ab_budget_and_errors(tr, tmp_path):
+    a = make_fake(tmp_path / "a")
+    edge = make_fake(tmp_path / "edge", speed=1.05)
+    r = tr("ab", "--bench-a", a, "--bench-b", edge, "--quiet-wait-s", "0", "--repetitions", "2",
+           "--max-blocks", "4", "--seed", "2")
+    assert r.code == 3, r
+    assert "INCONCLUSIVE" in r.out and "reached 4 blocks" in r.out
+    assert_clean_error(tr("ab", "--bench-a", a), "--bench-a and --bench-b go together")
+    # a commit that does not build: exit 2, naming it
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "CMakeLists.txt").write_text("this is not cmake(\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "broken")
+    r = tr("ab", "HEAD", "--repo", repo, "--quiet-wait-s", "0", timeout=120)
+    assert_clean_error(r, "build of HEAD", "failed")
+    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary worktree is gone
 
 
-def test_help(run):
-    for cmd in ([], ["record"], ["compare"], ["plot"]):
-        r = run("track.py", *cmd, "--help")
+def test_calibrate_leaves_unresolvable_benchmarks_out_of_the_gate(tr, tmp_path):
+    noisy = make_fake(tmp_path / "noisy", noise=0.4)
+    r = tr("calibrate", "--bench", noisy, "--blocks", "6", "--quiet-wait-s", "0",
+           "--repetitions", "2", "--seed", "3")
+    assert r.code == 0, r
+    assert r.out.count("NO (does not gate)") == 3
+    saved = [f for f in os.listdir(tr.history / "calibration")]
+    assert len(saved) == 1
+    other = make_fake(tmp_path / "other", noise=0.4, speed=1.5)
+    r = tr("ab", "--bench-a", noisy, "--bench-b", other, "--quiet-wait-s", "0",
+           "--repetitions", "2", "--max-blocks", "4", "--seed", "4")
+    assert r.code == 0, r  # nothing gates on this machine
+    assert r.out.count("not gating: resolves only") == 3
+
+
+# ----------------------------------------------------------------------------- analyze, report
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=dict(os.environ, GIT_AUTHOR_NAME="t",
+                                              GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+                                              GIT_COMMITTER_EMAIL="t@t")).stdout
+
+
+def synthetic_repo_history(tmp_path, n=60, steps=((15, 1.08), (30, 0.95), (45, 1.03))):
+    """A git repository of n commits and a history with one record per commit."""
+    import numpy as np
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    commits = []
+    for i in range(n):
+        git(repo, "commit", "-q", "--allow-empty", "-m", f"c{i}", "--date",
+            f"2026-11-{1 + i // 3:02d}T{10 + i % 3}:00:00")
+        commits.append(git(repo, "rev-parse", "HEAD").strip())
+    rng = np.random.default_rng(7)
+    hist = tmp_path / "h"
+    level = 1.0
+    for i, sha in enumerate(commits):
+        for at, f in steps:
+            if i == at:
+                level *= f
+        times = {name: (ns * level, None) for name, (ns, _) in make_fixtures.BENCH.items()}
+        data = make_fixtures.bench_file(times, seed=int(rng.integers(1 << 30)), noise=0.01,
+                                        commit=sha[:12], date=f"2026-11-20T10:{i:02d}:00+00:00")
+        track_store.file_record(str(hist), json.dumps(data).encode(),
+                                track_store.ml.BenchFile("x", data))
+    return repo, hist, commits
+
+
+def test_analyze_finds_each_step(tr, tmp_path):
+    repo, hist, commits = synthetic_repo_history(tmp_path)
+    r = tr("analyze", "--repo", repo, "--history", hist, "--filter", "GemmForward/32/784")
+    assert r.code == 0, r
+    lines = [line for line in r.out.splitlines() if " between " in line]
+    assert len(lines) == 3, r.out
+    for line, at, sign in zip(lines, (15, 30, 45), ("+", "-", "+")):
+        name, change = line.split()[:2]
+        assert name == "BM_GemmForward/32/784/512" and change.startswith(sign), line
+        before, after = line.split(" between ")[1].split()[:3:2]
+        assert (before, after) == (commits[at - 1][:7], commits[at][:7]), line
+    assert "+8." in lines[0] or "+7." in lines[0]
+
+
+def test_report_formats(tr, tmp_path):
+    repo, hist, commits = synthetic_repo_history(tmp_path, n=12, steps=((6, 1.3),))
+    args = ("--repo", repo, "--history", hist)
+    for out in ("r.png", "r.svg", "r.html"):
+        r = tr("report", *args, "-o", out)
         assert r.code == 0, r
-    assert "5%" in run("track.py", "compare", "--help").out
-    assert run("track.py").code == 2
+    assert_png(tmp_path / "r.png")
+    assert_svg(tmp_path / "r.svg")
+    page = (tmp_path / "r.html").read_text()
+    assert "<svg" in page and "change point: +30" in page
+    r = tr("report", *args, "--format", "json")
+    data = json.loads(r.out)
+    assert len(data["series"]) == 3 and len(data["series"][0]["points"]) == 12
+    assert [c["after"] for c in data["series"][0]["changes"]] == [commits[6][:12]]
+    r = tr("report", *args, "--format", "csv", "--filter", "Adam")
+    rows = r.out.strip().splitlines()
+    assert rows[0].startswith("benchmark,machine,build,commit,date,median_ns") and len(rows) == 13
+    r = tr("report", *args, "--format", "md")
+    assert "| commit | date | median |" in r.out
+    assert_clean_error(tr("report", *args), "-o FILE")
+    assert_clean_error(tr("report", *args, "-o", "x.gif"), "x.gif")
+
+
+# ----------------------------------------------------------------------------- bisect
+
+def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
+    """32 commits; commit 20 makes the benchmark 30 % slower, commit 12 does not build."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    shutil.copy(FAKE, repo / "mlp_bench")
+    os.chmod(repo / "mlp_bench", 0o755)
+    (repo / "build.sh").write_text("test ! -e broken\n")
+    for i in range(32):
+        (repo / "speed.txt").write_text("1.3" if i >= 20 else "1.0")
+        (repo / "n.txt").write_text(str(i))
+        if i == 12:
+            (repo / "broken").write_text("")
+        elif (repo / "broken").exists():
+            os.unlink(repo / "broken")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", f"commit {i}")
+    log = git(repo, "log", "--format=%H %s").splitlines()
+    sha = {line.split(" ", 1)[1]: line.split()[0] for line in log}
+    r = tr("bisect", sha["commit 0"], sha["commit 31"], "--benchmark", "TrainStep",
+           "--repo", repo, "--build-cmd", "sh build.sh", "--bench-path", "mlp_bench",
+           "--repetitions", "2", "--seed", "5", timeout=600)
+    assert r.code == 0, r
+    assert f"first bad commit: {sha['commit 20'][:7]}" in r.out
+    steps = int(r.out.split(" measured step(s)")[0].split()[-1])
+    assert steps <= 7, r.out
+    assert git(repo, "worktree", "list").count("\n") == 1  # worktrees removed
+    assert "bisect" not in git(repo, "status")
+
+
+def test_help():
+    for cmd in ([], ["record"], ["compare"], ["ab"], ["calibrate"], ["analyze"], ["bisect"],
+                ["report"]):
+        with pytest.raises(SystemExit) as e:
+            track.parse_args(cmd + ["--help"])
+        assert e.value.code == 0

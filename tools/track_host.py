@@ -1,0 +1,164 @@
+"""This host, as tools/track.py needs it: its machine facts (the same ones a record's Google
+Benchmark context carries), its load and steal time, and the machine-wide lock that keeps two
+measurements from overlapping."""
+
+import contextlib
+import errno
+import fcntl
+import os
+import time
+
+LOCK_PATH = os.environ.get("MLPBENCH_LOCK", "/tmp/mlpbench-track.lock")
+
+
+def _cpuinfo():
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def logical_cpus():
+    """Processors listed in /proc/cpuinfo, as Google Benchmark 1.7 counts them (num_cpus)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            n = sum(1 for line in f if line.startswith("processor"))
+    except OSError:
+        n = 0
+    return n or os.cpu_count() or 1
+
+
+def cpu_id():
+    """'AuthenticAMD family 25 model 17 stepping 1', as the engine writes mlpbench_cpu_id."""
+    info = _cpuinfo()
+    if not info.get("vendor_id"):
+        return "unknown"
+    return (f"{info['vendor_id']} family {info.get('cpu family', '')} model "
+            f"{info.get('model', '')} stepping {info.get('stepping', '')}")
+
+
+def caches():
+    """[(name, bytes)] of CPU 0's data and unified caches, read from sysfs like Google
+    Benchmark does: L1d, L2, L3."""
+    out = []
+    for index in range(16):
+        base = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
+        try:
+            with open(base + "level") as f:
+                level = int(f.read())
+            with open(base + "type") as f:
+                kind = f.read().strip()
+            with open(base + "size") as f:
+                size = f.read().strip()
+        except (OSError, ValueError):
+            break
+        if kind == "Instruction" or not size:
+            continue
+        scale = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(size[-1], 1)
+        try:
+            value = int(size.rstrip("KMG")) * scale
+        except ValueError:
+            continue
+        out.append((f"L{level}{'d' if kind == 'Data' else ''}", value))
+    return out
+
+
+def memory_bytes():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def load_average():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+def cpu_times():
+    """(total, steal) jiffies from /proc/stat's cpu line, or None where not visible."""
+    try:
+        with open("/proc/stat") as f:
+            parts = f.readline().split()
+    except OSError:
+        return None
+    if not parts or parts[0] != "cpu" or len(parts) < 9:
+        return None
+    values = [int(v) for v in parts[1:]]
+    return sum(values[:8]), values[7]
+
+
+def steal_fraction(before, after):
+    """Share of CPU time the hypervisor gave to others between two cpu_times() samples."""
+    if not before or not after or after[0] <= before[0]:
+        return None
+    return (after[1] - before[1]) / (after[0] - before[0])
+
+
+def busy_fraction(seconds=1.0):
+    """Share of all CPUs busy (not idle, not iowait) over `seconds`: what others are doing."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v[:8]), v[3] + v[4]
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1 - (i1 - i0) / (t1 - t0) if t1 > t0 else None
+
+
+@contextlib.contextmanager
+def machine_lock(what, wait_s, say):
+    """Hold the machine-wide measurement lock (flock on LOCK_PATH) for the block; wait at most
+    wait_s for another holder, telling the user who holds it."""
+    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{LOCK_PATH}: another measurement still holds the lock "
+                                   f"after {wait_s:g} s ({holder(fd)})")
+            if not told:
+                say(f"waiting for the measurement lock {LOCK_PATH} ({holder(fd)})")
+                told = True
+            time.sleep(1.0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}: {what}\n".encode(), 0)
+        except OSError:
+            pass  # a lock file made by another user: locking still works, the note does not
+        yield
+    finally:
+        os.close(fd)
+
+
+def holder(fd):
+    try:
+        return os.pread(fd, 200, 0).decode(errors="replace").strip() or "holder unknown"
+    except OSError:
+        return "holder unknown"
