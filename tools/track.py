@@ -532,8 +532,11 @@ def cmd_analyze(args):
     series, skipped = series_points(args.history, args.repo, args.rev, args.filter,
                                     METRIC_COLUMN[args.metric])
     if not series:
-        raise ml.ToolError(f"{args.history}: no records of commits on the first-parent history "
-                           f"of {args.rev} in {args.repo}")
+        print(f"no series: {args.history} has no records of clean builds of commits on the "
+              f"first-parent history of {args.rev} in {args.repo}"
+              + (f"; {len(skipped)} recorded commit(s) are off that history" if skipped else "")
+              + "; builds of a modified checkout (-dirty) are left out")
+        return EXIT_OK
     found = 0
     for (machine, build, name), points in sorted(series.items(), key=lambda kv: kv[0][::-1]):
         label = f"{name} [machine {machine}, build {build}]"
