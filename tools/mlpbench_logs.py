@@ -30,8 +30,9 @@ STATUSES = ("running", "completed", "diverged", "interrupted")
 # Per-epoch numbers that decide whether two runs computed the same thing.
 RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 _EPOCH_REQUIRED = RESULT_KEYS + ("train_seconds", "samples_per_second")
-_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps", "barrier_us")
-_NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us"}
+_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps", "barrier_us", "val_loss", "val_accuracy",
+                   "learning_rate", "learning_rate_end")
+_NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us", "val_loss"}
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
@@ -310,7 +311,9 @@ def validate_run_log(path, data):
     summary = c.obj(data, "summary", "", required=False)
     if summary is not None:
         for key, value in summary.items():
-            if value is not None and not is_number(value):
+            if key == "target_metric":  # the one word: which accuracy the target is about
+                c.string(summary, key, "/summary")
+            elif value is not None and not is_number(value):
                 c.fail(f"/summary/{key}", f"expected a number, got {describe_value(value)}")
     return RunLog(path, data)
 

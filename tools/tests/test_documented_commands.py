@@ -53,6 +53,17 @@ CHEAP = {
         "--out results/runs/simd",
     "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
         "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
+    # docs/experiment.md (the tiny dataset keeps the run short)
+    "build/engine/run_experiment experiments/mlp512_keras_habits.json --out "
+    "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors":
+        "build/engine/run_experiment experiments/mlp512_keras_habits.json --epochs 2 --out "
+        "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors",
+    "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
+    "results/runs/keras_habits.safetensors -o results/runs/keras_habits_eval.png":
+        "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
+        "results/runs/keras_habits.safetensors -o results/runs/keras_habits_eval.png",
+    "tools/export.py results/runs/keras_habits.json -o results/runs/keras_habits.csv":
+        "tools/export.py results/runs/keras_habits.json -o results/runs/keras_habits.csv",
     # docs/tracking.md: the history goes to a temporary folder, one quick benchmark; ab runs
     # the built binary against itself (its builds of commits are tools/tests/test_track.py's).
     "tools/track.py ab main": f"tools/track.py ab {TRACK_AB}",
