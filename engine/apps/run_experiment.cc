@@ -1,7 +1,11 @@
 // run_experiment: trains an experiment file and writes its run log (docs/cli.md).
 #include <CLI/CLI.hpp>
 
+#include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "mlpbench/build_info.h"
@@ -38,24 +42,42 @@ std::vector<T> parse_list(const std::string& text, const char* option) {
   return out;
 }
 
+// Integer options accept exactly their documented range: digits only (no sign, no fraction,
+// no exponent), from `lo` to `hi`; anything else is a usage error naming the option and range.
+uint64_t parse_integer(const std::string& text, const char* option, uint64_t lo, uint64_t hi,
+                       const char* note = "") {
+  uint64_t v = 0;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const auto [end, ec] = std::from_chars(first, last, v);
+  const bool digits_only = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0]));
+  if (!digits_only || ec != std::errc() || end != last || v < lo || v > hi) {
+    throw CLI::ValidationError(option, "expected an integer from " + std::to_string(lo) + " to " +
+                                           std::to_string(hi) + note + ", got \"" + text + "\"");
+  }
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   mlpbench::RunOptions o;
   CLI::App app{"Trains a multilayer perceptron described by an experiment file and writes a JSON "
                "run log (schema mlpbench.run/1).\n\nExit status: 0 success; 2 bad command line or "
-               "experiment; 3 dataset missing or corrupt; 4 training diverged; 130/143 interrupted "
-               "(checkpoint written); 1 anything else.",
+               "experiment, or an output that exists (see --force); 3 dataset missing or corrupt; 4 "
+               "training diverged; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (checkpoint "
+               "written); 1 anything else.",
                "run_experiment"};
   app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
-  int threads = -1, epochs = -1, batch_size = -1;
-  int64_t seed = -1;
-  app.add_option("--threads", threads, "OpenMP threads (default: the experiment's, else all cores)")->check(CLI::Range(0, 1024));
-  app.add_option("--epochs", epochs, "Override the experiment's epochs")->check(CLI::Range(1, 100000));
-  app.add_option("--batch-size", batch_size, "Override the experiment's batch size")->check(CLI::Range(1, 65536));
-  app.add_option("--seed", seed, "Override the experiment's seed")->check(CLI::NonNegativeNumber);
-  app.add_option("--train-limit", o.train_limit, "Use only the first N training samples");
-  app.add_option("--test-limit", o.test_limit, "Use only the first N test samples");
+  // Integers are taken as text and parsed by parse_integer(): a negative value such as
+  // "--train-limit -5" is then a value with a clear message, not a stray option.
+  std::string threads, epochs, batch_size, seed, train_limit, test_limit, checkpoint_every;
+  app.add_option("--threads", threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
+  app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
+  app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
+  app.add_option("--seed", seed, "Override the experiment's seed (0 to 18446744073709551615)");
+  app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
+  app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
   app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
   app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-t<threads>.json); a folder for sweeps");
   app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
@@ -69,9 +91,9 @@ int main(int argc, char** argv) {
                "Validate the experiment (with the overrides), print the model summary (stderr) "
                "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
-  app.add_option("--checkpoint-every", o.checkpoint_every, "Save a checkpoint every N epochs")->check(CLI::Range(1, 100000));
+  app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
   app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
-  app.add_flag("--force", o.force, "Overwrite an existing log at --out");
+  app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
   std::string sweep_threads, sweep_simd;
   app.add_option("--sweep-threads", sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
   const std::string targets = [] {
@@ -86,6 +108,15 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
+    constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
+    if (!threads.empty()) o.threads = static_cast<int>(parse_integer(threads, "--threads", 0, 1024, " (0 = all cores)"));
+    if (!epochs.empty()) o.epochs = static_cast<int>(parse_integer(epochs, "--epochs", 1, 100000));
+    if (!batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(batch_size, "--batch-size", 1, 65536));
+    if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
+    if (!train_limit.empty()) o.train_limit = parse_integer(train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
+    if (!test_limit.empty()) o.test_limit = parse_integer(test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
+    if (!checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(checkpoint_every, "--checkpoint-every", 1, 100000));
     if (!sweep_threads.empty()) o.sweep_threads = parse_list<int>(sweep_threads, "--sweep-threads");
     if (!sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(sweep_simd, "--sweep-simd");
     if (!list_targets && o.experiment_path.empty() && o.resume.empty()) {
@@ -108,9 +139,5 @@ int main(int argc, char** argv) {
     mlpbench::print_targets();
     return 0;
   }
-  if (threads >= 0) o.threads = threads;
-  if (epochs >= 0) o.epochs = epochs;
-  if (batch_size >= 0) o.batch_size = batch_size;
-  if (seed >= 0) o.seed = static_cast<uint64_t>(seed);
   return mlpbench::run(o);
 }

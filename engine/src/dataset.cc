@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "mlpbench/errors.h"
+#include "mlpbench/input_file.h"
 
 namespace mlpbench {
 namespace {
@@ -29,6 +30,7 @@ constexpr size_t kMaxIdxHeaderBytes = 4 + 4 * kMaxIdxDims;
 // A file on disk larger than this cannot be a valid IDX file, raw or gzipped.
 constexpr uint64_t kMaxFileBytes = kMaxIdxDataBytes + kMaxIdxHeaderBytes;
 constexpr uint8_t kIdxTypeUbyte = 0x08;
+constexpr uint32_t kImageSide = 28;  // MNIST and Fashion-MNIST
 
 [[noreturn]] void fail(const std::string& source, const std::string& what) {
   throw DataError(source + ": " + what);
@@ -144,13 +146,14 @@ IdxArray parse_idx_owned(std::vector<uint8_t>&& buffer, const std::string& sourc
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-// Reads a whole regular file into memory with one allocation of its real size.
+// Reads a whole regular file into memory with one allocation of its real size. FIFOs, sockets,
+// devices and folders are refused before anything can block (open_input_file).
 std::vector<uint8_t> read_whole_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) fail(path, "file not found");
-    fail(path, "cannot open: " + errno_text(err));
+  int fd = -1;
+  try {
+    fd = open_input_file(path, "an IDX file");
+  } catch (const InputFileError& e) {
+    throw DataError(e.what());
   }
   struct Closer {
     int fd;
@@ -158,8 +161,6 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text(errno));
-  if (S_ISDIR(st.st_mode)) fail(path, "is a directory, expected an IDX file");
-  if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
   const auto file_size = static_cast<uint64_t>(st.st_size);
   if (file_size > kMaxFileBytes) {
     fail(path, "file is " + std::to_string(file_size) + " bytes, larger than any IDX file " +
@@ -186,9 +187,11 @@ bool is_gzip(const uint8_t* bytes, size_t size) {
   return size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
+// True unless the path certainly does not exist: a path that cannot be checked (a folder on it
+// without search permission) counts as there, so that opening it reports the real reason.
 bool file_exists(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::exists(path, ec);
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 }  // namespace
@@ -421,8 +424,27 @@ Dataset load_dataset(const std::string& data_dir, const std::string& name,
   const size_t num_classes = 10;
   const IdxArray labels = read_idx_file(labels_path);
   const IdxArray images = read_idx_file(images_path);
-  return make_dataset(images, labels, name, split, num_classes, limit, images_path,
-                      labels_path);
+  // Both datasets are 28x28 images; any other shape would train a model of the wrong width
+  // (or, for the test set, read past its rows).
+  if (images.dims.size() == 3 && (images.dims[1] != kImageSide || images.dims[2] != kImageSide)) {
+    fail(images_path, "images are " + std::to_string(images.dims[1]) + "x" +
+                          std::to_string(images.dims[2]) + ", " + name + " images are " +
+                          std::to_string(kImageSide) + "x" + std::to_string(kImageSide));
+  }
+  Dataset ds = make_dataset(images, labels, name, split, num_classes, limit, images_path,
+                            labels_path);
+  ds.images_path = images_path;
+  ds.labels_path = labels_path;
+  return ds;
+}
+
+void check_same_shape(const Dataset& train, const Dataset& test) {
+  if (train.height == test.height && train.width == test.width) return;
+  auto shape = [](const Dataset& d) { return std::to_string(d.height) + "x" + std::to_string(d.width); };
+  fail(test.images_path.empty() ? test.name + " " + test.split : test.images_path,
+       "test images are " + shape(test) + " but the training images" +
+           (train.images_path.empty() ? std::string() : " (" + train.images_path + ")") + " are " +
+           shape(train) + "; both splits must have the same shape");
 }
 
 }  // namespace mlpbench

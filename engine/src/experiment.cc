@@ -6,6 +6,8 @@
 // the range checks below, so a command-line override is held to the same rules as the file.
 #include "mlpbench/experiment.h"
 
+#include "mlpbench/input_file.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -201,18 +203,24 @@ struct NumberRule {
   bool lo_open, hi_open;
   std::string what;        // said when the value is not a number or below the range
   std::string what_above;  // said when it is above the range (defaults to `what`)
+  std::string what_tiny = "";  // said for a positive value below the range (defaults to `what`)
   bool ok(double v) const {
     return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
   }
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Training computes in float32: a positive double below the smallest normal float32 would be
+// zero or a denormal there (an epsilon of 1e-320 makes Adam divide 0 by 0).
+constexpr double kMinFloat = std::numeric_limits<float>::min();
+const std::string kTinyText = "a positive number of at least 1.17549e-38 (the smallest normal "
+                              "float32; training computes in float32)";
 const NumberRule kLearningRateRule{
-    0, 10, true, false, "a positive number", "a positive number no greater than 10"};
+    kMinFloat, 10, false, false, "a positive number", "a positive number no greater than 10", kTinyText};
 // CosineDecay may start from 0 and warm up (Keras' own example does).
 const NumberRule kScheduleStartRule{0, 10, false, false, "a number in [0, 10]", ""};
 const NumberRule kBetaRule{0, 1, false, true, "a number in [0, 1)", ""};
-const NumberRule kEpsilonRule{0, kInf, true, true, "a positive number", ""};
+const NumberRule kEpsilonRule{kMinFloat, kInf, false, true, "a positive number", "", kTinyText};
 const NumberRule kMomentumRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
 const NumberRule kValidationSplitRule{0, 1, false, true, "a number in [0, 1)", ""};
@@ -287,7 +295,10 @@ void check_number(const Checker& ck, const std::string& path, double v, const Nu
                   const json& shown) {
   if (rule.ok(v)) return;
   const bool above = std::isfinite(v) && (rule.hi_open ? v >= rule.hi : v > rule.hi);
-  ck.expected(path, above && !rule.what_above.empty() ? rule.what_above : rule.what, shown);
+  const bool tiny = std::isfinite(v) && v > 0 && v < rule.lo;
+  ck.expected(path, above && !rule.what_above.empty() ? rule.what_above
+                    : tiny && !rule.what_tiny.empty() ? rule.what_tiny
+                                                      : rule.what, shown);
 }
 
 void check_choice(const Checker& ck, const std::string& path, const std::string& v,
@@ -997,30 +1008,15 @@ Experiment parse_experiment(const std::string& text, const std::string& source) 
 }
 
 Experiment load_experiment(const std::string& path) {
-  namespace fs = std::filesystem;
   const Checker ck{path};
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) {
-    ck.fail("", "cannot open the experiment file (" +
-                    (ec ? ec.message()
-                        : std::make_error_code(std::errc::no_such_file_or_directory).message()) +
-                    ")");
+  std::string text;
+  try {
+    text = read_input_file(path, kMaxFileBytes, "an experiment .json file");
+  } catch (const InputFileError& e) {
+    // e.what() starts with the path, which ck.fail() adds again.
+    ck.fail("", std::string(e.what()).substr(path.size() + 2));
   }
-  if (!fs::is_regular_file(status))
-    ck.fail("", "not a regular file (expected an experiment .json file)");
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > kMaxFileBytes) {
-    ck.fail("", "the file has " + std::to_string(size) + " bytes, more than the " +
-                    std::to_string(kMaxFileBytes >> 20) + " MiB an experiment file may have");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    ck.fail("", "cannot open the experiment file (" + std::generic_category().message(errno) + ")");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) ck.fail("", "cannot read the experiment file");
-  return parse_experiment(text.str(), path);
+  return parse_experiment(text, path);
 }
 
 void validate_experiment(const Experiment& e, const std::string& source) {

@@ -19,7 +19,7 @@ void Barrier::wait() {
     return;
   }
   // About 20 us of polling (a pause is tens of cycles), then sleep until the last arrives.
-  for (int spin = 0; spin < 4000; ++spin) {
+  for (int spin = 0; spin < spins_; ++spin) {
     if (generation_.load(std::memory_order_acquire) != generation) return;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -38,7 +38,11 @@ void run_team(int threads, const std::function<void(Team&)>& body) {
     {
       // The team size is what OpenMP granted (it may give fewer threads than asked).
 #pragma omp single
-      barrier.set_threads(omp_get_num_threads());
+      {
+        barrier.set_threads(omp_get_num_threads());
+        // More threads than CPUs: a spinning waiter only delays the threads it waits for.
+        if (omp_get_num_threads() > omp_get_num_procs()) barrier.set_spins(0);
+      }
       const FlushDenormals flush;
       Team team({omp_get_thread_num(), omp_get_num_threads()}, &barrier);
       body(team);

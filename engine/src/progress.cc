@@ -1,8 +1,11 @@
 #include "mlpbench/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <cinttypes>
 #include <cmath>
 #include <iomanip>
@@ -86,9 +89,34 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
   return s.str();
 }
 
+bool Progress::live_bar(std::FILE* out) {
+  if (isatty(fileno(out)) == 0) return false;
+  const char* term = std::getenv("TERM");
+  return !(term && std::strcmp(term, "dumb") == 0);  // a dumb terminal cannot redraw a line
+}
+
+int Progress::terminal_width(std::FILE* out) {
+  struct winsize ws {};
+  if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    const int n = std::atoi(columns);
+    if (n > 0) return n;
+  }
+  return 80;
+}
+
 Progress::Progress(std::FILE* out, bool quiet, int epochs, bool show_learning_rate)
-    : out_(out), quiet_(quiet), tty_(isatty(fileno(out)) != 0),
+    : out_(out), quiet_(quiet), tty_(live_bar(out)),
       show_learning_rate_(show_learning_rate), epochs_(epochs) {}
+
+void Progress::emit(const std::string& text) {
+  if (dead_) return;
+  // A closed pipe or terminal (EPIPE; SIGPIPE is ignored) ends the output, never the run.
+  if (std::fputs(text.c_str(), out_) < 0 || std::fflush(out_) != 0 || std::ferror(out_)) {
+    dead_ = true;
+    std::clearerr(out_);
+  }
+}
 
 void Progress::on_step(int epoch, size_t step, size_t steps, double loss, double accuracy) {
   if (quiet_) return;
@@ -97,22 +125,32 @@ void Progress::on_step(int epoch, size_t step, size_t steps, double loss, double
     current_epoch_ = epoch;
     epoch_start_ = now;
     last_draw_ = {};
-    if (tty_) std::fprintf(out_, "Epoch %d/%d\n", epoch, epochs_);
+    if (tty_) emit("Epoch " + std::to_string(epoch) + "/" + std::to_string(epochs_) + "\n");
   }
-  if (!tty_) return;
+  if (!tty_ || dead_) return;
   // Redraw at most ten times a second: the bar must not cost the step loop anything.
   if (step != steps && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
   const double eta = step ? elapsed / step * (steps - step) : 0;
-  constexpr int kWidth = 30;
-  const int filled = static_cast<int>(kWidth * step / steps);
-  std::string bar(static_cast<size_t>(filled), '=');
-  if (filled < kWidth) bar += '>';
-  bar.resize(kWidth, '.');
-  std::fprintf(out_, "\r%zu/%zu [%s] - ETA %s - loss: %.4f - accuracy: %.4f\033[K", step, steps,
-               bar.c_str(), format_duration(eta).c_str(), loss, accuracy);
-  std::fflush(out_);
+  char tail[160];
+  std::snprintf(tail, sizeof tail, " - ETA %s - loss: %.4f - accuracy: %.4f",
+                format_duration(eta).c_str(), loss, accuracy);
+  const std::string count = std::to_string(step) + "/" + std::to_string(steps);
+  // The line never reaches the last column: a wrapped line could not be redrawn in place.
+  const int room = terminal_width(out_) - 1;
+  const int width = std::clamp(room - static_cast<int>(count.size() + std::strlen(tail)) - 3, 0, 30);
+  std::string line = count;
+  if (width >= 5) {
+    const int filled = static_cast<int>(width * step / steps);
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < width) bar += '>';
+    bar.resize(static_cast<size_t>(width), '.');
+    line += " [" + bar + "]";
+  }
+  line += tail;
+  if (static_cast<int>(line.size()) > room) line.resize(static_cast<size_t>(std::max(room, 1)));
+  emit("\r" + line + "\033[K");
 }
 
 void Progress::on_epoch_end(const EpochResult& r) {
@@ -134,11 +172,10 @@ void Progress::on_epoch_end(const EpochResult& r) {
                 format_duration(per_step).c_str(), r.train_loss, r.train_accuracy, val,
                 r.test_loss, r.test_accuracy, rate, r.samples_per_second, r.gflops);
   if (tty_) {
-    std::fprintf(out_, "\r%s\033[K\n", line);
+    emit(std::string("\r") + line + "\033[K\n");
   } else {
-    std::fprintf(out_, "Epoch %d/%d - %s\n", r.epoch, epochs_, line);
+    emit("Epoch " + std::to_string(r.epoch) + "/" + std::to_string(epochs_) + " - " + line + "\n");
   }
-  std::fflush(out_);
 }
 
 }  // namespace mlpbench

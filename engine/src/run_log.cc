@@ -14,40 +14,13 @@
 #include <stdexcept>
 
 #include "mlpbench/build_info.h"
+#include "mlpbench/output_paths.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;
 
 void write_file_atomically(const std::string& path, const std::string& content) {
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(path + ": cannot create folder " + dir.string() + ": " + ec.message());
-  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-  size_t done = 0;
-  bool ok = true;
-  while (ok && done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  const int saved = errno;
-  ok = ok && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(path + ": cannot write: " + why);
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    fsync(dfd);  // makes the rename itself durable
-    ::close(dfd);
-  }
+  write_output(path, content, WriteMode::kReplace);
 }
 
 nlohmann::json epoch_json(const EpochResult& r) {
@@ -175,8 +148,9 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   return s;
 }
 
-RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run)
-    : path_(std::move(path)) {
+RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
+               bool create)
+    : path_(std::move(path)), create_(create) {
   log_ = {{"schema", kRunLogSchema},
           {"status", "running"},
           {"experiment", experiment},
@@ -193,7 +167,15 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
   log_["epochs"] = nlohmann::json::array();
   for (const auto& e : epochs) log_["epochs"].push_back(epoch_json(e));
   log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
-  write_file_atomically(path_, log_.dump(2) + "\n");
+  write_output(path_, log_.dump(2) + "\n", create_ ? WriteMode::kCreate : WriteMode::kReplace);
+  create_ = false;  // the file is this run's now
+  last_write_ = std::chrono::steady_clock::now();
+}
+
+bool RunLog::write_running(const std::vector<EpochResult>& epochs, double wall_seconds) {
+  if (std::chrono::steady_clock::now() - last_write_ < kRewriteInterval) return false;
+  write("running", epochs, wall_seconds);
+  return true;
 }
 
 void RunLog::set_events(const std::vector<CallbackEvent>& events) {

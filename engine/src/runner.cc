@@ -1,5 +1,14 @@
 #include "mlpbench/runner.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <random>
+
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -16,7 +25,10 @@
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/float_mode.h"
+#include "mlpbench/input_file.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/memory_budget.h"
+#include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
 #include "mlpbench/progress.h"
 #include "mlpbench/run_log.h"
@@ -40,6 +52,36 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // the terminal closed: stop the same way
+}
+
+const char* signal_name(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
+}
+
+// Fault injection for the test suite (docs/reliability.md): MLPBENCH_FAULT_SIGNAL=INT@N (or
+// TERM@N, HUP@N) sends the process that signal right after its N-th training step of the run
+// (counted from 1 over all epochs, as if the user had pressed Ctrl-C at that moment).
+struct FaultSignal {
+  int signal = 0;
+  uint64_t at_step = 0;
+};
+
+FaultSignal fault_signal_from_env() {
+  const char* env = std::getenv("MLPBENCH_FAULT_SIGNAL");
+  if (!env || !*env) return {};
+  const std::string text = env;
+  const size_t at = text.find('@');
+  const std::string name = text.substr(0, at);
+  FaultSignal f;
+  f.signal = name == "INT" ? SIGINT : name == "TERM" ? SIGTERM : name == "HUP" ? SIGHUP : 0;
+  char* end = nullptr;
+  if (at != std::string::npos) f.at_step = std::strtoull(text.c_str() + at + 1, &end, 10);
+  if (!f.signal || at == std::string::npos || !end || *end != '\0' || f.at_step == 0) {
+    throw ConfigError("MLPBENCH_FAULT_SIGNAL: expected INT@N, TERM@N or HUP@N (N >= 1), got \"" +
+                      text + "\"");
+  }
+  return f;
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
@@ -63,8 +105,11 @@ std::string replace_extension(const std::string& path, const std::string& ext) {
 struct RunSetup {
   int threads = 1;
   std::string log_path;
+  bool log_is_default = false;  // a generated name: another is tried if it is taken
+  bool create_log = true;       // exclusive creation (false: --force or this run's own log)
   std::string checkpoint_path;  // where interrupts and --checkpoint-every write
-  bool overwrite = false;
+  bool checkpoint_is_default = false;  // derived from the log path (follows it)
+  bool create_checkpoint = true;
   const Checkpoint* resume = nullptr;
   nlohmann::json run_info;      // carried in checkpoints
   bool summary = true;          // print the model summary (a sweep prints it once)
@@ -73,16 +118,24 @@ struct RunSetup {
   std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
 };
 
+// results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... on
+// collision: unique for a loop over seeds, parallel runs and runs in the same second.
+std::string default_log_path(const Experiment& e, int threads, int attempt) {
+  std::string name = utc_stamp_compact() + "-s" + std::to_string(e.seed) + "-t" + std::to_string(threads) +
+                     "-p" + std::to_string(::getpid());
+  if (attempt > 1) name += "-" + std::to_string(attempt);
+  return repo_root() + "/results/runs/" + e.name + "/" + name + ".json";
+}
+
 int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
-              const Dataset* validation, const RunSetup& setup, const RunOptions& o) {
+              const Dataset* validation, RunSetup& setup, const RunOptions& o) {
   const auto wall0 = std::chrono::steady_clock::now();
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(); };
-  if (!setup.overwrite && fs::exists(setup.log_path)) {
-    throw ConfigError(setup.log_path + ": a log exists there already (pass --force to overwrite it)");
-  }
 
   Trainer trainer(e, train, test, setup.threads, validation);
-  nlohmann::json run = {{"threads", setup.threads},
+  const int granted = trainer.granted_threads();
+  nlohmann::json run = {{"threads", granted},
+                        {"threads_requested", setup.threads},
                         {"simd_target", kernels::active_target()},
                         {"flush_denormals", can_flush_denormals()},
                         {"seed", e.seed},
@@ -90,6 +143,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                         {"train_samples", train.size()},
                         {"test_samples", test.size()}};
   if (validation) run["validation_samples"] = validation->size();
+  nlohmann::json run_info = setup.run_info;
   if (setup.resume) {
     restore_checkpoint(*setup.resume, trainer);
     if (setup.resume->run_info.contains("started_utc")) {
@@ -97,9 +151,27 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     }
     run["resumed_from"] = setup.resume->path;
   }
-  RunLog log(setup.log_path, e.to_json(), run);
-  nlohmann::json run_info = setup.run_info;
-  run_info["log"] = setup.log_path;
+  run["run_id"] = run_info["run_id"];
+
+  // The log's first version is created exclusively: of two runs given one path, one stops here.
+  std::optional<RunLog> log;
+  for (int attempt = 1;; ++attempt) {
+    log.emplace(setup.log_path, e.to_json(), run, setup.create_log);
+    log->set_events(trainer.state().events);
+    try {
+      log->write("running", trainer.state().history, wall());
+      break;
+    } catch (const OutputExists& ex) {
+      if (!setup.log_is_default || attempt >= 100) {
+        throw ConfigError(std::string(ex.what()) + "; pass --force to replace it");
+      }
+      // Another run took this name since the check: the next free one, with its checkpoint.
+      setup.log_path = default_log_path(e, setup.threads, attempt + 1);
+      if (setup.checkpoint_is_default) setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
+    }
+  }
+  // Absolute, so that resuming from another folder continues the same log.
+  run_info["log"] = fs::absolute(setup.log_path).lexically_normal().string();
   run_info["started_utc"] = run["started_utc"];
 
   if (!o.quiet) {
@@ -108,40 +180,60 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                    model_summary(e.name, trainer.model().inputs(), e.model).c_str());
     }
     std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
-                 train.size(), test.size(), e.dataset.c_str(), setup.threads,
-                 setup.threads == 1 ? "" : "s", kernels::active_target().c_str(), e.batch_size);
+                 train.size(), test.size(), e.dataset.c_str(), granted, granted == 1 ? "" : "s",
+                 kernels::active_target().c_str(), e.batch_size);
     if (validation) {
       std::fprintf(stderr, "Validating on the last %zu training samples (validation_split %g)\n",
                    validation->size(), e.validation_split);
+    }
+    if (granted < setup.threads) {
+      std::fprintf(stderr, "note: %d threads were asked for, OpenMP granted %d (OMP_THREAD_LIMIT, "
+                   "OMP_DYNAMIC?)\n", setup.threads, granted);
     }
     if (setup.resume) {
       std::fprintf(stderr, "Resuming from %s at epoch %d, step %zu\n", setup.resume->path.c_str(),
                    trainer.state().epoch + 1, trainer.state().step);
     }
   }
-  log.set_events(trainer.state().events);
-  log.write("running", trainer.state().history, wall());
+
+  // Checkpoints: the first one this run writes is created exclusively, later ones replace it.
+  bool create_checkpoint = setup.create_checkpoint;
+  auto checkpoint = [&] {
+    save_checkpoint(setup.checkpoint_path, e, trainer, run_info, create_checkpoint);
+    create_checkpoint = false;
+  };
+  auto sync_threads = [&] { log->json()["run"]["threads"] = trainer.granted_threads(); };
 
   Progress progress(stderr, o.quiet, e.epochs,
                     e.optimizer.schedule.has_value() || e.callbacks.reduce_lr_on_plateau.has_value());
   TrainCallbacks callbacks;
+  const FaultSignal fault = fault_signal_from_env();
   callbacks.on_step = [&](int epoch, size_t step, size_t steps, double loss, double acc) {
     progress.on_step(epoch, step, steps, loss, acc);
+    if (fault.signal && static_cast<uint64_t>(epoch - 1) * steps + step == fault.at_step) {
+      std::raise(fault.signal);
+    }
   };
   callbacks.on_epoch_end = [&](const EpochResult& r) {
     progress.on_epoch_end(r);
     for (const auto& ev : trainer.state().events) {
       if (ev.epoch == r.epoch && !o.quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
     }
-    log.set_events(trainer.state().events);
-    log.write("running", trainer.state().history, wall());
-    if (o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs) {
-      save_checkpoint(setup.checkpoint_path, e, trainer, run_info);
+    log->set_events(trainer.state().events);
+    sync_threads();
+    const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
+    if (checkpoint_due) {
+      checkpoint();
+      log->write("running", trainer.state().history, wall());  // the log is never behind a checkpoint
+    } else {
+      log->write_running(trainer.state().history, wall());
     }
   };
   callbacks.stop_requested = [] { return g_signal != 0; };
 
   const StopReason stop = trainer.run(callbacks);
+  sync_threads();
+  log->set_events(trainer.state().events);
   switch (stop) {
     case StopReason::kCompleted: {
       const Evaluation& final_test = *trainer.final_test();
@@ -149,15 +241,15 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       if (!o.quiet && !events.empty() && events.back().action == "restore_best_weights") {
         std::fprintf(stderr, "early_stopping: %s\n", events.back().reason.c_str());
       }
-      log.set_events(events);
-      log.set_evaluation(final_test);
-      log.write("completed", trainer.state().history, wall());
+      log->set_evaluation(final_test);
+      log->write("completed", trainer.state().history, wall());
       if (!o.save_weights.empty()) {
         save_weights(o.save_weights, trainer.model(),
                      {{"experiment", e.name},
                       {"final_test_accuracy", nlohmann::json(final_test.accuracy).dump()},
                       {"final_test_loss", nlohmann::json(final_test.loss).dump()},
-                      {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}});
+                      {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}},
+                     /*replace=*/o.force);
         if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
       }
       if (!o.quiet) {
@@ -173,8 +265,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       return kExitOk;
     }
     case StopReason::kDiverged: {
-      log.set_events(trainer.state().events);
-      log.write("diverged", trainer.state().history, wall());
+      log->write("diverged", trainer.state().history, wall());
       const auto [epoch, step] = trainer.diverged_at();
       std::fprintf(stderr,
                    "\n%s: training diverged at epoch %d, step %zu: the loss or the weights are "
@@ -183,26 +274,35 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       return kExitDiverged;
     }
     case StopReason::kInterrupted: {
-      save_checkpoint(setup.checkpoint_path, e, trainer, run_info);
-      log.set_events(trainer.state().events);
-      log.write("interrupted", trainer.state().history, wall());
-      std::fprintf(stderr,
-                   "\ninterrupted by %s at epoch %d, step %zu\ncheckpoint: %s\nlog: %s\n"
-                   "continue with: run_experiment --resume %s\n",
-                   g_signal == SIGTERM ? "SIGTERM" : "SIGINT", trainer.state().epoch + 1,
-                   trainer.state().step, setup.checkpoint_path.c_str(), setup.log_path.c_str(),
-                   setup.checkpoint_path.c_str());
+      // The run ends "interrupted" whatever happens to the checkpoint: a location that became
+      // unwritable is reported, not turned into a crash or a "running" log.
+      std::string checkpoint_error;
+      try {
+        checkpoint();
+      } catch (const std::exception& ex) {
+        checkpoint_error = ex.what();
+      }
+      log->write("interrupted", trainer.state().history, wall());
+      std::fprintf(stderr, "\ninterrupted by %s at epoch %d, step %zu\n", signal_name(g_signal),
+                   trainer.state().epoch + 1, trainer.state().step);
+      if (checkpoint_error.empty()) {
+        std::fprintf(stderr, "checkpoint: %s\nlog: %s\ncontinue with: run_experiment --resume %s\n",
+                     setup.checkpoint_path.c_str(), setup.log_path.c_str(),
+                     setup.checkpoint_path.c_str());
+      } else {
+        std::fprintf(stderr, "checkpoint NOT written (the run cannot be resumed): %s\nlog: %s\n",
+                     checkpoint_error.c_str(), setup.log_path.c_str());
+      }
       std::printf("%s\n", setup.log_path.c_str());
-      return g_signal == SIGTERM ? kExitSigterm : kExitSigint;
+      return 128 + g_signal;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
     }
   }
   return kExitOther;
 }
 
-// `option` names the command-line option the target came from, for the message.
-void select_target_or_throw(const std::string& name, const std::string& option) {
+void select_target_or_throw(const std::string& name, const char* option = "--simd-target") {
   if (!kernels::select_simd_target(name)) {
-    throw ConfigError(option + ": no compiled and supported target named \"" + name +
+    throw ConfigError(std::string(option) + ": no compiled and supported target named \"" + name +
                       "\" (available: " + join(kernels::supported_targets()) + ")");
   }
 }
@@ -216,6 +316,45 @@ bool same_numbers(const std::vector<EpochResult>& a, const std::vector<EpochResu
     }
   }
   return true;
+}
+
+// A random id that ties a run's log and checkpoints together (a resumed run continues only the
+// log its checkpoint names and that carries the same id).
+std::string new_run_id() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+// What a resumed run may do with the log its checkpoint names.
+enum class ResumedLog { kAbsent, kOurs, kCompleted, kForeign };
+ResumedLog inspect_resumed_log(const std::string& path, const nlohmann::json& run_info) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ResumedLog::kAbsent;
+  if (!S_ISREG(st.st_mode)) return ResumedLog::kForeign;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_input_file(path, uint64_t{1} << 32, "a run log"));
+    if (!run_info.contains("run_id") || j.at("run").value("run_id", std::string()) != run_info["run_id"]) {
+      return ResumedLog::kForeign;
+    }
+    return j.at("status") == "completed" ? ResumedLog::kCompleted : ResumedLog::kOurs;
+  } catch (const std::exception&) {
+    return ResumedLog::kForeign;
+  }
+}
+
+void check_memory(const Experiment& e, const Dataset& train, const Dataset& test) {
+  const uint64_t data = train.pixels.size() + test.pixels.size();
+  const uint64_t need = training_memory_bytes(e, train.features(), 1000);
+  const MemoryLimit limit = memory_limit();
+  if (need > limit.bytes) {
+    throw ConfigError(e.name + ": this run needs about " + format_bytes(need) +
+                      " (model, optimizer state, activations at batch " + std::to_string(e.batch_size) +
+                      ") besides the " + format_bytes(data) + " of data already loaded, but only " +
+                      format_bytes(limit.bytes) + " is available (" + limit.source +
+                      "); use fewer units or a smaller batch");
+  }
 }
 
 int run_checked(const RunOptions& o) {
@@ -244,17 +383,43 @@ int run_checked(const RunOptions& o) {
     std::printf("%s\n", e.to_json().dump(2).c_str());
     return kExitOk;
   }
+  if (checkpoint && !(o.sweep_threads.empty() && o.sweep_simd.empty())) {
+    throw ConfigError("--resume cannot be combined with a sweep");
+  }
+  for (size_t i = 0; i < o.sweep_threads.size(); ++i) {
+    const int t = o.sweep_threads[i];
+    if (t < 1 || t > 1024) throw ConfigError("--sweep-threads: expected counts from 1 to 1024, got " + std::to_string(t));
+    if (std::find(o.sweep_threads.begin(), o.sweep_threads.begin() + i, t) != o.sweep_threads.begin() + i) {
+      throw ConfigError("--sweep-threads: " + std::to_string(t) + " is given twice (each count is one run and one log)");
+    }
+  }
+  const bool all_targets = o.sweep_simd.size() == 1 && o.sweep_simd.front() == "all";
+  for (size_t i = 0; i < o.sweep_simd.size() && !all_targets; ++i) {
+    select_target_or_throw(o.sweep_simd[i], "--sweep-simd");  // fail before any run starts
+    if (std::find(o.sweep_simd.begin(), o.sweep_simd.begin() + i, o.sweep_simd[i]) != o.sweep_simd.begin() + i) {
+      throw ConfigError("--sweep-simd: " + o.sweep_simd[i] + " is given twice");
+    }
+  }
 
   const nlohmann::json saved = checkpoint ? checkpoint->run_info : nlohmann::json::object();
   const size_t train_limit = o.train_limit ? o.train_limit : saved.value("train_limit", size_t{0});
   const size_t test_limit = o.test_limit ? o.test_limit : saved.value("test_limit", size_t{0});
   std::string simd = o.simd_target;
   if (simd.empty() && checkpoint) simd = saved.value("simd_target", std::string());
-  if (!simd.empty()) select_target_or_throw(simd, "--simd-target");
+  if (!simd.empty()) select_target_or_throw(simd);
+
+  // A resumed run whose log already says "completed" has nothing left to do.
+  if (checkpoint && o.out.empty() && saved.contains("log") &&
+      inspect_resumed_log(saved["log"].get<std::string>(), saved) == ResumedLog::kCompleted) {
+    std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n",
+                 o.resume.c_str(), saved["log"].get<std::string>().c_str());
+    return kExitOk;
+  }
 
   const std::string data_dir = data_dir_for(o);
   Dataset train = load_dataset(data_dir, e.dataset, "train", train_limit);
   const Dataset test = load_dataset(data_dir, e.dataset, "test", test_limit);
+  check_same_shape(train, test);
   if (static_cast<size_t>(e.model.back().units) != train.num_classes) {
     throw ConfigError(source + ": /model/" + std::to_string(e.model.size() - 1) +
                       "/units: the output layer must have " + std::to_string(train.num_classes) +
@@ -273,7 +438,41 @@ int run_checked(const RunOptions& o) {
     validation = split_off_tail(train, split_at);
   }
   const Dataset* val = validation ? &*validation : nullptr;
-  install_signal_handlers();
+  if (checkpoint) {
+    check_resumable(*checkpoint, train.size());
+    const TrainState& s = checkpoint->state;
+    if (e.epochs < s.epoch || (e.epochs == s.epoch && s.step > 0)) {
+      throw ConfigError("--epochs: " + std::to_string(e.epochs) + " is below the checkpoint's progress (" +
+                        std::to_string(s.epoch) + " epochs and " + std::to_string(s.step) +
+                        " steps done); give at least " + std::to_string(s.epoch + (s.step > 0)));
+    }
+    if (s.stop_training) {
+      std::fprintf(stderr, "%s: this run already completed (stopped early by early_stopping); "
+                   "nothing to train\n", o.resume.c_str());
+      return kExitOk;
+    }
+    if (s.epoch == e.epochs) {
+      std::fprintf(stderr, "%s: this run already completed its %d epochs; nothing to train "
+                   "(pass --epochs N with a larger N to train further)\n",
+                   o.resume.c_str(), e.epochs);
+      return kExitOk;
+    }
+  }
+  check_memory(e, train, test);
+
+  const int default_threads = e.threads > 0 ? e.threads : available_cpus();
+  int most_threads = default_threads;
+  for (int t : o.sweep_threads) most_threads = std::max(most_threads, t);
+  if (most_threads > available_cpus()) {
+    std::fprintf(stderr, "warning: %d threads on %d logical CPUs: the threads will take turns (the "
+                 "team's barrier sleeps instead of spinning), so timings will not show the "
+                 "hardware's speed\n", most_threads, available_cpus());
+  }
+
+  // Every file the run reads, so that no output can replace one of them.
+  std::vector<std::string> inputs = {train.images_path, test.images_path, train.labels_path,
+                                     test.labels_path};
+  if (!o.experiment_path.empty()) inputs.push_back(o.experiment_path);
 
   nlohmann::json run_info = {{"train_limit", train_limit}, {"test_limit", test_limit}};
   // A resumed run keeps what its first part decided.
@@ -281,65 +480,102 @@ int run_checked(const RunOptions& o) {
       checkpoint ? saved.value("reference_applies", false)
                  : e.epochs == as_written.epochs && e.batch_size == as_written.batch_size &&
                        train_limit == 0 && test_limit == 0;
-  const int default_threads = e.threads > 0 ? e.threads : available_cpus();
+  run_info["run_id"] = checkpoint && saved.contains("run_id") ? saved["run_id"] : nlohmann::json(new_run_id());
 
   if (o.sweep_threads.empty() && o.sweep_simd.empty()) {
     RunSetup setup;
     setup.threads = default_threads;
     setup.resume = checkpoint ? &*checkpoint : nullptr;
+    std::vector<PlannedOutput> outputs;
     if (!o.out.empty()) {
       setup.log_path = o.out;
+      setup.create_log = !o.force;
     } else if (checkpoint && saved.contains("log")) {
       setup.log_path = saved["log"].get<std::string>();
+      const ResumedLog state = inspect_resumed_log(setup.log_path, saved);
+      if (state == ResumedLog::kForeign && !o.force) {
+        throw ConfigError("--resume: " + setup.log_path + ": the log this checkpoint continues exists but "
+                          "belongs to another run; pass --out NEW_LOG (or --force to replace it)");
+      }
+      setup.create_log = state == ResumedLog::kAbsent;
     } else {
-      setup.log_path = repo_root() + "/results/runs/" + e.name + "/" + utc_stamp_compact() + "-t" +
-                       std::to_string(setup.threads) + ".json";
+      setup.log_path = default_log_path(e, setup.threads, 1);
+      setup.log_is_default = true;
     }
-    setup.overwrite = o.force || checkpoint.has_value();
-    setup.checkpoint_path = !o.checkpoint.empty() ? o.checkpoint
-                            : checkpoint           ? checkpoint->path
-                                                   : replace_extension(setup.log_path, ".ckpt");
+    // A generated name that is taken is not an error: the exclusive creation picks the next.
+    outputs.push_back({setup.log_path, "--out", !setup.create_log || setup.log_is_default});
+    if (!o.checkpoint.empty()) {
+      setup.checkpoint_path = o.checkpoint;
+    } else if (checkpoint) {
+      setup.checkpoint_path = checkpoint->path;  // the file resumed from is this run's own
+    }
+    if (setup.checkpoint_path.empty()) {
+      setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
+      setup.checkpoint_is_default = true;
+    }
+    {
+      const bool own = checkpoint && same_file(setup.checkpoint_path, checkpoint->path);
+      setup.create_checkpoint = !(o.force || own);
+      outputs.push_back({setup.checkpoint_path, "--checkpoint", !setup.create_checkpoint});
+      if (checkpoint && !own) inputs.push_back(checkpoint->path);
+    }
+    if (!o.save_weights.empty()) outputs.push_back({o.save_weights, "--save-weights", o.force});
+    check_outputs(outputs, inputs);
+    install_signal_handlers();
     run_info["simd_target"] = simd;
     setup.run_info = run_info;
     setup.reference_applies = run_info["reference_applies"].get<bool>();
     return train_one(e, train, test, val, setup, o);
   }
 
-  if (checkpoint) throw ConfigError("--resume cannot be combined with a sweep");
+  if (!o.save_weights.empty()) throw ConfigError("--save-weights: a sweep writes no weights (one run only)");
   const std::string folder = !o.out.empty() ? o.out
-                             : repo_root() + "/results/runs/" + e.name + "/sweep-" + utc_stamp_compact();
+                             : repo_root() + "/results/runs/" + e.name + "/sweep-" + utc_stamp_compact() +
+                                   "-s" + std::to_string(e.seed) + "-p" + std::to_string(::getpid());
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    throw ConfigError("--out: " + folder + ": a sweep writes its logs into a folder, and this is not one");
+  }
   std::vector<int> thread_counts = o.sweep_threads;
   if (thread_counts.empty()) thread_counts.push_back(default_threads);
   std::vector<std::string> targets = o.sweep_simd;
-  if (targets.size() == 1 && targets.front() == "all") targets = kernels::supported_targets();
+  if (all_targets) targets = kernels::supported_targets();
   if (targets.empty()) targets.push_back(simd.empty() ? kernels::active_target() : simd);
-  for (const auto& t : targets) select_target_or_throw(t, "--sweep-simd");  // before any run
-  for (int threads : thread_counts) {
-    if (threads < 1 || threads > 1024) throw ConfigError("--sweep-threads: expected counts from 1 to 1024");
-  }
-  std::vector<SweepRow> rows;
-  std::vector<EpochResult> first, history;
+  std::vector<RunSetup> setups;
+  std::vector<PlannedOutput> outputs;
   for (const std::string& target : targets) {
-    select_target_or_throw(target, "--sweep-simd");
+    select_target_or_throw(target, o.sweep_simd.empty() ? "--simd-target" : "--sweep-simd");
     for (int threads : thread_counts) {
       RunSetup setup;
       setup.threads = threads;
       setup.log_path = folder + "/" + e.name + "-t" + std::to_string(threads) + "-" +
                        kernels::active_target() + ".json";
-      setup.overwrite = o.force;
+      setup.create_log = !o.force;
       setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
+      setup.create_checkpoint = !o.force;
+      outputs.push_back({setup.log_path, "sweep log", o.force});
+      outputs.push_back({setup.checkpoint_path, "sweep checkpoint", o.force});
       run_info["simd_target"] = target;
+      run_info["run_id"] = new_run_id();
       setup.run_info = run_info;
-      setup.summary = rows.empty();
+      setup.summary = setups.empty();
       setup.reference_applies = run_info["reference_applies"].get<bool>();
-      setup.history = &history;
-      const int status = train_one(e, train, test, val, setup, o);
-      if (status != kExitOk) return status;
-      if (rows.empty()) first = history;
-      rows.push_back({threads, kernels::active_target(),
-                      summary_json(history, 0)["median_epoch_seconds"].get<double>(),
-                      same_numbers(first, history)});
+      setups.push_back(setup);
     }
+  }
+  check_outputs(outputs, inputs);  // every run's files, before the first run starts
+  install_signal_handlers();
+  std::vector<SweepRow> rows;
+  std::vector<EpochResult> first, history;
+  for (RunSetup& setup : setups) {
+    select_target_or_throw(setup.run_info["simd_target"].get<std::string>(), "--sweep-simd");
+    setup.history = &history;
+    const int status = train_one(e, train, test, val, setup, o);
+    if (status != kExitOk) return status;
+    if (rows.empty()) first = history;
+    rows.push_back({setup.threads, kernels::active_target(),
+                    summary_json(history, 0)["median_epoch_seconds"].get<double>(),
+                    same_numbers(first, history)});
   }
   if (!o.quiet) {
     std::fprintf(stderr, "\nSweep of %zu runs in %s\n%splot it with: tools/plot_scaling.py %s\n",
@@ -363,6 +599,20 @@ void print_targets() {
 }
 
 int run(const RunOptions& o) {
+  // A closed stdout or stderr pipe (`run_experiment ... | head`) must not kill training: writes
+  // to it fail with EPIPE instead, and the progress output stops (progress.h).
+  std::signal(SIGPIPE, SIG_IGN);
+  // Past a file size limit (ulimit -f) a write fails with EFBIG and is reported; it does not
+  // kill the run.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // A closed descriptor 0-2 would be reused by the next open(), and messages meant for stderr
+  // would land in a log or checkpoint: keep them pointing at /dev/null instead.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int null_fd = ::open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) ::close(null_fd);  // only keep it in the empty slot
+    }
+  }
   try {
     return run_checked(o);
   } catch (const ConfigError& e) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 
 #include "mlpbench/kernels.h"
 #include "mlpbench/rng.h"
@@ -27,6 +28,14 @@ std::vector<uint32_t> identity_order(size_t n) {
   return order;
 }
 
+// The model's input width; the evaluation gathers test rows of the same width.
+size_t checked_features(const Dataset& train, const Dataset& test) {
+  if (train.features() != test.features()) {
+    throw std::invalid_argument("Trainer: train and test images differ in size");
+  }
+  return train.features();
+}
+
 }  // namespace
 
 Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test,
@@ -36,7 +45,7 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
       test_(test),
       validation_(validation),
       threads_(threads),
-      model_(train.features(), experiment.model),
+      model_(checked_features(train, test), experiment.model),
       optimizer_(experiment.optimizer, model_.params().size()),
       train_ws_(model_, static_cast<size_t>(experiment.batch_size), /*double_buffered=*/true),
       eval_ws_(model_, kEvalRows) {
@@ -46,6 +55,10 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
   if (experiment.callbacks.reduce_lr_on_plateau) {
     reduce_lr_.emplace(*experiment.callbacks.reduce_lr_on_plateau);
   }
+  // OpenMP may grant fewer threads than asked (OMP_THREAD_LIMIT, OMP_DYNAMIC): logs report this.
+  run_team(threads_, [&](Team& team) {
+    if (team.leader()) granted_threads_ = static_cast<int>(team.part().count);
+  });
 }
 
 size_t Trainer::steps_per_epoch() const {
@@ -74,9 +87,10 @@ void Trainer::gather_batch(Batch batch, const Dataset& data, const uint32_t* ind
   for (size_t i = part.begin(rows); i < part.end(rows); ++i) batch.labels[i] = data.labels[indices[i]];
 }
 
-double Trainer::probe_barrier() const {
+double Trainer::probe_barrier() {
   double us = std::numeric_limits<double>::quiet_NaN();
   run_team(threads_, [&](Team& team) {
+    if (team.leader()) granted_threads_ = std::min(granted_threads_, static_cast<int>(team.part().count));
     if (team.part().count < 2) return;
     team.sync();
     const auto t0 = std::chrono::steady_clock::now();

@@ -6,10 +6,15 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "mlpbench/input_file.h"
+#include "mlpbench/output_paths.h"
 #include "mlpbench/run_log.h"
 
 namespace mlpbench {
 namespace {
+
+// A bound on what a hostile file can make a reader load; real files are far smaller.
+constexpr uint64_t kMaxSafetensorsBytes = uint64_t{64} << 30;
 
 // dense_<layer>.kernel / dense_<layer>.bias, as Keras names them.
 std::string tensor_name(size_t layer, const char* what) {
@@ -54,14 +59,16 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  SafetensorsFile f;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    f.bytes = s.str();
+  try {
+    return parse_safetensors(read_input_file(path, kMaxSafetensorsBytes, "a safetensors file"), path);
+  } catch (const InputFileError& e) {
+    throw std::runtime_error(e.what());
   }
+}
+
+SafetensorsFile parse_safetensors(std::string bytes, const std::string& path) {
+  SafetensorsFile f;
+  f.bytes = std::move(bytes);
   auto fail = [&](const std::string& why) { throw std::runtime_error(path + ": not a valid safetensors file: " + why); };
   if (f.bytes.size() < 8) fail("shorter than its 8-byte header length");
   uint64_t header_len = 0;
@@ -134,9 +141,10 @@ std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<
 }
 
 void save_weights(const std::string& path, const Mlp& model,
-                  const std::map<std::string, std::string>& metadata) {
+                  const std::map<std::string, std::string>& metadata, bool replace) {
   std::vector<std::vector<float>> storage;
-  write_file_atomically(path, encode_safetensors(model_tensors(model, storage), metadata));
+  write_output(path, encode_safetensors(model_tensors(model, storage), metadata),
+               replace ? WriteMode::kReplace : WriteMode::kCreate);
 }
 
 void load_weights(const SafetensorsFile& file, Mlp& model) {

@@ -38,6 +38,8 @@ struct Dataset {
   size_t num_classes = 10;
   AlignedBuffer<uint8_t> pixels;  // [size() x features()], row-major
   std::vector<uint8_t> labels;
+  std::string images_path;  // the files the data came from (empty if built in memory)
+  std::string labels_path;
 
   size_t size() const { return labels.size(); }
   size_t features() const { return height * width; }
@@ -61,8 +63,13 @@ std::vector<std::string> known_datasets();
 // Loads `split` ("train" or "test") of dataset `name` from `data_dir`. MNIST lives in
 // <data_dir>/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte; Fashion-MNIST in
 // <data_dir>/fashion-mnist/ with the same names plus ".gz" (or without, if decompressed).
-// Throws DataError (naming the file and saying how to fetch it) if missing or corrupt.
+// Throws DataError (naming the file and saying how to fetch it) if missing or corrupt, not a
+// regular file (never blocks on a FIFO), or if its images are not 28x28.
 Dataset load_dataset(const std::string& data_dir, const std::string& name,
                      const std::string& split, size_t limit);
+
+// Throws DataError naming the test images file and both shapes unless the splits' images have
+// the same rows and columns.
+void check_same_shape(const Dataset& train, const Dataset& test);
 
 }  // namespace mlpbench

@@ -11,6 +11,7 @@ enum ExitCode : int {
   kExitUsage = 2,      // bad command line or experiment file
   kExitData = 3,       // dataset missing or corrupt
   kExitDiverged = 4,   // NaN/Inf loss or weights
+  kExitSighup = 129,
   kExitSigint = 130,
   kExitSigterm = 143,
 };

@@ -16,10 +16,12 @@ class Barrier {
  public:
   explicit Barrier(int threads) : threads_(threads) {}
   void set_threads(int threads) { threads_ = threads; }  // only while no thread waits
+  void set_spins(int spins) { spins_ = spins; }          // 0: sleep at once (oversubscribed)
   void wait();
 
  private:
   int threads_;
+  int spins_ = 4000;
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<unsigned> generation_{0};
 };

@@ -1,6 +1,7 @@
 #pragma once
 // What a Keras user sees while training: a model summary, a progress bar per epoch on a
-// terminal, plain per-epoch lines otherwise.
+// terminal, plain per-epoch lines otherwise. Output errors (a closed pipe) silence it, never
+// stop training.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -24,9 +25,17 @@ class Progress {
   void on_step(int epoch, size_t step, size_t steps, double loss, double accuracy);
   void on_epoch_end(const EpochResult& r);
 
+  // A live bar needs a terminal that can redraw a line (TERM is not "dumb"); it is cut to the
+  // terminal's width (TIOCGWINSZ, else $COLUMNS, else 80). No colours are ever used.
+  static bool live_bar(std::FILE* out);
+  static int terminal_width(std::FILE* out);
+
  private:
+  void emit(const std::string& text);
+
   std::FILE* out_;
   bool quiet_, tty_, show_learning_rate_;
+  bool dead_ = false;  // the output failed (closed pipe): no more attempts
   int epochs_;
   int current_epoch_ = 0;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;

@@ -1,5 +1,6 @@
 #pragma once
 // The run log ("schema": "mlpbench.run/1"), rewritten atomically after every epoch.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,9 @@ namespace mlpbench {
 inline constexpr const char* kRunLogSchema = "mlpbench.run/1";
 
 // Writes `content` to `path` so that readers see the old file or the new one, never a part:
-// a temporary file in the same folder, flushed to disk, then renamed over `path`. Creates
-// missing parent folders. Throws std::runtime_error naming the path.
+// a temporary file in the same folder, flushed to disk, then renamed over `path` (never over a
+// special file). Creates missing parent folders. Throws std::runtime_error naming the path.
+// write_output() (output_paths.h) with WriteMode::kReplace.
 void write_file_atomically(const std::string& path, const std::string& content);
 
 nlohmann::json epoch_json(const EpochResult& r);
@@ -24,10 +26,17 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
 // The test set's confusion matrix and per-class precision, recall and accuracy.
 nlohmann::json evaluation_json(const Evaluation& e);
 
+// The log is rewritten whole (atomically) at the start, at most once per kRewriteInterval while
+// running, and at the end: its I/O grows with epochs x (wall seconds), not epochs squared, and
+// a SIGKILL loses at most the last interval's epochs (docs/run-log.md).
 class RunLog {
  public:
+  static constexpr std::chrono::milliseconds kRewriteInterval{1000};
+
   // `run` holds threads, simd_target, seed, started_utc, train_samples, test_samples.
-  RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run);
+  // `create`: the first write creates the file exclusively (OutputExists if the path is taken).
+  RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
+         bool create = false);
   const std::string& path() const { return path_; }
   nlohmann::json& json() { return log_; }
 
@@ -38,10 +47,14 @@ class RunLog {
   // and the final test evaluation ("evaluation"); written by the next write().
   void set_events(const std::vector<CallbackEvent>& events);
   void set_evaluation(const Evaluation& e);
+  // write("running", ...) if the last write is kRewriteInterval old; true if it wrote.
+  bool write_running(const std::vector<EpochResult>& epochs, double wall_seconds);
 
  private:
   std::string path_;
+  bool create_;
   nlohmann::json log_;
+  std::chrono::steady_clock::time_point last_write_{};
 };
 
 // "2026-11-23T13:45:00Z" and "20261123T134500Z" for now.

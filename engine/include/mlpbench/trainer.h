@@ -84,6 +84,8 @@ class Trainer {
   TrainState& state() { return state_; }
   size_t steps_per_epoch() const;
   size_t train_samples() const { return train_.size(); }
+  // The smallest team OpenMP granted so far (at most the threads asked for).
+  int granted_threads() const { return granted_threads_; }
   // Where divergence happened: epoch (from 1) and step (from 1).
   std::pair<int, size_t> diverged_at() const { return diverged_at_; }
 
@@ -98,7 +100,7 @@ class Trainer {
   // Keras' callbacks at an epoch's end (the epoch is in history already).
   void apply_callbacks(const EpochResult& r);
   void restore_best_weights();
-  double probe_barrier() const;
+  double probe_barrier();
   // Rows `indices` of `data` into `batch` (the share `part` of them).
   void gather_batch(Batch batch, const Dataset& data, const uint32_t* indices, size_t rows,
                     kernels::Part part) const;
@@ -118,6 +120,7 @@ class Trainer {
   std::optional<ReduceLrOnPlateau> reduce_lr_;
   std::vector<float> best_weights_;
   std::optional<Evaluation> final_test_;
+  int granted_threads_ = 1;
 };
 
 }  // namespace mlpbench

@@ -34,12 +34,16 @@ struct SafetensorsFile {
 // Reads and validates a file (header bounds, offsets inside the data, dtype sizes). Throws
 // std::runtime_error naming the path.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same for a file's bytes held in memory; `path` names it in messages.
+SafetensorsFile parse_safetensors(std::string bytes, const std::string& path);
 
 // The model's tensors in layer order, Keras layout: weight matrices copied into `storage`
 // (which must outlive the views), biases viewed in place.
 std::vector<TensorView> model_tensors(const Mlp& model, std::vector<std::vector<float>>& storage);
+// `replace`: an existing regular file at `path` is replaced; else the file is created
+// exclusively (OutputExists if the path is taken).
 void save_weights(const std::string& path, const Mlp& model,
-                  const std::map<std::string, std::string>& metadata);
+                  const std::map<std::string, std::string>& metadata, bool replace = true);
 // Loads dense_<i>.kernel / dense_<i>.bias into a model of the same shape.
 void load_weights(const SafetensorsFile& file, Mlp& model);
 
