@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
   app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
   app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
-  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-t<threads>.json); a folder for sweeps");
+  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
   app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
   app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
   bool list_targets = false;
