@@ -403,7 +403,8 @@ TEST_CASE("resume with callbacks and a schedule is bitwise", "[keras][resume][tr
         TrainCallbacks cb;
         cb.stop_requested = [&] { return ++polls == stop_after; };
         REQUIRE(part.run(cb) == StopReason::kInterrupted);
-        save_checkpoint(ckpt, e, part, json::object());
+        // The run info a checkpoint must carry (docs/formats.md); the values do not matter here.
+        save_checkpoint(ckpt, e, part, {{"train_limit", 0}, {"test_limit", 0}, {"log", "/nowhere/run.json"}});
       }
       const Checkpoint c = read_checkpoint(ckpt);
       REQUIRE(c.experiment == e);
