@@ -34,6 +34,23 @@ CHEAP = {
     "bash tools/setup.sh && build/engine/run_experiment experiments/mlp512_5ep.json":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1",
     "bash tools/setup.sh && bash tools/test.sh": None,  # this is CI itself (.ci/run)
+    "build/engine/run_experiment experiments/mlp64_32_100ep.json --epochs 5":
+        "build/engine/run_experiment experiments/mlp64_32_100ep.json --epochs 5",
+    "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-threads 1,2":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-threads 1,2",
+    "build/engine/run_experiment experiments/mlp512_5ep.json --dry-run":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --dry-run",
+    "bench/peers/side_by_side.py experiments/mlp512_5ep.json --epochs 2 --rounds 3":
+        "bench/peers/side_by_side.py experiments/mlp512_5ep.json --epochs 1 --rounds 1 "
+        "--peer-config 1thread",
+    "tools/plot_runs.py results/runs/reference/mlp512_5ep.json "
+    "results/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png":
+        "tools/plot_runs.py results/runs/reference/mlp512_5ep.json "
+        "results/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png",
+    "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png":
+        "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png",
+    "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png":
+        "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png",
     # docs/benchmarks.md
     "build/bench/mlp_bench --threads=2": f"build/bench/mlp_bench --threads=2 {QUICK_BENCH}",
     "build/bench/mlp_bench --threads=1 --simd-target=all":
@@ -133,8 +150,9 @@ def test_every_documented_command_has_a_cheap_form():
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    for split, n in (("train", 96), ("test", 40)):
-        make_dataset(root, "mnist", n=n, split=split)
+    for dataset in ("mnist", "fashion-mnist"):
+        for split, n in (("train", 96), ("test", 40)):
+            make_dataset(root, dataset, n=n, split=split)
     return root
 
 
