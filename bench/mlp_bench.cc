@@ -284,11 +284,8 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
       mlpbench::train_step(model, ws, ws.batch(0), batch, optimizer, i + 1, team, hooks);
       return;
     }
-    mlpbench::transpose_weights(model, ws, team);
-    mlpbench::forward(model, ws, batch, team);
-    mlpbench::loss_and_delta(model, ws, batch, /*with_grad=*/true, team);
+    mlpbench::reference_step(model, ws, batch, nullptr, 0, team);
     if (team.leader()) hooks.after_loss();
-    mlpbench::backward(model, ws, batch, team);
     optimizer.step(model.params().data(), ws.grads.data(), 0, model.params().size(), i + 1,
                    team.part());
   });
@@ -406,7 +403,7 @@ void BM_SoftmaxXent(State& state, size_t rows, const std::string& target) {
 }
 
 // One team barrier per iteration (team_loop ends every iteration with one): the price of each
-// of a training step's eight syncs, and a probe of how far apart the host placed the threads.
+// of a training step's three barriers, and a probe of how far apart the host placed the threads.
 void BM_TeamBarrier(State& state) {
   team_loop(state, [](Team&, uint64_t) {});
 }

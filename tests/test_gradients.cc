@@ -60,10 +60,7 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
   }
 
   Team team({0, 1});
-  transpose_weights(model, ws, team);
-  forward(model, ws, rows, team);
-  loss_and_delta(model, ws, rows, true, team);
-  backward(model, ws, rows, team);
+  reference_step(model, ws, rows, nullptr, 0, team);
 
   std::vector<double> params(model.params().begin(), model.params().end());
   double engine_loss = 0;
@@ -144,15 +141,8 @@ TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat
     for (size_t r = 0; r < rows; ++r) wa.labels[r] = wb.labels[r] = static_cast<uint8_t>(gen() % 10);
     Team team({0, 1});
     for (uint64_t t = 1; t <= 3; ++t) {
-      transpose_weights(a, wa, team);
-      forward(a, wa, rows, team);
-      loss_and_delta(a, wa, rows, true, team);
-      backward_and_update(a, wa, rows, opt_a, t, team);
-
-      transpose_weights(b, wb, team);
-      forward(b, wb, rows, team);
-      loss_and_delta(b, wb, rows, true, team);
-      backward(b, wb, rows, team);
+      reference_step(a, wa, rows, &opt_a, t, team);
+      reference_step(b, wb, rows, nullptr, 0, team);
       opt_b.step(b.params().data(), wb.grads.data(), 0, b.params().size(), t, {0, 1});
     }
     INFO(optimizer_name(kind));

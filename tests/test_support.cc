@@ -1,5 +1,9 @@
 #include "test_support.h"
 
+#include <catch2/catch.hpp>
+
+#include "mlpbench/parallel.h"
+
 #include <zlib.h>
 #include <sys/wait.h>
 
@@ -128,6 +132,23 @@ std::string real_data_dir() {
   const char* env = std::getenv("MLPBENCH_DATA");
   const std::string dir = env && *env ? env : source_dir() + "/data";
   return fs::exists(dir + "/mnist/train-images-idx3-ubyte") ? dir : std::string();
+}
+
+int granted_threads(int threads) {
+  int granted = 0;
+  mlpbench::run_team(threads, [&](mlpbench::Team& team) {
+    if (team.leader()) granted = static_cast<int>(team.part().count);
+  });
+  return granted;
+}
+
+bool team_of(int threads) {
+  const int granted = granted_threads(threads);
+  if (granted == threads) return true;
+  WARN("SKIPPED at " << threads << " threads: run_team granted " << granted
+       << (mlpbench::have_openmp() ? "" : " (a build without OpenMP)")
+       << ", so this thread count is not compared");
+  return false;
 }
 
 }  // namespace test_support

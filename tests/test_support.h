@@ -28,6 +28,14 @@ struct CommandResult {
 // Runs a shell command line, capturing stdout and stderr.
 CommandResult run(const std::string& command);
 
+// The team size run_team() grants when asked for `threads` (OpenMP may grant fewer; a build
+// without OpenMP always runs one thread).
+int granted_threads(int threads);
+// For tests that compare thread counts: true if `threads` are granted; otherwise a WARN says
+// the comparison at that count is skipped (the "[threads]" test fails for it in an OpenMP
+// build), so a skipped comparison is visible instead of passing silently.
+bool team_of(int threads);
+
 // The run_experiment binary and the source tree, as CMake configured them.
 std::string run_experiment_path();
 std::string source_dir();

@@ -137,3 +137,27 @@ def load_split(data_dir, dataset, split, limit=0):
     if limit:
         images, labels = images[:limit], labels[:limit]
     return images, labels
+
+
+def write_idx(path, array):
+    """`array` (any integer dtype, values 0..255) as an IDX file of unsigned bytes."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big")
+                                                       for d in array.shape)
+    with open(path, "wb") as f:
+        f.write(header + array.astype("uint8").tobytes())
+
+
+def write_tiny_mnist(root, train=300, test=100, seed=0):
+    """<root>/mnist/ with `train` and `test` 28x28 images a network can learn (each class a
+    bright band at its own rows over noise), named as the real files: for tests and demos."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    folder = os.path.join(str(root), "mnist")
+    os.makedirs(folder, exist_ok=True)
+    for prefix, n in (("train", train), ("t10k", test)):
+        labels = np.arange(n) % NUM_CLASSES
+        images = rng.integers(0, 60, size=(n, 28, 28))
+        for i, y in enumerate(labels):
+            images[i, y * 2: y * 2 + 3, :] = 220
+        write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte"), images)
+        write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte"), labels)

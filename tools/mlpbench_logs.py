@@ -187,7 +187,14 @@ class RunLog:
 
     @property
     def engine(self):
-        return self.data["build"]["compiler"]
+        """What trained: "mlpbench 0.1.0 (GNU 12.2.0)" for the engine; a peer names itself in
+        build.compiler ("PyTorch 1.13.1")."""
+        build = self.data["build"]
+        if build.get("simd_config") == "peer" or str(build["compiler"]).startswith("PyTorch"):
+            return build["compiler"]
+        version = build.get("version")
+        return f"mlpbench {version} ({build['compiler']})" if version else \
+            f"mlpbench ({build['compiler']})"
 
     @property
     def threads(self):
@@ -258,7 +265,7 @@ class RunLog:
         return statistics.median(values) if values else float("nan")
 
     def label(self, status=True):
-        """'mlp512_5ep · GNU 12.2.0 · 2 threads · AVX3 [running]'."""
+        """'mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 2 threads · AVX3 [running]'."""
         t = self.threads
         text = f"{self.name} · {self.engine} · {t} thread{'s' if t != 1 else ''} · {self.simd_target}"
         if status and self.status != "completed":

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mlpbench/build_config.h"
+#include "mlpbench/build_flags.h"
 #include "mlpbench/git_commit.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/parallel.h"

@@ -1,5 +1,5 @@
-// Scalar twins of the SIMD kernels: the same contracts in plain loops, summing in the same
-// order with the same fused multiply-adds, so FMA targets must match them exactly.
+// Scalar twins of the SIMD kernels: the same contracts in plain loops. See kernels.h for which
+// match exactly (same order, same fused multiply-adds) and which within a tolerance.
 #include <algorithm>
 #include <cmath>
 

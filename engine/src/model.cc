@@ -235,4 +235,16 @@ void backward_and_update(Mlp& model, Workspace& ws, size_t rows, Optimizer& opti
                              optimizer, t, team);
 }
 
+void reference_step(Mlp& model, Workspace& ws, size_t rows, Optimizer* optimizer, uint64_t t,
+                    const Team& team) {
+  transpose_weights(model, ws, team);
+  forward(model, ws, rows, team);
+  loss_and_delta(model, ws, rows, /*with_grad=*/true, team);
+  if (optimizer) {
+    backward_and_update(model, ws, rows, *optimizer, t, team);
+  } else {
+    backward(model, ws, rows, team);
+  }
+}
+
 }  // namespace mlpbench

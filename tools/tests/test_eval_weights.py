@@ -1,37 +1,24 @@
 """eval_weights.py reproduces, with numpy alone, the test numbers a run logged."""
 import json
-import os
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+import mlpbench_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "eval_weights.py"
 ENGINE = ROOT / "build" / "engine" / "run_experiment"
 
 
-def write_idx(path, array):
-    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture()
 def tiny_run(tmp_path):
     if not ENGINE.exists():
         pytest.skip("build/engine/run_experiment is not built")
-    rng = np.random.default_rng(1)
-    (tmp_path / "mnist").mkdir()
-    for prefix, n in (("train", 400), ("t10k", 150)):
-        labels = np.arange(n) % 10
-        images = rng.integers(0, 80, size=(n, 28, 28))
-        for i, y in enumerate(labels):
-            images[i, :, y * 2: y * 2 + 3] = 230
-        write_idx(tmp_path / "mnist" / f"{prefix}-images-idx3-ubyte", images)
-        write_idx(tmp_path / "mnist" / f"{prefix}-labels-idx1-ubyte", labels)
+    mlpbench_inputs.write_tiny_mnist(tmp_path, 400, 150, seed=1)
     exp = tmp_path / "exp.json"
     exp.write_text(json.dumps({
         "name": "weights_test", "dataset": "mnist",

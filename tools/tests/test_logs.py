@@ -27,9 +27,9 @@ def test_valid_logs_load():
 
 def test_labels_show_engine_threads_target_and_status():
     done = ml.load_run_log(fixture("runs", "completed_avx3_t2.json"))
-    assert done.label() == "mlp512_5ep · GNU 12.2.0 · 2 threads · AVX3"
+    assert done.label() == "mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 2 threads · AVX3"
     running = ml.load_run_log(fixture("runs", "running_t1.json"))
-    assert running.label() == "mlp512_5ep · GNU 12.2.0 · 1 thread · AVX3 [running]"
+    assert running.label() == "mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 1 thread · AVX3 [running]"
     peer = ml.load_run_log(fixture("runs", "pytorch.json"))
     assert "PyTorch 1.13.1" in peer.label() and "OpenBLAS" in peer.label()
 

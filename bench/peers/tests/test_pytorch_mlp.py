@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from peer_fixtures import data_dir  # noqa: F401  (a fixture)
 
 PEER = Path(__file__).resolve().parents[1] / "pytorch_mlp.py"
 PY = "/usr/bin/python3"

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from peer_fixtures import data_dir  # noqa: F401  (a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import side_by_side  # noqa: E402

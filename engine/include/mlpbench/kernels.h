@@ -133,7 +133,10 @@ GemmTile gemm_tile();
 }  // namespace mlpbench::kernels
 
 namespace mlpbench::scalar {
-// Plain C++ twins of the kernels above, same contracts, for tests. Sums run in the same order.
+// Plain C++ twins of the kernels above, same contracts, for tests. gemm, column_sums, adam and
+// sgd sum in the kernels' order with the same fused multiply-adds (so targets that fuse match
+// them exactly); softmax_xent sums a row in lane order and uses std::exp, so it matches within a
+// tolerance only.
 void gemm(const kernels::GemmArgs& args);
 void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
                   const uint8_t* labels, float grad_scale, float* grad, float* loss,

@@ -111,6 +111,12 @@ void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size
 void transpose_weights(const Mlp& model, Workspace& ws, const Team& team);
 // Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_weights).
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+// The plain step, phase by phase, on ws.input and ws.labels: transpose_weights, forward,
+// loss_and_delta (losses stay in ws.losses), then backward_and_update with `optimizer`, or
+// backward alone (gradients in ws.grads) without one. The unscheduled reference that
+// train_step (step.h) is bitwise equal to.
+void reference_step(Mlp& model, Workspace& ws, size_t rows, Optimizer* optimizer, uint64_t t,
+                    const Team& team);
 // backward() and update `t` of `optimizer` on every parameter: fused into the weight-gradient
 // GEMMs where the optimizer allows it (Adam: those gradients never reach memory), after them
 // otherwise. Numbers are bitwise those of backward() then Optimizer::step().

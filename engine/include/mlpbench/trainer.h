@@ -22,8 +22,8 @@ struct EpochResult {
   double train_seconds = 0, eval_seconds = 0, samples_per_second = 0, gflops = 0;
   size_t steps = 0;
   // One round trip of the team's barrier just before the epoch's steps, in microseconds; NaN
-  // for a team of one. It tells runs in this host's slow periods (vCPUs placed far apart:
-  // 0.3 us and more, against 0.03-0.08 us) from the rest.
+  // for a team of one. It tells runs in a shared host's slow periods (vCPUs placed far apart:
+  // several times the usual round trip; results/README.md) from the rest.
   double barrier_us = std::numeric_limits<double>::quiet_NaN();
   // On the validation split (NaN without one); evaluated before the test set, the time in
   // eval_seconds.

@@ -26,7 +26,10 @@ using VF = hn::Vec<DF>;
 // step of k). To hide FMA latency the tile needs >= latency (4) x FMA ports (2) = 8 independent
 // accumulators; registers bound it from above: accumulators + kTileVecs B vectors + 1 broadcast.
 // Two vectors wide on every target, so that a tile never straddles a weight panel.
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// By target order, not name: x86 targets have the lowest bits and better ones lower values, so
+// `<= HWY_AVX3` is AVX3 and every later x86 target (AVX3_DL, AVX3_ZEN4, AVX3_SPR, ...), each with
+// 32 vector registers.
+#if HWY_TARGET <= HWY_AVX3
 // 32 zmm registers: 8x2 = 16 accumulators + 2 + 1. 8 rows divide the batch sizes we train with;
 // 32 columns are exactly one panel.
 inline constexpr size_t kTileRows = 8;

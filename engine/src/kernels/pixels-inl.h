@@ -34,8 +34,8 @@ HWY_INLINE hn::Vec<D> DivideBy255(D d, hn::Vec<D> x) {
 
 // Rows of a batch are random rows of a dataset larger than the caches: each is a DRAM miss the
 // hardware prefetchers cannot foresee. Requesting every line of the row kRowsAhead ahead while
-// converting this one keeps several rows in flight (BM_GatherBatch, batch 32 on 2 threads:
-// 4.4-5.8 us without, 2.6-3.1 us with 1 to 4 rows ahead, slower again from 8: bench/PERF.md #19).
+// converting this one keeps several rows in flight (measured with BM_GatherBatch: 1 to 4 rows
+// ahead are best, 8 slower again; bench/PERF.md #19).
 inline constexpr size_t kRowsAhead = 2;
 
 HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
@@ -46,9 +46,9 @@ HWY_INLINE void PrefetchRow(const uint8_t* row, size_t features) {
 
 // `streaming`: the batch is written around this core's caches, because other threads read it
 // next: a normal store to a line another core has read must first invalidate that core's copy,
-// one latency-bound round trip per line (a model B batch is 400 lines: the gather took 12 us
-// with normal stores into the buffer the other core had read, 5.6 us with streaming ones;
-// bench/PERF.md #23). Rows whose start is not vector-aligned use normal stores.
+// one latency-bound round trip per line (a model B batch is 400 lines; measured: half the time
+// with streaming stores, bench/PERF.md #23). Rows whose start is not vector-aligned use normal
+// stores.
 void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
                   float* out, Part part, bool streaming) {
   const hn::ScalableTag<float> d;
