@@ -94,7 +94,14 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
   app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
-  std::string sweep_threads, sweep_simd;
+  std::string sweep_threads, sweep_simd, sweep_batch;
+  app.add_option("--sweep-batch-size", sweep_batch,
+                 "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
+                 "--sweep-simd; see --lr-scaling)");
+  app.add_option("--lr-scaling", o.lr_scaling,
+                 "Learning rate for a batch size B other than the experiment's B0: none, linear "
+                 "(x B/B0) or sqrt (x sqrt(B/B0)); recorded in the log")
+      ->check(CLI::IsMember({"none", "linear", "sqrt"}));
   app.add_option("--sweep-threads", sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
   const std::string targets = [] {
     std::string s;
@@ -119,6 +126,7 @@ int main(int argc, char** argv) {
     if (!checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(checkpoint_every, "--checkpoint-every", 1, 100000));
     if (!sweep_threads.empty()) o.sweep_threads = parse_list<int>(sweep_threads, "--sweep-threads");
     if (!sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(sweep_simd, "--sweep-simd");
+    if (!sweep_batch.empty()) o.sweep_batch_size = parse_list<int>(sweep_batch, "--sweep-batch-size");
     if (!list_targets && o.experiment_path.empty() && o.resume.empty()) {
       throw CLI::RequiredError("experiment (or --resume CHECKPOINT)");
     }

@@ -71,7 +71,8 @@ std::string model_summary(const std::string& name, size_t inputs,
 std::string sweep_table(const std::vector<SweepRow>& rows) {
   if (rows.empty()) return "";
   auto config = [](const SweepRow& r) {
-    return std::to_string(r.threads) + (r.threads == 1 ? " thread, " : " threads, ") + r.target;
+    return (r.batch_size ? "batch " + std::to_string(r.batch_size) + ", " : std::string()) +
+           std::to_string(r.threads) + (r.threads == 1 ? " thread, " : " threads, ") + r.target;
   };
   size_t width = 13;  // "configuration"
   for (const auto& r : rows) width = std::max(width, config(r).size());
@@ -83,6 +84,11 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
                   rows.front().median_epoch_seconds / r.median_epoch_seconds,
                   r.identical ? "yes" : "no");
     s << pad(config(r), width) << cells << "\n";
+  }
+  if (rows.front().batch_size) {
+    s << "(s/epoch: median epoch; speed-up: against the first row; identical numbers: against "
+         "the first row of the same batch size)\n";
+    return s.str();
   }
   s << "(s/epoch: median epoch; speed-up and identical numbers: against " << config(rows.front())
     << ")\n";

@@ -101,6 +101,23 @@ std::string replace_extension(const std::string& path, const std::string& ext) {
   return fs::path(path).replace_extension(ext).string();
 }
 
+// The learning rate for batch size `batch` under `rule`, against the experiment file's batch
+// size: a constant rate, or a schedule's rates, times B/B0 (linear) or sqrt(B/B0) (sqrt).
+double lr_factor(const std::string& rule, int batch, int base) {
+  const double ratio = static_cast<double>(batch) / base;
+  return rule == "linear" ? ratio : rule == "sqrt" ? std::sqrt(ratio) : 1.0;
+}
+
+void scale_learning_rate(OptimizerSpec& o, double factor) {
+  if (factor == 1.0) return;
+  o.learning_rate *= factor;
+  if (o.schedule) {
+    o.schedule->initial_learning_rate *= factor;
+    for (double& v : o.schedule->values) v *= factor;
+    if (o.schedule->warmup_target) *o.schedule->warmup_target *= factor;
+  }
+}
+
 // Everything one training run needs besides the experiment and the data.
 struct RunSetup {
   int threads = 1;
@@ -116,6 +133,7 @@ struct RunSetup {
   // The experiment's reference figure applies: epochs and batch size as in its file, all data.
   bool reference_applies = false;
   std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
+  int sweep_batch_size = 0;     // a batch-size sweep's batch size (0: not one)
 };
 
 // results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... on
@@ -143,6 +161,10 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                         {"train_samples", train.size()},
                         {"test_samples", test.size()}};
   if (validation) run["validation_samples"] = validation->size();
+  if (setup.run_info.contains("lr_scaling")) {
+    run["lr_scaling"] = setup.run_info["lr_scaling"];
+    run["lr_scaling"]["learning_rate"] = e.optimizer.learning_rate;
+  }
   nlohmann::json run_info = setup.run_info;
   if (setup.resume) {
     restore_checkpoint(*setup.resume, trainer);
@@ -371,6 +393,8 @@ int run_checked(const RunOptions& o) {
   const Experiment as_written = e;
   if (o.epochs) e.epochs = *o.epochs;
   if (o.batch_size) e.batch_size = *o.batch_size;
+  // A resumed run's rate was scaled when it started; the checkpoint holds the result.
+  if (!checkpoint) scale_learning_rate(e.optimizer, lr_factor(o.lr_scaling, e.batch_size, as_written.batch_size));
   if (o.seed) e.seed = *o.seed;
   if (o.threads) e.threads = *o.threads;
   validate_experiment(e, source);
@@ -475,6 +499,10 @@ int run_checked(const RunOptions& o) {
   if (!o.experiment_path.empty()) inputs.push_back(o.experiment_path);
 
   nlohmann::json run_info = {{"train_limit", train_limit}, {"test_limit", test_limit}};
+  if (o.lr_scaling != "none" || !o.sweep_batch_size.empty()) {
+    run_info["lr_scaling"] = {{"rule", o.lr_scaling}, {"base_batch_size", as_written.batch_size},
+                              {"base_learning_rate", as_written.optimizer.learning_rate}};
+  }
   // A resumed run keeps what its first part decided.
   run_info["reference_applies"] =
       checkpoint ? saved.value("reference_applies", false)
@@ -482,7 +510,7 @@ int run_checked(const RunOptions& o) {
                        train_limit == 0 && test_limit == 0;
   run_info["run_id"] = checkpoint && saved.contains("run_id") ? saved["run_id"] : nlohmann::json(new_run_id());
 
-  if (o.sweep_threads.empty() && o.sweep_simd.empty()) {
+  if (o.sweep_threads.empty() && o.sweep_simd.empty() && o.sweep_batch_size.empty()) {
     RunSetup setup;
     setup.threads = default_threads;
     setup.resume = checkpoint ? &*checkpoint : nullptr;
@@ -541,15 +569,23 @@ int run_checked(const RunOptions& o) {
   std::vector<std::string> targets = o.sweep_simd;
   if (all_targets) targets = kernels::supported_targets();
   if (targets.empty()) targets.push_back(simd.empty() ? kernels::active_target() : simd);
+  std::vector<int> batch_sizes = o.sweep_batch_size;
+  for (int b : batch_sizes) {
+    if (b < 1 || b > 65536) throw ConfigError("--sweep-batch-size: expected sizes from 1 to 65536");
+  }
+  const bool batch_sweep = !batch_sizes.empty();
+  if (!batch_sweep) batch_sizes.push_back(e.batch_size);
   std::vector<RunSetup> setups;
   std::vector<PlannedOutput> outputs;
+  for (int batch : batch_sizes) {
   for (const std::string& target : targets) {
     select_target_or_throw(target, o.sweep_simd.empty() ? "--simd-target" : "--sweep-simd");
     for (int threads : thread_counts) {
       RunSetup setup;
       setup.threads = threads;
-      setup.log_path = folder + "/" + e.name + "-t" + std::to_string(threads) + "-" +
-                       kernels::active_target() + ".json";
+      setup.sweep_batch_size = batch_sweep ? batch : 0;
+      setup.log_path = folder + "/" + e.name + (batch_sweep ? "-b" + std::to_string(batch) : "") +
+                       "-t" + std::to_string(threads) + "-" + kernels::active_target() + ".json";
       setup.create_log = !o.force;
       setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
       setup.create_checkpoint = !o.force;
@@ -559,9 +595,11 @@ int run_checked(const RunOptions& o) {
       run_info["run_id"] = new_run_id();
       setup.run_info = run_info;
       setup.summary = setups.empty();
-      setup.reference_applies = run_info["reference_applies"].get<bool>();
+      setup.reference_applies = run_info["reference_applies"].get<bool>() &&
+                                (!batch_sweep || batch == as_written.batch_size);
       setups.push_back(setup);
     }
+  }
   }
   check_outputs(outputs, inputs);  // every run's files, before the first run starts
   install_signal_handlers();
@@ -570,16 +608,26 @@ int run_checked(const RunOptions& o) {
   for (RunSetup& setup : setups) {
     select_target_or_throw(setup.run_info["simd_target"].get<std::string>(), "--sweep-simd");
     setup.history = &history;
-    const int status = train_one(e, train, test, val, setup, o);
+    Experiment run_e = e;
+    if (batch_sweep) {  // this batch size, its rate scaled from the file's
+      run_e.batch_size = setup.sweep_batch_size;
+      run_e.optimizer = as_written.optimizer;
+      scale_learning_rate(run_e.optimizer,
+                          lr_factor(o.lr_scaling, run_e.batch_size, as_written.batch_size));
+      // Bitwise identity is asked of runs of one batch size.
+      if (!rows.empty() && rows.back().batch_size != run_e.batch_size) first.clear();
+    }
+    const int status = train_one(run_e, train, test, val, setup, o);
     if (status != kExitOk) return status;
-    if (rows.empty()) first = history;
+    if (first.empty()) first = history;
     rows.push_back({setup.threads, kernels::active_target(),
                     summary_json(history, 0)["median_epoch_seconds"].get<double>(),
-                    same_numbers(first, history)});
+                    same_numbers(first, history), setup.sweep_batch_size});
   }
   if (!o.quiet) {
-    std::fprintf(stderr, "\nSweep of %zu runs in %s\n%splot it with: tools/plot_scaling.py %s\n",
-                 rows.size(), folder.c_str(), sweep_table(rows).c_str(), folder.c_str());
+    std::fprintf(stderr, "\nSweep of %zu runs in %s\n%splot it with: tools/%s %s\n", rows.size(),
+                 folder.c_str(), sweep_table(rows).c_str(),
+                 batch_sweep ? "plot_batch.py" : "plot_scaling.py", folder.c_str());
   }
   return kExitOk;
 }

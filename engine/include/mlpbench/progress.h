@@ -49,6 +49,7 @@ struct SweepRow {
   std::string target;
   double median_epoch_seconds = 0;
   bool identical = true;  // per-epoch losses and accuracies bitwise those of the first row
+  int batch_size = 0;     // a batch-size sweep's (0: not one); identity is then per batch size
 };
 // configuration | s/epoch | speed-up (against the first row) | identical numbers (yes/no).
 std::string sweep_table(const std::vector<SweepRow>& rows);

@@ -24,6 +24,10 @@ struct RunOptions {
   bool force = false;
   std::vector<int> sweep_threads;
   std::vector<std::string> sweep_simd;
+  std::vector<int> sweep_batch_size;
+  // How the learning rate follows the batch size B, against the experiment file's B0:
+  // "none", "linear" (x B / B0) or "sqrt" (x sqrt(B / B0)).
+  std::string lr_scaling = "none";
 };
 
 // Runs and returns the process exit status; messages go to stderr, the log path to stdout
