@@ -111,6 +111,7 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
   REQUIRE(j["run"]["threads"] == 2);
   REQUIRE(j["run"]["flush_denormals"].is_boolean());
   REQUIRE(j["run"]["flush_denormals"] == mlpbench::can_flush_denormals());
+  REQUIRE(j["run"]["host_noisy"] == !j["run"]["host_noise_reasons"].empty());
   REQUIRE(j["run"]["train_samples"] == 530);
   REQUIRE(j["run"]["test_samples"] == 120);
   REQUIRE(j["epochs"].size() == 2);

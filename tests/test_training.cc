@@ -6,6 +6,8 @@
 
 #include "mlpbench/dataset.h"
 #include "mlpbench/experiment.h"
+#include "mlpbench/parallel.h"
+#include "mlpbench/run_log.h"
 #include "mlpbench/trainer.h"
 #include "test_support.h"
 
@@ -137,4 +139,23 @@ TEST_CASE("the OpenMP build grants the thread counts the determinism tests compa
     INFO(threads << " thread(s) asked");
     REQUIRE(test_support::granted_threads(threads) == threads);
   }
+}
+
+TEST_CASE("a run's host counts as noisy for a slow barrier or too many threads", "[training][runlog]") {
+  // The machine's load average is whatever it is while the tests run: only the other reasons
+  // are checked here.
+  auto reasons_about = [](const std::vector<std::string>& reasons, const std::string& what) {
+    int n = 0;
+    for (const auto& r : reasons) n += r.find(what) != std::string::npos;
+    return n;
+  };
+  std::vector<EpochResult> epochs(2);
+  epochs[0].barrier_us = 0.07;  // quiet; epochs[1]: a team of one, NaN
+  REQUIRE(reasons_about(host_noise_reasons(epochs, 1), "team barrier") == 0);
+  REQUIRE(reasons_about(host_noise_reasons(epochs, 1), "threads on") == 0);
+  epochs[1].barrier_us = 250.0;
+  const auto slow = host_noise_reasons(epochs, 1);
+  REQUIRE(reasons_about(slow, "team barrier 250.00 us") == 1);
+  const int cpus = available_cpus();
+  REQUIRE(reasons_about(host_noise_reasons(epochs, cpus + 1), "threads on") == 1);
 }

@@ -264,6 +264,21 @@ class RunLog:
         values = [v for v in self.series("samples_per_second") if math.isfinite(v) and v > 0]
         return statistics.median(values) if values else float("nan")
 
+    def host_noise(self):
+        """Why the host may have slowed this run ([] if it looked quiet): the log's
+        run.host_noise_reasons when run.host_noisy is true; for logs older than that field, an
+        epoch whose team barrier took more than 1 us (quiet: 0.03-0.08 us)."""
+        run = self.data["run"]
+        if "host_noisy" in run:
+            if run["host_noisy"] is not True:
+                return []
+            reasons = run.get("host_noise_reasons")
+            return [str(r) for r in reasons] if isinstance(reasons, list) and reasons else \
+                ["run.host_noisy"]
+        worst = max((v for v in self.series("barrier_us") if math.isfinite(v)), default=0.0)
+        return [f"team barrier {worst:.2f} us in an epoch (quiet: below 1 us)"] if worst > 1.0 \
+            else []
+
     def label(self, status=True):
         """'mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 2 threads · AVX3 [running]'."""
         t = self.threads
@@ -301,6 +316,12 @@ def validate_run_log(path, data):
     c.integer(run, "threads", "/run", minimum=1)
     c.string(run, "simd_target", "/run")
     c.boolean(run, "flush_denormals", "/run", required=False)
+    c.boolean(run, "host_noisy", "/run", required=False)
+    reasons = run.get("host_noise_reasons")
+    if reasons is not None and not (isinstance(reasons, list)
+                                    and all(isinstance(r, str) for r in reasons)):
+        c.fail("/run/host_noise_reasons", f"expected a list of strings, got "
+                                          f"{describe_value(reasons)}")
     if "epochs" not in data:
         c.fail("", "missing key \"epochs\"")
     epochs = data["epochs"]

@@ -64,7 +64,10 @@ def pct(value):
 def summary_table(logs, labels):
     rows = [("run", "status", "epochs", "final test acc", "best test acc", "mean epoch s",
              "samples/s")]
+    noisy = [(label, log.host_noise()) for log, label in zip(logs, labels) if log.host_noise()]
     for log, label in zip(logs, labels):
+        if log.host_noise():
+            label += " [noisy host]"
         rows.append((label, log.status, str(len(log.epochs)),
                      pct(log.final_test_accuracy()), pct(log.best_test_accuracy()),
                      fmt(log.mean_epoch_seconds(), ".3f"),
@@ -82,6 +85,8 @@ def summary_table(logs, labels):
     for name, acc, source in refs:
         lines.append(f"reference for {name}: {acc * 100:.2f}% test accuracy"
                      + (f" ({source})" if source else ""))
+    for label, reasons in noisy:
+        lines.append(f"noisy host: {label}: {'; '.join(reasons)} (its times may be the host's)")
     return "\n".join(lines)
 
 
@@ -120,6 +125,10 @@ def plot(logs, labels, title, output):
         ax_sec.plot(x, finite_or_nan(log.series("train_seconds")), linestyle="-", **style)
         if not x:
             label += " (no epochs)"
+        if log.host_noise():
+            label += " [noisy host]"
+            ax_sec.plot(x, finite_or_nan(log.series("train_seconds")), linestyle="none",
+                        marker="x", color="#d62728", markersize=7)
         handles.append(Line2D([], [], color=colour, marker="o", markersize=4, label=label))
 
     experiments = sorted({log.name for log in logs})

@@ -194,6 +194,11 @@ def report(groups, simd, verdicts, overall):
         for d in details:
             lines.append(f"  {d}")
     lines.append(f"identical numbers at every thread count: {overall}")
+    for g in groups:
+        for log in g.logs:
+            if log.host_noise():
+                lines.append(f"noisy host: {g.label}, {plural(log.threads)} "
+                             f"({os.path.basename(log.path)}): {'; '.join(log.host_noise())}")
     return "\n".join(lines)
 
 
@@ -237,6 +242,7 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_thr, ax_spd, ax_eff = axes[:3]
         all_threads = sorted({t for g in thread_groups for t in g.throughput()})
         base_threads = {min(g.throughput()) for g in thread_groups}
+        noisy_labelled = False
         for g in thread_groups:
             thr = g.throughput()
             ts = list(thr)
@@ -245,6 +251,13 @@ def plot(groups, simd, verdicts, overall, title, output):
             hi = [thr[t][2] - thr[t][0] for t in ts]
             c = colours[g.label]
             ax_thr.errorbar(ts, med, yerr=[lo, hi], color=c, marker="o", capsize=3, label=g.label)
+            noisy = [t for t, logs in g.by_threads().items() if t in thr
+                     and any(log.host_noise() for log in logs)]
+            if noisy:  # runs from a noisy host: their throughput may be the host's
+                ax_thr.plot(noisy, [thr[t][0] for t in noisy], linestyle="none", marker="x",
+                            color="#d62728", markersize=9,
+                            label=None if noisy_labelled else "noisy host")
+                noisy_labelled = True
             t0 = ts[0]
             spd = [m / thr[t0][0] for m in med]
             ax_spd.plot(ts, spd, color=c, marker="o", label=g.label)

@@ -133,7 +133,14 @@ def read_run(path):
     # The engine times its team's barrier before each epoch: 0.3 us and more marks a run in one
     # of a shared host's slow periods (threads placed far apart). The peer has no such field.
     barriers = [e["barrier_us"] for e in epochs if isinstance(e.get("barrier_us"), (int, float))]
+    # run.host_noisy (docs/run-log.md); older engine logs: a barrier above 1 us in an epoch
+    run = log.get("run") or {}
+    noise = list(run.get("host_noise_reasons") or ["run.host_noisy"]) \
+        if run.get("host_noisy") is True else []
+    if "host_noisy" not in run and barriers and max(barriers) > 1.0:
+        noise = [f"team barrier {max(barriers):.2f} us in an epoch (quiet: below 1 us)"]
     return {
+        "host_noise": noise,
         "median_barrier_us": statistics.median(barriers) if barriers else None,
         "status": log.get("status"),
         "epochs": len(epochs),
@@ -234,6 +241,12 @@ def markdown(report):
             f" | {fmt_acc(c.get('engine_final_test_accuracy'))} | "
             f"{fmt_acc(c.get('peer_final_test_accuracy'))} | {barrier_cell(c['engine_runs'])} |")
     lines.append("")
+    for name, c in r["configs"].items():
+        for side in ("engine", "peer"):
+            for k, x in enumerate(c.get(f"{side}_runs", [])):
+                if x.get("host_noise"):
+                    lines.append(f"Noisy host: {name}, {side} round {k + 1}: "
+                                 f"{'; '.join(x['host_noise'])} (its time may be the host's).")
     if r.get("best_peer_config"):
         ratio = r.get("best_ratio_peer_over_engine")
         lines.append(f"Best peer configuration: **{r['best_peer_config']}** "

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <chrono>
 #include <cstring>
@@ -15,6 +17,7 @@
 
 #include "mlpbench/build_info.h"
 #include "mlpbench/output_paths.h"
+#include "mlpbench/parallel.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;
@@ -148,6 +151,33 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   return s;
 }
 
+std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads) {
+  // The barrier's quiet round trip is 0.03-0.08 us; 0.3 us is a VM's far placement of the
+  // threads; above 1 us other processes took the cores (the same line as tools/track.py).
+  constexpr double kNoisyBarrierUs = 1.0;
+  std::vector<std::string> reasons;
+  char text[160];
+  double worst = 0;
+  for (const auto& e : epochs) {
+    if (std::isfinite(e.barrier_us)) worst = std::max(worst, e.barrier_us);
+  }
+  if (worst > kNoisyBarrierUs) {
+    std::snprintf(text, sizeof(text), "team barrier %.2f us in an epoch (quiet: below 1 us)", worst);
+    reasons.push_back(text);
+  }
+  const int cpus = available_cpus();
+  double load = 0;
+  if (getloadavg(&load, 1) == 1 && load > cpus) {
+    std::snprintf(text, sizeof(text), "load average %.2f above %d logical CPUs", load, cpus);
+    reasons.push_back(text);
+  }
+  if (threads > cpus) {
+    std::snprintf(text, sizeof(text), "%d threads on %d logical CPUs", threads, cpus);
+    reasons.push_back(text);
+  }
+  return reasons;
+}
+
 RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
                bool create)
     : path_(std::move(path)), create_(create) {
@@ -167,6 +197,11 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
   log_["epochs"] = nlohmann::json::array();
   for (const auto& e : epochs) log_["epochs"].push_back(epoch_json(e));
   log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
+  if (status != "running") {
+    const auto reasons = host_noise_reasons(epochs, log_["run"].value("threads", 1));
+    log_["run"]["host_noisy"] = !reasons.empty();
+    log_["run"]["host_noise_reasons"] = reasons;
+  }
   write_output(path_, log_.dump(2) + "\n", create_ ? WriteMode::kCreate : WriteMode::kReplace);
   create_ = false;  // the file is this run's now
   last_write_ = std::chrono::steady_clock::now();

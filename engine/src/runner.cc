@@ -283,6 +283,14 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
         std::fprintf(stderr, "\n");
       }
       if (setup.history) *setup.history = trainer.state().history;
+      if (log->json()["run"].value("host_noisy", false)) {
+        std::string why;
+        for (const auto& r : log->json()["run"]["host_noise_reasons"]) {
+          why += (why.empty() ? "" : "; ") + r.get<std::string>();
+        }
+        std::fprintf(stderr, "warning: the host was noisy during this run (%s): its timings may be "
+                     "the host's, not the engine's (run.host_noisy in the log)\n", why.c_str());
+      }
       std::printf("%s\n", setup.log_path.c_str());
       return kExitOk;
     }

@@ -47,3 +47,19 @@ def test_help(run):
     r = run("plot_runs.py", "--help")
     assert r.code == 0 and "--summary" in r.out and "-o" in r.out
     assert run("plot_runs.py").code == 2  # no LOG
+
+
+def test_noisy_host_runs_are_marked(run, tmp_path):
+    import json
+    log = json.load(open(fixture("runs", "completed_avx3_t2.json")))
+    log["run"].update(host_noisy=True, host_noise_reasons=["load average 5.00 above 2 logical CPUs"])
+    (tmp_path / "noisy.json").write_text(json.dumps(log))
+    r = run("plot_runs.py", tmp_path / "noisy.json", fixture("runs", "running_t1.json"),
+            "--summary", "-o", "n.png")
+    assert r.code == 0, r
+    assert r.out.count("[noisy host]") == 1
+    assert "noisy host: " in r.out and "load average 5.00 above 2 logical CPUs" in r.out
+    assert_png(tmp_path / "n.png")
+    log["run"]["host_noise_reasons"] = "load"
+    (tmp_path / "bad.json").write_text(json.dumps(log))
+    assert_clean_error(run("plot_runs.py", tmp_path / "bad.json"), "/run/host_noise_reasons")

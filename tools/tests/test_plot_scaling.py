@@ -142,3 +142,20 @@ def test_identity_compares_common_epochs(tmp_path):
     (group,) = logs_with(tmp_path, shorter)
     verdict, details = plot_scaling.identity_check(group)
     assert verdict == "yes" and "common epochs" in details[0]
+
+
+def test_noisy_host_runs_are_marked(run, tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    for p in Path(fixture("sweep")).glob("*.json"):
+        log = json.loads(p.read_text())
+        if p.name == "t2_avx3.json":
+            log["run"].update(host_noisy=True, host_noise_reasons=["2 threads on 1 logical CPUs"])
+        (sweep / p.name).write_text(json.dumps(log))
+    # text kept as text in the SVG, so that the legend can be read
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    r = run("plot_scaling.py", sweep, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert r.code == 0, r
+    assert r.out.count("noisy host: ") == 1 and "2 threads on 1 logical CPUs" in r.out
+    assert "noisy host" in (tmp_path / "s.svg").read_text()  # the figure's legend

@@ -63,3 +63,15 @@ def test_main_runs_engine_and_peer_and_writes_its_summary(tmp_path, data_dir):
     runs = summary["configs"]["1thread"]
     assert runs["engine_runs"][0]["ok"] and runs["peer_runs"][0]["ok"]
     assert "| 1thread |" in r.stdout  # the Markdown table
+
+
+def test_noisy_host_runs_are_named(tmp_path):
+    path = write_log(tmp_path / "n.json", [0.2, 0.2])
+    log = json.loads(Path(path).read_text())
+    log["run"].update(host_noisy=True, host_noise_reasons=["load average 5.00 above 2 logical CPUs"])
+    Path(path).write_text(json.dumps(log))
+    assert side_by_side.read_run(path)["host_noise"] == ["load average 5.00 above 2 logical CPUs"]
+    # an older engine log: a barrier far above its quiet value says the same
+    old = side_by_side.read_run(write_log(tmp_path / "o.json", [0.2, 0.2], [0.07, 250.0]))
+    assert old["host_noise"] == ["team barrier 250.00 us in an epoch (quiet: below 1 us)"]
+    assert side_by_side.read_run(write_log(tmp_path / "q.json", [0.2], [0.07]))["host_noise"] == []

@@ -25,6 +25,9 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
                             const nlohmann::json& experiment = nlohmann::json::object());
 // The test set's confusion matrix and per-class precision, recall and accuracy.
 nlohmann::json evaluation_json(const Evaluation& e);
+// Why the host may have slowed a run (empty when it looked quiet): the team barrier far above its
+// quiet value, a load average above the logical CPUs, more threads than logical CPUs.
+std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads);
 
 // The log is rewritten whole (atomically) at the start, at most once per kRewriteInterval while
 // running, and at the end: its I/O grows with epochs x (wall seconds), not epochs squared, and
