@@ -376,8 +376,13 @@ def run_interleaved(binaries, args, history, label):
     if not_gating:
         decisions = ts.decide(diffs, args.threshold, args.confidence,
                               gating=[n for n in diffs if n not in not_gating])
-    print(f"{len(diffs[names[0]])} ABBA block(s) of {args.repetitions} repetition(s) a run; "
-          f"stopped: {reason}")
+    done = len(diffs[names[0]])
+    gating = len([n for n in names if n not in not_gating])
+    need = ts.blocks_needed(ts.family_confidence(args.confidence, gating))
+    if done < need:
+        reason += (f"; a family-wise interval over {gating} benchmark(s) "
+                   f"needs at least {need} blocks (raise --budget-s, or --filter fewer)")
+    print(f"{done} ABBA block(s) of {args.repetitions} repetition(s) a run; stopped: {reason}")
     verdicts = print_decisions(decisions, args.threshold, args.confidence, not_gating,
                                counts={n: len(d) for n, d in diffs.items()})
     noisy = [s for s in states if s["noisy"]]

@@ -143,6 +143,11 @@ def unpaired_interval(log_a, log_b, confidence):
 REGRESSION, IMPROVEMENT, SAME, INCONCLUSIVE = "regression", "faster", "same", "inconclusive"
 
 
+def blocks_needed(level):
+    """Fewest pairs whose signed-rank interval at `level` is finite: 2^-n <= (1 - level) / 2."""
+    return math.ceil(math.log2(2 / (1 - level)) - 1e-9)
+
+
 def family_confidence(confidence, m):
     """Per-benchmark confidence so that m intervals hold together (Bonferroni)."""
     return 1 - (1 - confidence) / max(1, m)

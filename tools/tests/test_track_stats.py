@@ -172,3 +172,11 @@ def test_isolated_outliers_are_spikes_not_steps():
     x[4] = 1.0  # a spike
     x += np.random.default_rng(0).normal(0, 0.005, 20)
     assert list(np.flatnonzero(ts.isolated_outliers(x))) == [4]
+
+
+def test_blocks_needed_is_where_intervals_become_finite():
+    for m in (1, 3, 5, 12):
+        level = ts.family_confidence(0.95, m)
+        n = ts.blocks_needed(level)
+        assert math.isfinite(ts.paired_interval([0.1] * n, level).low)
+        assert not math.isfinite(ts.paired_interval([0.1] * (n - 1), level).low)
