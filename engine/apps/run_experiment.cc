@@ -71,13 +71,14 @@ int main(int argc, char** argv) {
   app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
   // Integers are taken as text and parsed by parse_integer(): a negative value such as
   // "--train-limit -5" is then a value with a clear message, not a stray option.
-  std::string threads, epochs, batch_size, seed, train_limit, test_limit, checkpoint_every;
+  std::string threads, epochs, batch_size, shards, seed, train_limit, test_limit, checkpoint_every;
   app.add_option("--threads", threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
   app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
   app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
   app.add_option("--seed", seed, "Override the experiment's seed (0 to 18446744073709551615)");
   app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
   app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
+  app.add_option("--shards", shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)");
   app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
   app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
   app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
   app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
+  app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
+  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
   std::string sweep_threads, sweep_simd, sweep_batch;
   app.add_option("--sweep-batch-size", sweep_batch,
                  "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
     if (!threads.empty()) o.threads = static_cast<int>(parse_integer(threads, "--threads", 0, 1024, " (0 = all cores)"));
     if (!epochs.empty()) o.epochs = static_cast<int>(parse_integer(epochs, "--epochs", 1, 100000));
     if (!batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(batch_size, "--batch-size", 1, 65536));
+    if (!shards.empty()) o.shards = static_cast<int>(parse_integer(shards, "--shards", 1, 1024, " (a power of two)"));
     if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
     if (!train_limit.empty()) o.train_limit = parse_integer(train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
     if (!test_limit.empty()) o.test_limit = parse_integer(test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");

@@ -25,6 +25,7 @@
 
 #include "mlpbench/errors.h"
 #include "mlpbench/schedule.h"
+#include "mlpbench/kernels.h"
 
 namespace mlpbench {
 namespace {
@@ -195,6 +196,7 @@ struct IntRule {
 const IntRule kEpochsRule{1, 100000};
 const IntRule kBatchSizeRule{1, 65536};
 const IntRule kThreadsRule{0, 1024, " (0 = all cores)"};
+const IntRule kShardsRule{1, static_cast<int64_t>(kernels::kMaxKShards), " (a power of two)"};
 const IntRule kUnitsRule{1, 65536};
 const std::string kSeedDescription = "an integer from 0 to 18446744073709551615";
 
@@ -256,7 +258,7 @@ Enum enum_of(const std::string& name, const std::vector<std::string>& names) {
 const std::vector<std::string> kTopKeys = {
     "name",    "description", "dataset",          "model",     "loss",
     "optimizer", "epochs",    "batch_size",       "shuffle",   "seed",
-    "threads", "reference",   "validation_split", "callbacks", "target_accuracy",
+    "threads", "shards", "reference",   "validation_split", "callbacks", "target_accuracy",
     "target_metric"};
 const std::vector<std::string> kSchedules = {  // in ScheduleKind's order
     std::string(schedule_name(ScheduleKind::kExponentialDecay)),
@@ -289,6 +291,15 @@ const std::string kNameDescription =
 void check_int(const Checker& ck, const std::string& path, int64_t v, const IntRule& rule,
                const json& shown) {
   if (v < rule.lo || v > rule.hi) ck.expected(path, rule.describe(), shown);
+}
+
+// Shards cut a batch by a pairwise tree: a power of two, and no more than the batch's rows.
+void check_shards(const Checker& ck, const Experiment& e) {
+  if ((e.shards & (e.shards - 1)) != 0) ck.expected("/shards", kShardsRule.describe(), json(e.shards));
+  if (e.shards > e.batch_size) {
+    ck.fail("/shards", std::to_string(e.shards) + " shards need a batch of at least as many rows (batch_size is " +
+                           std::to_string(e.batch_size) + ")");
+  }
 }
 
 void check_number(const Checker& ck, const std::string& path, double v, const NumberRule& rule,
@@ -873,6 +884,7 @@ nlohmann::json Experiment::to_json() const {
   j["shuffle"] = shuffle;
   j["seed"] = seed;  // uint64_t: stored as an unsigned JSON integer
   j["threads"] = threads;
+  j["shards"] = shards;
   if (reference) {
     j["reference"] = {{"test_accuracy", reference->test_accuracy}, {"source", reference->source}};
   }
@@ -926,6 +938,10 @@ Experiment parse_experiment(const nlohmann::json& j, const std::string& source) 
   if (const json* v = member(j, "seed")) e.seed = read_seed(ck, "/seed", *v);
   if (const json* v = member(j, "threads"))
     e.threads = static_cast<int>(read_int(ck, "/threads", *v, kThreadsRule));
+  if (const json* v = member(j, "shards")) {
+    e.shards = static_cast<int>(read_int(ck, "/shards", *v, kShardsRule));
+    check_shards(ck, e);
+  }
   if (const json* v = member(j, "reference")) e.reference = read_reference(ck, *v);
   if (const json* v = member(j, "validation_split")) {
     e.validation_split = read_number(ck, "/validation_split", *v, kValidationSplitRule);
@@ -1029,6 +1045,8 @@ void validate_experiment(const Experiment& e, const std::string& source) {
   check_int(ck, "/epochs", e.epochs, kEpochsRule, json(e.epochs));
   check_int(ck, "/batch_size", e.batch_size, kBatchSizeRule, json(e.batch_size));
   check_int(ck, "/threads", e.threads, kThreadsRule, json(e.threads));
+  check_int(ck, "/shards", e.shards, kShardsRule, json(e.shards));
+  check_shards(ck, e);
   if (e.reference) {
     check_number(ck, "/reference/test_accuracy", e.reference->test_accuracy, kAccuracyRule,
                  json(e.reference->test_accuracy));

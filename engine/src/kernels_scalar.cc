@@ -2,6 +2,7 @@
 // match exactly (same order, same fused multiply-adds) and which within a tolerance.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "mlpbench/kernels.h"
 
@@ -22,9 +23,22 @@ void gemm(const kernels::GemmArgs& g) {
   };
   for (size_t i = 0; i < g.m; ++i) {
     for (size_t j = 0; j < g.n; ++j) {
-      float acc = g.bias ? g.bias[j] : 0.0f;
-      for (size_t p = 0; p < g.k; ++p) {
-        acc = std::fma(g.a[i * g.a_row_stride + p * g.a_col_stride], g.b[b_at(p, j)], acc);
+      auto sum = [&](size_t p0, size_t p1, float acc) {
+        for (size_t p = p0; p < p1; ++p) {
+          acc = std::fma(g.a[i * g.a_row_stride + p * g.a_col_stride], g.b[b_at(p, j)], acc);
+        }
+        return acc;
+      };
+      float acc = 0;
+      if (g.k_shards > 1) {  // level by level: stride d combines shard s with s + d
+        std::vector<float> shard(g.k_shards);
+        for (size_t s = 0; s < g.k_shards; ++s) shard[s] = sum(g.k_bounds[s], g.k_bounds[s + 1], 0.0f);
+        for (size_t d = 1; d < g.k_shards; d *= 2) {
+          for (size_t s = 0; s + d < g.k_shards; s += 2 * d) shard[s] = shard[s] + shard[s + d];
+        }
+        acc = shard[0];
+      } else {
+        acc = sum(0, g.k, g.bias ? g.bias[j] : 0.0f);
       }
       if (g.relu) acc = std::max(acc, 0.0f);
       if (g.mask && !(g.mask[i * g.ldmask + j] > 0.0f)) acc = 0.0f;

@@ -132,14 +132,34 @@ void forward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
   forward_layers(model, ws, ws.input.data(), rows, {0, model.layers().size()}, team);
 }
 
-void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
-                    bool with_grad, const Team& team) {
+std::vector<size_t> shard_bounds(size_t rows, size_t batch_size, size_t shards) {
+  std::vector<size_t> bounds(shards + 1);
+  for (size_t s = 0; s <= shards; ++s) bounds[s] = std::min(rows, s * batch_size / shards);
+  return bounds;
+}
+
+namespace {
+
+void loss_and_delta_scaled(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                           bool with_grad, size_t scale_rows, const Team& team) {
   const size_t last = model.layers().size() - 1, classes = model.outputs();
   kernels::softmax_xent(ws.outputs[last].data(), rows, classes, classes, labels,
-                        1.0f / static_cast<float>(rows),
+                        1.0f / static_cast<float>(scale_rows),
                         with_grad ? ws.deltas[last].data() : nullptr, ws.losses.data(),
                         ws.predicted.data(), team.part());
   team.sync();
+}
+
+}  // namespace
+
+void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                    bool with_grad, const Team& team) {
+  loss_and_delta_scaled(model, ws, labels, rows, with_grad, rows, team);
+}
+
+void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                    size_t global_rows, const Team& team) {
+  loss_and_delta_scaled(model, ws, labels, rows, /*with_grad=*/true, global_rows, team);
 }
 
 void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad,
@@ -168,9 +188,14 @@ namespace {
 // their column sums (column_sums and the optimizer kernels split a length-n array between
 // threads identically, so each thread updates exactly the sums it computed: no sync needed).
 // Returns whether weights are left to update (optimizers that do not fuse).
+// With shards (ws.shard_bounds, even one) the biases' gradients are a GEMM too (a row of ones
+// times dy, k cut by the same shards), so that they are summed by the shards' tree; the
+// optimizer is then fused into it as well, or left for after the layers with the weights.
 bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t rows,
                      Layers layers, const Team& team, float* params, Optimizer* optimizer,
                      uint64_t t) {
+  static const float kOne = 1.0f;
+  const bool sharded = !ws.shard_bounds.empty();
   bool weights_left = false;
   for (size_t l = layers.last; l-- > layers.first;) {
     const DenseLayer& layer = model.layers()[l];
@@ -182,6 +207,10 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
     dw.b = dy, dw.ldb = layer.out;
     dw.c = ws.grads.data() + layer.weights_offset, dw.c_panels = true;
+    if (sharded) {
+      dw.k_shards = ws.shard_bounds.size() - 1;
+      dw.k_bounds = ws.shard_bounds.data();
+    }
     kernels::FusedAdam fused;
     if (optimizer && optimizer->fuse(params, layer.weights_offset, t, fused)) {
       dw.adam = &fused;
@@ -191,8 +220,20 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
     kernels::gemm(dw, team.part());
 
     float* db = ws.grads.data() + layer.bias_offset;
-    kernels::column_sums(dy, rows, layer.out, layer.out, db, team.part());
-    if (optimizer) optimizer->step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
+    if (sharded) {  // db = 1^T . dy: [1 x out]
+      kernels::GemmArgs g;
+      g.m = 1, g.n = layer.out, g.k = rows;
+      g.a = &kOne, g.a_row_stride = 0, g.a_col_stride = 0;
+      g.b = dy, g.ldb = layer.out;
+      g.c = db, g.ldc = layer.out;
+      g.k_shards = dw.k_shards, g.k_bounds = dw.k_bounds;
+      kernels::FusedAdam fused_bias;
+      if (optimizer && optimizer->fuse(params, layer.bias_offset, t, fused_bias)) g.adam = &fused_bias;
+      kernels::gemm(g, team.part());
+    } else {
+      kernels::column_sums(dy, rows, layer.out, layer.out, db, team.part());
+      if (optimizer) optimizer->step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
+    }
 
     if (l > 0) {  // dx = (dy . W^T) masked by ReLU' of x: [rows x in]
       const DenseLayer& below = model.layers()[l - 1];
@@ -212,8 +253,11 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
 }  // namespace
 
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team) {
-  backward_layers(model, ws, ws.input.data(), rows, {0, model.layers().size()}, team, nullptr,
-                  nullptr, 0);
+  backward(model, ws, ws.input.data(), rows, team);
+}
+
+void backward(const Mlp& model, Workspace& ws, const float* input, size_t rows, const Team& team) {
+  backward_layers(model, ws, input, rows, {0, model.layers().size()}, team, nullptr, nullptr, 0);
 }
 
 void backward_and_update_layers(Mlp& model, Workspace& ws, const float* input, size_t rows,
@@ -221,10 +265,12 @@ void backward_and_update_layers(Mlp& model, Workspace& ws, const float* input, s
                                 const Team& team) {
   float* params = model.params().data();
   if (!backward_layers(model, ws, input, rows, layers, team, params, &optimizer, t)) return;
+  const bool sharded = !ws.shard_bounds.empty();  // the biases were left too
   for (size_t l = layers.first; l < layers.last; ++l) {
     const DenseLayer& layer = model.layers()[l];
     optimizer.step(params, ws.grads.data(), layer.weights_offset, layer.in * layer.out, t,
                    team.part());
+    if (sharded) optimizer.step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
   }
   team.sync();
 }

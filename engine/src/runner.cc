@@ -16,11 +16,14 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "mlpbench/build_config.h"
 #include "mlpbench/build_info.h"
 #include "mlpbench/checkpoint.h"
+#include "mlpbench/comm.h"
+#include "mlpbench/distributed.h"
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
@@ -118,6 +121,99 @@ void scale_learning_rate(OptimizerSpec& o, double factor) {
   }
 }
 
+// Ranks of a distributed run must compute the same thing: the same SIMD target, denormal
+// mode, experiment, data and initial parameters. Throws ConfigError (on every rank: they all
+// see the same table) naming the ranks that differ from rank 0 and in what.
+void check_agreement(Comm& comm, const Experiment& e, Trainer& trainer, const Dataset& train,
+                     const Dataset& test) {
+  struct Facts {
+    char target[32] = {};
+    uint64_t flush = 0, experiment = 0, params = 0, data = 0;
+  };
+  auto fnv = [](const void* p, size_t n, uint64_t h = 1469598103934665603ull) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+    return h;
+  };
+  Facts mine;
+  std::snprintf(mine.target, sizeof mine.target, "%s", kernels::active_target().c_str());
+  mine.flush = can_flush_denormals();
+  nlohmann::json ej = e.to_json();
+  ej.erase("threads");  // ranks may run different thread counts: the numbers do not depend on it
+  const std::string ejs = ej.dump();
+  mine.experiment = fnv(ejs.data(), ejs.size());
+  mine.params = fnv(trainer.model().params().data(), trainer.model().params().size() * sizeof(float));
+  mine.data = fnv(train.labels.data(), train.labels.size(), fnv(test.labels.data(), test.labels.size()));
+  std::vector<Facts> all(static_cast<size_t>(comm.size()));
+  comm.allgather(&mine, sizeof mine, all.data());
+  std::vector<std::string> problems;
+  auto compare = [&](const char* what, auto field, auto show) {
+    std::string ranks;
+    for (size_t r = 1; r < all.size(); ++r) {
+      if (field(all[r]) != field(all[0])) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r) + " (" + show(all[r]) + ")";
+    }
+    if (!ranks.empty()) problems.push_back(std::string(what) + ": rank 0 has " + show(all[0]) + ", ranks " + ranks + " differ");
+  };
+  auto hex = [](uint64_t v) { char b[20]; std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v)); return std::string(b); };
+  compare("SIMD target", [](const Facts& f) { return std::string(f.target); }, [](const Facts& f) { return std::string(f.target); });
+  compare("denormal flushing", [](const Facts& f) { return f.flush; }, [](const Facts& f) { return std::string(f.flush ? "on" : "off"); });
+  compare("experiment", [](const Facts& f) { return f.experiment; }, [&](const Facts& f) { return "hash " + hex(f.experiment); });
+  compare("dataset labels", [](const Facts& f) { return f.data; }, [&](const Facts& f) { return "hash " + hex(f.data); });
+  compare("initial parameters", [](const Facts& f) { return f.params; }, [&](const Facts& f) { return "hash " + hex(f.params); });
+  if (!problems.empty()) {
+    throw ConfigError("--distributed: the ranks disagree, so they would not compute the same numbers: " + join(problems, "; "));
+  }
+}
+
+// The `distributed` object of rank 0's log (docs/run-log.md): the job's shape and every rank's host.
+nlohmann::json distributed_json(Comm& comm, const Experiment& e, int threads, Reduction reduction) {
+  struct Host {
+    char name[128] = {};
+    int32_t cpus = 0, threads = 0;
+  };
+  Host mine;
+  std::snprintf(mine.name, sizeof mine.name, "%s", comm.processor_name().c_str());
+  mine.cpus = available_cpus();
+  mine.threads = threads;
+  std::vector<Host> all(static_cast<size_t>(comm.size()));
+  comm.allgather(&mine, sizeof mine, all.data());
+  std::map<std::string, int> per_node;
+  nlohmann::json hosts = nlohmann::json::array();
+  for (size_t r = 0; r < all.size(); ++r) {
+    ++per_node[all[r].name];
+    hosts.push_back({{"rank", r}, {"host", all[r].name}, {"cpus", all[r].cpus}, {"threads", all[r].threads}});
+  }
+  int most = 0;
+  for (const auto& [name, n] : per_node) most = std::max(most, n);
+  return {{"ranks", comm.size()},
+          {"nodes", per_node.size()},
+          {"ranks_per_node", most},
+          {"threads_per_rank", threads},
+          {"global_batch", e.batch_size},
+          {"shards", e.shards},
+          {"shards_per_rank", e.shards / comm.size()},
+          {"reduction", reduction_name(reduction)},
+          {"mpi_library", comm.library_version()},
+          {"learning_rate", e.optimizer.learning_rate},
+          {"rank_hosts", hosts},
+          {"epochs", nlohmann::json::array()}};
+}
+
+nlohmann::json rank_stats_json(int epoch, const std::vector<RankEpochStats>& stats) {
+  auto phase = [](const PhaseStats& p) { return nlohmann::json{{"median_us", p.median_us}, {"p90_us", p.p90_us}}; };
+  nlohmann::json ranks = nlohmann::json::array();
+  for (size_t r = 0; r < stats.size(); ++r) {
+    const RankEpochStats& s = stats[r];
+    ranks.push_back({{"rank", r},
+                     {"compute", phase(s.compute)},
+                     {"reduction", phase(s.reduction)},
+                     {"optimizer", phase(s.optimizer)},
+                     {"allgather", phase(s.allgather)},
+                     {"wait", phase(s.wait)},
+                     {"bytes_sent", s.bytes_sent}});
+  }
+  return {{"epoch", epoch}, {"ranks", ranks}};
+}
+
 // Everything one training run needs besides the experiment and the data.
 struct RunSetup {
   int threads = 1;
@@ -134,6 +230,8 @@ struct RunSetup {
   bool reference_applies = false;
   std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
   int sweep_batch_size = 0;     // a batch-size sweep's batch size (0: not one)
+  Comm* comm = nullptr;         // distributed: this process's job (rank 0 writes the files)
+  Reduction reduction = Reduction::kTree;
 };
 
 // results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... on
@@ -149,6 +247,8 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
               const Dataset* validation, RunSetup& setup, const RunOptions& o) {
   const auto wall0 = std::chrono::steady_clock::now();
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(); };
+  const bool writer = !setup.comm || setup.comm->rank() == 0;  // the rank that writes files
+  const bool quiet = o.quiet || !writer;
 
   Trainer trainer(e, train, test, setup.threads, validation);
   const int granted = trainer.granted_threads();
@@ -174,11 +274,20 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     run["resumed_from"] = setup.resume->path;
   }
   run["run_id"] = run_info["run_id"];
+  if (setup.comm) {
+    trainer.distribute(setup.comm, setup.reduction);
+    trainer.stop_signal = [] { return static_cast<int>(g_signal); };
+    check_agreement(*setup.comm, e, trainer, train, test);
+  }
+  const nlohmann::json distributed =
+      setup.comm ? distributed_json(*setup.comm, e, setup.threads, setup.reduction) : nlohmann::json();
 
   // The log's first version is created exclusively: of two runs given one path, one stops here.
+  // Distributed: rank 0 alone has a log.
   std::optional<RunLog> log;
-  for (int attempt = 1;; ++attempt) {
+  for (int attempt = 1; writer; ++attempt) {
     log.emplace(setup.log_path, e.to_json(), run, setup.create_log);
+    if (setup.comm) log->json()["distributed"] = distributed;
     log->set_events(trainer.state().events);
     try {
       log->write("running", trainer.state().history, wall());
@@ -196,10 +305,14 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   run_info["log"] = fs::absolute(setup.log_path).lexically_normal().string();
   run_info["started_utc"] = run["started_utc"];
 
-  if (!o.quiet) {
+  if (!quiet) {
     if (setup.summary) {
       std::fprintf(stderr, "%s",
                    model_summary(e.name, trainer.model().inputs(), e.model).c_str());
+    }
+    if (setup.comm) {
+      std::fprintf(stderr, "Distributed: %d ranks, %d shards, reduction %s\n", setup.comm->size(),
+                   e.shards, reduction_name(setup.reduction));
     }
     std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
                  train.size(), test.size(), e.dataset.c_str(), granted, granted == 1 ? "" : "s",
@@ -219,14 +332,19 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   }
 
   // Checkpoints: the first one this run writes is created exclusively, later ones replace it.
+  // Collective in a distributed run: every rank completes its optimizer state, rank 0 saves.
   bool create_checkpoint = setup.create_checkpoint;
   auto checkpoint = [&] {
+    trainer.gather_optimizer_state();
+    if (!writer) return;
     save_checkpoint(setup.checkpoint_path, e, trainer, run_info, create_checkpoint);
     create_checkpoint = false;
   };
-  auto sync_threads = [&] { log->json()["run"]["threads"] = trainer.granted_threads(); };
+  auto sync_threads = [&] {
+    if (log) log->json()["run"]["threads"] = trainer.granted_threads();
+  };
 
-  Progress progress(stderr, o.quiet, e.epochs,
+  Progress progress(stderr, quiet, e.epochs,
                     e.optimizer.schedule.has_value() || e.callbacks.reduce_lr_on_plateau.has_value());
   TrainCallbacks callbacks;
   const FaultSignal fault = fault_signal_from_env();
@@ -239,13 +357,15 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   callbacks.on_epoch_end = [&](const EpochResult& r) {
     progress.on_epoch_end(r);
     for (const auto& ev : trainer.state().events) {
-      if (ev.epoch == r.epoch && !o.quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
+      if (ev.epoch == r.epoch && !quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
     }
+    const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
+    if (checkpoint_due) checkpoint();  // collective: before rank 0 alone goes on
+    if (!log) return;
+    if (setup.comm) log->json()["distributed"]["epochs"].push_back(rank_stats_json(r.epoch, trainer.rank_stats()));
     log->set_events(trainer.state().events);
     sync_threads();
-    const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
     if (checkpoint_due) {
-      checkpoint();
       log->write("running", trainer.state().history, wall());  // the log is never behind a checkpoint
     } else {
       log->write_running(trainer.state().history, wall());
@@ -255,9 +375,12 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
 
   const StopReason stop = trainer.run(callbacks);
   sync_threads();
-  log->set_events(trainer.state().events);
+  if (log) log->set_events(trainer.state().events);
+  // Distributed: the signal some rank saw (every rank stops after the same step).
+  const int sig = setup.comm ? trainer.agreed_signal() : static_cast<int>(g_signal);
   switch (stop) {
     case StopReason::kCompleted: {
+      if (!writer) return kExitOk;
       const Evaluation& final_test = *trainer.final_test();
       const auto& events = trainer.state().events;
       if (!o.quiet && !events.empty() && events.back().action == "restore_best_weights") {
@@ -292,9 +415,11 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                      "the host's, not the engine's (run.host_noisy in the log)\n", why.c_str());
       }
       std::printf("%s\n", setup.log_path.c_str());
+      std::fflush(stdout);  // before MPI_Finalize, whose helpers must not inherit the buffer
       return kExitOk;
     }
     case StopReason::kDiverged: {
+      if (!writer) return kExitDiverged;
       log->write("diverged", trainer.state().history, wall());
       const auto [epoch, step] = trainer.diverged_at();
       std::fprintf(stderr,
@@ -312,8 +437,13 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       } catch (const std::exception& ex) {
         checkpoint_error = ex.what();
       }
+      if (setup.comm) {  // every rank says where it stopped: the same step on all
+        std::fprintf(stderr, "rank %d of %d: stopped by %s at epoch %d, step %zu\n", setup.comm->rank(),
+                     setup.comm->size(), signal_name(sig), trainer.state().epoch + 1, trainer.state().step);
+      }
+      if (!writer) return 128 + sig;
       log->write("interrupted", trainer.state().history, wall());
-      std::fprintf(stderr, "\ninterrupted by %s at epoch %d, step %zu\n", signal_name(g_signal),
+      std::fprintf(stderr, "\ninterrupted by %s at epoch %d, step %zu\n", signal_name(sig),
                    trainer.state().epoch + 1, trainer.state().step);
       if (checkpoint_error.empty()) {
         std::fprintf(stderr, "checkpoint: %s\nlog: %s\ncontinue with: run_experiment --resume %s\n",
@@ -324,7 +454,8 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                      checkpoint_error.c_str(), setup.log_path.c_str());
       }
       std::printf("%s\n", setup.log_path.c_str());
-      return 128 + g_signal;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
+      std::fflush(stdout);
+      return 128 + sig;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
     }
   }
   return kExitOther;
@@ -405,10 +536,11 @@ int run_checked(const RunOptions& o) {
   if (!checkpoint) scale_learning_rate(e.optimizer, lr_factor(o.lr_scaling, e.batch_size, as_written.batch_size));
   if (o.seed) e.seed = *o.seed;
   if (o.threads) e.threads = *o.threads;
-  validate_experiment(e, source);
-  if (checkpoint && (o.batch_size || o.seed)) {
-    throw ConfigError("--resume: the batch size and seed come from the checkpoint");
+  if (checkpoint && (o.batch_size || o.seed || (o.shards && *o.shards != e.shards))) {
+    throw ConfigError("--resume: the batch size, seed and shards come from the checkpoint");
   }
+  if (o.shards) e.shards = *o.shards;
+  validate_experiment(e, source);
   if (o.checkpoint_every < 0) throw ConfigError("--checkpoint-every: expected a positive number");
   if (o.dry_run) {
     std::fprintf(stderr, "%s", model_summary(e.name, kExperimentInputs, e.model).c_str());
@@ -446,6 +578,21 @@ int run_checked(const RunOptions& o) {
     std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n",
                  o.resume.c_str(), saved["log"].get<std::string>().c_str());
     return kExitOk;
+  }
+
+  std::unique_ptr<Comm> comm;
+  Reduction reduction = Reduction::kTree;
+  if (o.distributed) {
+    if (!o.sweep_threads.empty() || !o.sweep_simd.empty()) {
+      throw ConfigError("--distributed cannot be combined with a sweep");
+    }
+    if (o.reduction != "tree" && o.reduction != "mpi") throw ConfigError("--reduction: expected tree or mpi");
+    reduction = o.reduction == "mpi" ? Reduction::kMpi : Reduction::kTree;
+    comm = init_mpi();
+    const std::string why = check_rank_count(comm->size(), e.shards);
+    if (!why.empty()) throw ConfigError("--distributed: " + why);
+  } else if (o.reduction != "tree") {
+    throw ConfigError("--reduction: only with --distributed");
   }
 
   const std::string data_dir = data_dir_for(o);
@@ -561,6 +708,8 @@ int run_checked(const RunOptions& o) {
     run_info["simd_target"] = simd;
     setup.run_info = run_info;
     setup.reference_applies = run_info["reference_applies"].get<bool>();
+    setup.comm = comm.get();
+    setup.reduction = reduction;
     return train_one(e, train, test, val, setup, o);
   }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "mlpbench/kernels.h"
+#include "mlpbench/reduction.h"
 #include "mlpbench/rng.h"
 #include "mlpbench/step.h"
 
@@ -60,6 +61,8 @@ Trainer::Trainer(const Experiment& experiment, const Dataset& train, const Datas
     if (team.leader()) granted_threads_ = static_cast<int>(team.part().count);
   });
 }
+
+Trainer::~Trainer() = default;
 
 size_t Trainer::steps_per_epoch() const {
   const size_t b = static_cast<size_t>(experiment_.batch_size);
@@ -117,8 +120,11 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     const double barrier_us = probe_barrier();
     optimizer_.plan_rates(first_update + 1, steps - first_step);
     const auto t0 = std::chrono::steady_clock::now();
-    // A run interrupted on an epoch's last step resumes with only the evaluation left.
-    if (first_step < steps) run_team(threads_, [&](Team& team) {
+    // A run interrupted on an epoch's last step resumes with only the evaluation left (a rank
+    // still joins its epoch's collectives, which do nothing for no steps).
+    if (comm_) {
+      stop = distributed_steps(epoch, callbacks);
+    } else if (first_step < steps) run_team(threads_, [&](Team& team) {
       auto rows_of = [&](size_t step) { return std::min(batch, train_.size() - step * batch); };
       auto gather = [&](size_t step, kernels::Part part) {
         gather_batch(train_ws_.batch(step), train_, state_.order.data() + step * batch,
@@ -147,6 +153,15 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
         if (step + 1 < steps) gather(step + 1, part);
       };
 
+      // ws.shard_bounds is written by the leader only before the first step and between steps:
+      // the other threads read it in a step's backward pass, which they reach only after the
+      // leader has passed the step's first barrier.
+      auto set_shards = [&](size_t step) {
+        if (experiment_.shards > 1 && step < steps) {
+          train_ws_.shard_bounds = shard_bounds(rows_of(step), batch, static_cast<size_t>(experiment_.shards));
+        }
+      };
+      if (team.leader()) set_shards(first_step);
       gather(first_step, team.part());
       team.sync();
       for (; step < steps; ++step) {
@@ -155,6 +170,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
         train_step(model_, train_ws_, train_ws_.batch(step), rows_of(step), optimizer_, update,
                    team, hooks);
         if (team.leader()) {
+          set_shards(step + 1);
           state_.updates = update;
           state_.step = step + 1;
           if (callbacks.on_step) {

@@ -66,6 +66,9 @@ struct Experiment {
   bool shuffle = true;
   uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
+  // Micro-shards a batch's gradients are summed in (a power of two, at most batch_size; see
+  // docs/experiment.md): the numbers then do not depend on how many processes share the work.
+  int shards = 1;
   std::optional<Reference> reference;
   // Keras' fit(validation_split=...): the last fraction of the training samples, before any
   // shuffle, held out and never trained on. 0: none.

@@ -56,6 +56,12 @@ struct FusedAdam {
 // then C is stored, or, with `adam`, C is taken as the gradient of adam->param and Adam is
 // applied to it while it is in registers (C itself is never written).
 // Every element is summed over p = 0..k-1 in order, whatever the tile or thread.
+// With k_shards > 1, k is cut into shards [k_bounds[s], k_bounds[s + 1]) (k_bounds[0] = 0,
+// k_bounds[k_shards] = k; a shard may be empty): each shard is summed over its p in order from
+// zero, and the shards' sums are combined by the pairwise tree ((s0 + s1) + (s2 + s3)) ... (the
+// lower shard always the left operand; k_shards a power of two, at most kMaxKShards; no bias).
+// That tree is what a reduction across processes computes (docs/scaling.md).
+inline constexpr size_t kMaxKShards = 1024;
 struct GemmArgs {
   size_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
@@ -71,6 +77,8 @@ struct GemmArgs {
   const float* mask = nullptr;
   size_t ldmask = 0;
   const FusedAdam* adam = nullptr;
+  size_t k_shards = 1;
+  const size_t* k_bounds = nullptr;  // k_shards + 1 entries when k_shards > 1
 };
 void gemm(const GemmArgs& args, Part part);
 

@@ -83,9 +83,20 @@ struct Workspace {
   std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
   std::vector<FloatBuffer> weights_t;  // per layer > 0: the weights transposed, [out x in]
   FloatBuffer grads;                  // same layout as Mlp::params()
+  // How the current batch's rows are cut into micro-shards for the parameter gradients: shard s
+  // is rows [shard_bounds[s], shard_bounds[s + 1]) (see shard_bounds()). Empty: the default
+  // engine (biases by column sums); {0, rows}: one shard of a sharded run (biases by the same
+  // GEMM as several shards).
+  std::vector<size_t> shard_bounds;
   std::vector<float> losses;          // [rows]
   std::vector<int32_t> predicted;     // [rows]
 };
+
+// The row bounds of `shards` micro-shards of a batch of `rows` rows (rows <= batch_size):
+// shard s is rows [s * batch_size / shards, (s + 1) * batch_size / shards) clipped to `rows`,
+// so a shard's rows depend on batch_size and shards only, and a partial last batch leaves
+// its last shards short or empty. shards + 1 entries.
+std::vector<size_t> shard_bounds(size_t rows, size_t batch_size, size_t shards);
 
 // Layers [first, last) of a model.
 struct Layers {
@@ -107,10 +118,16 @@ void loss_and_delta(const Mlp& model, Workspace& ws, size_t rows, bool with_grad
                     const Team& team);
 void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
                     bool with_grad, const Team& team);
+// The same with the delta scaled by 1 / global_rows: the rows here are part of a batch of
+// global_rows rows shared between processes.
+void loss_and_delta(const Mlp& model, Workspace& ws, const uint8_t* labels, size_t rows,
+                    size_t global_rows, const Team& team);
 // Every layer's weights transposed, for the input gradients of backward().
 void transpose_weights(const Mlp& model, Workspace& ws, const Team& team);
-// Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_weights).
+// Parameter gradients into ws.grads (needs forward, loss_and_delta, transpose_weights), summed
+// by ws.shard_bounds' shards when there are any.
 void backward(const Mlp& model, Workspace& ws, size_t rows, const Team& team);
+void backward(const Mlp& model, Workspace& ws, const float* input, size_t rows, const Team& team);
 // The plain step, phase by phase, on ws.input and ws.labels: transpose_weights, forward,
 // loss_and_delta (losses stay in ws.losses), then backward_and_update with `optimizer`, or
 // backward alone (gradients in ws.grads) without one. The unscheduled reference that

@@ -9,7 +9,7 @@ namespace mlpbench {
 
 struct RunOptions {
   std::string experiment_path;  // empty when resuming
-  std::optional<int> threads, epochs, batch_size;
+  std::optional<int> threads, epochs, batch_size, shards;
   std::optional<uint64_t> seed;
   size_t train_limit = 0, test_limit = 0;  // 0 = all
   std::string data_dir;                     // empty: $MLPBENCH_DATA or <repo>/data
@@ -22,6 +22,8 @@ struct RunOptions {
   int checkpoint_every = 0;
   std::string resume;
   bool force = false;
+  bool distributed = false;        // one rank of an MPI job (docs/scaling.md)
+  std::string reduction = "tree";  // distributed: "tree" or "mpi"
   std::vector<int> sweep_threads;
   std::vector<std::string> sweep_simd;
   std::vector<int> sweep_batch_size;

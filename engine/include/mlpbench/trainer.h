@@ -6,15 +6,19 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <memory>
 #include <vector>
 
 #include "mlpbench/callbacks.h"
 #include "mlpbench/dataset.h"
+#include "mlpbench/distributed.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
 #include "mlpbench/optimizer.h"
 
 namespace mlpbench {
+
+class TreeReduction;
 
 struct EpochResult {
   int epoch = 0;  // from 1
@@ -71,6 +75,23 @@ class Trainer {
   // `validation`: the held-out split (Experiment::validation_split), or null.
   Trainer(const Experiment& experiment, const Dataset& train, const Dataset& test, int threads,
           const Dataset* validation = nullptr);
+  ~Trainer();
+
+  // Makes this trainer one rank of comm's job (before run(); every rank builds its trainer
+  // from the same experiment and data). Rank r computes the shards [r S/R, (r + 1) S/R) of every
+  // batch; the stop checks, divergence and running sums are agreed between ranks every step.
+  void distribute(Comm* comm, Reduction reduction);
+  // After a distributed run stopped: the largest signal number any rank's stop_requested saw
+  // (stop_signal, below), 0 if none.
+  int agreed_signal() const { return agreed_signal_; }
+  // Distributed: polled each step for this rank's pending signal (0: none); replaces
+  // TrainCallbacks::stop_requested.
+  std::function<int()> stop_signal;
+  // Distributed: every rank's phase times of the last completed epoch, in rank order.
+  const std::vector<RankEpochStats>& rank_stats() const { return rank_stats_; }
+  // Distributed, collective: completes every rank's copy of the optimizer state (each rank
+  // updates only its slice of it), e.g. before a checkpoint.
+  void gather_optimizer_state();
 
   // Trains until the epochs are done or early stopping stops it; then restores the best weights
   // if early stopping says so. Completed runs leave final_test() set.
@@ -100,6 +121,8 @@ class Trainer {
   // Keras' callbacks at an epoch's end (the epoch is in history already).
   void apply_callbacks(const EpochResult& r);
   void restore_best_weights();
+  // One epoch's steps from state_.step on, as a rank; returns why it ended.
+  StopReason distributed_steps(int epoch, const TrainCallbacks& callbacks);
   double probe_barrier();
   // Rows `indices` of `data` into `batch` (the share `part` of them).
   void gather_batch(Batch batch, const Dataset& data, const uint32_t* indices, size_t rows,
@@ -121,6 +144,11 @@ class Trainer {
   std::vector<float> best_weights_;
   std::optional<Evaluation> final_test_;
   int granted_threads_ = 1;
+  Comm* comm_ = nullptr;
+  Reduction reduction_kind_ = Reduction::kTree;
+  std::unique_ptr<TreeReduction> reduction_;
+  int agreed_signal_ = 0;
+  std::vector<RankEpochStats> rank_stats_;
 };
 
 }  // namespace mlpbench

@@ -85,14 +85,53 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
 
   const float* a_rows[kRows];
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (at.i0 + r) * g.a_row_stride;
-  const float* b = at.b;
-  for (size_t p = 0; p < g.k; ++p, b += at.ldb) {
-    VF bv[kVecs];
-    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
-    const size_t a_offset = p * g.a_col_stride;
-    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-      const VF av = hn::Set(d, a_rows[r][a_offset]);
-      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+  if (g.k_shards <= 1) {
+    const float* b = at.b;
+    for (size_t p = 0; p < g.k; ++p, b += at.ldb) {
+      VF bv[kVecs];
+      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
+      const size_t a_offset = p * g.a_col_stride;
+      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+        const VF av = hn::Set(d, a_rows[r][a_offset]);
+        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+      }
+    }
+  } else {
+    // Shards in order; a finished shard's tile is pushed on a stack (in L1), and when shard s
+    // completes a block of 2^t shards (t = trailing zero bits of s + 1) the stack's top t
+    // entries are folded in, top first, each as the left operand: the pairwise tree.
+    constexpr size_t kTile = kRows * kVecs * hn::MaxLanes(DF());
+    constexpr size_t kLevels = 10;  // log2(kMaxKShards)
+    HWY_ALIGN float stack[kLevels][kTile];
+    size_t depth = 0;
+    for (size_t s = 0; s < g.k_shards; ++s) {
+      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::Zero(d);
+      }
+      const float* b = at.b + g.k_bounds[s] * at.ldb;
+      for (size_t p = g.k_bounds[s]; p < g.k_bounds[s + 1]; ++p, b += at.ldb) {
+        VF bv[kVecs];
+        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
+        const size_t a_offset = p * g.a_col_stride;
+        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+          const VF av = hn::Set(d, a_rows[r][a_offset]);
+          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+        }
+      }
+      for (size_t done = s + 1; done % 2 == 0; done /= 2) {
+        const float* left = stack[--depth];
+        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
+            acc[r][q] = hn::Add(hn::Load(d, left + (r * kVecs + q) * N), acc[r][q]);
+          }
+        }
+      }
+      if (s + 1 < g.k_shards) {
+        float* top = stack[depth++];
+        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) hn::Store(acc[r][q], d, top + (r * kVecs + q) * N);
+        }
+      }
     }
   }
 

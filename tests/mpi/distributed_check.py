@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Distributed-training checks run by CTest through FindMPI's launcher (tests/CMakeLists.txt).
+
+Each check launches run_experiment under MPI and compares with a one-process run of the same
+experiment and shard count: per-epoch numbers and saved weights must be bitwise equal.
+Exits 77 (CTest: skipped) when real MNIST is not available.
+"""
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+EPOCH_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "steps")
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("check", choices=["equal", "resume", "sigterm", "targets", "refuse"])
+    p.add_argument("--mpiexec", required=True)
+    p.add_argument("--np-flag", default="-n")
+    p.add_argument("--preflags", default="")
+    p.add_argument("--run-experiment", required=True)
+    p.add_argument("--source", required=True)
+    p.add_argument("--experiment", default="experiments/mlp512_5ep.json")
+    p.add_argument("--ranks", default="2,4")
+    p.add_argument("--shards", type=int, default=4)
+    p.add_argument("--train-limit", type=int, default=1000)
+    p.add_argument("--test-limit", type=int, default=500)
+    p.add_argument("--epochs", type=int, default=2)
+    return p.parse_args()
+
+
+def data_dir(source):
+    d = os.environ.get("MLPBENCH_DATA") or os.path.join(source, "data")
+    return d if os.path.exists(os.path.join(d, "mnist", "train-images-idx3-ubyte")) else None
+
+
+class Runner:
+    def __init__(self, a, data, tmp):
+        self.a, self.data, self.tmp = a, data, tmp
+        # OpenMPI refuses root without these; oversubscription lets 4 ranks share 2 cores.
+        self.env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                        OMPI_MCA_rmaps_base_oversubscribe="1")
+
+    def common(self, extra):
+        a = self.a
+        return [a.run_experiment, "--quiet", "--data-dir", self.data, "--train-limit", str(a.train_limit),
+                "--test-limit", str(a.test_limit), "--threads", "1"] + extra
+
+    def launch(self, ranks, args):
+        a = self.a
+        return ([a.mpiexec, a.np_flag, str(ranks)] + shlex.split(a.preflags) + ["--oversubscribe"] +
+                self.common(args + ["--distributed"]))
+
+    def run(self, cmd, expect=0, timeout=600):
+        r = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != expect:
+            sys.exit(f"FAIL: {' '.join(cmd)}\nexit {r.returncode}, expected {expect}\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def same_numbers(want_log, got_log, what):
+    a, b = load(want_log), load(got_log)
+    if len(a["epochs"]) != len(b["epochs"]) or not a["epochs"]:
+        sys.exit(f"FAIL {what}: {len(a['epochs'])} epochs against {len(b['epochs'])}")
+    for ea, eb in zip(a["epochs"], b["epochs"]):
+        for k in EPOCH_KEYS:
+            if ea[k] != eb[k]:
+                sys.exit(f"FAIL {what}: epoch {ea['epoch']} {k}: {ea[k]!r} against {eb[k]!r}")
+
+
+def same_file(a, b, what):
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        if fa.read() != fb.read():
+            sys.exit(f"FAIL {what}: {a} and {b} differ")
+
+
+def check_equal(r, a):
+    exp = os.path.join(a.source, a.experiment)
+    base = ["--shards", str(a.shards), "--epochs", str(a.epochs), exp]
+    one_log, one_w = r.path("one.json"), r.path("one.safetensors")
+    r.run(r.common(base + ["--out", one_log, "--save-weights", one_w]))
+    for ranks in [int(x) for x in a.ranks.split(",")]:
+        log, w = r.path(f"r{ranks}.json"), r.path(f"r{ranks}.safetensors")
+        r.run(r.launch(ranks, base + ["--out", log, "--save-weights", w]))
+        same_numbers(one_log, log, f"{ranks} ranks against one process")
+        same_file(one_w, w, f"weights of {ranks} ranks against one process")
+        d = load(log)["distributed"]
+        assert d["ranks"] == ranks and d["shards"] == a.shards, d
+        assert len(d["epochs"]) == a.epochs and len(d["epochs"][0]["ranks"]) == ranks, d["epochs"]
+        print(f"{ranks} ranks: bitwise equal to one process ({a.shards} shards)")
+
+
+def check_resume(r, a):
+    """Interrupt-free resume across rank counts: checkpoint after epoch 1 with 2 ranks, finish
+    with 4 ranks and in one process; both end bitwise where an uninterrupted run ends."""
+    exp = os.path.join(a.source, a.experiment)
+    base = ["--shards", str(a.shards), "--epochs", "2", exp]
+    full = r.path("full.json")
+    r.run(r.common(base + ["--out", full]))
+    part, ckpt = r.path("part.json"), r.path("part.ckpt")
+    r.run(r.launch(2, base + ["--out", part, "--checkpoint", ckpt, "--checkpoint-every", "1"]))
+    for ranks, how in ((4, "4 ranks"), (0, "one process")):
+        log = r.path(f"resumed{ranks}.json")
+        args = ["--resume", ckpt, "--out", log, "--force"]
+        r.run(r.launch(ranks, args) if ranks else r.common(args))
+        same_numbers(full, log, f"resumed with {how}")
+        print(f"resumed from a 2-rank checkpoint with {how}: bitwise the uninterrupted run")
+
+
+def check_sigterm(r, a):
+    exp = os.path.join(a.source, a.experiment)
+    log, ckpt = r.path("term.json"), r.path("term.ckpt")
+    cmd = r.launch(2, ["--shards", str(a.shards), "--epochs", "50", exp, "--out", log, "--checkpoint", ckpt])
+    p = subprocess.Popen(cmd, env=r.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.exists(log) and load(log)["epochs"]):
+        time.sleep(0.2)  # wait for training to be under way (one epoch logged)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=120)
+    if p.returncode != 143:
+        sys.exit(f"FAIL: mpirun exited {p.returncode} after SIGTERM, expected 143\n{out}\n{err}")
+    j = load(log)
+    assert j["status"] == "interrupted", j["status"]
+    # One valid checkpoint that a single process continues from.
+    r.run(r.common(["--resume", ckpt, "--epochs", str(len(j["epochs"]) + 1), "--out", r.path("after.json"), "--force"]))
+    print(f"SIGTERM: every rank stopped, status interrupted, checkpoint resumable ({len(j['epochs'])} epochs done)")
+
+
+def check_targets(r, a):
+    exp = os.path.join(a.source, a.experiment)
+    targets = subprocess.run([a.run_experiment, "--list-targets"], capture_output=True, text=True).stdout
+    supported = [t.strip() for t in targets.splitlines()[1].split(":", 1)[1].split(",")]
+    if len(supported) < 2:
+        print("one SIMD target only: nothing to mismatch")
+        return SKIP
+    args = ["--shards", "2", "--epochs", "1", exp, "--out", r.path("t.json")]
+    cmd = ([a.mpiexec, a.np_flag, "1"] + shlex.split(a.preflags) + r.common(args + ["--distributed", "--simd-target", supported[0]]) +
+           [":", a.np_flag, "1"] + shlex.split(a.preflags) + r.common(args + ["--distributed", "--simd-target", supported[1]]))
+    res = r.run(cmd, expect=2)
+    if "SIMD target" not in res.stderr or "ranks 1" not in res.stderr:
+        sys.exit(f"FAIL: the refusal does not name the target and the rank:\n{res.stderr}")
+    print("mismatched SIMD targets refused:", res.stderr.strip().splitlines()[0][:200])
+
+
+def check_refuse(r, a):
+    """Exit 2 without an MPI launcher, and for a rank count that does not divide the shards."""
+    exp = os.path.join(a.source, a.experiment)
+    res = r.run(r.common(["--epochs", "1", exp, "--distributed", "--out", r.path("x.json")]), expect=2)
+    assert "MPI launcher" in res.stderr or "without MPI" in res.stderr, res.stderr
+    res = r.run(r.launch(2, ["--epochs", "1", "--shards", "1", exp, "--out", r.path("y.json")]), expect=2)
+    assert "cannot share 1 shards" in res.stderr, res.stderr
+    print("refused: no launcher; 2 ranks for 1 shard")
+
+
+def main():
+    a = parse_args()
+    data = data_dir(a.source)
+    if data is None:
+        print("real MNIST is not in data/ (tools/fetch_data.sh): skipped")
+        return SKIP
+    with tempfile.TemporaryDirectory() as tmp:
+        r = Runner(a, data, tmp)
+        return {"equal": check_equal, "resume": check_resume, "sigterm": check_sigterm,
+                "targets": check_targets, "refuse": check_refuse}[a.check](r, a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
