@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mlpbench/dataset.h"
+#include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
@@ -282,4 +283,27 @@ TEST_CASE("training with shards is bitwise identical for 1, 2 and 3 threads and 
     REQUIRE(one.history.back().test_accuracy > 0.8);
     REQUIRE(std::abs(one.history.back().train_loss - unsharded.history.back().train_loss) < 1e-3);
   }
+}
+
+TEST_CASE("the shards key: a power of two, at most the batch size, in the resolved experiment", "[shards][experiment]") {
+  auto with_shards = [](const std::string& shards) {
+    return R"({"name": "x", "dataset": "mnist", "model": [{"units": 10, "activation": "softmax"}],
+               "loss": "sparse_categorical_crossentropy", "optimizer": "adam", "epochs": 1,
+               "batch_size": 32, "shards": )" + shards + "}";
+  };
+  const Experiment e = parse_experiment(with_shards("8"), "x.json");
+  REQUIRE(e.shards == 8);
+  REQUIRE(parse_experiment(e.to_json(), "x.json") == e);
+  for (const char* bad : {"3", "0", "64", "2048", "1.5", "\"4\""}) {
+    INFO(bad);
+    try {
+      parse_experiment(with_shards(bad), "x.json");
+      FAIL("accepted shards " << bad);
+    } catch (const ConfigError& err) {
+      REQUIRE(std::string(err.what()).find("x.json: /shards") != std::string::npos);
+    }
+  }
+  Experiment ok = e;
+  ok.shards = 6;
+  REQUIRE_THROWS_AS(validate_experiment(ok, "cli"), ConfigError);
 }
