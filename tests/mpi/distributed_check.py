@@ -126,7 +126,7 @@ def check_resume(r, a):
 def check_sigterm(r, a):
     exp = os.path.join(a.source, a.experiment)
     log, ckpt = r.path("term.json"), r.path("term.ckpt")
-    cmd = r.launch(2, ["--shards", str(a.shards), "--epochs", "50", exp, "--out", log, "--checkpoint", ckpt])
+    cmd = r.launch(2, ["--shards", str(a.shards), "--epochs", "5000", exp, "--out", log, "--checkpoint", ckpt])
     p = subprocess.Popen(cmd, env=r.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not (os.path.exists(log) and load(log)["epochs"]):
