@@ -9,54 +9,21 @@
 #include "hwy/targets.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/tensor.h"
+#include "test_support.h"
 
 using namespace mlpbench;
 
 namespace {
 
-FloatBuffer random_buffer(size_t n, std::mt19937& gen, float lo = -1, float hi = 1) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  FloatBuffer b(n);
-  for (auto& x : b) x = dist(gen);
-  return b;
-}
+using test_support::for_each_target;
+using test_support::fuses_multiply_add;
+using test_support::random_buffer;
 
-// Whether the active target's kernels fuse multiply-adds, asked of the GEMM itself rather than
-// of a list of target names (a newer Highway adds targets): (1 + 2^-12)^2 - (1 + 2^-11) is
-// 2^-24 when fused, 0 when the product is rounded first. Kernels on fusing targets must match
-// their scalar twins (std::fma, same order) exactly; the others within a tolerance.
-bool fuses_multiply_add() {
-  FloatBuffer a(1), b(1), bias(1), c(1);
-  a[0] = b[0] = 1.0f + std::ldexp(1.0f, -12);
-  bias[0] = -(1.0f + std::ldexp(1.0f, -11));
-  kernels::GemmArgs g;
-  g.m = g.n = g.k = 1;
-  g.a = a.data(), g.a_row_stride = 1, g.a_col_stride = 1;
-  g.b = b.data(), g.ldb = 1;
-  g.c = c.data(), g.ldc = 1;
-  g.bias = bias.data();
-  kernels::gemm(g, {});
-  REQUIRE((c[0] == 0.0f || c[0] == std::ldexp(1.0f, -24)));
-  return c[0] != 0.0f;
-}
 
 void check_close(const float* got, const float* want, size_t n, double tol, const std::string& what) {
   for (size_t i = 0; i < n; ++i) {
     INFO(what << " at " << i << ": got " << got[i] << ", want " << want[i]);
     REQUIRE(std::abs(double(got[i]) - want[i]) <= tol * (1 + std::abs(double(want[i]))));
-  }
-}
-
-// Runs `body` once per compiled and supported target, as a Catch2 section each.
-template <class Body>
-void for_each_target(const Body& body) {
-  for (const std::string& target : kernels::supported_targets()) {
-    DYNAMIC_SECTION(target) {
-      REQUIRE(kernels::select_simd_target(target));
-      REQUIRE(kernels::active_target() == target);
-      body(target);
-      kernels::select_simd_target("");
-    }
   }
 }
 

@@ -21,25 +21,12 @@ using namespace mlpbench;
 
 namespace {
 
-FloatBuffer random_buffer(size_t n, std::mt19937& gen, float lo = -1, float hi = 1) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  FloatBuffer b(n);
-  for (auto& x : b) x = dist(gen);
-  return b;
-}
+using test_support::for_each_target;
+using test_support::random_buffer;
+using test_support::same_numbers;
 
-bool has_fma(const std::string& target) { return target == "AVX3" || target == "AVX2" || target == "AVX3_DL"; }
 
-template <class Body>
-void for_each_target(const Body& body) {
-  for (const std::string& target : kernels::supported_targets()) {
-    SECTION(target) {
-      REQUIRE(kernels::select_simd_target(target));
-      body(target);
-      kernels::select_simd_target("");
-    }
-  }
-}
+
 
 bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
@@ -99,7 +86,7 @@ TEST_CASE("a sharded gemm sums each shard alone and combines them by the pairwis
           }
         }
         REQUIRE(same_bits(c.data(), parts[0].data(), c.size()));
-        if (has_fma(target)) REQUIRE(same_bits(c.data(), want.data(), c.size()));
+        if (test_support::fuses_multiply_add()) REQUIRE(same_bits(c.data(), want.data(), c.size()));
         if (fused) {  // Adam in the epilogue: bitwise the flat update of the tree's sums
           FloatBuffer p0 = random_buffer(s.m * s.n, gen), m0 = random_buffer(s.m * s.n, gen),
                       v0 = random_buffer(s.m * s.n, gen, 0, 1);
@@ -221,48 +208,6 @@ TEST_CASE("sharded gradients: the shards' tree, equal to float64 to rounding, fo
   }
 }
 
-namespace {
-
-struct TinyData {
-  Dataset train, test;
-};
-
-const TinyData& tiny_data() {
-  static const TinyData data = [] {
-    const std::string dir = test_support::temp_dir();
-    test_support::write_tiny_mnist(dir, 530, 120);  // 530: the last batch is partial
-    return TinyData{load_dataset(dir, "mnist", "train", 0), load_dataset(dir, "mnist", "test", 0)};
-  }();
-  return data;
-}
-
-struct Outcome {
-  std::vector<EpochResult> history;
-  std::vector<float> params;
-};
-
-Outcome train(const Experiment& e, int threads) {
-  Trainer trainer(e, tiny_data().train, tiny_data().test, threads);
-  REQUIRE(trainer.run({}) == StopReason::kCompleted);
-  const auto& p = trainer.model().params();
-  return {trainer.state().history, std::vector<float>(p.begin(), p.end())};
-}
-
-bool same_numbers(const Outcome& a, const Outcome& b) {
-  if (a.history.size() != b.history.size()) return false;
-  for (size_t i = 0; i < a.history.size(); ++i) {
-    if (a.history[i].train_loss != b.history[i].train_loss ||
-        a.history[i].train_accuracy != b.history[i].train_accuracy ||
-        a.history[i].test_loss != b.history[i].test_loss ||
-        a.history[i].test_accuracy != b.history[i].test_accuracy) {
-      return false;
-    }
-  }
-  return same_bits(a.params.data(), b.params.data(), a.params.size());
-}
-
-}  // namespace
-
 TEST_CASE("training with shards is bitwise identical for 1, 2 and 3 threads and learns", "[shards][training][determinism]") {
   for (const OptimizerKind optimizer : {OptimizerKind::kAdam, OptimizerKind::kSgd}) {
     Experiment e;
@@ -274,11 +219,11 @@ TEST_CASE("training with shards is bitwise identical for 1, 2 and 3 threads and 
     e.optimizer.kind = optimizer;
     if (optimizer == OptimizerKind::kSgd) e.optimizer.learning_rate = 0.05, e.optimizer.momentum = 0.9;
     INFO(optimizer_name(optimizer));
-    const Outcome unsharded = train(e, 2);
+    const test_support::TrainOutcome unsharded = test_support::train_tiny(e, 2);
     e.shards = 4;
-    const Outcome one = train(e, 1);
-    REQUIRE(same_numbers(one, train(e, 2)));
-    REQUIRE(same_numbers(one, train(e, 3)));
+    const test_support::TrainOutcome one = test_support::train_tiny(e, 1);
+    REQUIRE(same_numbers(one, test_support::train_tiny(e, 2)));
+    REQUIRE(same_numbers(one, test_support::train_tiny(e, 3)));
     REQUIRE_FALSE(same_numbers(one, unsharded));  // a different sum, not the default engine's
     REQUIRE(one.history.back().test_accuracy > 0.8);
     REQUIRE(std::abs(one.history.back().train_loss - unsharded.history.back().train_loss) < 1e-3);

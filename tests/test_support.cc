@@ -7,7 +7,9 @@
 #include <zlib.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -149,6 +151,59 @@ bool team_of(int threads) {
        << (mlpbench::have_openmp() ? "" : " (a build without OpenMP)")
        << ", so this thread count is not compared");
   return false;
+}
+
+mlpbench::FloatBuffer random_buffer(size_t n, std::mt19937& gen, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  mlpbench::FloatBuffer b(n);
+  for (auto& x : b) x = dist(gen);
+  return b;
+}
+
+// (1 + 2^-12)^2 - (1 + 2^-11) is 2^-24 when fused, 0 when the product is rounded first.
+bool fuses_multiply_add() {
+  using mlpbench::FloatBuffer;
+  FloatBuffer a(1), b(1), bias(1), c(1);
+  a[0] = b[0] = 1.0f + std::ldexp(1.0f, -12);
+  bias[0] = -(1.0f + std::ldexp(1.0f, -11));
+  mlpbench::kernels::GemmArgs g;
+  g.m = g.n = g.k = 1;
+  g.a = a.data(), g.a_row_stride = 1, g.a_col_stride = 1;
+  g.b = b.data(), g.ldb = 1;
+  g.c = c.data(), g.ldc = 1;
+  g.bias = bias.data();
+  mlpbench::kernels::gemm(g, {});
+  REQUIRE((c[0] == 0.0f || c[0] == std::ldexp(1.0f, -24)));
+  return c[0] != 0.0f;
+}
+
+const TinyData& tiny_data() {
+  static const TinyData data = [] {
+    const std::string dir = temp_dir();
+    write_tiny_mnist(dir, 530, 120);
+    return TinyData{mlpbench::load_dataset(dir, "mnist", "train", 0),
+                    mlpbench::load_dataset(dir, "mnist", "test", 0)};
+  }();
+  return data;
+}
+
+TrainOutcome train_tiny(const mlpbench::Experiment& e, int threads) {
+  mlpbench::Trainer trainer(e, tiny_data().train, tiny_data().test, threads);
+  REQUIRE(trainer.run({}) == mlpbench::StopReason::kCompleted);
+  const auto& p = trainer.model().params();
+  return {trainer.state().history, std::vector<float>(p.begin(), p.end())};
+}
+
+bool same_numbers(const TrainOutcome& a, const TrainOutcome& b) {
+  if (a.history.size() != b.history.size() || a.params.size() != b.params.size()) return false;
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    const auto &x = a.history[i], &y = b.history[i];
+    if (x.train_loss != y.train_loss || x.train_accuracy != y.train_accuracy ||
+        x.test_loss != y.test_loss || x.test_accuracy != y.test_accuracy) {
+      return false;
+    }
+  }
+  return std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)) == 0;
 }
 
 }  // namespace test_support

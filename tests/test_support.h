@@ -1,8 +1,17 @@
 #pragma once
 // Shared helpers for the tests: temporary folders, small IDX files, running the CLI.
+#include <catch2/catch.hpp>
+
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "mlpbench/dataset.h"
+#include "mlpbench/experiment.h"
+#include "mlpbench/kernels.h"
+#include "mlpbench/tensor.h"
+#include "mlpbench/trainer.h"
 
 namespace test_support {
 
@@ -41,5 +50,42 @@ std::string run_experiment_path();
 std::string source_dir();
 // The real data folder ($MLPBENCH_DATA or <source>/data); empty if MNIST is not there.
 std::string real_data_dir();
+
+// Uniform random floats in [lo, hi).
+mlpbench::FloatBuffer random_buffer(size_t n, std::mt19937& gen, float lo = -1, float hi = 1);
+
+// Whether the active target's kernels fuse multiply-adds, asked of the GEMM itself rather than
+// of a list of target names (a newer Highway adds targets). Kernels on fusing targets must match
+// their scalar twins (std::fma, same order) exactly; the others within a tolerance.
+bool fuses_multiply_add();
+
+// Runs `body(target)` once per compiled and supported SIMD target, as a Catch2 section each.
+template <class Body>
+void for_each_target(const Body& body) {
+  for (const std::string& target : mlpbench::kernels::supported_targets()) {
+    DYNAMIC_SECTION(target) {
+      REQUIRE(mlpbench::kernels::select_simd_target(target));
+      REQUIRE(mlpbench::kernels::active_target() == target);
+      body(target);
+      mlpbench::kernels::select_simd_target("");
+    }
+  }
+}
+
+// A tiny MNIST-shaped dataset, made once per process: 530 training samples (batches of 32 end
+// with a partial one) and 120 test samples.
+struct TinyData {
+  mlpbench::Dataset train, test;
+};
+const TinyData& tiny_data();
+
+// What training on tiny_data() computed: the per-epoch numbers and the final parameters.
+struct TrainOutcome {
+  std::vector<mlpbench::EpochResult> history;
+  std::vector<float> params;
+};
+TrainOutcome train_tiny(const mlpbench::Experiment& e, int threads);
+// Bitwise the same per-epoch losses and accuracies, and the same parameters.
+bool same_numbers(const TrainOutcome& a, const TrainOutcome& b);
 
 }  // namespace test_support

@@ -16,18 +16,7 @@ using enum Activation;
 
 namespace {
 
-struct TinyData {
-  Dataset train, test;
-};
-
-const TinyData& tiny_data() {
-  static const TinyData data = [] {
-    const std::string dir = test_support::temp_dir();
-    test_support::write_tiny_mnist(dir, 530, 120);  // 530: the last batch is partial
-    return TinyData{load_dataset(dir, "mnist", "train", 0), load_dataset(dir, "mnist", "test", 0)};
-  }();
-  return data;
-}
+using test_support::tiny_data;
 
 Experiment tiny_experiment() {
   Experiment e;
@@ -39,27 +28,12 @@ Experiment tiny_experiment() {
   return e;
 }
 
-struct Outcome {
-  std::vector<EpochResult> history;
-  std::vector<float> params;
-};
+using test_support::TrainOutcome;
 
-Outcome train(const Experiment& e, int threads) {
-  Trainer trainer(e, tiny_data().train, tiny_data().test, threads);
-  REQUIRE(trainer.run({}) == StopReason::kCompleted);
-  const auto& p = trainer.model().params();
-  return {trainer.state().history, std::vector<float>(p.begin(), p.end())};
-}
+TrainOutcome train(const Experiment& e, int threads) { return test_support::train_tiny(e, threads); }
 
-void require_same_numbers(const Outcome& a, const Outcome& b) {
-  REQUIRE(a.history.size() == b.history.size());
-  for (size_t i = 0; i < a.history.size(); ++i) {
-    REQUIRE(a.history[i].train_loss == b.history[i].train_loss);
-    REQUIRE(a.history[i].train_accuracy == b.history[i].train_accuracy);
-    REQUIRE(a.history[i].test_loss == b.history[i].test_loss);
-    REQUIRE(a.history[i].test_accuracy == b.history[i].test_accuracy);
-  }
-  REQUIRE(std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)) == 0);
+void require_same_numbers(const TrainOutcome& a, const TrainOutcome& b) {
+  REQUIRE(test_support::same_numbers(a, b));
 }
 
 }  // namespace
@@ -70,7 +44,7 @@ TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[training][de
     e.optimizer.kind = optimizer;
     if (optimizer == OptimizerKind::kSgd) e.optimizer.learning_rate = 0.05, e.optimizer.momentum = 0.9;
     INFO(optimizer_name(optimizer));
-    const Outcome one = train(e, 1);
+    const TrainOutcome one = train(e, 1);
     for (int threads : {2, 3}) {
       if (test_support::team_of(threads)) require_same_numbers(one, train(e, threads));
     }
@@ -79,16 +53,16 @@ TEST_CASE("results are bitwise identical for 1, 2 and 3 threads", "[training][de
 
 TEST_CASE("the same seed gives the same run, another seed another", "[training][determinism]") {
   Experiment e = tiny_experiment();
-  const Outcome a = train(e, 2);
+  const TrainOutcome a = train(e, 2);
   require_same_numbers(a, train(e, 2));
   e.seed = 6;
-  const Outcome c = train(e, 2);
+  const TrainOutcome c = train(e, 2);
   REQUIRE(a.history[0].train_loss != c.history[0].train_loss);
 }
 
 TEST_CASE("training learns the tiny dataset and keeps the last partial batch", "[training]") {
   Experiment e = tiny_experiment();
-  const Outcome out = train(e, 2);
+  const TrainOutcome out = train(e, 2);
   REQUIRE(out.history.size() == 3);
   REQUIRE(out.history[0].steps == 17);  // ceil(530 / 32)
   REQUIRE(out.history.back().test_accuracy > 0.9);
