@@ -70,6 +70,15 @@ CHEAP = {
         "--out results/runs/simd",
     "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
         "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
+    # docs/scaling.md, distributed: root and 2 cores need these two Open MPI flags
+    "mpirun -n 2 --bind-to none build/engine/run_experiment experiments/mlp512_5ep.json "
+    "--distributed --shards 4 --threads 1 --out results/runs/mlp512_r2.json":
+        "mpirun --allow-run-as-root --oversubscribe -n 2 --bind-to none "
+        "build/engine/run_experiment experiments/mlp512_5ep.json --distributed --shards 4 "
+        "--threads 1 --epochs 1 --out results/runs/mlp512_r2.json",
+    # needs a hostfile of several machines; tests/mpi runs the same engine under mpirun here
+    "mpirun --hostfile hosts -n 4 --map-by node --bind-to none build/engine/run_experiment "
+    "experiments/mlp512_5ep.json --distributed --shards 4 --threads 8": None,
     # docs/experiment.md (the tiny dataset keeps the run short)
     "build/engine/run_experiment experiments/mlp512_keras_habits.json --out "
     "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors":
@@ -117,6 +126,7 @@ def documented_commands():
     for doc in DOCS:
         in_block = False
         with open(os.path.join(REPO, doc), encoding="utf-8") as f:
+            pending = ""
             for line in f:
                 fence = re.match(r"^```(\w*)", line)
                 if fence:
@@ -125,6 +135,12 @@ def documented_commands():
                 if not in_block:
                     continue
                 command = re.sub(r"\s+#.*$", "", line.strip())
+                if pending:  # the previous line ended with a backslash: one command
+                    command = pending + " " + command
+                    pending = ""
+                if command.endswith("\\"):
+                    pending = command[:-1].rstrip()
+                    continue
                 if command and not command.startswith("#"):
                     out.append((doc, command))
     return out
