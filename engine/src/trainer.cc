@@ -108,6 +108,12 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
   const size_t steps = steps_per_epoch();
   const double flops_per_sample = model_.training_flops_per_sample();
 
+  // A batch's shard bounds depend only on its rows: those of a full batch and of the epoch's
+  // last (maybe partial) one, computed once for the run (the batch size is fixed).
+  const size_t shards = static_cast<size_t>(experiment_.shards);
+  shard_bounds_full_ = shard_bounds(batch, batch, shards);
+  shard_bounds_last_ = shard_bounds(train_.size() - (steps - 1) * batch, batch, shards);
+
   final_test_.reset();
   std::optional<Evaluation> last_test;
   while (state_.epoch < experiment_.epochs && !state_.stop_training) {
@@ -125,6 +131,8 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     if (comm_) {
       stop = distributed_steps(epoch, callbacks);
     } else if (first_step < steps) run_team(threads_, [&](Team& team) {
+      const std::vector<size_t>& full_bounds = shard_bounds_full_;
+      const std::vector<size_t>& last_bounds = shard_bounds_last_;
       auto rows_of = [&](size_t step) { return std::min(batch, train_.size() - step * batch); };
       auto gather = [&](size_t step, kernels::Part part) {
         gather_batch(train_ws_.batch(step), train_, state_.order.data() + step * batch,
@@ -153,12 +161,12 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
         if (step + 1 < steps) gather(step + 1, part);
       };
 
-      // ws.shard_bounds is written by the leader only before the first step and between steps:
-      // the other threads read it in a step's backward pass, which they reach only after the
-      // leader has passed the step's first barrier.
+      // ws.shard_bounds is written by the leader only before the first step and when the batch
+      // changes size (the last, partial one): the other threads read it in a step's backward
+      // pass, which they reach only after the leader has passed the step's first barrier.
       auto set_shards = [&](size_t step) {
-        if (experiment_.shards > 1 && step < steps) {
-          train_ws_.shard_bounds = shard_bounds(rows_of(step), batch, static_cast<size_t>(experiment_.shards));
+        if (experiment_.shards > 1 && step < steps && (step == first_step || rows_of(step) != batch)) {
+          train_ws_.shard_bounds = rows_of(step) == batch ? full_bounds : last_bounds;
         }
       };
       if (team.leader()) set_shards(first_step);

@@ -72,7 +72,7 @@ StopReason Trainer::distributed_steps(int epoch, const TrainCallbacks& callbacks
 
   // The per-step exchange: every rank's pending signal, then its rows' losses and whether each
   // was predicted right, in slots of the most rows a rank can have.
-  const std::vector<size_t> full = shard_bounds(batch, batch, shards);
+  const std::vector<size_t>& full = shard_bounds_full_;
   size_t slot_rows = 0;
   for (int q = 0; q < ranks; ++q) {
     slot_rows = std::max(slot_rows, full[(q + 1) * per_rank] - full[q * per_rank]);
@@ -94,10 +94,10 @@ StopReason Trainer::distributed_steps(int epoch, const TrainCallbacks& callbacks
     for (size_t step = first_step; step < steps; ++step) {
       const uint64_t update = first_update + (step - first_step) + 1;
       const size_t rows = rows_of(step);
-      const std::vector<size_t> bounds = shard_bounds(rows, batch, shards);
+      const std::vector<size_t>& bounds = rows == batch ? shard_bounds_full_ : shard_bounds_last_;
       const size_t row0 = bounds[first_shard], local = bounds[first_shard + per_rank] - row0;
       const Batch b = train_ws_.batch(0);
-      if (team.leader()) {
+      if (team.leader() && (step == first_step || rows != batch)) {  // this rank's shards' rows
         train_ws_.shard_bounds.resize(per_rank + 1);
         for (size_t j = 0; j <= per_rank; ++j) train_ws_.shard_bounds[j] = bounds[first_shard + j] - row0;
       }

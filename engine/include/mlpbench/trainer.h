@@ -149,6 +149,8 @@ class Trainer {
   std::unique_ptr<TreeReduction> reduction_;
   int agreed_signal_ = 0;
   std::vector<RankEpochStats> rank_stats_;
+  // shard_bounds() of a full batch and of an epoch's last batch (set by run()).
+  std::vector<size_t> shard_bounds_full_, shard_bounds_last_;
 };
 
 }  // namespace mlpbench
