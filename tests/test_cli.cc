@@ -273,6 +273,12 @@ TEST_CASE("bad command lines and experiment files exit 2 with a clear message", 
       {typo, "/optimizer/learning_rate"},
       {classes, "/model/1/units"},
       {s.experiment + " --sweep-threads 1,x", "--sweep-threads"},
+      {s.experiment + " --batch-size-per-rank 8", "--batch-size-per-rank: only with --distributed"},
+      {s.experiment + " --distributed --batch-size-per-rank 8 --batch-size 16", "not both"},
+      {s.experiment + " --batch-size-per-rank 0", "--batch-size-per-rank"},
+      {s.experiment + " --warmup-epochs 1", "--warmup-epochs: needs --lr-scaling linear or sqrt"},
+      {s.experiment + " --warmup-epochs 0 --lr-scaling linear", "--warmup-epochs"},
+      {s.experiment + " --lr-scaling sqrt --warmup-epochs 3", "3 epochs of warmup in a run of 2"},
   };
   for (const auto& c : cases) {
     const auto r = run(s.cmd(c.args));
@@ -394,6 +400,36 @@ TEST_CASE("run_experiment --checkpoint-every saves a checkpoint a resumed run ca
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   require_same_epoch_numbers(read_json(full), read_json(resumed));
+}
+
+TEST_CASE("run_experiment --warmup-epochs ramps from the experiment's rate to the scaled one, and a resumed run "
+          "keeps ramping", "[cli][resume][lr]") {
+  Sandbox s(4);  // batch 32, rate 0.001, 530 samples
+  const std::string args = s.experiment + " --batch-size 128 --lr-scaling linear --warmup-epochs 3";
+  const std::string full = s.dir + "/full.json", log = s.dir + "/log.json", ckpt = s.dir + "/w.ckpt";
+  REQUIRE(run(s.cmd(args + " --out " + full)).exit_code == 0);
+  const json j = read_json(full);
+  const json& l = j["run"]["lr_scaling"];
+  CHECK(l["rule"] == "linear");
+  CHECK(l["learning_rate"] == 0.004);
+  CHECK(l["warmup_epochs"] == 3);
+  CHECK(l["warmup_steps"] == 15);  // 3 epochs of ceil(530 / 128) steps
+  CHECK(j["epochs"][0]["learning_rate"] == 0.001);  // update 1: unscaled
+  CHECK(j["epochs"][2]["learning_rate_end"].get<double>() == Approx(0.001 + 0.003 * 14 / 15).epsilon(1e-14));
+  CHECK(j["epochs"][3]["learning_rate"] == 0.004);  // update 16: scaled
+  CHECK(j["epochs"][3]["learning_rate_end"] == 0.004);
+  // The warmup is the checkpoint's: a run resumed mid-warmup continues the ramp (no options).
+  REQUIRE(run(s.cmd(args + " --out " + log + " --checkpoint " + ckpt + " --checkpoint-every 2")).exit_code == 0);
+  const std::string resumed = s.dir + "/resumed.json";
+  const std::string resume = test_support::run_experiment_path() + " --quiet --data-dir " + s.dir + "/data --resume " + ckpt;
+  const auto refused = run(resume + " --warmup-epochs 1 --out " + resumed);
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("the batch size and the warmup come from the checkpoint") != std::string::npos);
+  const auto r = run(resume + " --out " + resumed);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  require_same_epoch_numbers(j, read_json(resumed));
+  CHECK(read_json(resumed)["run"]["lr_scaling"]["warmup_steps"] == 15);
 }
 
 TEST_CASE("real MNIST: a short run learns well above chance", "[cli][mnist]") {

@@ -124,6 +124,35 @@ TEST_CASE("update t uses the schedule's rate at step t - 1, planned or not", "[k
   }
 }
 
+TEST_CASE("a warmup ramps the rate linearly per update from start x rate to the rate", "[lr][warmup]") {
+  OptimizerSpec spec;
+  spec.kind = OptimizerKind::kSgd;
+  spec.learning_rate = 0.4;
+  Optimizer opt(spec, 16);
+  CHECK(opt.warmup_factor(1) == 1.0);  // none set: the rate untouched
+  opt.set_warmup(4, 0.25);
+  const double want[] = {0.1, 0.175, 0.25, 0.325, 0.4, 0.4};
+  FloatBuffer p(16), g(16);
+  for (size_t i = 0; i < 16; ++i) g[i] = 1.0f;
+  float expected = 0;
+  for (uint64_t t = 1; t <= 6; ++t) {
+    CHECK(opt.learning_rate(t) == Approx(want[t - 1]).epsilon(1e-15));
+    opt.step(p.data(), g.data(), 0, 16, t, {0, 1});
+    expected -= static_cast<float>(opt.learning_rate(t));
+    CHECK(p[5] == expected);  // the step used the warmed-up rate
+  }
+  CHECK(opt.learning_rate(5) == 0.4);  // after the warmup exactly the rate
+  // With a schedule: the schedule's rate times the same factor, planned or not.
+  spec.schedule = schedule({{"class_name", "ExponentialDecay"},
+                            {"config", {{"initial_learning_rate", 0.4}, {"decay_steps", 1}, {"decay_rate", 0.5}}}});
+  Optimizer sched(spec, 16);
+  sched.set_warmup(4, 0.25);
+  sched.plan_rates(1, 3);
+  for (uint64_t t = 1; t <= 6; ++t) {
+    CHECK(sched.learning_rate(t) == Approx(want[t - 1] * std::pow(0.5, static_cast<double>(t - 1))).epsilon(1e-15));
+  }
+}
+
 TEST_CASE("a schedule that stays constant trains bitwise like the constant rate", "[keras][schedule][training]") {
   Experiment e = tiny();
   Trainer plain(e, data().train, data().test, 2);

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   // Integers are taken as text and parsed by parse_integer(): a negative value such as
   // "--train-limit -5" is then a value with a clear message, not a stray option.
   std::string threads, epochs, batch_size, shards, seed, train_limit, test_limit, checkpoint_every;
+  std::string batch_per_rank, warmup_epochs;
   app.add_option("--threads", threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
   app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
   app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
   app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
   app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
+  app.add_option("--batch-size-per-rank", batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
+  app.add_option("--warmup-epochs", warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
   std::string sweep_threads, sweep_simd, sweep_batch;
   app.add_option("--sweep-batch-size", sweep_batch,
                  "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
     if (!epochs.empty()) o.epochs = static_cast<int>(parse_integer(epochs, "--epochs", 1, 100000));
     if (!batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(batch_size, "--batch-size", 1, 65536));
     if (!shards.empty()) o.shards = static_cast<int>(parse_integer(shards, "--shards", 1, 1024, " (a power of two)"));
+    if (!batch_per_rank.empty()) o.batch_size_per_rank = static_cast<int>(parse_integer(batch_per_rank, "--batch-size-per-rank", 1, 65536));
+    if (!warmup_epochs.empty()) o.warmup_epochs = static_cast<int>(parse_integer(warmup_epochs, "--warmup-epochs", 1, 100000));
     if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
     if (!train_limit.empty()) o.train_limit = parse_integer(train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
     if (!test_limit.empty()) o.test_limit = parse_integer(test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");

@@ -296,6 +296,18 @@ void check_run_info(const nlohmann::json& run) {
   if (run.contains("simd_target")) get_string(run, "simd_target", w);
   if (run.contains("started_utc")) get_string(run, "started_utc", w);
   if (run.contains("run_id")) get_string(run, "run_id", w);
+  if (run.contains("batch_size_per_rank")) get_uint(run, "batch_size_per_rank", w);
+  if (run.contains("lr_scaling")) {  // the rule a resumed run re-applies (its warmup)
+    const std::string l = w + "/lr_scaling";
+    const nlohmann::json& ls = run["lr_scaling"];
+    if (!ls.is_object()) throw Bad(l, "expected an object");
+    const std::string rule = get_string(ls, "rule", l);
+    if (rule != "none" && rule != "linear" && rule != "sqrt") {
+      throw Bad(l + "/rule", "expected none, linear or sqrt, got " + nlohmann::json(rule).dump());
+    }
+    if (get_uint(ls, "base_batch_size", l, 65536) == 0) throw Bad(l + "/base_batch_size", "expected a positive number");
+    if (ls.contains("warmup_epochs")) get_uint(ls, "warmup_epochs", l, 100000);
+  }
 }
 
 [[noreturn]] void unusable(const std::string& source, const std::string& why) {

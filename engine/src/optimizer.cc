@@ -13,7 +13,18 @@ Optimizer::Optimizer(const OptimizerSpec& spec, size_t parameters)
 }
 
 double Optimizer::learning_rate(uint64_t t) const {
-  return spec_.schedule ? schedule_rate(*spec_.schedule, t - 1) : rate_;
+  const double rate = spec_.schedule ? schedule_rate(*spec_.schedule, t - 1) : rate_;
+  return t <= warmup_steps_ ? rate * warmup_factor(t) : rate;  // no warmup: the rate untouched
+}
+
+void Optimizer::set_warmup(uint64_t steps, double start) {
+  warmup_steps_ = steps;
+  warmup_start_ = start;
+}
+
+double Optimizer::warmup_factor(uint64_t t) const {
+  if (t > warmup_steps_) return 1.0;
+  return warmup_start_ + (1.0 - warmup_start_) * static_cast<double>(t - 1) / static_cast<double>(warmup_steps_);
 }
 
 void Optimizer::plan_rates(uint64_t first, size_t count) {
@@ -25,7 +36,7 @@ void Optimizer::plan_rates(uint64_t first, size_t count) {
 }
 
 double Optimizer::rate_of_update(uint64_t t) const {
-  if (!spec_.schedule) return rate_;
+  if (!spec_.schedule) return t <= warmup_steps_ ? learning_rate(t) : rate_;
   if (t >= planned_first_ && t - planned_first_ < planned_.size()) return planned_[t - planned_first_];
   return learning_rate(t);  // outside a planned run (tests calling step() directly)
 }

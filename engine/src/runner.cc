@@ -165,7 +165,10 @@ void check_agreement(Comm& comm, const Experiment& e, Trainer& trainer, const Da
 }
 
 // The `distributed` object of rank 0's log (docs/run-log.md): the job's shape and every rank's host.
-nlohmann::json distributed_json(Comm& comm, const Experiment& e, int threads, Reduction reduction) {
+// `run` is the log's run object (its lr_scaling, if any, is the learning-rate rule applied);
+// batch_size_per_rank > 0: weak scaling (--batch-size-per-rank).
+nlohmann::json distributed_json(Comm& comm, const Experiment& e, int threads, Reduction reduction,
+                                const nlohmann::json& run, int batch_size_per_rank) {
   struct Host {
     char name[128] = {};
     int32_t cpus = 0, threads = 0;
@@ -184,16 +187,30 @@ nlohmann::json distributed_json(Comm& comm, const Experiment& e, int threads, Re
   }
   int most = 0;
   for (const auto& [name, n] : per_node) most = std::max(most, n);
+  // Rank 0's rows of a full batch (every rank's with a global batch that R divides).
+  const size_t per_rank = shard_bounds(static_cast<size_t>(e.batch_size), static_cast<size_t>(e.batch_size),
+                                       static_cast<size_t>(e.shards))[static_cast<size_t>(e.shards / comm.size())];
+  nlohmann::json lr = {{"rule", "none"}, {"base_learning_rate", e.optimizer.learning_rate},
+                       {"warmup_epochs", 0}, {"warmup_steps", 0}};
+  if (run.contains("lr_scaling")) {
+    const nlohmann::json& l = run["lr_scaling"];
+    lr = {{"rule", l.at("rule")}, {"base_batch_size", l.at("base_batch_size")},
+          {"base_learning_rate", l.value("base_learning_rate", e.optimizer.learning_rate)}, {"warmup_epochs", l.value("warmup_epochs", 0)},
+          {"warmup_steps", l.value("warmup_steps", uint64_t{0})}};
+  }
   return {{"ranks", comm.size()},
           {"nodes", per_node.size()},
           {"ranks_per_node", most},
           {"threads_per_rank", threads},
           {"global_batch", e.batch_size},
+          {"batch_per_rank", per_rank},
+          {"scaling", batch_size_per_rank > 0 ? "weak" : "strong"},
           {"shards", e.shards},
           {"shards_per_rank", e.shards / comm.size()},
           {"reduction", reduction_name(reduction)},
           {"mpi_library", comm.library_version()},
           {"learning_rate", e.optimizer.learning_rate},
+          {"lr_scaling", lr},
           {"rank_hosts", hosts},
           {"epochs", nlohmann::json::array()}};
 }
@@ -264,6 +281,14 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   if (setup.run_info.contains("lr_scaling")) {
     run["lr_scaling"] = setup.run_info["lr_scaling"];
     run["lr_scaling"]["learning_rate"] = e.optimizer.learning_rate;
+    const int warmup = setup.run_info["lr_scaling"].value("warmup_epochs", 0);
+    if (warmup > 0) {  // from the unscaled rate (1/factor of the scaled one) to the scaled one
+      const nlohmann::json& l = setup.run_info["lr_scaling"];
+      const double factor = lr_factor(l.at("rule").get<std::string>(), e.batch_size, l.at("base_batch_size").get<int>());
+      const uint64_t steps = static_cast<uint64_t>(warmup) * trainer.steps_per_epoch();
+      trainer.optimizer().set_warmup(steps, 1.0 / factor);
+      run["lr_scaling"]["warmup_steps"] = steps;
+    }
   }
   nlohmann::json run_info = setup.run_info;
   if (setup.resume) {
@@ -280,7 +305,8 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     check_agreement(*setup.comm, e, trainer, train, test);
   }
   const nlohmann::json distributed =
-      setup.comm ? distributed_json(*setup.comm, e, setup.threads, setup.reduction) : nlohmann::json();
+      setup.comm ? distributed_json(*setup.comm, e, setup.threads, setup.reduction, run,
+                                     setup.run_info.value("batch_size_per_rank", 0)) : nlohmann::json();
 
   // The log's first version is created exclusively: of two runs given one path, one stops here.
   // Distributed: rank 0 alone has a log.
@@ -530,6 +556,24 @@ int run_checked(const RunOptions& o) {
     e = load_experiment(o.experiment_path);
   }
   const Experiment as_written = e;
+  if (o.batch_size_per_rank) {
+    if (!o.distributed) {
+      throw ConfigError("--batch-size-per-rank: only with --distributed (weak scaling: the global batch is "
+                        "N x ranks); in one process use --batch-size");
+    }
+    if (o.batch_size) {
+      throw ConfigError("--batch-size-per-rank: give it (weak scaling: global batch N x ranks) or --batch-size "
+                        "(strong scaling: the global batch), not both");
+    }
+  }
+  if (checkpoint && (o.batch_size_per_rank || o.warmup_epochs > 0)) {
+    throw ConfigError("--resume: the batch size and the warmup come from the checkpoint (no "
+                      "--batch-size-per-rank or --warmup-epochs)");
+  }
+  if (o.warmup_epochs > 0 && o.lr_scaling == "none") {
+    throw ConfigError("--warmup-epochs: needs --lr-scaling linear or sqrt (the warmup ramps from the "
+                      "experiment's rate to the scaled one; with none the rate is not scaled)");
+  }
   if (o.epochs) e.epochs = *o.epochs;
   if (o.batch_size) e.batch_size = *o.batch_size;
   // A resumed run's rate was scaled when it started; the checkpoint holds the result.
@@ -542,6 +586,10 @@ int run_checked(const RunOptions& o) {
   if (o.shards) e.shards = *o.shards;
   validate_experiment(e, source);
   if (o.checkpoint_every < 0) throw ConfigError("--checkpoint-every: expected a positive number");
+  if (o.warmup_epochs > e.epochs) {
+    throw ConfigError("--warmup-epochs: " + std::to_string(o.warmup_epochs) + " epochs of warmup in a run of " +
+                      std::to_string(e.epochs) + "; give at most the run's epochs");
+  }
   if (o.dry_run) {
     std::fprintf(stderr, "%s", model_summary(e.name, kExperimentInputs, e.model).c_str());
     std::printf("%s\n", e.to_json().dump(2).c_str());
@@ -591,6 +639,17 @@ int run_checked(const RunOptions& o) {
     comm = init_mpi();
     const std::string why = check_rank_count(comm->size(), e.shards);
     if (!why.empty()) throw ConfigError("--distributed: " + why);
+    if (o.batch_size_per_rank) {  // weak scaling: the global batch and its rate follow R
+      const int64_t global = int64_t{*o.batch_size_per_rank} * comm->size();
+      const std::string what = "--batch-size-per-rank: " + std::to_string(*o.batch_size_per_rank) + " rows x " +
+                               std::to_string(comm->size()) + " ranks = a global batch of " + std::to_string(global);
+      if (global > 65536) throw ConfigError(what + ", above the largest batch size 65536");
+      if (global < e.shards) throw ConfigError(what + ", fewer rows than the " + std::to_string(e.shards) + " shards");
+      e.batch_size = static_cast<int>(global);
+      e.optimizer = as_written.optimizer;
+      scale_learning_rate(e.optimizer, lr_factor(o.lr_scaling, e.batch_size, as_written.batch_size));
+      validate_experiment(e, source);
+    }
   } else if (o.reduction != "tree") {
     throw ConfigError("--reduction: only with --distributed");
   }
@@ -657,6 +716,12 @@ int run_checked(const RunOptions& o) {
   if (o.lr_scaling != "none" || !o.sweep_batch_size.empty()) {
     run_info["lr_scaling"] = {{"rule", o.lr_scaling}, {"base_batch_size", as_written.batch_size},
                               {"base_learning_rate", as_written.optimizer.learning_rate}};
+    if (o.warmup_epochs > 0) run_info["lr_scaling"]["warmup_epochs"] = o.warmup_epochs;
+  }
+  if (o.batch_size_per_rank) run_info["batch_size_per_rank"] = *o.batch_size_per_rank;
+  // A resumed run keeps its rule and warmup (the checkpoint's rate is already scaled).
+  for (const char* key : {"lr_scaling", "batch_size_per_rank"}) {
+    if (checkpoint && saved.contains(key)) run_info[key] = saved[key];
   }
   // A resumed run keeps what its first part decided.
   run_info["reference_applies"] =

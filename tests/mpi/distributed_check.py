@@ -22,7 +22,7 @@ EPOCH_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "ste
 
 def parse_args():
     p = argparse.ArgumentParser()
-    p.add_argument("check", choices=["equal", "resume", "sigterm", "targets", "refuse"])
+    p.add_argument("check", choices=["equal", "weak", "resume", "sigterm", "targets", "refuse"])
     p.add_argument("--mpiexec", required=True)
     p.add_argument("--np-flag", default="-n")
     p.add_argument("--preflags", default="")
@@ -106,6 +106,43 @@ def check_equal(r, a):
         print(f"{ranks} ranks: bitwise equal to one process ({a.shards} shards)")
 
 
+def check_weak(r, a):
+    """Weak scaling: R ranks of --batch-size-per-rank N compute what one process computes with
+    --batch-size N x R, the same shards and learning-rate rule (linear, one epoch of warmup);
+    the log's distributed object and per-epoch rates say so."""
+    exp = os.path.join(a.source, a.experiment)
+    e = load(exp)
+    b0, lr0 = e["batch_size"], e["optimizer"]["learning_rate"]
+    glob = 64
+    rule = ["--lr-scaling", "linear", "--warmup-epochs", "1", "--shards", str(a.shards),
+            "--epochs", str(a.epochs), exp]
+    one_log, one_w = r.path("one.json"), r.path("one.safetensors")
+    r.run(r.common(rule + ["--batch-size", str(glob), "--out", one_log, "--save-weights", one_w]))
+    steps = -(-min(a.train_limit, 60000) // glob)
+    scaled = lr0 * glob / b0
+    for ranks in [int(x) for x in a.ranks.split(",")]:
+        log, w = r.path(f"w{ranks}.json"), r.path(f"w{ranks}.safetensors")
+        per_rank = glob // ranks
+        r.run(r.launch(ranks, rule + ["--batch-size-per-rank", str(per_rank), "--out", log, "--save-weights", w]))
+        same_numbers(one_log, log, f"{ranks} ranks of {per_rank} rows against one process of {glob}")
+        same_file(one_w, w, f"weights of {ranks} ranks against one process")
+        j = load(log)
+        d = j["distributed"]
+        assert (d["scaling"], d["global_batch"], d["batch_per_rank"]) == ("weak", glob, per_rank), d
+        assert d["learning_rate"] == scaled == j["experiment"]["optimizer"]["learning_rate"], (d, scaled)
+        assert d["lr_scaling"] == {"rule": "linear", "base_batch_size": b0, "base_learning_rate": lr0,
+                                   "warmup_epochs": 1, "warmup_steps": steps}, d["lr_scaling"]
+        first, second = j["epochs"][0], j["epochs"][1]
+        # Update 1 runs at the unscaled rate, the last warmup update at 1/steps below the scaled
+        # one, and the epoch after the warmup at the scaled rate.
+        assert abs(first["learning_rate"] - lr0) <= 1e-15, first
+        want_end = scaled * (b0 / glob + (1 - b0 / glob) * (steps - 1) / steps)
+        assert abs(first["learning_rate_end"] - want_end) <= 1e-15, (first, want_end)
+        assert second["learning_rate"] == scaled == second["learning_rate_end"], second
+        print(f"{ranks} ranks x {per_rank} rows: bitwise one process with batch {glob}; "
+              f"linear rule {lr0} -> {scaled} warmed up over {steps} steps")
+
+
 def check_resume(r, a):
     """Interrupt-free resume across rank counts: checkpoint after epoch 1 with 2 ranks, finish
     with 4 ranks and in one process; both end bitwise where an uninterrupted run ends."""
@@ -172,7 +209,13 @@ def check_refuse(r, a):
     assert "MPI launcher" in res.stderr or "without MPI" in res.stderr, res.stderr
     res = r.run(r.launch(2, ["--epochs", "1", "--shards", "1", exp, "--out", r.path("y.json")]), expect=2)
     assert "cannot share 1 shards" in res.stderr, res.stderr
-    print("refused: no launcher; 2 ranks for 1 shard")
+    res = r.run(r.launch(2, ["--epochs", "1", "--shards", "4", "--batch-size-per-rank", "1", exp,
+                             "--out", r.path("z.json")]), expect=2)
+    assert "1 rows x 2 ranks = a global batch of 2, fewer rows than the 4 shards" in res.stderr, res.stderr
+    res = r.run(r.launch(2, ["--epochs", "1", "--shards", "2", "--batch-size-per-rank", "40000", exp,
+                             "--out", r.path("z.json")]), expect=2)
+    assert "above the largest batch size 65536" in res.stderr, res.stderr
+    print("refused: no launcher; 2 ranks for 1 shard; weak-scaling batches too small or too large")
 
 
 def main():
@@ -183,7 +226,7 @@ def main():
         return SKIP
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(a, data, tmp)
-        return {"equal": check_equal, "resume": check_resume, "sigterm": check_sigterm,
+        return {"equal": check_equal, "weak": check_weak, "resume": check_resume, "sigterm": check_sigterm,
                 "targets": check_targets, "refuse": check_refuse}[a.check](r, a) or 0
 
 

@@ -29,7 +29,8 @@ class Optimizer {
   std::vector<std::pair<std::string, FloatBuffer*>> state();
 
   // The learning rate of update `t` (from 1): the schedule's at step t - 1 (Keras evaluates it
-  // at the iteration count before the update), else the constant rate.
+  // at the iteration count before the update), else the constant rate; during a warmup times
+  // warmup_factor(t).
   double learning_rate(uint64_t t) const;
   // The constant rate (no schedule): the spec's until ReduceLROnPlateau changes it.
   double constant_rate() const { return rate_; }
@@ -37,6 +38,11 @@ class Optimizer {
   // With a schedule: evaluates it once for updates [first, first + count), before a run of
   // steps, so that a step reads its rate from a table (the team's threads only read it).
   void plan_rates(uint64_t first, size_t count);
+  // A linear warmup over updates 1..steps (Goyal et al. 2017): update t's rate is multiplied by
+  // start + (1 - start) * (t - 1) / steps, so update 1 runs at `start` times the rate and update
+  // steps + 1 onwards at the full rate. steps = 0: no warmup (the rate is left untouched).
+  void set_warmup(uint64_t steps, double start);
+  double warmup_factor(uint64_t t) const;
 
  private:
   kernels::AdamArgs adam_args(uint64_t t) const;
@@ -46,6 +52,8 @@ class Optimizer {
   size_t n_;
   FloatBuffer first_, second_;
   double rate_;
+  uint64_t warmup_steps_ = 0;
+  double warmup_start_ = 1.0;
   uint64_t planned_first_ = 0;
   std::vector<double> planned_;
 };

@@ -30,6 +30,11 @@ struct RunOptions {
   // How the learning rate follows the batch size B, against the experiment file's B0:
   // "none", "linear" (x B / B0) or "sqrt" (x sqrt(B / B0)).
   std::string lr_scaling = "none";
+  // Distributed weak scaling: N rows per rank, so the global batch is N x ranks (docs/scaling.md).
+  std::optional<int> batch_size_per_rank;
+  // With a scaled rate: the rate ramps per update from the unscaled one over this many epochs
+  // (0: none), as Goyal et al. 2017 warm up large batches.
+  int warmup_epochs = 0;
 };
 
 // Runs and returns the process exit status; messages go to stderr, the log path to stdout
