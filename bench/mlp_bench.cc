@@ -9,6 +9,9 @@
 //       registers, as the training step runs it (GFLOPS count the GEMM's flops only);
 //   BM_GemmSquare        one large square GEMM, 1024x1024x1024;
 //   BM_TrainStep         one whole training step (Trainer::run's sequence, minus the gather);
+//                        with /shards:S (2, 4, 8) the batch cut into S micro-shards summed by
+//                        the fixed pairwise tree (the experiment key `shards`), against the
+//                        plain name (S = 1): the single-process price of rank-independence;
 //   BM_Evaluate          a 10,000-sample evaluation of model A in chunks of 1,000;
 //   BM_GatherBatch       gathering a batch of random rows of an MNIST-sized byte dataset into
 //                        floats (BM_GatherBatchFloatCopy: from a float copy, the old way);
@@ -261,7 +264,7 @@ std::vector<std::pair<std::string, GemmCase>> gemm_cases() {
 // measures the unfused baseline (BM_TrainStepUnfused): the plain phases on the whole team,
 // backward, then a flat Adam pass.
 void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::string& target,
-                  bool fused) {
+                  bool fused, size_t shards = 1) {
   if (!select_target(state, target)) return;
   mlpbench::Mlp model(kInputs, def.layers);
   model.init_glorot(1);
@@ -269,6 +272,7 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
   mlpbench::Workspace ws(model, batch);
   fill_uniform(ws.input, 0, 1, 5);
   fill_labels(ws.labels.data(), batch, 6);
+  if (shards > 1) ws.shard_bounds = mlpbench::shard_bounds(batch, batch, shards);  // as Trainer::run
 
   double loss_sum = 0;
   uint64_t correct = 0;
@@ -459,6 +463,10 @@ void register_all(const std::vector<std::string>& targets) {
             [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t, true); });
         add(bench_name("BM_TrainStepUnfused", {{"batch", batch}}, t, def.name),
             [&def, batch, t](State& s) { BM_TrainStep(s, def, batch, t, false); });
+        for (size_t shards : {2, 4, 8}) {
+          add(bench_name("BM_TrainStep", {{"batch", batch}, {"shards", shards}}, t, def.name),
+              [&def, batch, t, shards](State& s) { BM_TrainStep(s, def, batch, t, true, shards); });
+        }
       }
     }
   }

@@ -13,6 +13,12 @@ Thread study (drawn when a group has >= 2 thread counts), x = run.threads:
 SIMD study (drawn when one thread count has >= 2 targets): bars of speed-up relative to the
 slowest target (the scalar fallback normally: SCALAR or EMU128), annotated with the factor.
 
+Rank study (drawn instead when logs come from `run_experiment --distributed`, e.g. the folder
+tools/scaling_study.py writes, whose study.json names the logs): speed-up and efficiency
+against ranks for strong scaling and for weak scaling under each learning-rate rule, where a
+step's time goes per rank count, weak scaling's time to accuracy, and whether every rank count
+computed the same numbers as one process (tools/rank_study.py has the details).
+
 Determinism check: the engine computes bitwise-identical numbers for any thread count. For each
 group the tool compares train_loss, train_accuracy, test_loss and test_accuracy of every epoch
 exactly and prints, and writes in the figure, "identical numbers at every thread count: yes/NO".
@@ -28,6 +34,7 @@ import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import mlpbench_logs as ml  # noqa: E402
+import rank_study  # noqa: E402
 
 PROG = "plot_scaling.py"
 MAX_SIMD_GROUPS = 8
@@ -52,6 +59,27 @@ def parse_args(argv):
 
 
 # ----------------------------------------------------------------------------- analysis
+
+def expand_inputs(inputs):
+    """A folder with a study.json (tools/scaling_study.py) stands for the run logs it lists
+    (those whose run succeeded); anything else is passed on as it is."""
+    out = []
+    for arg in inputs:
+        manifest = os.path.join(arg, "study.json")
+        if not (os.path.isdir(arg) and os.path.isfile(manifest)):
+            out.append(arg)
+            continue
+        m = ml.load_json(manifest)
+        runs = m.get("runs") if isinstance(m, dict) else None
+        if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+            raise ml.ToolError(f"{manifest}: /runs: expected a list of objects")
+        logs = [os.path.join(arg, str(r.get("output"))) for r in runs
+                if r.get("kind") == "log" and r.get("exit") == 0]
+        if not logs:
+            raise ml.ToolError(f"{manifest}: no run of the study succeeded: nothing to plot")
+        out.extend(logs)
+    return out
+
 
 class Group:
     """Logs of one SIMD target (and engine): the thread study's unit."""
@@ -348,7 +376,7 @@ def plot(groups, simd, verdicts, overall, title, output):
 def main(argv=None):
     args = parse_args(argv)
     ml.check_output_path(args.output)
-    logs = ml.load_run_logs(args.inputs)
+    logs = ml.load_run_logs(expand_inputs(args.inputs))
     names = {}
     for log in logs:
         names.setdefault(log.name, []).append(os.path.basename(log.path))
@@ -360,6 +388,9 @@ def main(argv=None):
     for log in logs:
         if not log.epochs:
             print(f"{PROG}: warning: {log.path}: no epochs, ignored", file=sys.stderr)
+    if any(rank_study.is_distributed(log) for log in logs):
+        title = args.title or f"{logs[0].name}: scaling across ranks"
+        return rank_study.study(logs, title, args.output, args.strict)
     groups = make_groups([log for log in logs if log.epochs])
     if not groups:
         raise ml.ToolError("no log has any finished epoch: nothing to plot")

@@ -59,6 +59,11 @@ CHEAP = {
         "build/bench/mlp_bench --benchmark_filter=TrainStep/784-64-32-10/batch:32 "
         "--benchmark_repetitions=2 --benchmark_min_time=0.01",
     "build/bench/step_phases 2 B": "build/bench/step_phases 2 B --steps 20",
+    "mpirun -n 2 --bind-to none build/bench/reduction_bench "
+    "--benchmark_out=results/runs/reduction_r2.json":
+        "mpirun --allow-run-as-root --oversubscribe -n 2 --bind-to none build/bench/reduction_bench "
+        "--benchmark_out=results/runs/reduction_r2.json --benchmark_filter=784-64 "
+        "--benchmark_min_time=0.001",
     # docs/scaling.md (the tiny dataset keeps every run short)
     "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2,4,8 "
     "--out results/runs/threads":
@@ -76,6 +81,30 @@ CHEAP = {
         "mpirun --allow-run-as-root --oversubscribe -n 2 --bind-to none "
         "build/engine/run_experiment experiments/mlp512_5ep.json --distributed --shards 4 "
         "--threads 1 --epochs 1 --out results/runs/mlp512_r2.json",
+    "mpirun -n 4 --bind-to none --oversubscribe build/engine/run_experiment "
+    "experiments/mlp512_5ep.json --distributed --shards 4 --threads 1 --batch-size-per-rank 32 "
+    "--lr-scaling sqrt --warmup-epochs 1 --out results/runs/mlp512_weak_r4.json":
+        "mpirun --allow-run-as-root -n 4 --bind-to none --oversubscribe build/engine/run_experiment "
+        "experiments/mlp512_5ep.json --distributed --shards 4 --threads 1 --batch-size-per-rank 32 "
+        "--lr-scaling sqrt --warmup-epochs 1 --epochs 1 --out results/runs/mlp512_weak_r4.json",
+    # the rank study: --quick on 1 and 2 ranks into a temporary folder, then its figures
+    "tools/scaling_study.py experiments/mlp512_5ep.json -o results/studies/ranks_mlp512":
+        "tools/scaling_study.py experiments/mlp512_5ep.json -o {tmp}/ranks_mlp512 --quick "
+        "--ranks 1,2 --rules none,sqrt",
+    "tools/scaling_study.py experiments/mlp64_32_100ep.json --epochs 15 -o "
+    "results/studies/ranks_mlp64_32":
+        "tools/scaling_study.py experiments/mlp64_32_100ep.json --epochs 15 -o "
+        "{tmp}/ranks_mlp64_32 --quick --ranks 1,2 --rules linear",
+    "tools/plot_scaling.py results/studies/ranks_mlp512 -o results/figures/ranks_mlp512.png":
+        "tools/plot_scaling.py {tmp}/ranks_mlp512 -o {tmp}/ranks_mlp512.png",
+    "tools/plot_scaling.py results/studies/ranks_mlp64_32 -o results/figures/ranks_mlp64_32.png":
+        "tools/plot_scaling.py {tmp}/ranks_mlp64_32 -o {tmp}/ranks_mlp64_32.png",
+    "tools/alpha_beta.py --study results/studies/ranks_mlp512 -o "
+    "results/figures/alpha_beta_mlp512.png":
+        "tools/alpha_beta.py --study {tmp}/ranks_mlp512 -o {tmp}/alpha_beta_mlp512.png",
+    "tools/alpha_beta.py --study results/studies/ranks_mlp64_32 -o "
+    "results/figures/alpha_beta_mlp64_32.png":
+        "tools/alpha_beta.py --study {tmp}/ranks_mlp64_32 -o {tmp}/alpha_beta_mlp64_32.png",
     # needs a hostfile of several machines; tests/mpi runs the same engine under mpirun here
     "mpirun --hostfile hosts -n 4 --map-by node --bind-to none build/engine/run_experiment "
     "experiments/mlp512_5ep.json --distributed --shards 4 --threads 8": None,
