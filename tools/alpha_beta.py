@@ -11,7 +11,9 @@ sending n/2, n/4, ..., n/R of the n-byte buffer, so
 
 (alpha: the latency of one message, beta: seconds per byte, the additions folded in). alpha and
 beta are fitted by least squares over the `sweep/floats:N` points of every rank count (the
-median time of each), separately for MPI_Allreduce (BM_MpiAllreduce) as a baseline.
+median time of each), separately for MPI_Allreduce (BM_MpiAllreduce) as a baseline. From a
+study folder, rank counts launched with --oversubscribe are not fitted (ranks taking turns on a
+core measure the scheduler) unless --include-oversubscribed or nothing else was measured.
 
 Prediction: a training step at R nodes (one rank per node) costs
 
@@ -67,6 +69,10 @@ def parse_args(argv):
                    help="a network to predict for (repeatable); 'measured' for the fitted one "
                         f"(default: {' and '.join(DEFAULT_NETWORKS)} and measured)")
     p.add_argument("--max-nodes", type=int, default=1024, help="predict for 2, 4, ... up to this (default 1024)")
+    p.add_argument("--include-oversubscribed", action="store_true",
+                   help="with --study: also fit the rank counts launched with --oversubscribe (left "
+                        "out by default: ranks taking turns on a core measure the scheduler, not the "
+                        "network)")
     p.add_argument("-o", "--output", default="alpha_beta.png", metavar="PATH", help="figure, .png or .svg")
     p.add_argument("--json", metavar="PATH", help="also write the fit and the predictions as JSON")
     return p.parse_args(argv)
@@ -145,14 +151,22 @@ def parse_network(text, measured):
     return (f"{m.group(1)} (assumed alpha {alpha_us:g} us, {gbits:g} Gb/s)", alpha_us * 1e-6, 8 / (gbits * 1e9))
 
 
-def study_inputs(folder):
-    """(bench paths, 1-rank strong log or None) of a scaling_study.py folder."""
+def study_inputs(folder, include_oversubscribed):
+    """(bench paths, 1-rank strong log or None) of a scaling_study.py folder; rank counts that
+    were oversubscribed are left out unless asked for or nothing else is there (and said so)."""
     manifest = ml.load_json(os.path.join(folder, "study.json"))
     runs = manifest.get("runs") if isinstance(manifest, dict) else None
     if not isinstance(runs, list):
-        raise ml.ToolError(f"{folder}/study.json: /runs: expected a list")
+        raise ml.ToolError(f"{os.path.join(folder, 'study.json')}: /runs: expected a list")
     ok = [r for r in runs if isinstance(r, dict) and r.get("exit") == 0]
-    bench = [os.path.join(folder, r["output"]) for r in ok if r.get("kind") == "bench"]
+    benches = [r for r in ok if r.get("kind") == "bench"]
+    alone = [r for r in benches if "--oversubscribe" not in (r.get("command") or [])]
+    if alone and len(alone) < len(benches) and not include_oversubscribed:
+        left = ", ".join(r["output"] for r in benches if r not in alone)
+        print(f"{PROG}: not fitted, launched with --oversubscribe (--include-oversubscribed to fit "
+              f"them): {left}", file=sys.stderr)
+        benches = alone
+    bench = [os.path.join(folder, r["output"]) for r in benches]
     log = next((os.path.join(folder, r["output"]) for r in ok if r.get("output") == "strong-r1.json"), None)
     return bench, (ml.load_run_log(log) if log else None)
 
@@ -284,7 +298,7 @@ def main(argv=None):
     ml.check_output_path(args.output)
     bench_paths, log = list(args.bench), None
     if args.study:
-        found, log = study_inputs(args.study)
+        found, log = study_inputs(args.study, args.include_oversubscribed)
         bench_paths += found
     if not bench_paths:
         raise ml.ToolError("no reduction_bench output given (BENCH.json ... or --study DIR)")

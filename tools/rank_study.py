@@ -158,7 +158,7 @@ def report(baseline, strong, weak, verdict, details):
             seconds, acc = time_to_accuracy(log)
             lr = dist(log).get("learning_rate")
             if acc:
-                lines.append(f"weak {rule}, {r} ranks: learning rate {lr}, final test accuracy "
+                lines.append(f"weak {rule}, {r} rank{'s' if r != 1 else ''}: learning rate {lr}, final test accuracy "
                              f"{100 * acc[-1]:.2f}% after {seconds[-1]:.1f} s of training")
     lines.append(f"identical numbers at every rank count: {verdict}")
     lines.extend(f"  {d}" for d in details)

@@ -13,7 +13,8 @@ plus one plain process with the same shards (out/one-process.json: the strong ru
 bitwise its numbers) and, for R >= 2, `mpirun -n R reduction_bench` (out/reduction-rR.json: the
 sweep tools/alpha_beta.py fits). S defaults to the largest R (so that every R divides it), N to
 the experiment's batch size, E to 1 epoch for the linear and sqrt rules. Every rank runs
---threads T (default 1). out/study.json lists every command, its exit status and seconds.
+--threads T (default 1). out/study.json lists every command (paths inside the repository relative to it), its exit status
+and seconds.
 
 Open MPI flags: `--bind-to none` always (by default Open MPI binds each of 2 or fewer ranks to
 one core, squeezing a rank's threads onto it); `--oversubscribe` when R x T exceeds this
@@ -216,7 +217,8 @@ def main(argv=None):
             print(f"{PROG}: {name} failed (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}",
                   file=sys.stderr)
         kind = "bench" if os.path.basename(path).startswith("reduction-") else "log"
-        manifest["runs"].append({"name": name, "kind": kind, "command": cmd, "output": os.path.basename(path),
+        shown = [os.path.relpath(c, ml.REPO_ROOT) if c.startswith(ml.REPO_ROOT + os.sep) else c for c in cmd]
+        manifest["runs"].append({"name": name, "kind": kind, "command": shown, "output": os.path.basename(path),
                                  "exit": proc.returncode, "seconds": round(seconds, 3)})
         with open(os.path.join(args.out, "study.json"), "w") as f:  # after every run: a partial study is readable
             json.dump(manifest, f, indent=2)

@@ -147,8 +147,12 @@ def test_alpha_beta_reads_a_study_folder(run, tmp_path):
         bench_file(study / f"reduction-r{ranks}.json", ranks)
         manifest["runs"].append({"name": "b", "kind": "bench", "output": f"reduction-r{ranks}.json", "exit": 0})
     (study / "study.json").write_text(json.dumps(manifest))
+    manifest["runs"][-1]["command"] = ["mpirun", "-n", "4", "--oversubscribe", "reduction_bench"]
+    (study / "study.json").write_text(json.dumps(manifest))
     r = run("alpha_beta.py", "--study", study, "-o", "ab.png", "--json", "ab.json")
     assert r.code == 0, r
+    assert "not fitted, launched with --oversubscribe" in r.err and "reduction-r4.json" in r.err
+    assert "BM_TreeAllreduce: alpha 3.00 us, beta 0.5000 ns/byte (16.0 Gb/s), 9 points" in r.out
     assert_png(tmp_path / "ab.png")
     out = json.loads((tmp_path / "ab.json").read_text())
     assert out["floats"] == 407056  # the study's model, 784-512-10, from its benchmark
