@@ -116,8 +116,7 @@ TEST_CASE("the OpenMP build grants the thread counts the determinism tests compa
 }
 
 TEST_CASE("a run's host counts as noisy for a slow barrier or too many threads", "[training][runlog]") {
-  // The machine's load average is whatever it is while the tests run: only the other reasons
-  // are checked here.
+  // The machine is whatever it is while the tests run: no load share is passed here.
   auto reasons_about = [](const std::vector<std::string>& reasons, const std::string& what) {
     int n = 0;
     for (const auto& r : reasons) n += r.find(what) != std::string::npos;
@@ -132,4 +131,47 @@ TEST_CASE("a run's host counts as noisy for a slow barrier or too many threads",
   REQUIRE(reasons_about(slow, "team barrier 250.00 us") == 1);
   const int cpus = available_cpus();
   REQUIRE(reasons_about(host_noise_reasons(epochs, cpus + 1), "threads on") == 1);
+}
+
+TEST_CASE("other processes' CPU time and steal during a run make a host noisy; the run's own does not",
+          "[training][runlog]") {
+  HostLoadSample from, to;
+  from.cpus = to.cpus = 2;
+  from.wall_s = 100;
+  to.wall_s = 110;  // 20 CPU-seconds of capacity
+  from.busy_s = 1000;
+  from.self_s = 5;
+  from.steal_s = 7;
+  // The run used both CPUs all the time (20 s), others 1 s, the hypervisor 0.4 s.
+  to.busy_s = 1021;
+  to.self_s = 25;
+  to.steal_s = 7.4;
+  auto share = host_load_between(from, to);
+  REQUIRE(share);
+  REQUIRE(share->others == Approx(0.05));
+  REQUIRE(share->steal == Approx(0.02));
+  std::vector<EpochResult> epochs(1);
+  REQUIRE(host_noise_reasons(epochs, 2, share).empty());
+  to.busy_s = 1029;  // others: 9 s of 20 = 45 %
+  to.steal_s = 9;    // steal: 2 s of 20 = 10 %
+  share = host_load_between(from, to);
+  auto reasons = host_noise_reasons(epochs, 2, share);
+  REQUIRE(reasons.size() == 2);
+  REQUIRE(reasons[0] == "other processes used 45 % of the 2 CPUs' time during the run");
+  REQUIRE(reasons[1] == "the hypervisor took 10 % of the 2 CPUs' time (steal)");
+  // Another rank of the same run on the node, one thread: half the machine is expected.
+  REQUIRE(host_noise_reasons(epochs, 2, share, 1.0).size() == 1);
+  // Too short to tell, or no /proc/stat: no verdict.
+  to.wall_s = from.wall_s + 0.2;
+  REQUIRE_FALSE(host_load_between(from, to));
+  to.wall_s = 110;
+  from.cpus = 0;
+  REQUIRE_FALSE(host_load_between(from, to));
+}
+
+TEST_CASE("the host-load sample reads this machine's counters", "[training][runlog]") {
+  const HostLoadSample s = sample_host_load();
+  REQUIRE(s.cpus >= 1);
+  REQUIRE(s.busy_s > 0);
+  REQUIRE(s.self_s >= 0);
 }

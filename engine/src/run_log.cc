@@ -151,12 +151,18 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   return s;
 }
 
-std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads) {
+std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads,
+                                            const std::optional<HostLoadShare>& load,
+                                            double expected_other_cpus) {
   // The barrier's quiet round trip is 0.03-0.08 us; 0.3 us is a VM's far placement of the
   // threads; above 1 us other processes took the cores (the same line as tools/track.py).
   constexpr double kNoisyBarrierUs = 1.0;
+  // A tenth of the machine's CPU time used by others, or a twentieth taken by the hypervisor,
+  // moves a step's time by more than the few per cent the regression gate looks for.
+  constexpr double kNoisyOthers = 0.10;
+  constexpr double kNoisySteal = 0.05;
   std::vector<std::string> reasons;
-  char text[160];
+  char text[200];
   double worst = 0;
   for (const auto& e : epochs) {
     if (std::isfinite(e.barrier_us)) worst = std::max(worst, e.barrier_us);
@@ -166,10 +172,20 @@ std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epoc
     reasons.push_back(text);
   }
   const int cpus = available_cpus();
-  double load = 0;
-  if (getloadavg(&load, 1) == 1 && load > cpus) {
-    std::snprintf(text, sizeof(text), "load average %.2f above %d logical CPUs", load, cpus);
-    reasons.push_back(text);
+  if (load) {
+    const double expected = std::clamp(expected_other_cpus / load->cpus, 0.0, 1.0);
+    if (load->others - expected > kNoisyOthers) {
+      std::snprintf(text, sizeof(text),
+                    "other processes used %.0f %% of the %d CPUs' time during the run%s",
+                    100 * load->others, load->cpus,
+                    expected > 0 ? " (beyond this run's other ranks on the node)" : "");
+      reasons.push_back(text);
+    }
+    if (load->steal > kNoisySteal) {
+      std::snprintf(text, sizeof(text), "the hypervisor took %.0f %% of the %d CPUs' time (steal)",
+                    100 * load->steal, load->cpus);
+      reasons.push_back(text);
+    }
   }
   if (threads > cpus) {
     std::snprintf(text, sizeof(text), "%d threads on %d logical CPUs", threads, cpus);
@@ -198,7 +214,15 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
   for (const auto& e : epochs) log_["epochs"].push_back(epoch_json(e));
   log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
   if (status != "running") {
-    const auto reasons = host_noise_reasons(epochs, log_["run"].value("threads", 1));
+    // Rank 0 shares its node with the run's other ranks there (ranks_per_node is the most on any).
+    double other_ranks_cpus = 0;
+    if (log_.contains("distributed")) {
+      const auto& d = log_["distributed"];
+      other_ranks_cpus = (d.value("ranks_per_node", 1) - 1) * d.value("threads_per_rank", 1);
+    }
+    const auto reasons =
+        host_noise_reasons(epochs, log_["run"].value("threads", 1),
+                           host_load_between(load_at_start_, sample_host_load()), other_ranks_cpus);
     log_["run"]["host_noisy"] = !reasons.empty();
     log_["run"]["host_noise_reasons"] = reasons;
   }

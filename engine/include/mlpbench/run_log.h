@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mlpbench/host_load.h"
 #include "mlpbench/trainer.h"
 
 namespace mlpbench {
@@ -26,8 +27,12 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
 // The test set's confusion matrix and per-class precision, recall and accuracy.
 nlohmann::json evaluation_json(const Evaluation& e);
 // Why the host may have slowed a run (empty when it looked quiet): the team barrier far above its
-// quiet value, a load average above the logical CPUs, more threads than logical CPUs.
-std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads);
+// quiet value, other processes' CPU time or the hypervisor's steal during the run (`load`;
+// `expected_other_cpus` is what the run's own other ranks on this node use), more threads than
+// logical CPUs.
+std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epochs, int threads,
+                                            const std::optional<HostLoadShare>& load = std::nullopt,
+                                            double expected_other_cpus = 0);
 
 // The log is rewritten whole (atomically) at the start, at most once per kRewriteInterval while
 // running, and at the end: its I/O grows with epochs x (wall seconds), not epochs squared, and
@@ -58,6 +63,7 @@ class RunLog {
   bool create_;
   nlohmann::json log_;
   std::chrono::steady_clock::time_point last_write_{};
+  HostLoadSample load_at_start_ = sample_host_load();
 };
 
 // "2026-11-23T13:45:00Z" and "20261123T134500Z" for now.
