@@ -121,9 +121,18 @@ def main(argv=None):
         for rule in sorted(table):
             rows = table[rule]
             xs = [b for b in sorted(rows) if ml.is_number(rows[b][key])]
+            color = None
             if xs:
-                ax.plot(xs, [rows[b][key] for b in xs], marker="o", label=f"lr {rule}")
+                line, = ax.plot(xs, [rows[b][key] for b in xs], marker="o", label=f"lr {rule}")
+                color = line.get_color()
                 drawn = True
+            missed = [b for b in sorted(rows) if rows[b]["target"] is not None
+                      and not ml.is_number(rows[b][key])]
+            if key in ("epochs_to_target", "time_to_target") and missed:
+                # At the panel's top edge: the target was not reached within the epochs run.
+                ax.plot(missed, [0.97] * len(missed), marker="x", linestyle="none", markersize=9,
+                        color=color or "gray", transform=ax.get_xaxis_transform(), clip_on=False,
+                        label=f"lr {rule}: not reached")
         if key == "gflops" and peak:
             where = f", {peak_threads} threads" if peak_threads else ""
             ax.axhline(peak, color="black", linestyle="--", linewidth=1,
@@ -136,7 +145,7 @@ def main(argv=None):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if drawn or (key == "gflops" and peak):
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, loc="best")
         elif key in ("epochs_to_target", "time_to_target"):
             what = ("not reached within the epochs run" if any_row["target"] is not None
                     else "no target_accuracy in these runs")

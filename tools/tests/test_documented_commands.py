@@ -136,6 +136,10 @@ CHEAP = {
         "tools/track.py report -o results/runs/history.html --history {tmp}/history",
     "tools/track.py ab origin/main HEAD --budget-s 900":
         f"tools/track.py ab {TRACK_AB} --budget-s 900",
+    # docs/scaling.md: test_batch_study.py runs the quick study and checks what it writes
+    "tools/batch_study.sh --quick": None,
+    # the committed study: ten minutes of a quiet machine, the same pipeline as --quick
+    "tools/batch_study.sh": None,
 }
 # Exit statuses other than 0 that a documented command may end with here.
 ALLOWED_EXIT = {
