@@ -626,6 +626,16 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
   require_clean_error(run(s.cmd(tiny)), 2, "/optimizer/epsilon: expected a positive number of at least 1.17549e-38");
   require_clean_error(run(s.cmd(s.experiment + " --sweep-simd NOPE --out " + s.dir + "/sw")), 2, "--sweep-simd: no compiled");
   require_clean_error(run(s.cmd(s.experiment + " --sweep-threads 1,1 --out " + s.dir + "/sw")), 2, "--sweep-threads: 1 is given twice");
+  for (const auto& [args, says] : std::vector<std::pair<std::string, std::string>>{
+           {"--sweep-batch-size 32,32", "--sweep-batch-size: 32 is given twice"},
+           {"--sweep-batch-size 4294967296", "--sweep-batch-size: 4294967296 is too large"},
+           {"--sweep-batch-size 70000", "--sweep-batch-size: expected sizes from 1 to 65536, got 70000"},
+           {"--sweep-threads 1,+2", "--sweep-threads: expected positive integers"},
+           {"--train-limit 10 --train-limit 20", "--train-limit: given more than once"},
+           {"--sweep-threads 1 --sweep-threads 2", "--sweep-threads: given more than once"}}) {
+    INFO(args);
+    require_clean_error(run(s.cmd(s.experiment + " " + args + " --out " + s.dir + "/sw")), 2, says);
+  }
   REQUIRE((!fs::exists(s.dir + "/sw") || fs::is_empty(s.dir + "/sw")));  // refused before any run
   const std::string huge = s.dir + "/huge.json";
   e = read_json(s.experiment);

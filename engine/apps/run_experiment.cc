@@ -23,17 +23,17 @@ std::vector<T> parse_list(const std::string& text, const char* option) {
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     if constexpr (std::is_same_v<T, int>) {
-      size_t used = 0;
-      int v = 0;
-      try {
-        v = std::stoi(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
+      long long v = 0;
+      const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (ec == std::errc::result_out_of_range ||
+          (ec == std::errc() && end == item.data() + item.size() &&
+           v > std::numeric_limits<int>::max())) {
+        throw CLI::ValidationError(option, item + " is too large");
       }
-      if (used != item.size() || v < 1) {
+      if (ec != std::errc() || end != item.data() + item.size() || v < 1) {
         throw CLI::ValidationError(option, "expected positive integers separated by commas, got \"" + text + "\"");
       }
-      out.push_back(v);
+      out.push_back(static_cast<int>(v));
     } else {
       out.push_back(item);
     }
@@ -149,7 +149,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", app.version().c_str());
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", e.what());
+    // CLI11 words an option given twice as a count ("At Most 1 required but received 2").
+    std::string what = e.what();
+    const auto twice = what.find("At Most 1 required but received");
+    if (twice != std::string::npos) what = what.substr(0, twice) + "given more than once (it takes one value)";
+    std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", what.c_str());
     return mlpbench::kExitUsage;
   }
   if (list_targets) {

@@ -792,8 +792,14 @@ int run_checked(const RunOptions& o) {
   if (all_targets) targets = kernels::supported_targets();
   if (targets.empty()) targets.push_back(simd.empty() ? kernels::active_target() : simd);
   std::vector<int> batch_sizes = o.sweep_batch_size;
-  for (int b : batch_sizes) {
-    if (b < 1 || b > 65536) throw ConfigError("--sweep-batch-size: expected sizes from 1 to 65536");
+  for (size_t i = 0; i < batch_sizes.size(); ++i) {
+    const int b = batch_sizes[i];
+    if (b < 1 || b > 65536) {
+      throw ConfigError("--sweep-batch-size: expected sizes from 1 to 65536, got " + std::to_string(b));
+    }
+    if (std::find(batch_sizes.begin(), batch_sizes.begin() + i, b) != batch_sizes.begin() + i) {
+      throw ConfigError("--sweep-batch-size: " + std::to_string(b) + " is given twice (each size is one run and one log)");
+    }
   }
   const bool batch_sweep = !batch_sizes.empty();
   if (!batch_sweep) batch_sizes.push_back(e.batch_size);
