@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Engine against the PyTorch peer on one experiment, interleaved, for several peer configurations.
+"""Engine against its PyTorch peers on one experiment, interleaved, for several peer configurations.
 
-    side_by_side.py EXPERIMENT.json [--engine PATH] [--threads N] [--rounds R] [--epochs N]
-                    [--batch-size N] [--train-limit N] [--test-limit N] [--data-dir DIR]
-                    [--peer-config NAME ...] [--out-dir DIR] [--json-out PATH]
+    side_by_side.py EXPERIMENT.json [--engine PATH] [--libtorch-peer PATH] [--threads N]
+                    [--rounds R] [--epochs N] [--batch-size N] [--train-limit N]
+                    [--test-limit N] [--data-dir DIR] [--peer-config NAME ...] [--out-dir DIR]
+                    [--json-out PATH]
+
+Two peers: Debian's Python PyTorch (pytorch_mlp.py) and the libtorch C++ peer (libtorch_mlp,
+built beside the engine when libtorch-dev is installed). The libtorch configurations run the
+latter; the rest run the former.
 
 Each round runs, for every peer configuration in turn, the C++ engine and then the peer
 (engine, peer, engine, peer, ...): both see the same machine conditions, so drifting background
@@ -34,7 +39,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 PEER = os.path.join(HERE, "pytorch_mlp.py")
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
-DEFAULT_CONFIGS = ("default", "1thread", "passive", "avx512")
+DEFAULT_CONFIGS = ("default", "1thread", "passive", "avx512", "libtorch")
 sys.path.insert(0, HERE)
 import pytorch_mlp  # noqa: E402  (experiment parsing only; it imports torch lazily)
 
@@ -56,7 +61,19 @@ CONFIGS = {
                       "torch's OpenMP thread pool", "args": ["--blas", "openblas-openmp"]},
     "system-blas": {"doc": "whatever libblas.so.3 the system points to (possibly the slow "
                            "netlib reference BLAS)", "args": ["--blas", "system"]},
+    # The libtorch C++ peer. Its best configuration: torch's intra-op pool on 1 thread (the
+    # layers are small: an OpenMP team's fork, join and spin cost more than they share out) and
+    # OpenBLAS on --threads pthreads for the GEMMs, with OpenBLAS free to pick this CPU's own
+    # kernels (OPENBLAS_CORETYPE, and the L2 size pinned with it, removed for the peer only).
+    "libtorch": {"doc": "the libtorch C++ peer, best configuration: 1 torch intra-op thread, "
+                        "OpenBLAS on --threads threads, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE "
+                        "unset", "peer": "libtorch", "torch_threads": 1,
+                 "unset": ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]},
+    "libtorch-threads": {"doc": "the libtorch C++ peer with torch and OpenBLAS both on "
+                                "--threads threads, the environment as it is",
+                         "peer": "libtorch"},
 }
+PEER_NAMES = {"python": "PyTorch (Python)", "libtorch": "libtorch (C++)"}
 __doc__ += "".join(f"  {k:12s} {v['doc']}\n" for k, v in CONFIGS.items())
 
 
@@ -70,19 +87,26 @@ def utc_now():
 
 def resolve_config(name):
     """'a+b' -> merged changes; raises UsageError for unknown parts."""
-    merged = {"name": name, "threads": None, "set": {}, "unset": [], "args": [], "doc": []}
+    merged = {"name": name, "peer": "python", "threads": None, "torch_threads": None,
+              "set": {}, "unset": [], "args": [], "doc": []}
     for part in name.split("+"):
         if part not in CONFIGS:
             raise UsageError(f"--peer-config: unknown configuration {part!r} (known: "
                              f"{', '.join(CONFIGS)}; combine with '+')")
         c = CONFIGS[part]
-        if c.get("threads") is not None:
-            merged["threads"] = c["threads"]
+        for key in ("threads", "torch_threads"):
+            if c.get(key) is not None:
+                merged[key] = c[key]
+        if c.get("peer"):
+            merged["peer"] = c["peer"]
         merged["set"].update(c.get("set", {}))
         merged["unset"] += c.get("unset", [])
         merged["args"] += c.get("args", [])
         merged["doc"].append(c["doc"])
     merged["doc"] = "; ".join(merged["doc"])
+    if merged["peer"] == "libtorch" and (merged["args"] or merged["threads"] is not None):
+        raise UsageError(f"--peer-config {name}: combines the libtorch peer with a Python-peer "
+                         "option (BLAS choice or thread count)")
     return merged
 
 
@@ -150,6 +174,8 @@ def read_run(path):
         "samples_per_second": statistics.median(e.get("samples_per_second") or 0 for e in epochs),
         "gflops": statistics.median(e.get("gflops") or 0 for e in epochs),
         "blas": (log.get("build") or {}).get("blas"),
+        "peer_label": (log.get("build") or {}).get("compiler"),
+        "peer_config": (log.get("build") or {}).get("peer_config"),
         "simd_target": (log.get("run") or {}).get("simd_target"),
     }
 
@@ -205,15 +231,34 @@ def summarize(report):
              for r in c["engine_runs"] if r.get("ok")]
     report["engine_median_epoch_seconds"] = statistics.median(all_e) if all_e else None
     report["best_peer_config"] = best
+    by_peer = {}
+    for name, c in report["configs"].items():
+        v = c.get("peer_median_epoch_seconds")
+        peer = c.get("peer", "python")
+        if v is not None and (peer not in by_peer or
+                              v < report["configs"][by_peer[peer]]["peer_median_epoch_seconds"]):
+            by_peer[peer] = name
+    report["best_by_peer"] = by_peer
     if best:
         b = report["configs"][best]
         report["best_peer_median_epoch_seconds"] = b["peer_median_epoch_seconds"]
         report["best_ratio_peer_over_engine"] = b["ratio_peer_over_engine"]
 
 
+def libtorch_text(c):
+    """What a libtorch run was, from its log: 'libtorch 1.13.1, 1 torch thread(s) + 2 OpenBLAS
+    thread(s), OPENBLAS_CORETYPE unset, kernel Zen'."""
+    pc = c["peer_config"]
+    coretype = pc.get("OPENBLAS_CORETYPE", "unset")
+    return (f"{c.get('peer_label')}, {pc.get('torch_threads')} torch thread(s) + "
+            f"{pc.get('blas_threads')} OpenBLAS thread(s), OPENBLAS_CORETYPE "
+            f"{'unset' if coretype == 'unset' else '= ' + coretype}, OpenBLAS kernel "
+            f"{pc.get('openblas_corename') or 'unknown'}")
+
+
 def markdown(report):
     r = report
-    lines = [f"### {r['experiment']['name']}: engine vs PyTorch peer",
+    lines = [f"### {r['experiment']['name']}: engine vs PyTorch peers",
              "",
              f"{r['rounds_done']}/{r['rounds']} rounds, threads {r['threads']}"
              f"{' (engine matched to the peer)' if r.get('match_threads') else ''}, batch "
@@ -222,19 +267,23 @@ def markdown(report):
              "median over a run's epochs, then median over rounds (min–max of the rounds in "
              "brackets).",
              "",
-             "| peer config | peer BLAS | threads engine/peer | engine s/epoch | peer s/epoch | "
-             "peer/engine | engine test acc | peer test acc | engine barrier us |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| peer config | peer | peer BLAS | threads engine/peer | engine s/epoch | "
+             "peer s/epoch | peer/engine | engine test acc | peer test acc | engine barrier us |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, c in r["configs"].items():
+        peer = PEER_NAMES[c.get("peer", "python")]
         if c.get("skipped"):
-            lines.append(f"| {name} | {c.get('blas', '')} | | | | skipped: {c['skipped']} | | | |")
+            lines.append(f"| {name} | {peer} | {c.get('blas', '')} | | | | skipped: "
+                         f"{c['skipped']} | | | |")
             continue
         e = [x["median_epoch_seconds"] for x in c["engine_runs"] if x.get("ok")]
         p = [x["median_epoch_seconds"] for x in c["peer_runs"] if x.get("ok")]
         fails = sum(1 for x in c["engine_runs"] + c["peer_runs"] if not x.get("ok"))
         ratio = c.get("ratio_peer_over_engine")
+        peer_threads = (f"{c['torch_threads']}+{c['blas_threads']}" if "torch_threads" in c
+                        else str(c["peer_threads"]))
         lines.append(
-            f"| {name} | {c.get('blas', '')} | {c['engine_threads']}/{c['peer_threads']} | "
+            f"| {name} | {peer} | {c.get('blas', '')} | {c['engine_threads']}/{peer_threads} | "
             f"{fmt_s(c.get('engine_median_epoch_seconds'))}{spread(e)} | "
             f"{fmt_s(c.get('peer_median_epoch_seconds'))}{spread(p)} | "
             f"{'n/a' if ratio is None else f'{ratio:.2f}'}{f' ({fails} failed)' if fails else ''}"
@@ -247,11 +296,18 @@ def markdown(report):
                 if x.get("host_noise"):
                     lines.append(f"Noisy host: {name}, {side} round {k + 1}: "
                                  f"{'; '.join(x['host_noise'])} (its time may be the host's).")
+    for name, c in r["configs"].items():
+        if c.get("peer_config") and "torch_threads" in c:
+            lines.append(f"Configuration {name}: {libtorch_text(c)}.")
     if r.get("best_peer_config"):
         ratio = r.get("best_ratio_peer_over_engine")
         lines.append(f"Best peer configuration: **{r['best_peer_config']}** "
                      f"({fmt_s(r['best_peer_median_epoch_seconds'])} s/epoch"
                      + ("" if ratio is None else f", peer/engine {ratio:.2f}") + ").")
+        for peer, best in (r.get("best_by_peer") or {}).items():
+            c = r["configs"][best]
+            lines.append(f"Fastest {PEER_NAMES[peer]} configuration: {best} "
+                         f"({fmt_s(c['peer_median_epoch_seconds'])} s/epoch).")
     else:
         lines.append("No peer run succeeded.")
     env = r["environment"]
@@ -273,6 +329,8 @@ def build_parser():
     p.add_argument("experiment", help="experiment JSON file")
     p.add_argument("--engine", default=DEFAULT_ENGINE,
                    help="run_experiment binary (default build/engine/run_experiment)")
+    p.add_argument("--libtorch-peer", help="libtorch_mlp binary for the libtorch configurations "
+                   "(default: bench/libtorch_mlp in the engine's build folder)")
     p.add_argument("--threads", type=int, help="threads for both (default: the experiment's "
                    "threads, else all cores)")
     p.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
@@ -308,6 +366,10 @@ def main(argv):
         raise UsageError(f"engine binary not found or not executable: {engine} (build it first: "
                          "cmake --preset release && cmake --build --preset release, or pass "
                          "--engine PATH)")
+    libtorch = os.path.abspath(args.libtorch_peer or os.path.join(
+        os.path.dirname(os.path.dirname(engine)), "bench", "libtorch_mlp"))
+    if args.libtorch_peer and not os.access(libtorch, os.X_OK):
+        raise UsageError(f"--libtorch-peer: not found or not executable: {libtorch}")
     overrides = []
     for opt in ("epochs", "batch_size"):
         if getattr(args, opt) is not None:
@@ -337,7 +399,7 @@ def main(argv):
         "schema": "mlpbench.side_by_side/1",
         "started_utc": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "experiment": exp, "experiment_file": args.experiment,
-        "engine": engine, "peer": PEER, "python": args.python,
+        "engine": engine, "peer": PEER, "libtorch_peer": libtorch, "python": args.python,
         "threads": threads, "match_threads": args.match_threads,
         "rounds": args.rounds, "rounds_done": 0, "epochs": args.epochs,
         "train_limit": args.train_limit, "test_limit": args.test_limit,
@@ -364,16 +426,31 @@ def main(argv):
     active = []
     for cfg in configs:
         peer_threads = cfg["threads"] or threads
-        entry = {"doc": cfg["doc"], "peer_threads": peer_threads,
+        entry = {"doc": cfg["doc"], "peer": cfg["peer"], "peer_threads": peer_threads,
                  "engine_threads": peer_threads if args.match_threads else threads,
                  "set": cfg["set"],
                  "unset": cfg["unset"], "args": cfg["args"], "engine_runs": [], "peer_runs": []}
         report["configs"][cfg["name"]] = entry
-        key = (env_fingerprint(peer_env(cfg)), tuple(cfg["args"]), peer_threads)
-        probe = probe_peer(args.python, cfg, threads,
-                           os.path.join(out_dir, f"probe-{cfg['name']}"))
-        entry["blas"] = probe["blas"]
-        entry["blas_probe"] = probe
+        if cfg["peer"] == "libtorch":
+            # torch's intra-op threads and OpenBLAS's, set apart (libtorch_mlp.cc)
+            entry["torch_threads"] = cfg["torch_threads"] or threads
+            entry["blas_threads"] = threads
+            entry["peer_threads"] = max(entry["torch_threads"], entry["blas_threads"])
+            if not args.match_threads:
+                entry["engine_threads"] = threads
+            key = ("libtorch", env_fingerprint(peer_env(cfg)), entry["torch_threads"],
+                   entry["blas_threads"])
+            entry["blas"] = "(from its log)"
+            if not os.access(libtorch, os.X_OK):
+                entry["skipped"] = (f"{libtorch} is not built (it needs Debian's libtorch-dev; "
+                                    "see bench/peers/README.md)")
+                continue
+        else:
+            key = (env_fingerprint(peer_env(cfg)), tuple(cfg["args"]), peer_threads)
+            probe = probe_peer(args.python, cfg, threads,
+                               os.path.join(out_dir, f"probe-{cfg['name']}"))
+            entry["blas"] = probe["blas"]
+            entry["blas_probe"] = probe
         if key in seen:
             entry["skipped"] = (f"identical to {seen[key]} (e.g. OPENBLAS_CORETYPE is not set "
                                 "here)")
@@ -403,6 +480,12 @@ def main(argv):
                                                     "--quiet",
                                                     "--out", log_path, "--force"])
                         env = dict(os.environ)
+                    elif cfg["peer"] == "libtorch":
+                        cmd = ([libtorch] + common +
+                               ["--torch-threads", str(entry["torch_threads"]),
+                                "--blas-threads", str(entry["blas_threads"]), "--quiet", "--out",
+                                log_path, "--force", "--config-name", name])
+                        env = peer_env(cfg)
                     else:
                         cmd = ([args.python, PEER] + common +
                                ["--threads", str(entry["peer_threads"]), "--quiet", "--out",
@@ -414,6 +497,10 @@ def main(argv):
                         try:
                             run.update(read_run(log_path))
                             run["ok"] = True
+                            if side == "peer" and cfg["peer"] == "libtorch":
+                                entry["blas"] = run["blas"]
+                                entry["peer_label"] = run["peer_label"]
+                                entry["peer_config"] = run["peer_config"]
                         except (OSError, ValueError, KeyError, TypeError) as e:
                             run["ok"] = False
                             run["error"] = str(e)

@@ -1,6 +1,5 @@
 """side_by_side.py's bookkeeping: what it reads from each run log and how it reports rounds."""
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,26 +42,59 @@ def test_barrier_cell_lists_rounds_in_order():
     assert side_by_side.barrier_cell([{"ok": True, "median_barrier_us": None}]) == "n/a"
 
 
-ENGINE = Path(__file__).resolve().parents[3] / "build" / "engine" / "run_experiment"
+BUILD = Path(__file__).resolve().parents[3] / "build"
+ENGINE = BUILD / "engine" / "run_experiment"
+LIBTORCH = BUILD / "bench" / "libtorch_mlp"
 
 
 @pytest.mark.skipif(not ENGINE.exists(), reason="needs the release build")
-def test_main_runs_engine_and_peer_and_writes_its_summary(tmp_path, data_dir):
-    """The whole driver, one round of one configuration on a tiny dataset."""
+def test_main_runs_engine_and_both_peers_and_writes_its_summary(tmp_path, data_dir, capsys):
+    """The whole driver in-process, one round of a Python and a libtorch configuration on a
+    tiny dataset."""
     pytest.importorskip("torch")
     experiment = Path(__file__).resolve().parents[3] / "experiments" / "smoke.json"
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, str(Path(side_by_side.__file__)), str(experiment),
-                        "--engine", str(ENGINE), "--epochs", "1", "--rounds", "1",
-                        "--peer-config", "1thread", "--data-dir", str(data_dir),
-                        "--out-dir", str(out)],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    code = side_by_side.main([str(experiment), "--engine", str(ENGINE), "--epochs", "1",
+                              "--rounds", "1", "--threads", "2",
+                              "--peer-config", "1thread", "libtorch",
+                              "--data-dir", str(data_dir), "--out-dir", str(out)])
+    stdout = capsys.readouterr().out
+    assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rounds_done"] == 1
     runs = summary["configs"]["1thread"]
     assert runs["engine_runs"][0]["ok"] and runs["peer_runs"][0]["ok"]
-    assert "| 1thread |" in r.stdout  # the Markdown table
+    assert "| 1thread | PyTorch (Python) |" in stdout  # the Markdown table
+    lt = summary["configs"]["libtorch"]
+    if not LIBTORCH.exists():  # a build without libtorch-dev: named, not silently left out
+        assert "not built" in lt["skipped"]
+        return
+    assert lt["peer_runs"][0]["ok"], lt["peer_runs"][0]
+    config = lt["peer_config"]
+    assert (config["torch_threads"], config["blas_threads"]) == (1, 2)
+    assert config["OPENBLAS_CORETYPE"] == "unset" and config["name"] == "libtorch"
+    assert lt["peer_runs"][0]["peer_label"].startswith("libtorch 1.")
+    assert "| libtorch | libtorch (C++) |" in stdout and "| 2/1+2 |" in stdout
+    assert "Configuration libtorch: libtorch 1." in stdout
+    assert "1 torch thread(s) + 2 OpenBLAS thread(s), OPENBLAS_CORETYPE unset" in stdout
+    assert set(summary["best_by_peer"]) == {"python", "libtorch"}
+
+
+def test_libtorch_configurations_resolve_and_refuse_python_options():
+    c = side_by_side.resolve_config("libtorch")
+    assert c["peer"] == "libtorch" and c["torch_threads"] == 1
+    assert "OPENBLAS_CORETYPE" in c["unset"]
+    pinned = side_by_side.resolve_config("libtorch+haswell")  # unset, then pinned again
+    assert side_by_side.peer_env(pinned)["OPENBLAS_CORETYPE"] == "Haswell"
+    for bad in ("libtorch+openmp", "libtorch+1thread"):
+        with pytest.raises(side_by_side.UsageError, match="libtorch"):
+            side_by_side.resolve_config(bad)
+
+
+def test_a_missing_libtorch_peer_is_a_usage_error(tmp_path):
+    with pytest.raises(side_by_side.UsageError, match="--libtorch-peer"):
+        side_by_side.main([str(tmp_path / "x.json"), "--engine", "/bin/true",
+                           "--libtorch-peer", str(tmp_path / "nothing")])
 
 
 def test_noisy_host_runs_are_named(tmp_path):

@@ -1,0 +1,534 @@
+// libtorch_mlp: the libtorch C++ peer of run_experiment (bench/peers/README.md).
+//
+// Trains an mlpbench experiment file with libtorch's ATen ops and autograd, with the engine's
+// own pieces wherever they decide *what* is computed, so that only *how* differs:
+//  - the experiment file: the engine's parser and validator (load_experiment);
+//  - the data: the engine's IDX loader (load_dataset), pixels scaled x / 255 to float32;
+//  - the initial weights: the engine's Glorot initialisation from the seed (Mlp::init_glorot),
+//    copied in Keras layout, so both start from the same model;
+//  - the batches: the engine's seeded shuffle (Rng stream kShuffleStream, one shuffle per
+//    epoch), the last partial batch kept;
+//  - the learning rate of update t: the constant rate, or schedule_rate(schedule, t - 1);
+//  - the log: the engine's RunLog, epoch and summary JSON (schema mlpbench.run/1).
+// Adam and SGD are written out in their Keras form with in-place ops (as pytorch_mlp.py does):
+// torch's own Adam adds epsilon to the bias-corrected sqrt(v) instead.
+//
+// libtorch calls sgemm_ from libblas.so.3, OpenBLAS here (Debian's alternative); its threads
+// are OpenBLAS's own pthreads, separate from torch's intra-op (OpenMP) threads, so the two
+// counts are set separately and both recorded with the OpenBLAS kernel in use.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+#include <dlfcn.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mlpbench/build_info.h"
+#include "mlpbench/dataset.h"
+#include "mlpbench/errors.h"
+#include "mlpbench/experiment.h"
+#include "mlpbench/model.h"
+#include "mlpbench/output_paths.h"
+#include "mlpbench/rng.h"
+#include "mlpbench/run_log.h"
+#include "mlpbench/runner.h"
+#include "mlpbench/schedule.h"
+
+namespace {
+
+using mlpbench::ConfigError;
+using mlpbench::Dataset;
+using mlpbench::EpochResult;
+using mlpbench::Experiment;
+
+constexpr const char* kEnvKeys[] = {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                    "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"};
+
+volatile std::sig_atomic_t g_signal = 0;
+void on_signal(int sig) { g_signal = sig; }
+
+struct Options {
+  std::string experiment;
+  std::optional<int> threads, torch_threads, blas_threads, epochs, batch_size;
+  std::optional<uint64_t> seed;
+  size_t train_limit = 0, test_limit = 0;
+  int eval_batch_size = 1000;
+  std::string data_dir, out, config_name = "default";
+  bool force = false, quiet = false;
+};
+
+// OpenBLAS's own API, looked up at run time: libtorch links only the reference BLAS interface
+// (libblas.so.3), which is OpenBLAS when the system's alternative points there.
+struct Blas {
+  std::string library;  // the file sgemm_ was bound from
+  std::string config, corename;
+  int (*get_threads)() = nullptr;
+  void (*set_threads)(int) = nullptr;
+
+  static Blas probe() {
+    Blas b;
+    if (void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_")) {
+      Dl_info info{};
+      if (dladdr(sgemm, &info) && info.dli_fname) b.library = info.dli_fname;
+    }
+    auto get_config = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+    auto get_core = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    b.get_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    b.set_threads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (get_config) b.config = get_config();
+    if (get_core) b.corename = get_core();
+    return b;
+  }
+  bool is_openblas() const { return !config.empty() && set_threads && get_threads; }
+  int threads() const { return is_openblas() ? get_threads() : 1; }
+  // "OpenBLAS 0.3.21 (kernel Zen)", with "+ OPENBLAS_CORETYPE=..." when that pins the kernel.
+  std::string describe() const {
+    std::string text;
+    if (is_openblas()) {
+      const size_t v = config.find(' ');
+      const std::string version = config.substr(v + 1, config.find(' ', v + 1) - v - 1);
+      text = "OpenBLAS " + version + " (kernel " + corename + ")";
+    } else {
+      text = "BLAS " + (library.empty() ? std::string("(sgemm_ not found)") : library);
+    }
+    if (const char* ct = std::getenv("OPENBLAS_CORETYPE")) text += std::string(" + OPENBLAS_CORETYPE=") + ct;
+    return text;
+  }
+};
+
+int parse_int(const std::string& text, const char* option, long long lo, long long hi) {
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() ||
+      end != text.data() + text.size() || v < lo || v > hi) {
+    throw CLI::ValidationError(option, "expected an integer from " + std::to_string(lo) + " to " +
+                                           std::to_string(hi) + ", got \"" + text + "\"");
+  }
+  return static_cast<int>(v);
+}
+
+// The engine's experiment with the command line's overrides, and what this peer cannot do
+// refused by field (exit 2) rather than silently trained differently.
+Experiment resolve_experiment(const Options& o) {
+  Experiment e = mlpbench::load_experiment(o.experiment);
+  if (o.epochs) e.epochs = *o.epochs;
+  if (o.batch_size) e.batch_size = *o.batch_size;
+  if (o.seed) e.seed = *o.seed;
+  mlpbench::validate_experiment(e, o.experiment);
+  if (e.validation_split > 0) {
+    throw ConfigError(o.experiment + ": /validation_split: the libtorch peer trains on all training "
+                      "samples; use run_experiment for validation splits");
+  }
+  if (e.callbacks.early_stopping || e.callbacks.reduce_lr_on_plateau) {
+    throw ConfigError(o.experiment + ": /callbacks: the libtorch peer implements no callbacks; "
+                      "use run_experiment for them");
+  }
+  return e;
+}
+
+// [n, 784] float32 in [0, 1] and [n] int64 labels.
+std::pair<at::Tensor, at::Tensor> to_tensors(const Dataset& d) {
+  const auto n = static_cast<int64_t>(d.size());
+  const auto f = static_cast<int64_t>(d.features());
+  at::Tensor bytes = at::from_blob(const_cast<uint8_t*>(d.pixels.data()), {n, f}, at::kByte);
+  at::Tensor x = bytes.to(at::kFloat).div_(255.0f).contiguous();
+  at::Tensor labels = at::from_blob(const_cast<uint8_t*>(d.labels.data()), {n}, at::kByte);
+  return {x, labels.to(at::kLong)};
+}
+
+struct Model {
+  std::vector<at::Tensor> params;  // W0 [in, out], b0 [out], W1, b1, ...
+  std::vector<bool> relu;
+
+  at::Tensor logits(const at::Tensor& x) const {
+    at::Tensor h = x;
+    for (size_t l = 0; l < relu.size(); ++l) {
+      h = at::addmm(params[2 * l + 1], h, params[2 * l]);
+      if (relu[l]) h = at::relu(h);
+    }
+    return h;
+  }
+};
+
+// The engine's initial model, in Keras layout.
+Model initial_model(const Experiment& e) {
+  mlpbench::Mlp engine(mlpbench::kExperimentInputs, e.model);
+  engine.init_glorot(e.seed);
+  Model m;
+  for (size_t l = 0; l < engine.layers().size(); ++l) {
+    const auto& layer = engine.layers()[l];
+    std::vector<float> rows = engine.weight_rows(l);
+    at::Tensor w = at::from_blob(rows.data(), {static_cast<int64_t>(layer.in), static_cast<int64_t>(layer.out)},
+                                 at::kFloat).clone();
+    m.params.push_back(w.set_requires_grad(true));
+    m.params.push_back(at::zeros({static_cast<int64_t>(layer.out)}, at::kFloat).set_requires_grad(true));
+    m.relu.push_back(layer.relu());
+  }
+  return m;
+}
+
+// Keras' Adam and SGD, update t counted from 1, rate `lr`.
+class Optimizer {
+ public:
+  Optimizer(const mlpbench::OptimizerSpec& spec, const std::vector<at::Tensor>& params) : spec_(spec) {
+    const bool adam = spec.kind == mlpbench::OptimizerKind::kAdam;
+    if (adam || spec.momentum > 0) {
+      for (const auto& p : params) slot1_.push_back(at::zeros_like(p));
+    }
+    if (adam) {
+      for (const auto& p : params) slot2_.push_back(at::zeros_like(p));
+    }
+  }
+
+  void step(std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, uint64_t t, double lr) {
+    at::NoGradGuard no_grad;
+    if (spec_.kind == mlpbench::OptimizerKind::kAdam) {
+      const double td = static_cast<double>(t);
+      const double lr_t = lr * std::sqrt(1 - std::pow(spec_.beta_2, td)) / (1 - std::pow(spec_.beta_1, td));
+      for (size_t i = 0; i < params.size(); ++i) {
+        at::Tensor& m = slot1_[i];
+        at::Tensor& v = slot2_[i];
+        m.mul_(spec_.beta_1).add_(grads[i], 1 - spec_.beta_1);
+        v.mul_(spec_.beta_2).addcmul_(grads[i], grads[i], 1 - spec_.beta_2);
+        params[i].addcdiv_(m, v.sqrt().add_(spec_.epsilon), -lr_t);
+      }
+    } else if (slot1_.empty()) {
+      for (size_t i = 0; i < params.size(); ++i) params[i].add_(grads[i], -lr);
+    } else {
+      for (size_t i = 0; i < params.size(); ++i) {
+        at::Tensor& vel = slot1_[i];
+        vel.mul_(spec_.momentum).add_(grads[i], -lr);  // v = momentum v - lr g
+        if (spec_.nesterov) {
+          params[i].add_(vel, spec_.momentum).add_(grads[i], -lr);
+        } else {
+          params[i].add_(vel);
+        }
+      }
+    }
+  }
+
+ private:
+  mlpbench::OptimizerSpec spec_;
+  std::vector<at::Tensor> slot1_, slot2_;  // Adam: m, v; SGD: velocity
+};
+
+mlpbench::Evaluation evaluate(const Model& model, const at::Tensor& x, const at::Tensor& y, int batch) {
+  at::NoGradGuard no_grad;
+  const int64_t n = x.size(0), classes = 10;
+  double loss_sum = 0;
+  at::Tensor confusion = at::zeros({classes * classes}, at::kLong);
+  for (int64_t s = 0; s < n; s += batch) {
+    const int64_t e = std::min(n, s + batch);
+    at::Tensor logits = model.logits(x.slice(0, s, e));
+    at::Tensor yb = y.slice(0, s, e);
+    loss_sum += at::cross_entropy_loss(logits, yb, {}, at::Reduction::Sum).item<double>();
+    confusion.add_(at::bincount(yb * classes + logits.argmax(1), {}, classes * classes));
+  }
+  mlpbench::Evaluation ev;
+  ev.classes = classes;
+  ev.loss = loss_sum / static_cast<double>(n);
+  uint64_t correct = 0;
+  for (int64_t i = 0; i < classes * classes; ++i) {
+    ev.confusion.push_back(static_cast<uint64_t>(confusion[i].item<int64_t>()));
+    if (i / classes == i % classes) correct += ev.confusion.back();
+  }
+  ev.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  return ev;
+}
+
+// "1.13.1" from Debian's package version "1.13.1+dfsg-4" when the build knew it, else the
+// headers' TORCH_VERSION (which Debian's 1.13.1 gives as 1.13.0).
+std::string torch_release() {
+  const std::string package = MLPBENCH_TORCH_PACKAGE;
+  if (package.empty()) return TORCH_VERSION;
+  const size_t colon = package.find(':');  // an epoch, if any
+  const std::string upstream = package.substr(colon == std::string::npos ? 0 : colon + 1);
+  return upstream.substr(0, upstream.find_first_of("+-~"));
+}
+
+// "OpenMP" from at::get_parallel_info()'s "ATen parallel backend: OpenMP" line.
+std::string parallel_backend() {
+  const std::string info = at::get_parallel_info();
+  const std::string key = "ATen parallel backend: ";
+  const size_t at = info.find(key);
+  if (at == std::string::npos) return "unknown";
+  const size_t from = at + key.size();
+  return info.substr(from, info.find('\n', from) - from);
+}
+
+std::string env_or_unset(const char* key) {
+  const char* v = std::getenv(key);
+  return v ? v : "unset";
+}
+
+int train(const Options& o) {
+  const auto t_wall = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const Experiment e = resolve_experiment(o);
+
+  // Threads: --torch-threads / --blas-threads, else --threads, else the experiment's, else all
+  // cores. OpenBLAS's count is set after torch's: torch may reset it when it sizes its pool.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = o.threads.value_or(e.threads > 0 ? e.threads : cores);
+  const int torch_threads = o.torch_threads.value_or(threads);
+  const int blas_threads = o.blas_threads.value_or(threads);
+  // Denormals flushed to zero, as the engine and TensorFlow (the Keras reference) run.
+  const bool flush_denormals = at::globalContext().setFlushDenormal(true);
+  at::set_num_threads(torch_threads);
+  Blas blas = Blas::probe();
+  if (blas.is_openblas()) blas.set_threads(blas_threads);
+  if (!blas.is_openblas() && !o.quiet) {
+    std::fprintf(stderr, "libtorch_mlp: warning: sgemm_ is not OpenBLAS's (%s): the BLAS thread "
+                 "count cannot be set and the peer may be far slower than it could be\n",
+                 blas.describe().c_str());
+  }
+
+  const char* env_data = std::getenv("MLPBENCH_DATA");
+  const std::string data_dir = !o.data_dir.empty() ? o.data_dir
+                               : env_data && *env_data ? env_data
+                                                       : mlpbench::repo_root() + "/data";
+  Dataset train = mlpbench::load_dataset(data_dir, e.dataset, "train", o.train_limit);
+  const Dataset test = mlpbench::load_dataset(data_dir, e.dataset, "test", o.test_limit);
+  mlpbench::check_same_shape(train, test);
+  auto [x_train, y_train] = to_tensors(train);
+  auto [x_test, y_test] = to_tensors(test);
+
+  const std::string version = torch_release();
+  const std::string started = mlpbench::utc_timestamp();
+  const std::string out = !o.out.empty() ? o.out
+      : mlpbench::repo_root() + "/results/runs/" + e.name + "/" + mlpbench::utc_stamp_compact() +
+            "-libtorch-t" + std::to_string(torch_threads) + "b" + std::to_string(blas.threads()) +
+            "-p" + std::to_string(::getpid()) + ".json";
+
+  nlohmann::json experiment = e.to_json();
+  experiment["threads"] = threads;
+  nlohmann::json run = {{"threads", std::max(at::get_num_threads(), blas.threads())},
+                        {"simd_target", blas.is_openblas() ? "OpenBLAS" : "BLAS"},
+                        {"flush_denormals", flush_denormals},
+                        {"seed", e.seed},
+                        {"started_utc", started},
+                        {"train_samples", train.size()},
+                        {"test_samples", test.size()},
+                        {"train_limit", o.train_limit},
+                        {"test_limit", o.test_limit}};
+  mlpbench::RunLog log(out, experiment, run, /*create=*/!o.force);
+  nlohmann::json peer = {{"name", o.config_name},
+                         {"torch_threads", at::get_num_threads()},
+                         {"torch_interop_threads", at::get_num_interop_threads()},
+                         {"blas_threads", blas.threads()},
+                         {"blas_library", blas.library},
+                         {"openblas_corename", blas.corename},
+                         {"parallel_backend", parallel_backend()},
+                         {"torch_headers_version", TORCH_VERSION},
+                         {"torch_package", MLPBENCH_TORCH_PACKAGE},
+                         {"compiled_with", mlpbench::build_json()["compiler"]}};
+  for (const char* key : kEnvKeys) peer[key] = env_or_unset(key);
+  log.json()["build"] = {{"version", version},
+                         {"git_commit", mlpbench::git_commit()},
+                         {"compiler", "libtorch " + version},
+                         {"build_type", "libtorch"},
+                         {"cxx_flags", ""},
+                         {"simd_config", "peer"},
+                         {"simd_targets_compiled", nlohmann::json::array()},
+                         {"openmp", true},
+                         {"blas", blas.describe()},
+                         {"peer_config", peer}};
+  std::vector<EpochResult> history;
+  log.write("running", history, since(t_wall));
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  Model model = initial_model(e);
+  Optimizer optimizer(e.optimizer, model.params);
+  const double flops_per_sample = mlpbench::Mlp(mlpbench::kExperimentInputs, e.model).training_flops_per_sample();
+  auto rate = [&](uint64_t t) {
+    return e.optimizer.schedule ? mlpbench::schedule_rate(*e.optimizer.schedule, t - 1) : e.optimizer.learning_rate;
+  };
+  mlpbench::Rng shuffle_rng(e.seed, mlpbench::kShuffleStream);
+  const size_t n = train.size(), batch = static_cast<size_t>(e.batch_size);
+  const size_t steps = (n + batch - 1) / batch;
+  if (!o.quiet) {
+    std::string dims = std::to_string(mlpbench::kExperimentInputs);
+    for (const auto& l : e.model) dims += "-" + std::to_string(l.units);
+    std::fprintf(stderr, "libtorch_mlp: %s: %s %s, %s %zu/%zu, batch %zu, libtorch %s, %s, %d torch "
+                 "thread(s), %d BLAS thread(s)\n", e.name.c_str(), dims.c_str(),
+                 std::string(mlpbench::optimizer_name(e.optimizer.kind)).c_str(), e.dataset.c_str(), n,
+                 test.size(), batch, version.c_str(), blas.describe().c_str(), at::get_num_threads(),
+                 blas.threads());
+  }
+
+  std::string status = "completed";
+  int code = mlpbench::kExitOk;
+  uint64_t updates = 0;
+  std::vector<uint32_t> order(n);
+  for (int epoch = 1; epoch <= e.epochs && status == "completed"; ++epoch) {
+    std::iota(order.begin(), order.end(), 0u);
+    if (e.shuffle) mlpbench::shuffle(order, shuffle_rng);
+    // int64 indices for index_select, the engine's order.
+    const at::Tensor order_t = at::from_blob(order.data(), {static_cast<int64_t>(n)}, at::kInt).to(at::kLong);
+    EpochResult r;
+    r.epoch = epoch;
+    r.learning_rate = rate(updates + 1);
+    double loss_sum = 0;
+    uint64_t correct = 0, seen = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t s = 0; s < steps; ++s) {
+      const int64_t first = static_cast<int64_t>(s * batch);
+      const int64_t last = static_cast<int64_t>(std::min(n, (s + 1) * batch));
+      const at::Tensor idx = order_t.slice(0, first, last);
+      const at::Tensor xb = x_train.index_select(0, idx);
+      const at::Tensor yb = y_train.index_select(0, idx);
+      const at::Tensor logits = model.logits(xb);
+      const at::Tensor loss = at::cross_entropy_loss(logits, yb);
+      const std::vector<at::Tensor> grads = torch::autograd::grad({loss}, model.params);
+      ++updates;
+      optimizer.step(model.params, grads, updates, rate(updates));
+      const double lv = loss.item<double>();
+      const auto rows = static_cast<uint64_t>(last - first);
+      loss_sum += lv * static_cast<double>(rows);
+      correct += static_cast<uint64_t>(logits.detach().argmax(1).eq(yb).sum().item<int64_t>());
+      seen += rows;
+      r.steps = s + 1;
+      if (!std::isfinite(lv)) {
+        status = "diverged";
+        code = mlpbench::kExitDiverged;
+        std::fprintf(stderr, "libtorch_mlp: training diverged at epoch %d, step %zu (loss %g)\n", epoch, s + 1, lv);
+        break;
+      }
+      if (g_signal) {
+        status = "interrupted";
+        code = 128 + g_signal;
+        break;
+      }
+    }
+    r.train_seconds = since(t0);
+    r.learning_rate_end = rate(updates);
+    r.train_loss = loss_sum / static_cast<double>(seen);
+    r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+    r.samples_per_second = static_cast<double>(seen) / r.train_seconds;
+    r.gflops = flops_per_sample * static_cast<double>(seen) / r.train_seconds / 1e9;
+    if (status != "completed") break;  // a partial epoch is not an epoch of the log
+    const auto e0 = std::chrono::steady_clock::now();
+    const mlpbench::Evaluation ev = evaluate(model, x_test, y_test, o.eval_batch_size);
+    r.eval_seconds = since(e0);
+    r.test_loss = ev.loss;
+    r.test_accuracy = ev.accuracy;
+    history.push_back(r);
+    log.set_evaluation(ev);
+    if (!std::isfinite(ev.loss)) {
+      status = "diverged";
+      code = mlpbench::kExitDiverged;
+      std::fprintf(stderr, "libtorch_mlp: test loss not finite after epoch %d\n", epoch);
+    }
+    if (!o.quiet) {
+      std::fprintf(stderr, "Epoch %d/%d: %zu steps - %.2fs - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
+                   "test_accuracy: %.4f (%.0f samples/s, %.1f GFLOP/s)\n", epoch, e.epochs, r.steps,
+                   r.train_seconds, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy,
+                   r.samples_per_second, r.gflops);
+    }
+    log.write(status == "completed" && epoch < e.epochs ? "running" : status, history, since(t_wall));
+    if (g_signal && status == "completed" && epoch < e.epochs) {
+      status = "interrupted";
+      code = 128 + g_signal;
+    }
+  }
+  if (status == "interrupted") std::fprintf(stderr, "libtorch_mlp: interrupted by signal %d\n", code - 128);
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
+  log.write(status, history, since(t_wall));
+  std::printf("%s\n", out.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"The libtorch C++ peer of run_experiment: trains an experiment file with libtorch "
+               "(the engine's parser, data, initial weights and batch order; Keras' Adam/SGD) and "
+               "writes an mlpbench.run/1 log.\n\nExit status: 0 done; 2 bad command line or "
+               "experiment file, or the log exists (see --force); 3 dataset missing or corrupt; 4 "
+               "diverged; 130/143 interrupted by SIGINT/SIGTERM; 1 anything else.",
+               "libtorch_mlp"};
+  app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
+  std::string threads, torch_threads, blas_threads, epochs, batch_size, seed, train_limit, test_limit, eval_batch;
+  app.add_option("--threads", threads, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)");
+  app.add_option("--torch-threads", torch_threads, "torch intra-op threads (default: --threads)");
+  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (default: --threads)");
+  app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
+  app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
+  app.add_option("--seed", seed, "Override the experiment's seed (0 to 2^63-1)");
+  app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
+  app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
+  app.add_option("--eval-batch-size", eval_batch, "Batch size of the test-set evaluation (default 1000)");
+  app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
+  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced without --force");
+  app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
+  app.add_flag("--force", o.force, "Replace an existing log at --out");
+  app.add_flag("--quiet", o.quiet, "Only errors and the log path");
+  app.set_version_flag("--version", std::string("libtorch_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
+                                        "), libtorch " + torch_release());
+  try {
+    app.parse(argc, argv);
+    if (!threads.empty()) o.threads = parse_int(threads, "--threads", 1, 1024);
+    if (!torch_threads.empty()) o.torch_threads = parse_int(torch_threads, "--torch-threads", 1, 1024);
+    if (!blas_threads.empty()) o.blas_threads = parse_int(blas_threads, "--blas-threads", 1, 1024);
+    if (!epochs.empty()) o.epochs = parse_int(epochs, "--epochs", 1, 100000);
+    if (!batch_size.empty()) o.batch_size = parse_int(batch_size, "--batch-size", 1, 65536);
+    if (!seed.empty()) {
+      uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), v);
+      if (seed.empty() || seed[0] == '-' || seed[0] == '+' || ec != std::errc() || end != seed.data() + seed.size() ||
+          v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        throw CLI::ValidationError("--seed", "expected an integer from 0 to 2^63-1, got \"" + seed + "\"");
+      }
+      o.seed = v;
+    }
+    constexpr long long kMaxSamples = std::numeric_limits<int32_t>::max();
+    if (!train_limit.empty()) o.train_limit = static_cast<size_t>(parse_int(train_limit, "--train-limit", 0, kMaxSamples));
+    if (!test_limit.empty()) o.test_limit = static_cast<size_t>(parse_int(test_limit, "--test-limit", 0, kMaxSamples));
+    if (!eval_batch.empty()) o.eval_batch_size = parse_int(eval_batch, "--eval-batch-size", 1, 1 << 20);
+  } catch (const CLI::CallForHelp&) {
+    std::printf("%s", app.help().c_str());
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::printf("%s\n", app.version().c_str());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "libtorch_mlp: error: %s\nRun with --help for the options.\n", e.what());
+    return mlpbench::kExitUsage;
+  }
+  try {
+    return train(o);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
+    return mlpbench::kExitUsage;
+  } catch (const mlpbench::OutputExists& e) {
+    std::fprintf(stderr, "libtorch_mlp: error: %s (use --force to replace it)\n", e.what());
+    return mlpbench::kExitUsage;
+  } catch (const mlpbench::DataError& e) {
+    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
+    return mlpbench::kExitData;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
+    return mlpbench::kExitOther;
+  }
+}
