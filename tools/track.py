@@ -523,12 +523,12 @@ def series_points(history, repo, rev, pattern, metric):
 def change_points(points, significance, min_size):
     """[(index, Interval)] of one series' change points with the change's interval."""
     import track_stats as ts
-    meds = [statistics.median(v) for _, _, v in points]
-    cps = ts.e_divisive(meds, min_size=min_size, significance=significance)
-    bounds = [0] + cps + [len(meds)]
+    levels = ts.commit_levels([v for _, _, v in points])
+    cps = ts.e_divisive(levels, min_size=min_size, significance=significance)
+    bounds = [0] + cps + [len(levels)]
     out = []
     for k, cp in enumerate(cps):
-        before, after = meds[bounds[k]:cp], meds[cp:bounds[k + 2]]
+        before, after = levels[bounds[k]:cp], levels[cp:bounds[k + 2]]
         out.append((cp, ts.unpaired_interval(before, after, 0.95)))
     return out
 

@@ -289,7 +289,7 @@ def synthetic_repo_history(tmp_path, n=60, steps=((15, 1.08), (30, 0.95), (45, 1
             if i == at:
                 level *= f
         times = {name: (ns * level, None) for name, (ns, _) in make_fixtures.BENCH.items()}
-        data = make_fixtures.bench_file(times, seed=int(rng.integers(1 << 30)), noise=0.01,
+        data = make_fixtures.bench_file(times, seed=int(rng.integers(1 << 30)), noise=0.03,
                                         commit=sha[:12], date=f"2026-11-20T10:{i:02d}:00+00:00")
         track_store.file_record(str(hist), json.dumps(data).encode(),
                                 track_store.ml.BenchFile("x", data))
@@ -336,7 +336,8 @@ def test_report_formats(tr, tmp_path):
 # ----------------------------------------------------------------------------- bisect
 
 def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
-    """32 commits; commit 20 makes the benchmark 30 % slower, commit 12 does not build."""
+    """32 commits; commit 20 makes the benchmark 30 % slower, commit 23 (where the search
+    goes after the first good midpoint) does not build and is skipped."""
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -346,7 +347,7 @@ def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
     for i in range(32):
         (repo / "speed.txt").write_text("1.3" if i >= 20 else "1.0")
         (repo / "n.txt").write_text(str(i))
-        if i == 12:
+        if i == 23:
             (repo / "broken").write_text("")
         elif (repo / "broken").exists():
             os.unlink(repo / "broken")
@@ -361,6 +362,7 @@ def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
     assert f"first bad commit: {sha['commit 20'][:7]}" in r.out
     steps = int(r.out.split(" measured step(s)")[0].split()[-1])
     assert steps <= 7, r.out
+    assert f"{sha['commit 23'][:7]}: does not build -> skip (125)" in r.out
     assert git(repo, "worktree", "list").count("\n") == 1  # worktrees removed
     assert "bisect" not in git(repo, "status")
 
