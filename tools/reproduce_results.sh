@@ -40,15 +40,22 @@ if want reference; then
 fi
 
 if want peers; then
-  echo "== PyTorch peer on both references (its best configuration here: 1 thread)"
+  echo "== PyTorch peers on both references (Python: 1 thread; libtorch: 1 torch + 2 OpenBLAS threads)"
   $PY bench/peers/pytorch_mlp.py experiments/mlp512_5ep.json --threads 1 --quiet --force \
     --out results/runs/reference/mlp512_5ep-pytorch.json
   $PY bench/peers/pytorch_mlp.py experiments/mlp64_32_100ep.json --threads 1 --quiet --force \
     --out results/runs/reference/mlp64_32_100ep-pytorch.json
-  $PY tools/plot_runs.py results/runs/reference/mlp512_5ep.json results/runs/reference/mlp512_5ep-pytorch.json \
-    -o results/figures/mlp512_5ep_vs_pytorch.png
-  $PY tools/plot_runs.py results/runs/reference/mlp64_32_100ep.json results/runs/reference/mlp64_32_100ep-pytorch.json \
-    -o results/figures/mlp64_32_100ep_vs_pytorch.png
+  # The libtorch C++ peer where it is built, in its best configuration (bench/peers/README.md):
+  # 1 torch thread, 2 OpenBLAS threads, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset.
+  for e in mlp512_5ep mlp64_32_100ep; do
+    logs=(results/runs/reference/$e.json results/runs/reference/$e-pytorch.json)
+    if [[ -x build/bench/libtorch_mlp ]]; then
+      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/libtorch_mlp experiments/$e.json \
+        --torch-threads 1 --blas-threads 2 --quiet --force --out results/runs/reference/$e-libtorch.json
+      logs+=(results/runs/reference/$e-libtorch.json)
+    fi
+    $PY tools/plot_runs.py "${logs[@]}" -o results/figures/${e}_vs_pytorch.png
+  done
 fi
 
 if want side_by_side; then
