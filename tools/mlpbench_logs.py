@@ -280,9 +280,15 @@ class RunLog:
             else []
 
     def label(self, status=True):
-        """'mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 2 threads · AVX3 [running]'."""
+        """'mlp512_5ep · mlpbench 0.1.0 (GNU 12.2.0) · 2 threads · AVX3 [running]'; a peer with
+        separate torch and BLAS thread counts (the libtorch one) shows both, '1+2 threads'."""
         t = self.threads
-        text = f"{self.name} · {self.engine} · {t} thread{'s' if t != 1 else ''} · {self.simd_target}"
+        peer = (self.data["build"].get("peer_config") or {})
+        counts = (peer.get("torch_threads"), peer.get("blas_threads"))
+        threads = (f"{counts[0]}+{counts[1]} threads (torch+BLAS)"
+                   if all(isinstance(c, int) for c in counts) and counts[0] != counts[1]
+                   else f"{t} thread{'s' if t != 1 else ''}")
+        text = f"{self.name} · {self.engine} · {threads} · {self.simd_target}"
         if status and self.status != "completed":
             text += f" [{self.status}]"
         return text

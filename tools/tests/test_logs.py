@@ -34,6 +34,17 @@ def test_labels_show_engine_threads_target_and_status():
     assert "PyTorch 1.13.1" in peer.label() and "OpenBLAS" in peer.label()
 
 
+def test_a_peer_with_separate_torch_and_blas_threads_shows_both(tmp_path):
+    data = json.loads(open(fixture("runs", "pytorch.json")).read())
+    data["build"].update(compiler="libtorch 1.13.1", simd_config="peer")
+    data["build"].setdefault("peer_config", {}).update(torch_threads=1, blas_threads=2)
+    data["run"]["threads"] = 2
+    log = ml.validate_run_log("libtorch.json", data)
+    assert log.label() == "mlp512_5ep · libtorch 1.13.1 · 1+2 threads (torch+BLAS) · OpenBLAS"
+    data["build"]["peer_config"]["torch_threads"] = 2  # equal counts: the plain form
+    assert "· 2 threads ·" in ml.validate_run_log("libtorch.json", data).label()
+
+
 def test_duplicate_labels_get_file_names():
     a = ml.load_run_log(fixture("sweep", "t2_avx3.json"))
     b = ml.load_run_log(fixture("sweep_perturbed", "t2_avx3.json"))
