@@ -3,6 +3,7 @@
 // exit status, no crash, no hang, no file lost or half-written. Random cases print their seed.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -451,7 +452,7 @@ TEST_CASE("faults: special files are never replaced, not even with --force", "[f
   const std::string fifo = s.dir + "/fifo", dev = s.dir + "/null-link";
   REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
   fs::create_symlink("/dev/null", dev);
-  for (const std::string& option : {"--out", "--checkpoint", "--save-weights"}) {
+  for (const std::string option : {"--out", "--checkpoint", "--save-weights"}) {
     for (const std::string& target : {fifo, dev}) {
       const std::string out = option == "--out" ? target : s.dir + "/log.json";
       const auto r = run(s.cmd(s.experiment + " --force --out " + out + (option == "--out" ? "" : " " + option + " " + target)));
@@ -662,4 +663,223 @@ TEST_CASE("faults: the log is rewritten at most once a second while running", "[
   REQUIRE(read_json(path)["epochs"].empty());
   log.write("completed", epochs, 0.2);             // final states are always written
   REQUIRE(read_json(path)["epochs"].size() == 1);
+}
+
+TEST_CASE("faults: a run that fails after training started ends its log \"failed\" with the error", "[faults][log]") {
+  // The weights (75 KB) and a checkpoint (225 KB) exceed a 32 KB file size limit (ulimit -f, in
+  // 512-byte blocks) that the log fits in: the write fails with EFBIG (SIGXFSZ is ignored).
+  struct Case {
+    std::string what, args, output;
+    size_t epochs_logged;
+  };
+  Sandbox s(3);
+  const std::string weights = s.dir + "/w.safetensors", ckpt = s.dir + "/c.ckpt";
+  for (const Case& c : {Case{"weights written after the last epoch", "--save-weights " + weights, weights, 3},
+                        Case{"a checkpoint after epoch 1", "--checkpoint-every 1 --checkpoint " + ckpt, ckpt, 1}}) {
+    INFO(c.what);
+    const std::string log = s.dir + "/log.json";
+    fs::remove(log);
+    const auto r = run("ulimit -f 64 && " + s.cmd(s.experiment + " --out " + log + " " + c.args));
+    require_clean_error(r, 1, c.output);
+    const json j = read_json(log);
+    REQUIRE(j["status"] == "failed");
+    REQUIRE(j["error"].get<std::string>().find(c.output) != std::string::npos);
+    REQUIRE(j["epochs"].size() == c.epochs_logged);
+    if (c.epochs_logged < 3) REQUIRE_FALSE(j.contains("evaluation"));  // not evaluated: stopped in epoch 2
+    REQUIRE_FALSE(fs::exists(c.output));
+  }
+}
+
+TEST_CASE("faults: a --save-weights path taken during the run: the log says \"failed\", the file is kept", "[faults][log]") {
+  // Another process creates the weights file while the run trains; the run must not replace it
+  // and must not call itself completed. A run that finishes before the file could be created
+  // is retried with more epochs.
+  for (int epochs = 100; epochs <= 100000; epochs *= 10) {
+    Sandbox s(epochs);
+    const std::string log = s.dir + "/log.json", weights = s.dir + "/w.safetensors";
+    const std::string err = s.dir + "/err";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const std::string c = s.cmd(s.experiment + " --train-limit 64 --test-limit 32 --out " + log + " --save-weights " +
+                                  weights) + " >/dev/null 2>" + err;
+      execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    while (!fs::exists(log)) usleep(1000);  // the log exists: training is under way
+    const int fd = ::open(weights.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    const bool ours = fd >= 0 && ::write(fd, "theirs", 6) == 6;
+    if (fd >= 0) ::close(fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    if (!ours) {  // the run was faster: it completed and wrote its weights
+      REQUIRE(WEXITSTATUS(status) == 0);
+      continue;
+    }
+    INFO(test_support::read_file(err));
+    REQUIRE(WEXITSTATUS(status) == 1);
+    REQUIRE(test_support::read_file(err).find(weights) != std::string::npos);
+    REQUIRE(test_support::read_file(weights) == "theirs");
+    const json j = read_json(log);
+    REQUIRE(j["status"] == "failed");
+    REQUIRE(j["error"].get<std::string>().find(weights) != std::string::npos);
+    REQUIRE(j["epochs"].size() == static_cast<size_t>(epochs));
+    return;
+  }
+  FAIL("every run finished before its weights path could be taken");
+}
+
+TEST_CASE("faults: a diverging run ends its log \"diverged\" (exit 4) and writes no weights", "[faults][log]") {
+  Sandbox s(50, "sgd");
+  json e = read_json(s.experiment);
+  e["model"][0]["activation"] = "linear";  // nothing bounds the activations
+  e["optimizer"]["learning_rate"] = 10;    // the highest rate allowed
+  test_support::write_file(s.experiment, e.dump());
+  const std::string log = s.dir + "/log.json", weights = s.dir + "/w.safetensors";
+  const auto r = run(s.cmd(s.experiment + " --out " + log + " --save-weights " + weights));
+  require_clean_error(r, 4, "diverged");
+  const json j = read_json(log);
+  REQUIRE(j["status"] == "diverged");
+  REQUIRE_FALSE(j.contains("error"));
+  REQUIRE_FALSE(fs::exists(weights));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run log: linear I/O, and valid whenever the process is killed
+
+namespace {
+
+std::vector<mlpbench::EpochResult> fake_epochs(size_t n, std::mt19937_64& gen) {
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<mlpbench::EpochResult> epochs(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto& e = epochs[i];
+    e.epoch = static_cast<int>(i + 1);
+    e.train_loss = u(gen), e.train_accuracy = u(gen), e.test_loss = u(gen), e.test_accuracy = u(gen);
+    e.train_seconds = u(gen), e.eval_seconds = u(gen), e.samples_per_second = 1e5 * u(gen), e.gflops = 10 * u(gen);
+    e.steps = 2;
+    e.barrier_us = u(gen);
+  }
+  return epochs;
+}
+
+// A log read back: epochs numbered 1..k with the numbers written, a summary that describes them.
+void require_consistent_log(const json& j, const std::vector<mlpbench::EpochResult>& written) {
+  REQUIRE(j["schema"] == "mlpbench.run/1");
+  const json& epochs = j["epochs"];
+  REQUIRE(epochs.size() <= written.size());
+  for (size_t i = 0; i < epochs.size(); ++i) {
+    INFO("epoch " << i + 1);
+    REQUIRE(epochs[i]["epoch"] == i + 1);
+    REQUIRE(epochs[i]["test_accuracy"].get<double>() == written[i].test_accuracy);
+  }
+  if (!epochs.empty()) REQUIRE(j["summary"]["final_test_accuracy"] == epochs.back()["test_accuracy"]);
+}
+
+uint64_t bytes_for(size_t n, const std::string& path, std::mt19937_64& gen) {
+  const auto epochs = fake_epochs(n, gen);
+  mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
+  std::vector<mlpbench::EpochResult> so_far;
+  for (const auto& e : epochs) {
+    so_far.push_back(e);
+    log.write("running", so_far, 0);  // every epoch, as --checkpoint-every 1 does
+  }
+  log.write("completed", so_far, 1);
+  const json j = read_json(path);
+  REQUIRE(j["status"] == "completed");
+  REQUIRE(j["epochs"].size() == n);
+  require_consistent_log(j, epochs);
+  return log.bytes_written();
+}
+
+}  // namespace
+
+TEST_CASE("faults: a log written at every epoch costs bytes linear in the epochs", "[faults][log]") {
+  const std::string dir = test_support::temp_dir();
+  std::mt19937_64 gen(test_seed());
+  const uint64_t small = bytes_for(400, dir + "/small.json", gen), large = bytes_for(1600, dir + "/large.json", gen);
+  INFO(small << " bytes for 400 epochs, " << large << " for 1600");
+  // Linear: 4x the epochs, 4x the bytes (whole rewrites would give 16x).
+  REQUIRE(large < 5 * small);
+  REQUIRE(large > 3 * small);
+  REQUIRE(large < 1600 * 2000);  // an epoch and a trailer: well below 2 KB per update
+}
+
+TEST_CASE("faults: a log whose trailer shrinks or whose head changes stays valid", "[faults][log]") {
+  const std::string dir = test_support::temp_dir(), path = dir + "/log.json";
+  std::mt19937_64 gen(test_seed());
+  const auto epochs = fake_epochs(3, gen);
+  mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
+  log.json()["error"] = std::string(5000, 'x');  // a long trailer, then a short one: padded
+  log.write("running", {epochs[0]}, 0);
+  log.json().erase("error");
+  log.write("running", {epochs[0], epochs[1]}, 0);
+  json j = read_json(path);
+  REQUIRE_FALSE(j.contains("error"));
+  require_consistent_log(j, epochs);
+  REQUIRE(j["epochs"].size() == 2);
+  log.json()["experiment"] = {{"name", "changed"}};  // the head changed: the file is rewritten
+  log.write("completed", epochs, 0);
+  j = read_json(path);
+  REQUIRE(j["experiment"]["name"] == "changed");
+  REQUIRE(j["status"] == "completed");
+  REQUIRE(j["epochs"].size() == 3);
+}
+
+TEST_CASE("faults: a SIGKILL at any moment leaves a log that parses, with consistent epochs", "[faults][log][signals]") {
+  const std::string dir = test_support::temp_dir();
+  std::mt19937_64 gen(test_seed());
+  const auto epochs = fake_epochs(100000, gen);
+  for (int trial = 0; trial < 40; ++trial) {
+    const std::string path = dir + "/k" + std::to_string(trial) + ".json";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      // As fast as the writes go, with a trailer that grows and shrinks (an error comes and goes).
+      mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
+      std::vector<mlpbench::EpochResult> so_far;
+      for (const auto& e : epochs) {
+        so_far.push_back(e);
+        if (e.epoch % 3 == 0) log.json()["error"] = std::string(static_cast<size_t>(e.epoch % 700), 'e');
+        else log.json().erase("error");
+        log.write("running", so_far, 0);
+      }
+      _exit(0);
+    }
+    const int delay_us = static_cast<int>(gen() % 300000);
+    INFO("SIGKILL after " << delay_us << " us");
+    usleep(static_cast<useconds_t>(delay_us));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!fs::exists(path)) continue;  // killed before the first write
+    json j;
+    REQUIRE_NOTHROW(j = read_json(path));
+    REQUIRE(j["status"] == "running");
+    require_consistent_log(j, epochs);
+  }
+  // The real program, killed while training epochs of two steps.
+  Sandbox s(100000);
+  for (int trial = 0; trial < 3; ++trial) {
+    const std::string log = s.dir + "/run" + std::to_string(trial) + ".json";
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const std::string c = "exec " + test_support::run_experiment_path() + " --quiet --data-dir " + s.data + " " +
+                            s.experiment + " --train-limit 64 --test-limit 32 --out " + log + " >/dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    while (!fs::exists(log)) usleep(1000);
+    const int delay_ms = 200 + static_cast<int>(gen() % 2500);
+    INFO("SIGKILL " << delay_ms << " ms after the log appeared");
+    usleep(static_cast<useconds_t>(delay_ms) * 1000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    json j;
+    REQUIRE_NOTHROW(j = read_json(log));
+    REQUIRE(j["status"] == "running");
+    const json& e = j["epochs"];
+    for (size_t i = 0; i < e.size(); ++i) REQUIRE(e[i]["epoch"] == i + 1);
+    if (!e.empty()) REQUIRE(j["summary"]["final_test_accuracy"] == e.back()["test_accuracy"]);
+  }
 }

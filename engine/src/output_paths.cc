@@ -30,8 +30,9 @@ const char* special_kind(mode_t mode) {
   return nullptr;
 }
 
-// A complete temporary file beside `path` (fsynced, mode 0644); returns its name.
-std::string write_temporary(const std::string& path, const std::string& content) {
+// A complete temporary file beside `path` (fsynced, mode 0644); returns its name. With
+// `keep_fd`, the descriptor stays open for writing and is stored there.
+std::string write_temporary(const std::string& path, const std::string& content, int* keep_fd = nullptr) {
   const fs::path dir = folder_of(path);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -51,6 +52,10 @@ std::string write_temporary(const std::string& path, const std::string& content)
   if (ok && (fchmod(fd, 0644) != 0 || fsync(fd) != 0)) {
     ok = false;
     saved = errno;
+  }
+  if (ok && keep_fd) {
+    *keep_fd = fd;
+    return tmp;
   }
   if (::close(fd) != 0 && ok) {
     ok = false;
@@ -89,6 +94,10 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 void write_output(const std::string& path, const std::string& content, WriteMode mode) {
+  ::close(write_output_open(path, content, mode));
+}
+
+int write_output_open(const std::string& path, const std::string& content, WriteMode mode) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (const char* kind = special_kind(st.st_mode)) {
@@ -96,30 +105,32 @@ void write_output(const std::string& path, const std::string& content, WriteMode
     }
     if (mode == WriteMode::kCreate) throw OutputExists(path + ": exists already");
   }
-  const std::string tmp = write_temporary(path, content);
+  int fd = -1;
+  const std::string tmp = write_temporary(path, content, &fd);
+  auto fail = [&](const std::string& message, bool exists) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    if (exists) throw OutputExists(message);
+    throw std::runtime_error(message);
+  };
   if (mode == WriteMode::kCreate) {
     // link(2) fails if anything is at `path`: of two racing processes exactly one wins.
     if (::link(tmp.c_str(), path.c_str()) != 0) {
       const int err = errno;
-      ::unlink(tmp.c_str());
-      if (err == EEXIST) throw OutputExists(path + ": exists already (created by another process?)");
-      throw std::runtime_error(path + ": cannot create: " + errno_text(err));
+      if (err == EEXIST) fail(path + ": exists already (created by another process?)", true);
+      fail(path + ": cannot create: " + errno_text(err), false);
     }
     ::unlink(tmp.c_str());
   } else {
     // A special file that appeared since the check above is still refused (lstat: the link
     // itself would be replaced, never the device it points to).
     if (::lstat(path.c_str(), &st) == 0 && special_kind(st.st_mode)) {
-      ::unlink(tmp.c_str());
-      throw std::runtime_error(path + ": is " + special_kind(st.st_mode) + "; an output must be a regular file");
+      fail(path + ": is " + special_kind(st.st_mode) + "; an output must be a regular file", false);
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      const int err = errno;
-      ::unlink(tmp.c_str());
-      throw std::runtime_error(path + ": cannot write: " + errno_text(err));
-    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path + ": cannot write: " + errno_text(errno), false);
   }
   sync_folder(folder_of(path));
+  return fd;  // now the descriptor of the file at `path`
 }
 
 void check_outputs(const std::vector<PlannedOutput>& outputs, const std::vector<std::string>& inputs) {

@@ -194,6 +194,42 @@ std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epoc
   return reasons;
 }
 
+namespace {
+// The parts of the log that never change after the first write, in the file's order.
+constexpr const char* kHeadKeys[] = {"schema", "experiment", "build", "host"};
+
+std::string dump(const nlohmann::json& j, int indent) {
+  // Invalid UTF-8 (a path in an error message) is replaced, never a reason to lose the log.
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// `j` pretty-printed as the value of a top-level key (its lines indented by two more spaces;
+// JSON strings hold no raw newline, so every newline is the printer's).
+std::string member(const std::string& key, const nlohmann::json& j) {
+  std::string text = "  " + dump(key, -1) + ": ";
+  for (const char c : dump(j, 2)) {
+    text += c;
+    if (c == '\n') text += "  ";
+  }
+  return text;
+}
+
+std::string epoch_text(const std::vector<EpochResult>& epochs, size_t i) {
+  return (i ? ",\n    " : "\n    ") + dump(epoch_json(epochs[i]), -1);
+}
+
+// Writes all of `data` at `offset`; throws naming `path` (ENOSPC, EFBIG, EIO, ...).
+void pwrite_all(int fd, const std::string& data, uint64_t offset, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(path + ": cannot write: " + std::strerror(n < 0 ? errno : EIO));
+    done += static_cast<size_t>(n);
+  }
+}
+}  // namespace
+
 RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
                bool create)
     : path_(std::move(path)), create_(create) {
@@ -203,15 +239,78 @@ RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohman
           {"build", build_json()},
           {"host", host_json()},
           {"run", run},
-          {"epochs", nlohmann::json::array()},
           {"summary", nlohmann::json::object()}};
+}
+
+RunLog::~RunLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string RunLog::head_text() const {
+  std::string text = "{\n";
+  for (const char* key : kHeadKeys) {
+    if (log_.contains(key)) text += member(key, log_[key]) + ",\n";
+  }
+  return text + "  \"epochs\": [";
+}
+
+std::string RunLog::trailer_text(size_t epochs) const {
+  std::string text = epochs ? "\n  ]" : "]";
+  // The status first, for a reader of the file's end; then the rest in the document's order.
+  text += ",\n" + member("status", log_["status"]);
+  for (const auto& [key, value] : log_.items()) {
+    if (key == "status" || std::find(std::begin(kHeadKeys), std::end(kHeadKeys), key) != std::end(kHeadKeys)) continue;
+    text += ",\n" + member(key, value);
+  }
+  return text + "\n}\n";
+}
+
+void RunLog::write_whole(const std::vector<EpochResult>& epochs) {
+  std::string text = head_text();
+  const size_t head_size = text.size();
+  for (size_t i = 0; i < epochs.size(); ++i) text += epoch_text(epochs, i);
+  const uint64_t epochs_end = text.size();
+  text += trailer_text(epochs.size());
+  const int fd = write_output_open(path_, text, create_ ? WriteMode::kCreate : WriteMode::kReplace);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  head_ = text.substr(0, head_size);
+  epochs_in_file_ = epochs.size();
+  epochs_end_ = epochs_end;
+  file_size_ = text.size();
+  bytes_written_ += text.size();
+}
+
+void RunLog::update(const std::vector<EpochResult>& epochs) {
+  std::string tail;
+  for (size_t i = epochs_in_file_; i < epochs.size(); ++i) tail += epoch_text(epochs, i);
+  const uint64_t epochs_end = epochs_end_ + tail.size();
+  tail += trailer_text(epochs.size());
+  // Shorter than the old tail: spaces after the closing brace (trailing whitespace is valid).
+  if (epochs_end_ + tail.size() < file_size_) {
+    tail.insert(tail.size() - 1, file_size_ - epochs_end_ - tail.size(), ' ');
+  }
+  // Longer: the file is first extended with spaces, which leaves it valid, so that a full disk
+  // or a file size limit fails there; the update then overwrites bytes that exist, in one
+  // pwrite, and a process killed at any moment leaves the old version or the new one.
+  const uint64_t size = epochs_end_ + tail.size();
+  if (size > file_size_) {
+    pwrite_all(fd_, std::string(size - file_size_, ' '), file_size_, path_);
+    bytes_written_ += size - file_size_;
+    file_size_ = size;
+  }
+  pwrite_all(fd_, tail, epochs_end_, path_);
+  bytes_written_ += tail.size();
+  if (::fdatasync(fd_) != 0 && errno != EINVAL) {
+    throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
+  }
+  epochs_in_file_ = epochs.size();
+  epochs_end_ = epochs_end;
 }
 
 void RunLog::write(const std::string& status, const std::vector<EpochResult>& epochs,
                    double wall_seconds) {
   log_["status"] = status;
-  log_["epochs"] = nlohmann::json::array();
-  for (const auto& e : epochs) log_["epochs"].push_back(epoch_json(e));
   log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
   if (status != "running") {
     // Rank 0 shares its node with the run's other ranks there (ranks_per_node is the most on any).
@@ -226,7 +325,11 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
     log_["run"]["host_noisy"] = !reasons.empty();
     log_["run"]["host_noise_reasons"] = reasons;
   }
-  write_output(path_, log_.dump(2) + "\n", create_ ? WriteMode::kCreate : WriteMode::kReplace);
+  if (fd_ < 0 || epochs.size() < epochs_in_file_ || head_text() != head_) {
+    write_whole(epochs);
+  } else {
+    update(epochs);
+  }
   create_ = false;  // the file is this run's now
   last_write_ = std::chrono::steady_clock::now();
 }

@@ -231,6 +231,34 @@ nlohmann::json rank_stats_json(int epoch, const std::vector<RankEpochStats>& sta
   return {{"epoch", epoch}, {"ranks", ranks}};
 }
 
+// The exit status of an error (docs/cli.md): a bad command line or experiment 2, a bad dataset 3,
+// anything else 1.
+int exit_status_of(const std::exception& e) {
+  if (dynamic_cast<const ConfigError*>(&e)) return kExitUsage;
+  if (dynamic_cast<const DataError*>(&e)) return kExitData;
+  return kExitOther;
+}
+
+// A run that fails after its log was created ends the log "failed" with the error (on the rank
+// that writes it). Distributed: the error is reported here and the whole job is ended, since
+// the other ranks would wait for this one in their next collective forever.
+void end_failed(std::optional<RunLog>& log, const std::exception& ex, const std::vector<EpochResult>& epochs,
+                double wall_seconds, Comm* comm) {
+  if (log) {
+    try {
+      log->json()["error"] = ex.what();
+      log->write("failed", epochs, wall_seconds);
+    } catch (const std::exception&) {
+      // The log cannot be written either: the message on stderr is all there is.
+    }
+  }
+  if (comm && comm->size() > 1) {
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", comm->rank(), comm->size(), ex.what());
+    std::fflush(stderr);
+    comm->abort(exit_status_of(ex));
+  }
+}
+
 // Everything one training run needs besides the experiment and the data.
 struct RunSetup {
   int threads = 1;
@@ -331,158 +359,165 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   run_info["log"] = fs::absolute(setup.log_path).lexically_normal().string();
   run_info["started_utc"] = run["started_utc"];
 
-  if (!quiet) {
-    if (setup.summary) {
-      std::fprintf(stderr, "%s",
-                   model_summary(e.name, trainer.model().inputs(), e.model).c_str());
+  // Whatever fails from here on (a checkpoint or weights file that cannot be written, memory, ...)
+  // ends the log "failed" with the error instead of leaving it "running" (docs/run-log.md).
+  try {
+    if (!quiet) {
+      if (setup.summary) {
+        std::fprintf(stderr, "%s",
+                     model_summary(e.name, trainer.model().inputs(), e.model).c_str());
+      }
+      if (setup.comm) {
+        std::fprintf(stderr, "Distributed: %d ranks, %d shards, reduction %s\n", setup.comm->size(),
+                     e.shards, reduction_name(setup.reduction));
+      }
+      std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
+                   train.size(), test.size(), e.dataset.c_str(), granted, granted == 1 ? "" : "s",
+                   kernels::active_target().c_str(), e.batch_size);
+      if (validation) {
+        std::fprintf(stderr, "Validating on the last %zu training samples (validation_split %g)\n",
+                     validation->size(), e.validation_split);
+      }
+      if (granted < setup.threads) {
+        std::fprintf(stderr, "note: %d threads were asked for, OpenMP granted %d (OMP_THREAD_LIMIT, "
+                     "OMP_DYNAMIC?)\n", setup.threads, granted);
+      }
+      if (setup.resume) {
+        std::fprintf(stderr, "Resuming from %s at epoch %d, step %zu\n", setup.resume->path.c_str(),
+                     trainer.state().epoch + 1, trainer.state().step);
+      }
     }
-    if (setup.comm) {
-      std::fprintf(stderr, "Distributed: %d ranks, %d shards, reduction %s\n", setup.comm->size(),
-                   e.shards, reduction_name(setup.reduction));
-    }
-    std::fprintf(stderr, "Training on %zu samples, testing on %zu (%s), %d thread%s, SIMD %s, batch %d\n",
-                 train.size(), test.size(), e.dataset.c_str(), granted, granted == 1 ? "" : "s",
-                 kernels::active_target().c_str(), e.batch_size);
-    if (validation) {
-      std::fprintf(stderr, "Validating on the last %zu training samples (validation_split %g)\n",
-                   validation->size(), e.validation_split);
-    }
-    if (granted < setup.threads) {
-      std::fprintf(stderr, "note: %d threads were asked for, OpenMP granted %d (OMP_THREAD_LIMIT, "
-                   "OMP_DYNAMIC?)\n", setup.threads, granted);
-    }
-    if (setup.resume) {
-      std::fprintf(stderr, "Resuming from %s at epoch %d, step %zu\n", setup.resume->path.c_str(),
-                   trainer.state().epoch + 1, trainer.state().step);
-    }
-  }
 
-  // Checkpoints: the first one this run writes is created exclusively, later ones replace it.
-  // Collective in a distributed run: every rank completes its optimizer state, rank 0 saves.
-  bool create_checkpoint = setup.create_checkpoint;
-  auto checkpoint = [&] {
-    trainer.gather_optimizer_state();
-    if (!writer) return;
-    save_checkpoint(setup.checkpoint_path, e, trainer, run_info, create_checkpoint);
-    create_checkpoint = false;
-  };
-  auto sync_threads = [&] {
-    if (log) log->json()["run"]["threads"] = trainer.granted_threads();
-  };
+    // Checkpoints: the first one this run writes is created exclusively, later ones replace it.
+    // Collective in a distributed run: every rank completes its optimizer state, rank 0 saves.
+    bool create_checkpoint = setup.create_checkpoint;
+    auto checkpoint = [&] {
+      trainer.gather_optimizer_state();
+      if (!writer) return;
+      save_checkpoint(setup.checkpoint_path, e, trainer, run_info, create_checkpoint);
+      create_checkpoint = false;
+    };
+    auto sync_threads = [&] {
+      if (log) log->json()["run"]["threads"] = trainer.granted_threads();
+    };
 
-  Progress progress(stderr, quiet, e.epochs,
-                    e.optimizer.schedule.has_value() || e.callbacks.reduce_lr_on_plateau.has_value());
-  TrainCallbacks callbacks;
-  const FaultSignal fault = fault_signal_from_env();
-  callbacks.on_step = [&](int epoch, size_t step, size_t steps, double loss, double acc) {
-    progress.on_step(epoch, step, steps, loss, acc);
-    if (fault.signal && static_cast<uint64_t>(epoch - 1) * steps + step == fault.at_step) {
-      std::raise(fault.signal);
-    }
-  };
-  callbacks.on_epoch_end = [&](const EpochResult& r) {
-    progress.on_epoch_end(r);
-    for (const auto& ev : trainer.state().events) {
-      if (ev.epoch == r.epoch && !quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
-    }
-    const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
-    if (checkpoint_due) checkpoint();  // collective: before rank 0 alone goes on
-    if (!log) return;
-    if (setup.comm) log->json()["distributed"]["epochs"].push_back(rank_stats_json(r.epoch, trainer.rank_stats()));
-    log->set_events(trainer.state().events);
-    sync_threads();
-    if (checkpoint_due) {
-      log->write("running", trainer.state().history, wall());  // the log is never behind a checkpoint
-    } else {
-      log->write_running(trainer.state().history, wall());
-    }
-  };
-  callbacks.stop_requested = [] { return g_signal != 0; };
-
-  const StopReason stop = trainer.run(callbacks);
-  sync_threads();
-  if (log) log->set_events(trainer.state().events);
-  // Distributed: the signal some rank saw (every rank stops after the same step).
-  const int sig = setup.comm ? trainer.agreed_signal() : static_cast<int>(g_signal);
-  switch (stop) {
-    case StopReason::kCompleted: {
-      if (!writer) return kExitOk;
-      const Evaluation& final_test = *trainer.final_test();
-      const auto& events = trainer.state().events;
-      if (!o.quiet && !events.empty() && events.back().action == "restore_best_weights") {
-        std::fprintf(stderr, "early_stopping: %s\n", events.back().reason.c_str());
+    Progress progress(stderr, quiet, e.epochs,
+                      e.optimizer.schedule.has_value() || e.callbacks.reduce_lr_on_plateau.has_value());
+    TrainCallbacks callbacks;
+    const FaultSignal fault = fault_signal_from_env();
+    callbacks.on_step = [&](int epoch, size_t step, size_t steps, double loss, double acc) {
+      progress.on_step(epoch, step, steps, loss, acc);
+      if (fault.signal && static_cast<uint64_t>(epoch - 1) * steps + step == fault.at_step) {
+        std::raise(fault.signal);
       }
-      log->set_evaluation(final_test);
-      log->write("completed", trainer.state().history, wall());
-      if (!o.save_weights.empty()) {
-        save_weights(o.save_weights, trainer.model(),
-                     {{"experiment", e.name},
-                      {"final_test_accuracy", nlohmann::json(final_test.accuracy).dump()},
-                      {"final_test_loss", nlohmann::json(final_test.loss).dump()},
-                      {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}},
-                     /*replace=*/o.force);
-        if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
+    };
+    callbacks.on_epoch_end = [&](const EpochResult& r) {
+      progress.on_epoch_end(r);
+      for (const auto& ev : trainer.state().events) {
+        if (ev.epoch == r.epoch && !quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
       }
-      if (!o.quiet) {
-        std::fprintf(stderr, "Final test accuracy %.2f%%", 100 * final_test.accuracy);
-        if (e.reference && setup.reference_applies) {
-          std::fprintf(stderr, " (reference %.2f%%: %s)", 100 * e.reference->test_accuracy,
-                       e.reference->source.c_str());
-        }
-        std::fprintf(stderr, "\n");
-      }
-      if (setup.history) *setup.history = trainer.state().history;
-      if (log->json()["run"].value("host_noisy", false)) {
-        std::string why;
-        for (const auto& r : log->json()["run"]["host_noise_reasons"]) {
-          why += (why.empty() ? "" : "; ") + r.get<std::string>();
-        }
-        std::fprintf(stderr, "warning: the host was noisy during this run (%s): its timings may be "
-                     "the host's, not the engine's (run.host_noisy in the log)\n", why.c_str());
-      }
-      std::printf("%s\n", setup.log_path.c_str());
-      std::fflush(stdout);  // before MPI_Finalize, whose helpers must not inherit the buffer
-      return kExitOk;
-    }
-    case StopReason::kDiverged: {
-      if (!writer) return kExitDiverged;
-      log->write("diverged", trainer.state().history, wall());
-      const auto [epoch, step] = trainer.diverged_at();
-      std::fprintf(stderr,
-                   "\n%s: training diverged at epoch %d, step %zu: the loss or the weights are "
-                   "NaN or infinite (is the learning rate %g too high?)\nlog: %s\n",
-                   e.name.c_str(), epoch, step, e.optimizer.learning_rate, setup.log_path.c_str());
-      return kExitDiverged;
-    }
-    case StopReason::kInterrupted: {
-      // The run ends "interrupted" whatever happens to the checkpoint: a location that became
-      // unwritable is reported, not turned into a crash or a "running" log.
-      std::string checkpoint_error;
-      try {
-        checkpoint();
-      } catch (const std::exception& ex) {
-        checkpoint_error = ex.what();
-      }
-      if (setup.comm) {  // every rank says where it stopped: the same step on all
-        std::fprintf(stderr, "rank %d of %d: stopped by %s at epoch %d, step %zu\n", setup.comm->rank(),
-                     setup.comm->size(), signal_name(sig), trainer.state().epoch + 1, trainer.state().step);
-      }
-      if (!writer) return 128 + sig;
-      log->write("interrupted", trainer.state().history, wall());
-      std::fprintf(stderr, "\ninterrupted by %s at epoch %d, step %zu\n", signal_name(sig),
-                   trainer.state().epoch + 1, trainer.state().step);
-      if (checkpoint_error.empty()) {
-        std::fprintf(stderr, "checkpoint: %s\nlog: %s\ncontinue with: run_experiment --resume %s\n",
-                     setup.checkpoint_path.c_str(), setup.log_path.c_str(),
-                     setup.checkpoint_path.c_str());
+      const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
+      if (checkpoint_due) checkpoint();  // collective: before rank 0 alone goes on
+      if (!log) return;
+      if (setup.comm) log->json()["distributed"]["epochs"].push_back(rank_stats_json(r.epoch, trainer.rank_stats()));
+      log->set_events(trainer.state().events);
+      sync_threads();
+      if (checkpoint_due) {
+        log->write("running", trainer.state().history, wall());  // the log is never behind a checkpoint
       } else {
-        std::fprintf(stderr, "checkpoint NOT written (the run cannot be resumed): %s\nlog: %s\n",
-                     checkpoint_error.c_str(), setup.log_path.c_str());
+        log->write_running(trainer.state().history, wall());
       }
-      std::printf("%s\n", setup.log_path.c_str());
-      std::fflush(stdout);
-      return 128 + sig;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
+    };
+    callbacks.stop_requested = [] { return g_signal != 0; };
+
+    const StopReason stop = trainer.run(callbacks);
+    sync_threads();
+    if (log) log->set_events(trainer.state().events);
+    // Distributed: the signal some rank saw (every rank stops after the same step).
+    const int sig = setup.comm ? trainer.agreed_signal() : static_cast<int>(g_signal);
+    switch (stop) {
+      case StopReason::kCompleted: {
+        if (!writer) return kExitOk;
+        const Evaluation& final_test = *trainer.final_test();
+        const auto& events = trainer.state().events;
+        if (!o.quiet && !events.empty() && events.back().action == "restore_best_weights") {
+          std::fprintf(stderr, "early_stopping: %s\n", events.back().reason.c_str());
+        }
+        log->set_evaluation(final_test);
+        if (!o.save_weights.empty()) {
+          save_weights(o.save_weights, trainer.model(),
+                       {{"experiment", e.name},
+                        {"final_test_accuracy", nlohmann::json(final_test.accuracy).dump()},
+                        {"final_test_loss", nlohmann::json(final_test.loss).dump()},
+                        {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}},
+                       /*replace=*/o.force);
+          if (!o.quiet) std::fprintf(stderr, "Weights written to %s\n", o.save_weights.c_str());
+        }
+        log->write("completed", trainer.state().history, wall());  // only once the weights exist
+        if (!o.quiet) {
+          std::fprintf(stderr, "Final test accuracy %.2f%%", 100 * final_test.accuracy);
+          if (e.reference && setup.reference_applies) {
+            std::fprintf(stderr, " (reference %.2f%%: %s)", 100 * e.reference->test_accuracy,
+                         e.reference->source.c_str());
+          }
+          std::fprintf(stderr, "\n");
+        }
+        if (setup.history) *setup.history = trainer.state().history;
+        if (log->json()["run"].value("host_noisy", false)) {
+          std::string why;
+          for (const auto& r : log->json()["run"]["host_noise_reasons"]) {
+            why += (why.empty() ? "" : "; ") + r.get<std::string>();
+          }
+          std::fprintf(stderr, "warning: the host was noisy during this run (%s): its timings may be "
+                       "the host's, not the engine's (run.host_noisy in the log)\n", why.c_str());
+        }
+        std::printf("%s\n", setup.log_path.c_str());
+        std::fflush(stdout);  // before MPI_Finalize, whose helpers must not inherit the buffer
+        return kExitOk;
+      }
+      case StopReason::kDiverged: {
+        if (!writer) return kExitDiverged;
+        log->write("diverged", trainer.state().history, wall());
+        const auto [epoch, step] = trainer.diverged_at();
+        std::fprintf(stderr,
+                     "\n%s: training diverged at epoch %d, step %zu: the loss or the weights are "
+                     "NaN or infinite (is the learning rate %g too high?)\nlog: %s\n",
+                     e.name.c_str(), epoch, step, e.optimizer.learning_rate, setup.log_path.c_str());
+        return kExitDiverged;
+      }
+      case StopReason::kInterrupted: {
+        // The run ends "interrupted" whatever happens to the checkpoint: a location that became
+        // unwritable is reported, not turned into a crash or a "running" log.
+        std::string checkpoint_error;
+        try {
+          checkpoint();
+        } catch (const std::exception& ex) {
+          checkpoint_error = ex.what();
+        }
+        if (setup.comm) {  // every rank says where it stopped: the same step on all
+          std::fprintf(stderr, "rank %d of %d: stopped by %s at epoch %d, step %zu\n", setup.comm->rank(),
+                       setup.comm->size(), signal_name(sig), trainer.state().epoch + 1, trainer.state().step);
+        }
+        if (!writer) return 128 + sig;
+        log->write("interrupted", trainer.state().history, wall());
+        std::fprintf(stderr, "\ninterrupted by %s at epoch %d, step %zu\n", signal_name(sig),
+                     trainer.state().epoch + 1, trainer.state().step);
+        if (checkpoint_error.empty()) {
+          std::fprintf(stderr, "checkpoint: %s\nlog: %s\ncontinue with: run_experiment --resume %s\n",
+                       setup.checkpoint_path.c_str(), setup.log_path.c_str(),
+                       setup.checkpoint_path.c_str());
+        } else {
+          std::fprintf(stderr, "checkpoint NOT written (the run cannot be resumed): %s\nlog: %s\n",
+                       checkpoint_error.c_str(), setup.log_path.c_str());
+        }
+        std::printf("%s\n", setup.log_path.c_str());
+        std::fflush(stdout);
+        return 128 + sig;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
+      }
     }
+  } catch (const std::exception& ex) {
+    end_failed(log, ex, trainer.state().history, wall(), setup.comm);
+    throw;
   }
   return kExitOther;
 }
@@ -891,18 +926,12 @@ int run(const RunOptions& o) {
   }
   try {
     return run_checked(o);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitUsage;
-  } catch (const DataError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitData;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "error: out of memory\n");
     return kExitOther;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return kExitOther;
+    return exit_status_of(e);
   }
 }
 

@@ -38,6 +38,9 @@ enum class WriteMode {
 // Writes `content` to `path` atomically (see above), creating missing parent folders. Throws
 // OutputExists (kCreate, path taken) or std::runtime_error naming the path.
 void write_output(const std::string& path, const std::string& content, WriteMode mode);
+// The same, and returns a descriptor open for writing on the file now at `path` (the caller
+// closes it): for updates of that very file in place (the run log, run_log.h).
+int write_output_open(const std::string& path, const std::string& content, WriteMode mode);
 
 // True if `a` and `b` name the same existing file, or the same path once made absolute.
 bool same_file(const std::string& a, const std::string& b);
