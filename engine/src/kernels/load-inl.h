@@ -17,7 +17,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 // by a cache line past its end (tensor.h), so the extra lanes are readable.
 template <class D, class M>
 HWY_INLINE hn::Vec<D> LoadMasked(M m, D d, const hn::TFromD<D>* p) {
-#if HWY_TARGET <= HWY_AVX2  // AVX2 and every better x86 target (see gemm-inl.h)
+#if HWY_TARGET <= HWY_AVX2  // AVX2 and every better x86 target (see gemm.cc)
   return hn::MaskedLoad(m, d, p);
 #else
   return hn::IfThenElseZero(m, hn::LoadU(d, p));

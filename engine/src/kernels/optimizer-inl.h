@@ -1,4 +1,5 @@
-// Optimizer updates: one fused pass over parameters, gradients and state.
+// Optimizer updates, inline per target: shared by the flat updates (optimizer.cc) and the GEMM
+// epilogue that applies Adam in registers (gemm.cc).
 #if defined(MLPBENCH_OPTIMIZER_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLPBENCH_OPTIMIZER_INL_H_
 #undef MLPBENCH_OPTIMIZER_INL_H_
@@ -25,8 +26,8 @@ HWY_INLINE void ForEachVector(size_t n, Part part, const Update& update) {
   }
 }
 
-// One vector of Adam, Keras form. Shared by the flat update below and the GEMM epilogue that
-// applies Adam to a weight-gradient tile in registers, so both compute bitwise the same.
+// One vector of Adam, Keras form. Shared by the flat update (optimizer.cc) and the GEMM epilogue
+// that applies Adam to a weight-gradient tile in registers, so both compute bitwise the same.
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE void AdamVector(D d, V g, V& p, V& m, V& v, const AdamArgs& a) {
   m = hn::MulAdd(hn::Set(d, a.beta_1), m, hn::Mul(hn::Set(d, 1.0f - a.beta_1), g));
@@ -55,30 +56,6 @@ HWY_INLINE void AdamAt(D d, hn::Vec<D> g, float* param, float* m, float* v, size
   store(mi, m);
   store(vi, v);
   store(p, param);
-}
-
-void Adam(float* param, const float* grad, float* m, float* v, size_t n, const AdamArgs& a,
-          Part part) {
-  ForEachVector(n, part, [&](auto d, size_t i, auto mask, bool full) HWY_ATTR {
-    AdamAt(d, LoadMasked(mask, d, grad + i), param, m, v, i, mask, full, a);
-  });
-}
-
-void Sgd(float* param, const float* grad, float* velocity, size_t n, const SgdArgs& a,
-         Part part) {
-  ForEachVector(n, part, [&](auto d, size_t i, auto mask, bool) HWY_ATTR {
-    const auto lr = hn::Set(d, a.learning_rate), mom = hn::Set(d, a.momentum);
-    const auto g = LoadMasked(mask, d, grad + i);
-    auto p = LoadMasked(mask, d, param + i);
-    if (a.momentum == 0.0f) {
-      p = hn::Sub(p, hn::Mul(lr, g));
-    } else {
-      const auto vel = hn::Sub(hn::Mul(mom, LoadMasked(mask, d, velocity + i)), hn::Mul(lr, g));
-      hn::BlendedStore(vel, mask, d, velocity + i);
-      p = a.nesterov ? hn::Add(p, hn::Sub(hn::Mul(mom, vel), hn::Mul(lr, g))) : hn::Add(p, vel);
-    }
-    hn::BlendedStore(p, mask, d, param + i);
-  });
 }
 
 }  // namespace mlpbench::kernels::HWY_NAMESPACE

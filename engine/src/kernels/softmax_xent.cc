@@ -1,10 +1,9 @@
 // Softmax + cross-entropy + its gradient in one pass over each row of logits.
-#if defined(MLPBENCH_SOFTMAX_XENT_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef MLPBENCH_SOFTMAX_XENT_INL_H_
-#undef MLPBENCH_SOFTMAX_XENT_INL_H_
-#else
-#define MLPBENCH_SOFTMAX_XENT_INL_H_
-#endif
+// Compiled once per Highway target (foreach_target.h re-includes this file); the per-target
+// functions are exported and dispatched below, as in Highway's skeleton.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/softmax_xent.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <cmath>
 #include <limits>
@@ -64,4 +63,17 @@ void SoftmaxXent(const float* logits, size_t rows, size_t classes, size_t ld,
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // MLPBENCH_SOFTMAX_XENT_INL_H_
+#if HWY_ONCE
+namespace mlpbench::kernels {
+
+HWY_EXPORT(SoftmaxXent);
+
+void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
+                  const uint8_t* labels, float grad_scale, float* grad, float* loss,
+                  int32_t* predicted, Part part) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxXent)(logits, rows, classes, ld, labels, grad_scale, grad, loss,
+                                    predicted, part);
+}
+
+}  // namespace mlpbench::kernels
+#endif  // HWY_ONCE

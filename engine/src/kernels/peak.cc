@@ -1,12 +1,12 @@
 // The machine's FMA peak, for reporting kernels as a fraction of it.
-#if defined(MLPBENCH_PEAK_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef MLPBENCH_PEAK_INL_H_
-#undef MLPBENCH_PEAK_INL_H_
-#else
-#define MLPBENCH_PEAK_INL_H_
-#endif
+// Compiled once per Highway target (foreach_target.h re-includes this file); the per-target
+// functions are exported and dispatched below, as in Highway's skeleton.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/peak.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "mlpbench/kernels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlpbench::kernels::HWY_NAMESPACE {
@@ -36,4 +36,12 @@ double FmaPeakLoop(size_t iterations) {
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // MLPBENCH_PEAK_INL_H_
+#if HWY_ONCE
+namespace mlpbench::kernels {
+
+HWY_EXPORT(FmaPeakLoop);
+
+double fma_peak_loop(size_t iterations) { return HWY_DYNAMIC_DISPATCH(FmaPeakLoop)(iterations); }
+
+}  // namespace mlpbench::kernels
+#endif  // HWY_ONCE

@@ -1,10 +1,9 @@
 // Column sums (bias gradients), transposes, finiteness checks.
-#if defined(MLPBENCH_ELEMENTWISE_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef MLPBENCH_ELEMENTWISE_INL_H_
-#undef MLPBENCH_ELEMENTWISE_INL_H_
-#else
-#define MLPBENCH_ELEMENTWISE_INL_H_
-#endif
+// Compiled once per Highway target (foreach_target.h re-includes this file); the per-target
+// functions are exported and dispatched below, as in Highway's skeleton.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/elementwise.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <algorithm>
 
@@ -63,4 +62,22 @@ bool AnyNonFinite(const float* x, size_t n) {
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // MLPBENCH_ELEMENTWISE_INL_H_
+#if HWY_ONCE
+namespace mlpbench::kernels {
+
+HWY_EXPORT(ColumnSums);
+HWY_EXPORT(Transpose);
+HWY_EXPORT(AnyNonFinite);
+
+void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out, Part part) {
+  HWY_DYNAMIC_DISPATCH(ColumnSums)(x, rows, cols, ld, out, part);
+}
+
+void transpose(const float* in, size_t rows, size_t cols, float* out, Part part) {
+  HWY_DYNAMIC_DISPATCH(Transpose)(in, rows, cols, out, part);
+}
+
+bool any_non_finite(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(AnyNonFinite)(x, n); }
+
+}  // namespace mlpbench::kernels
+#endif  // HWY_ONCE

@@ -1,10 +1,9 @@
 // Gathering a batch: byte pixels of the dataset's rows, scaled to [0, 1] on the way.
-#if defined(MLPBENCH_PIXELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef MLPBENCH_PIXELS_INL_H_
-#undef MLPBENCH_PIXELS_INL_H_
-#else
-#define MLPBENCH_PIXELS_INL_H_
-#endif
+// Compiled once per Highway target (foreach_target.h re-includes this file); the per-target
+// functions are exported and dispatched below, as in Highway's skeleton.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/pixels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <cstdint>
 
@@ -80,4 +79,15 @@ void GatherPixels(const uint8_t* pixels, size_t features, const uint32_t* indice
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // MLPBENCH_PIXELS_INL_H_
+#if HWY_ONCE
+namespace mlpbench::kernels {
+
+HWY_EXPORT(GatherPixels);
+
+void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
+                   float* out, Part part, bool streaming) {
+  HWY_DYNAMIC_DISPATCH(GatherPixels)(pixels, features, indices, rows, out, part, streaming);
+}
+
+}  // namespace mlpbench::kernels
+#endif  // HWY_ONCE

@@ -1,11 +1,9 @@
-// GEMM with fused bias / ReLU / ReLU' / Adam epilogues, per Highway target. Included by kernels.cc
-// once per compiled target (foreach_target.h); the guard below toggles per target.
-#if defined(MLPBENCH_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef MLPBENCH_GEMM_INL_H_
-#undef MLPBENCH_GEMM_INL_H_
-#else
-#define MLPBENCH_GEMM_INL_H_
-#endif
+// GEMM with fused bias / ReLU / ReLU' / Adam epilogues, per Highway target.
+// Compiled once per Highway target (foreach_target.h re-includes this file); the per-target
+// functions are exported and dispatched below, as in Highway's skeleton.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/gemm.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <algorithm>
 
@@ -65,6 +63,24 @@ HWY_INLINE TileAt Locate(const GemmArgs& g, size_t i0, size_t j0) {
   return at;
 }
 
+// acc[r][q] += A(i0 + r, p) * B(p, vector q of the tile) for p = p0, ..., p1 - 1 in order: the
+// whole k, or one shard of it. Forced inline, so that acc stays in registers.
+template <size_t kRows, size_t kVecs, class LoadB>
+HWY_INLINE void AccumulateK(const GemmArgs& g, const TileAt& at, const float* const (&a_rows)[kRows],
+                            size_t p0, size_t p1, const LoadB& load_b, VF (&acc)[kRows][kVecs]) {
+  const DF d;
+  const float* b = at.b + p0 * at.ldb;
+  for (size_t p = p0; p < p1; ++p, b += at.ldb) {
+    VF bv[kVecs];
+    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
+    const size_t a_offset = p * g.a_col_stride;
+    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+      const VF av = hn::Set(d, a_rows[r][a_offset]);
+      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+    }
+  }
+}
+
 // One register tile of C: rows [i0, i0 + kRows), vectors [j0, j0 + kVecs * lanes), the last
 // vector holding only `last_cols` valid columns when kPartial.
 template <size_t kRows, size_t kVecs, bool kPartial>
@@ -86,16 +102,7 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
   const float* a_rows[kRows];
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (at.i0 + r) * g.a_row_stride;
   if (g.k_shards <= 1) {
-    const float* b = at.b;
-    for (size_t p = 0; p < g.k; ++p, b += at.ldb) {
-      VF bv[kVecs];
-      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
-      const size_t a_offset = p * g.a_col_stride;
-      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-        const VF av = hn::Set(d, a_rows[r][a_offset]);
-        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
-      }
-    }
+    AccumulateK(g, at, a_rows, 0, g.k, load_b, acc);
   } else {
     // Shards in order; a finished shard's tile is pushed on a stack (in L1), and when shard s
     // completes a block of 2^t shards (t = trailing zero bits of s + 1) the stack's top t
@@ -108,16 +115,7 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
       MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
         MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::Zero(d);
       }
-      const float* b = at.b + g.k_bounds[s] * at.ldb;
-      for (size_t p = g.k_bounds[s]; p < g.k_bounds[s + 1]; ++p, b += at.ldb) {
-        VF bv[kVecs];
-        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
-        const size_t a_offset = p * g.a_col_stride;
-        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-          const VF av = hn::Set(d, a_rows[r][a_offset]);
-          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
-        }
-      }
+      AccumulateK(g, at, a_rows, g.k_bounds[s], g.k_bounds[s + 1], load_b, acc);
       for (size_t done = s + 1; done % 2 == 0; done /= 2) {
         const float* left = stack[--depth];
         MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
@@ -215,4 +213,15 @@ GemmTile GemmTileShape() { return {kTileRows, kTileVecs * hn::Lanes(DF())}; }
 }  // namespace mlpbench::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // MLPBENCH_GEMM_INL_H_
+#if HWY_ONCE
+namespace mlpbench::kernels {
+
+HWY_EXPORT(Gemm);
+HWY_EXPORT(GemmTileShape);
+
+void gemm(const GemmArgs& args, Part part) { HWY_DYNAMIC_DISPATCH(Gemm)(args, part); }
+
+GemmTile gemm_tile() { return HWY_DYNAMIC_DISPATCH(GemmTileShape)(); }
+
+}  // namespace mlpbench::kernels
+#endif  // HWY_ONCE
