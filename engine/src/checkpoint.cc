@@ -11,6 +11,7 @@
 #include "mlpbench/callbacks.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/input_file.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/weights.h"
@@ -113,16 +114,21 @@ EpochResult epoch_from_json(const nlohmann::json& j, const std::string& where) {
   return r;
 }
 
+// A JSON metadata entry, parsed as strictly as an experiment file (json_errors.h: no duplicate
+// keys, bounded nesting); what() names the entry and the JSON pointer.
+nlohmann::json parse_entry(const std::string& text, const std::string& key) {
+  try {
+    return JsonChecker{key}.parse(text, 64, "JSON");
+  } catch (const ConfigError& e) {
+    throw std::runtime_error(e.what());  // a field of this checkpoint, reported with its path
+  }
+}
+
 // Every tensor has a checksum and every checksum a tensor; the metadata has its own.
 void verify_checksums(const SafetensorsFile& f, const std::string& meta_text) {
   const auto it = f.metadata.find(kChecksumsKey);
   if (it == f.metadata.end()) throw Bad(kChecksumsKey, "missing (every tensor needs a crc32)");
-  nlohmann::json sums;
-  try {
-    sums = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception&) {
-    throw Bad(kChecksumsKey, "not JSON");
-  }
+  const nlohmann::json sums = parse_entry(it->second, kChecksumsKey);
   auto check = [](const std::string& name, const nlohmann::json& stored, uint32_t computed) {
     if (!stored.is_number_unsigned() || stored.get<uint64_t>() != computed) {
       throw Bad(name, "crc32 mismatch (stored " + stored.dump() + ", computed " +
@@ -374,12 +380,7 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& source) {
     const auto it = c.file.metadata.find(kMetaKey);
     if (it == c.file.metadata.end()) throw Bad(kMetaKey, "missing: not an mlpbench checkpoint");
     verify_checksums(c.file, it->second);
-    nlohmann::json meta;
-    try {
-      meta = nlohmann::json::parse(it->second);
-    } catch (const nlohmann::json::exception&) {
-      throw Bad(kMetaKey, "not JSON");
-    }
+    const nlohmann::json meta = parse_entry(it->second, kMetaKey);
     const nlohmann::json& format = field(meta, "format", "");
     if (format != kCheckpointFormat) {
       throw Bad("format", format.dump() + ", this build reads \"" + kCheckpointFormat + "\"");

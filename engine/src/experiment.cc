@@ -7,6 +7,7 @@
 #include "mlpbench/experiment.h"
 
 #include "mlpbench/input_file.h"
+#include "mlpbench/json_errors.h"
 
 #include <algorithm>
 #include <cctype>
@@ -41,146 +42,7 @@ constexpr size_t kMaxNameLength = 128;
 constexpr int kMaxJsonDepth = 64;               // an experiment needs 3
 constexpr uintmax_t kMaxFileBytes = 16u << 20;  // an experiment needs a few hundred bytes
 
-// ---------------------------------------------------------------------------------------------
-// Messages
-
-// JSON pointer escaping (RFC 6901): '~' -> "~0", '/' -> "~1".
-std::string escape_key(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string child(const std::string& path, const std::string& key) {
-  return path + "/" + escape_key(key);
-}
-std::string child(const std::string& path, size_t index) {
-  return path + "/" + std::to_string(index);
-}
-
-std::string dump(const json& v) {
-  // Strings from a parsed file are valid UTF-8; a json built in code may not be.
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Appends a compact JSON rendering of `v`, stopping early (with "...") once `out` is long or the
-// value is deep, so a message never grows without bound or recurses far.
-void show_into(const json& v, std::string& out, size_t limit, int depth) {
-  if (out.size() > limit) {
-    out += "...";
-    return;
-  }
-  if (v.is_number_float() && !std::isfinite(v.get<double>())) {
-    const double d = v.get<double>();
-    out += std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
-    return;
-  }
-  if (!v.is_structured()) {
-    std::string s = dump(v);
-    if (s.size() > limit + 2) s = s.substr(0, limit) + "...";
-    out += s;
-    return;
-  }
-  if (depth >= 4 && !v.empty()) {
-    out += v.is_object() ? "{...}" : "[...]";
-    return;
-  }
-  out += v.is_object() ? '{' : '[';
-  bool first = true;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!first) out += ',';
-    first = false;
-    if (out.size() > limit) {
-      out += "...";
-      break;
-    }
-    if (v.is_object()) out += dump(json(it.key())) + ':';
-    show_into(it.value(), out, limit, depth + 1);
-  }
-  out += v.is_object() ? '}' : ']';
-}
-
-std::string show(const json& v) {
-  std::string out;
-  show_into(v, out, 80, 0);
-  return out;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Edit distance with adjacent transpositions (optimal string alignment), case-insensitive.
-size_t edit_distance(const std::string& a_in, const std::string& b_in) {
-  const std::string a = lower(a_in), b = lower(b_in);
-  const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (size_t i = 1; i <= n; ++i) {
-    for (size_t j = 1; j <= m; ++j) {
-      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
-// The closest of `known` to `word` if it is within edit distance 2, else "".
-std::string closest(const std::string& word, const std::vector<std::string>& known) {
-  if (word.size() > 64) return "";  // not a typo; keeps the distance table small
-  std::string best;
-  size_t best_distance = 3;
-  for (const auto& k : known) {
-    const size_t dist = edit_distance(word, k);
-    if (dist < best_distance) {
-      best_distance = dist;
-      best = k;
-    }
-  }
-  return best;
-}
-
-// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
-std::string quoted_choices(const std::vector<std::string>& choices) {
-  std::string out;
-  for (size_t i = 0; i < choices.size(); ++i) {
-    if (i > 0) out += i + 1 == choices.size() ? " or " : ", ";
-    out += dump(json(choices[i]));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i > 0 ? ", " : "") + words[i];
-  return out;
-}
-
-// Builds and throws the messages, all of which start with the source.
-struct Checker {
-  const std::string& source;
-
-  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw ConfigError(path.empty() ? source + ": " + what : source + ": " + path + ": " + what);
-  }
-  [[noreturn]] void expected(const std::string& path, const std::string& what,
-                             const json& got) const {
-    fail(path, "expected " + what + ", got " + show(got));
-  }
-};
+using Checker = JsonChecker;  // messages "<source>: <JSON pointer>: ..." (json_errors.h)
 
 // ---------------------------------------------------------------------------------------------
 // Rules shared by parsing and validate_experiment()
@@ -315,9 +177,9 @@ void check_number(const Checker& ck, const std::string& path, double v, const Nu
 void check_choice(const Checker& ck, const std::string& path, const std::string& v,
                   const std::vector<std::string>& choices) {
   if (std::find(choices.begin(), choices.end(), v) != choices.end()) return;
-  std::string what = "expected " + quoted_choices(choices) + ", got " + show(json(v));
-  const std::string hint = closest(v, choices);
-  if (!hint.empty()) what += " (did you mean " + dump(json(hint)) + "?)";
+  std::string what = "expected " + quoted_choices(choices) + ", got " + json_excerpt(json(v));
+  const std::string hint = closest_match(v, choices);
+  if (!hint.empty()) what += " (did you mean " + json_text(json(hint)) + "?)";
   ck.fail(path, what);
 }
 
@@ -346,21 +208,21 @@ void check_model(const Checker& ck, const std::vector<LayerSpec>& model,
   uint64_t parameters = 0;
   uint64_t in = kExperimentInputs;
   for (size_t i = 0; i < model.size(); ++i) {
-    const std::string path = child("/model", i);
+    const std::string path = json_pointer("/model", i);
     const LayerSpec& layer = model[i];
-    check_int(ck, child(path, "units"), layer.units, kUnitsRule, json(layer.units));
+    check_int(ck, json_pointer(path, "units"), layer.units, kUnitsRule, json(layer.units));
     const bool last = i + 1 == model.size();
     if (!last && layer.activation == Activation::kSoftmax) {
-      ck.fail(child(path, "activation"),
+      ck.fail(json_pointer(path, "activation"),
               "\"softmax\" is only allowed on the output layer (the last one); hidden layers "
               "take \"relu\" or \"linear\"");
     }
     if (last && layer.activation != Activation::kSoftmax) {
-      ck.fail(child(path, "activation"), "the output layer must use \"softmax\", got " +
-                                             show(json(name_of(layer.activation))));
+      ck.fail(json_pointer(path, "activation"), "the output layer must use \"softmax\", got " +
+                                             json_excerpt(json(name_of(layer.activation))));
     }
     if (last && layer.units != kNumClasses) {
-      ck.fail(child(path, "units"), "the output layer must have " + std::to_string(kNumClasses) +
+      ck.fail(json_pointer(path, "units"), "the output layer must have " + std::to_string(kNumClasses) +
                                         " units (one per class of " + dataset + "), got " +
                                         std::to_string(layer.units));
     }
@@ -396,40 +258,40 @@ void check_optimizer(const Checker& ck, const OptimizerSpec& o) {
 
 void check_schedule(const Checker& ck, const ScheduleSpec& s) {
   const std::string path = "/optimizer/learning_rate";
-  const std::string config = child(path, "config");
+  const std::string config = json_pointer(path, "config");
   if (s.kind == ScheduleKind::kPiecewiseConstantDecay) {
     if (s.values.size() != s.boundaries.size() + 1) {
-      ck.fail(child(config, "values"), "expected one more value than boundaries (" +
+      ck.fail(json_pointer(config, "values"), "expected one more value than boundaries (" +
                                            std::to_string(s.boundaries.size()) + " boundaries, " +
                                            std::to_string(s.values.size()) + " values)");
     }
     for (size_t i = 0; i < s.boundaries.size(); ++i) {
-      check_int(ck, child(child(config, "boundaries"), i), s.boundaries[i], kBoundaryRule,
+      check_int(ck, json_pointer(json_pointer(config, "boundaries"), i), s.boundaries[i], kBoundaryRule,
                 json(s.boundaries[i]));
       if (i > 0 && s.boundaries[i] <= s.boundaries[i - 1]) {
-        ck.fail(child(child(config, "boundaries"), i),
-                "expected boundaries in increasing order, got " + show(json(s.boundaries)));
+        ck.fail(json_pointer(json_pointer(config, "boundaries"), i),
+                "expected boundaries in increasing order, got " + json_excerpt(json(s.boundaries)));
       }
     }
     for (size_t i = 0; i < s.values.size(); ++i) {
-      check_number(ck, child(child(config, "values"), i), s.values[i], kLearningRateRule,
+      check_number(ck, json_pointer(json_pointer(config, "values"), i), s.values[i], kLearningRateRule,
                    json(s.values[i]));
     }
     return;
   }
-  check_number(ck, child(config, "initial_learning_rate"), s.initial_learning_rate,
+  check_number(ck, json_pointer(config, "initial_learning_rate"), s.initial_learning_rate,
                s.kind == ScheduleKind::kCosineDecay ? kScheduleStartRule : kLearningRateRule,
                json(s.initial_learning_rate));
-  check_int(ck, child(config, "decay_steps"), s.decay_steps, kStepsRule, json(s.decay_steps));
+  check_int(ck, json_pointer(config, "decay_steps"), s.decay_steps, kStepsRule, json(s.decay_steps));
   if (s.kind == ScheduleKind::kExponentialDecay) {
-    check_number(ck, child(config, "decay_rate"), s.decay_rate, kDecayRateRule,
+    check_number(ck, json_pointer(config, "decay_rate"), s.decay_rate, kDecayRateRule,
                  json(s.decay_rate));
   } else {
-    check_number(ck, child(config, "alpha"), s.alpha, kAlphaRule, json(s.alpha));
-    check_int(ck, child(config, "warmup_steps"), s.warmup_steps, kWarmupStepsRule,
+    check_number(ck, json_pointer(config, "alpha"), s.alpha, kAlphaRule, json(s.alpha));
+    check_int(ck, json_pointer(config, "warmup_steps"), s.warmup_steps, kWarmupStepsRule,
               json(s.warmup_steps));
     if (s.warmup_target) {
-      check_number(ck, child(config, "warmup_target"), *s.warmup_target, kLearningRateRule,
+      check_number(ck, json_pointer(config, "warmup_target"), *s.warmup_target, kLearningRateRule,
                    json(*s.warmup_target));
     }
   }
@@ -451,25 +313,25 @@ void check_training_extras(const Checker& ck, const Experiment& e) {
   if (e.optimizer.schedule) check_schedule(ck, *e.optimizer.schedule);
   if (const auto& es = e.callbacks.early_stopping) {
     const std::string p = "/callbacks/early_stopping";
-    check_monitor(ck, child(p, "monitor"), es->monitor, e.validation_split);
-    check_choice(ck, child(p, "mode"), es->mode, kModes);
-    check_number(ck, child(p, "min_delta"), es->min_delta, kMinDeltaRule, json(es->min_delta));
-    check_int(ck, child(p, "patience"), es->patience, kPatienceRule, json(es->patience));
-    check_int(ck, child(p, "start_from_epoch"), es->start_from_epoch, kPatienceRule,
+    check_monitor(ck, json_pointer(p, "monitor"), es->monitor, e.validation_split);
+    check_choice(ck, json_pointer(p, "mode"), es->mode, kModes);
+    check_number(ck, json_pointer(p, "min_delta"), es->min_delta, kMinDeltaRule, json(es->min_delta));
+    check_int(ck, json_pointer(p, "patience"), es->patience, kPatienceRule, json(es->patience));
+    check_int(ck, json_pointer(p, "start_from_epoch"), es->start_from_epoch, kPatienceRule,
               json(es->start_from_epoch));
     if (es->baseline) {
-      check_number(ck, child(p, "baseline"), *es->baseline, kAnyNumberRule, json(*es->baseline));
+      check_number(ck, json_pointer(p, "baseline"), *es->baseline, kAnyNumberRule, json(*es->baseline));
     }
   }
   if (const auto& r = e.callbacks.reduce_lr_on_plateau) {
     const std::string p = "/callbacks/reduce_lr_on_plateau";
-    check_monitor(ck, child(p, "monitor"), r->monitor, e.validation_split);
-    check_choice(ck, child(p, "mode"), r->mode, kModes);
-    check_number(ck, child(p, "factor"), r->factor, kFactorRule, json(r->factor));
-    check_number(ck, child(p, "min_delta"), r->min_delta, kMinDeltaRule, json(r->min_delta));
-    check_int(ck, child(p, "patience"), r->patience, kPatienceRule, json(r->patience));
-    check_int(ck, child(p, "cooldown"), r->cooldown, kPatienceRule, json(r->cooldown));
-    check_number(ck, child(p, "min_lr"), r->min_lr, kMinLrRule, json(r->min_lr));
+    check_monitor(ck, json_pointer(p, "monitor"), r->monitor, e.validation_split);
+    check_choice(ck, json_pointer(p, "mode"), r->mode, kModes);
+    check_number(ck, json_pointer(p, "factor"), r->factor, kFactorRule, json(r->factor));
+    check_number(ck, json_pointer(p, "min_delta"), r->min_delta, kMinDeltaRule, json(r->min_delta));
+    check_int(ck, json_pointer(p, "patience"), r->patience, kPatienceRule, json(r->patience));
+    check_int(ck, json_pointer(p, "cooldown"), r->cooldown, kPatienceRule, json(r->cooldown));
+    check_number(ck, json_pointer(p, "min_lr"), r->min_lr, kMinLrRule, json(r->min_lr));
     if (e.optimizer.schedule) {
       // Keras refuses it too: a schedule's rate is not settable.
       ck.fail(p, "cannot be combined with a learning-rate schedule (/optimizer/learning_rate): "
@@ -491,19 +353,6 @@ void check_training_extras(const Checker& ck, const Experiment& e) {
 
 // ---------------------------------------------------------------------------------------------
 // Reading JSON values (type checks; the range checks above follow)
-
-// Rejects keys not in `known`, suggesting the closest known key.
-void check_keys(const Checker& ck, const json& obj, const std::string& path,
-                const std::vector<std::string>& known) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const std::string& key = it.key();
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    const std::string hint = closest(key, known);
-    ck.fail(child(path, key), hint.empty()
-                                  ? "unknown key (expected one of: " + joined(known) + ")"
-                                  : "unknown key (did you mean " + dump(json(hint)) + "?)");
-  }
-}
 
 const json* member(const json& obj, const std::string& key) {
   const auto it = obj.find(key);
@@ -576,20 +425,20 @@ std::vector<LayerSpec> read_model(const Checker& ck, const json& v, const std::s
   std::vector<LayerSpec> model;
   check_layer_count(ck, v.size());
   for (size_t i = 0; i < v.size(); ++i) {
-    const std::string layer_path = child(path, i);
+    const std::string layer_path = json_pointer(path, i);
     const json& layer = v[i];
     if (!layer.is_object()) {
       ck.expected(layer_path, "a layer object like {\"units\": 64, \"activation\": \"relu\"}",
                   layer);
     }
-    check_keys(ck, layer, layer_path, kLayerKeys);
+    ck.check_keys(layer, layer_path, kLayerKeys);
     LayerSpec spec;
     spec.units = static_cast<int>(read_int(
-        ck, child(layer_path, "units"),
-        required(ck, layer, child(layer_path, "units"), kUnitsRule.describe()), kUnitsRule));
+        ck, json_pointer(layer_path, "units"),
+        required(ck, layer, json_pointer(layer_path, "units"), kUnitsRule.describe()), kUnitsRule));
     spec.activation = enum_of<Activation>(
-        read_choice(ck, child(layer_path, "activation"),
-                    required(ck, layer, child(layer_path, "activation"),
+        read_choice(ck, json_pointer(layer_path, "activation"),
+                    required(ck, layer, json_pointer(layer_path, "activation"),
                              quoted_choices(kActivations)),
                     kActivations),
         kActivations);
@@ -614,19 +463,19 @@ OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
     for (const auto& k : kSgdKeys) {
       if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
     }
-    check_keys(ck, v, path, all);
+    ck.check_keys(v, path, all);
     o.kind = enum_of<OptimizerKind>(
-        read_choice(ck, child(path, "name"),
-                    required(ck, v, child(path, "name"), quoted_choices(kOptimizers)), kOptimizers),
+        read_choice(ck, json_pointer(path, "name"),
+                    required(ck, v, json_pointer(path, "name"), quoted_choices(kOptimizers)), kOptimizers),
         kOptimizers);
     const bool adam = o.kind == OptimizerKind::kAdam;
     const auto& own = adam ? kAdamKeys : kSgdKeys;
     const std::string mine = name_of(o.kind), other = adam ? "sgd" : "adam";
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (std::find(own.begin(), own.end(), it.key()) != own.end()) continue;
-      ck.fail(child(path, it.key()), "unknown key for the " + mine + " optimizer (\"" + it.key() +
+      ck.fail(json_pointer(path, it.key()), "unknown key for the " + mine + " optimizer (\"" + it.key() +
                                          "\" belongs to " + other + "; " + mine +
-                                         " takes: " + joined(own) + ")");
+                                         " takes: " + comma_list(own) + ")");
     }
   } else {
     ck.expected(path, what, v);
@@ -638,23 +487,23 @@ OptimizerSpec read_optimizer(const Checker& ck, const json& v) {
       o.schedule = read_schedule(ck, *lr);
       o.learning_rate = schedule_rate(*o.schedule, 0);
     } else {
-      o.learning_rate = read_number(ck, child(path, "learning_rate"), *lr, kLearningRateRule);
+      o.learning_rate = read_number(ck, json_pointer(path, "learning_rate"), *lr, kLearningRateRule);
     }
   }
   if (o.kind == OptimizerKind::kAdam) {
     if (const json* b = member(v, "beta_1"))
-      o.beta_1 = read_number(ck, child(path, "beta_1"), *b, kBetaRule);
+      o.beta_1 = read_number(ck, json_pointer(path, "beta_1"), *b, kBetaRule);
     if (const json* b = member(v, "beta_2"))
-      o.beta_2 = read_number(ck, child(path, "beta_2"), *b, kBetaRule);
+      o.beta_2 = read_number(ck, json_pointer(path, "beta_2"), *b, kBetaRule);
     if (const json* e = member(v, "epsilon")) {
-      o.epsilon = read_number(ck, child(path, "epsilon"), *e, kEpsilonRule);
+      o.epsilon = read_number(ck, json_pointer(path, "epsilon"), *e, kEpsilonRule);
     }
   } else {
     if (const json* m = member(v, "momentum")) {
-      o.momentum = read_number(ck, child(path, "momentum"), *m, kMomentumRule);
+      o.momentum = read_number(ck, json_pointer(path, "momentum"), *m, kMomentumRule);
     }
     if (const json* n = member(v, "nesterov"))
-      o.nesterov = read_bool(ck, child(path, "nesterov"), *n);
+      o.nesterov = read_bool(ck, json_pointer(path, "nesterov"), *n);
   }
   return o;
 }
@@ -663,7 +512,7 @@ std::vector<int64_t> read_int_list(const Checker& ck, const std::string& path, c
                                    const IntRule& rule) {
   if (!v.is_array()) ck.expected(path, "an array of integers", v);
   std::vector<int64_t> out;
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_int(ck, child(path, i), v[i], rule));
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_int(ck, json_pointer(path, i), v[i], rule));
   return out;
 }
 
@@ -671,58 +520,58 @@ std::vector<double> read_number_list(const Checker& ck, const std::string& path,
                                      const NumberRule& rule) {
   if (!v.is_array() || v.empty()) ck.expected(path, "a non-empty array of numbers", v);
   std::vector<double> out;
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_number(ck, child(path, i), v[i], rule));
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(read_number(ck, json_pointer(path, i), v[i], rule));
   return out;
 }
 
 // Keras' serialized form: {"class_name": "CosineDecay", "config": {"initial_learning_rate": ...}}.
 ScheduleSpec read_schedule(const Checker& ck, const json& v) {
   const std::string path = "/optimizer/learning_rate";
-  check_keys(ck, v, path, kScheduleKeys);
+  ck.check_keys(v, path, kScheduleKeys);
   ScheduleSpec s;
   s.kind = enum_of<ScheduleKind>(
-      read_choice(ck, child(path, "class_name"),
-                  required(ck, v, child(path, "class_name"), quoted_choices(kSchedules)),
+      read_choice(ck, json_pointer(path, "class_name"),
+                  required(ck, v, json_pointer(path, "class_name"), quoted_choices(kSchedules)),
                   kSchedules),
       kSchedules);
-  const std::string cpath = child(path, "config");
+  const std::string cpath = json_pointer(path, "config");
   const json& c = required(ck, v, cpath, "an object of the schedule's Keras parameters");
   if (!c.is_object()) ck.expected(cpath, "an object of the schedule's Keras parameters", c);
   const auto& keys = s.kind == ScheduleKind::kExponentialDecay         ? kExponentialKeys
                      : s.kind == ScheduleKind::kPiecewiseConstantDecay ? kPiecewiseKeys
                                                                        : kCosineKeys;
-  check_keys(ck, c, cpath, keys);
-  if (const json* n = member(c, "name")) read_string(ck, child(cpath, "name"), *n, "a string");
+  ck.check_keys(c, cpath, keys);
+  if (const json* n = member(c, "name")) read_string(ck, json_pointer(cpath, "name"), *n, "a string");
   if (s.kind == ScheduleKind::kPiecewiseConstantDecay) {
-    s.boundaries = read_int_list(ck, child(cpath, "boundaries"),
-                                 required(ck, c, child(cpath, "boundaries"), "an array of steps"),
+    s.boundaries = read_int_list(ck, json_pointer(cpath, "boundaries"),
+                                 required(ck, c, json_pointer(cpath, "boundaries"), "an array of steps"),
                                  kBoundaryRule);
-    s.values = read_number_list(ck, child(cpath, "values"),
-                                required(ck, c, child(cpath, "values"), "an array of rates"),
+    s.values = read_number_list(ck, json_pointer(cpath, "values"),
+                                required(ck, c, json_pointer(cpath, "values"), "an array of rates"),
                                 kLearningRateRule);
     return s;
   }
   const NumberRule& start =
       s.kind == ScheduleKind::kCosineDecay ? kScheduleStartRule : kLearningRateRule;
   s.initial_learning_rate =
-      read_number(ck, child(cpath, "initial_learning_rate"),
-                  required(ck, c, child(cpath, "initial_learning_rate"), start.what), start);
-  s.decay_steps = read_int(ck, child(cpath, "decay_steps"),
-                           required(ck, c, child(cpath, "decay_steps"), kStepsRule.describe()),
+      read_number(ck, json_pointer(cpath, "initial_learning_rate"),
+                  required(ck, c, json_pointer(cpath, "initial_learning_rate"), start.what), start);
+  s.decay_steps = read_int(ck, json_pointer(cpath, "decay_steps"),
+                           required(ck, c, json_pointer(cpath, "decay_steps"), kStepsRule.describe()),
                            kStepsRule);
   if (s.kind == ScheduleKind::kExponentialDecay) {
-    s.decay_rate = read_number(ck, child(cpath, "decay_rate"),
-                               required(ck, c, child(cpath, "decay_rate"), kDecayRateRule.what),
+    s.decay_rate = read_number(ck, json_pointer(cpath, "decay_rate"),
+                               required(ck, c, json_pointer(cpath, "decay_rate"), kDecayRateRule.what),
                                kDecayRateRule);
-    if (const json* b = member(c, "staircase")) s.staircase = read_bool(ck, child(cpath, "staircase"), *b);
+    if (const json* b = member(c, "staircase")) s.staircase = read_bool(ck, json_pointer(cpath, "staircase"), *b);
     return s;
   }
-  if (const json* a = member(c, "alpha")) s.alpha = read_number(ck, child(cpath, "alpha"), *a, kAlphaRule);
+  if (const json* a = member(c, "alpha")) s.alpha = read_number(ck, json_pointer(cpath, "alpha"), *a, kAlphaRule);
   if (const json* w = member(c, "warmup_target"); w && !w->is_null()) {
-    s.warmup_target = read_number(ck, child(cpath, "warmup_target"), *w, kLearningRateRule);
+    s.warmup_target = read_number(ck, json_pointer(cpath, "warmup_target"), *w, kLearningRateRule);
   }
   if (const json* w = member(c, "warmup_steps")) {
-    s.warmup_steps = read_int(ck, child(cpath, "warmup_steps"), *w, kWarmupStepsRule);
+    s.warmup_steps = read_int(ck, json_pointer(cpath, "warmup_steps"), *w, kWarmupStepsRule);
   }
   return s;
 }
@@ -750,39 +599,39 @@ CallbacksSpec read_callbacks(const Checker& ck, const json& v) {
   const std::string what =
       "an object like {\"early_stopping\": {\"patience\": 3}, \"reduce_lr_on_plateau\": {}}";
   if (!v.is_object()) ck.expected(path, what, v);
-  check_keys(ck, v, path, kCallbackNames);
+  ck.check_keys(v, path, kCallbackNames);
   CallbacksSpec c;
   if (const json* es = member(v, "early_stopping")) {
-    const std::string p = child(path, "early_stopping");
+    const std::string p = json_pointer(path, "early_stopping");
     if (!es->is_object()) ck.expected(p, "an object of EarlyStopping's Keras parameters", *es);
-    check_keys(ck, *es, p, kEarlyStoppingKeys);
+    ck.check_keys(*es, p, kEarlyStoppingKeys);
     EarlyStoppingSpec s;
-    s.monitor = read_optional_choice(ck, *es, child(p, "monitor"), kMonitors, s.monitor);
-    s.min_delta = read_optional_number(ck, *es, child(p, "min_delta"), kMinDeltaRule, s.min_delta);
-    s.patience = read_optional_int(ck, *es, child(p, "patience"), kPatienceRule, s.patience);
-    s.mode = read_optional_choice(ck, *es, child(p, "mode"), kModes, s.mode);
+    s.monitor = read_optional_choice(ck, *es, json_pointer(p, "monitor"), kMonitors, s.monitor);
+    s.min_delta = read_optional_number(ck, *es, json_pointer(p, "min_delta"), kMinDeltaRule, s.min_delta);
+    s.patience = read_optional_int(ck, *es, json_pointer(p, "patience"), kPatienceRule, s.patience);
+    s.mode = read_optional_choice(ck, *es, json_pointer(p, "mode"), kModes, s.mode);
     if (const json* b = member(*es, "baseline"); b && !b->is_null()) {
-      s.baseline = read_number(ck, child(p, "baseline"), *b, kAnyNumberRule);
+      s.baseline = read_number(ck, json_pointer(p, "baseline"), *b, kAnyNumberRule);
     }
     if (const json* r = member(*es, "restore_best_weights")) {
-      s.restore_best_weights = read_bool(ck, child(p, "restore_best_weights"), *r);
+      s.restore_best_weights = read_bool(ck, json_pointer(p, "restore_best_weights"), *r);
     }
     s.start_from_epoch =
-        read_optional_int(ck, *es, child(p, "start_from_epoch"), kPatienceRule, s.start_from_epoch);
+        read_optional_int(ck, *es, json_pointer(p, "start_from_epoch"), kPatienceRule, s.start_from_epoch);
     c.early_stopping = s;
   }
   if (const json* r = member(v, "reduce_lr_on_plateau")) {
-    const std::string p = child(path, "reduce_lr_on_plateau");
+    const std::string p = json_pointer(path, "reduce_lr_on_plateau");
     if (!r->is_object()) ck.expected(p, "an object of ReduceLROnPlateau's Keras parameters", *r);
-    check_keys(ck, *r, p, kReduceLrKeys);
+    ck.check_keys(*r, p, kReduceLrKeys);
     ReduceLrOnPlateauSpec s;
-    s.monitor = read_optional_choice(ck, *r, child(p, "monitor"), kMonitors, s.monitor);
-    s.factor = read_optional_number(ck, *r, child(p, "factor"), kFactorRule, s.factor);
-    s.patience = read_optional_int(ck, *r, child(p, "patience"), kPatienceRule, s.patience);
-    s.mode = read_optional_choice(ck, *r, child(p, "mode"), kModes, s.mode);
-    s.min_delta = read_optional_number(ck, *r, child(p, "min_delta"), kMinDeltaRule, s.min_delta);
-    s.cooldown = read_optional_int(ck, *r, child(p, "cooldown"), kPatienceRule, s.cooldown);
-    s.min_lr = read_optional_number(ck, *r, child(p, "min_lr"), kMinLrRule, s.min_lr);
+    s.monitor = read_optional_choice(ck, *r, json_pointer(p, "monitor"), kMonitors, s.monitor);
+    s.factor = read_optional_number(ck, *r, json_pointer(p, "factor"), kFactorRule, s.factor);
+    s.patience = read_optional_int(ck, *r, json_pointer(p, "patience"), kPatienceRule, s.patience);
+    s.mode = read_optional_choice(ck, *r, json_pointer(p, "mode"), kModes, s.mode);
+    s.min_delta = read_optional_number(ck, *r, json_pointer(p, "min_delta"), kMinDeltaRule, s.min_delta);
+    s.cooldown = read_optional_int(ck, *r, json_pointer(p, "cooldown"), kPatienceRule, s.cooldown);
+    s.min_lr = read_optional_number(ck, *r, json_pointer(p, "min_lr"), kMinLrRule, s.min_lr);
     c.reduce_lr_on_plateau = s;
   }
   return c;
@@ -793,48 +642,14 @@ Reference read_reference(const Checker& ck, const json& v) {
   if (!v.is_object()) {
     ck.expected(path, "an object like {\"test_accuracy\": 0.98, \"source\": \"...\"}", v);
   }
-  check_keys(ck, v, path, kReferenceKeys);
+  ck.check_keys(v, path, kReferenceKeys);
   Reference r;
   r.test_accuracy =
-      read_number(ck, child(path, "test_accuracy"),
-                  required(ck, v, child(path, "test_accuracy"), kAccuracyRule.what), kAccuracyRule);
+      read_number(ck, json_pointer(path, "test_accuracy"),
+                  required(ck, v, json_pointer(path, "test_accuracy"), kAccuracyRule.what), kAccuracyRule);
   if (const json* s = member(v, "source"))
-    r.source = read_string(ck, child(path, "source"), *s, "a string");
+    r.source = read_string(ck, json_pointer(path, "source"), *s, "a string");
   return r;
-}
-
-// "[json.exception.parse_error.101] parse error at line 1, column 6: syntax error ..." ->
-// "invalid JSON at line 1, column 6: syntax error ..."; `at_end` says the parser stopped at the
-// end of the text.
-std::string describe_json_error(const json::exception& e, bool at_end) {
-  std::string what = e.what();
-  const auto bracket = what.find("] ");
-  if (what.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) {
-    what = what.substr(bracket + 2);
-  }
-  const std::string prefix = "parse error ";
-  if (what.rfind(prefix, 0) == 0) {
-    what = "invalid JSON " + what.substr(prefix.size());
-  } else {
-    what = "invalid JSON: " + what;
-  }
-  if (at_end || what.find("unexpected end of input") != std::string::npos) {
-    what += " (is the file truncated?)";
-  }
-  // "last read: ..." quotes the input, which may not be valid UTF-8: keep the message printable.
-  std::string printable;
-  for (const char c : what) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      printable += c;
-    } else {
-      static const char kHex[] = "0123456789ABCDEF";
-      printable += "\\x";
-      printable += kHex[byte >> 4];
-      printable += kHex[byte & 15];
-    }
-  }
-  return printable;
 }
 
 }  // namespace
@@ -914,9 +729,9 @@ nlohmann::json Experiment::to_json() const {
 Experiment parse_experiment(const nlohmann::json& j, const std::string& source) {
   const Checker ck{source};
   if (!j.is_object()) {
-    ck.fail("", "expected a JSON object at the top level, got " + show(j));
+    ck.fail("", "expected a JSON object at the top level, got " + json_excerpt(j));
   }
-  check_keys(ck, j, "", kTopKeys);
+  ck.check_keys(j, "", kTopKeys);
 
   Experiment e;
   e.name = read_string(ck, "/name", required(ck, j, "/name", kNameDescription), kNameDescription);
@@ -960,67 +775,7 @@ Experiment parse_experiment(const nlohmann::json& j, const std::string& source) 
 
 Experiment parse_experiment(const std::string& text, const std::string& source) {
   const Checker ck{source};
-  if (std::all_of(text.begin(), text.end(),
-                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
-    ck.fail("", "the file is empty (expected a JSON object describing an experiment)");
-  }
-
-  // Duplicate keys would otherwise pass silently (the last one wins), so track the keys of each
-  // open object, and where we are, while parsing.
-  struct Frame {
-    bool is_object;
-    std::set<std::string> keys;
-    std::string key;   // objects: the key being read
-    size_t index = 0;  // arrays: the element being read
-  };
-  std::vector<Frame> frames;
-  const auto pointer = [&frames] {
-    std::string p;
-    for (const auto& f : frames) p = f.is_object ? child(p, f.key) : child(p, f.index);
-    return p;
-  };
-  const auto element_done = [&frames] {
-    if (!frames.empty() && !frames.back().is_object) ++frames.back().index;
-  };
-  const json::parser_callback_t callback = [&](int /*depth*/, json::parse_event_t event,
-                                               json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (frames.size() >= static_cast<size_t>(kMaxJsonDepth)) {
-          ck.fail(pointer(),
-                  "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
-        }
-        frames.push_back(Frame{event == json::parse_event_t::object_start, {}, {}, 0});
-        break;
-      case json::parse_event_t::key: {
-        Frame& f = frames.back();
-        f.key = parsed.get<std::string>();
-        if (!f.keys.insert(f.key).second) ck.fail(pointer(), "duplicate key");
-        break;
-      }
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        frames.pop_back();
-        element_done();
-        break;
-      case json::parse_event_t::value:
-        element_done();
-        break;
-    }
-    return true;
-  };
-
-  json j;
-  try {
-    j = json::parse(text, callback);
-  } catch (const json::parse_error& e) {
-    // Past the end means the parser ran out of text.
-    ck.fail("", describe_json_error(e, e.byte > text.size()));
-  } catch (const json::exception& e) {  // out_of_range for a number like 1e999
-    ck.fail("", describe_json_error(e, false));
-  }
-  return parse_experiment(j, source);
+  return parse_experiment(ck.parse(text, kMaxJsonDepth, "a JSON object describing an experiment"), source);
 }
 
 Experiment load_experiment(const std::string& path) {

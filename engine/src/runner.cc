@@ -29,6 +29,7 @@
 #include "mlpbench/experiment.h"
 #include "mlpbench/float_mode.h"
 #include "mlpbench/input_file.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/memory_budget.h"
 #include "mlpbench/output_paths.h"
@@ -556,7 +557,7 @@ ResumedLog inspect_resumed_log(const std::string& path, const nlohmann::json& ru
   if (::stat(path.c_str(), &st) != 0) return ResumedLog::kAbsent;
   if (!S_ISREG(st.st_mode)) return ResumedLog::kForeign;
   try {
-    const nlohmann::json j = nlohmann::json::parse(read_input_file(path, uint64_t{1} << 32, "a run log"));
+    const nlohmann::json j = JsonChecker{path}.parse(read_input_file(path, uint64_t{1} << 32, "a run log"), 64, "a run log");
     if (!run_info.contains("run_id") || j.at("run").value("run_id", std::string()) != run_info["run_id"]) {
       return ResumedLog::kForeign;
     }

@@ -6,7 +6,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "mlpbench/errors.h"
 #include "mlpbench/input_file.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/run_log.h"
 
@@ -76,9 +78,10 @@ SafetensorsFile parse_safetensors(std::string bytes, const std::string& path) {
   if (header_len > f.bytes.size() - 8) fail("header length exceeds the file");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(f.bytes.substr(8, header_len));
-  } catch (const nlohmann::json::exception& e) {
-    fail(std::string("header is not JSON: ") + e.what());
+    // Strict (json_errors.h): a tensor named twice is refused, not silently the last one.
+    header = JsonChecker{"header"}.parse(f.bytes.substr(8, header_len), 64, "a JSON object");
+  } catch (const ConfigError& e) {
+    fail(e.what());
   }
   if (!header.is_object()) fail("header is not a JSON object");
   const size_t data_start = 8 + header_len, data_size = f.bytes.size() - data_start;
