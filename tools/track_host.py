@@ -11,7 +11,8 @@ import time
 LOCK_PATH = os.environ.get("MLPBENCH_LOCK", "/tmp/mlpbench-track.lock")
 
 
-def _cpuinfo():
+def cpuinfo():
+    """The first processor's `key : value` fields of /proc/cpuinfo."""
     fields = {}
     try:
         with open("/proc/cpuinfo") as f:
@@ -39,7 +40,7 @@ def logical_cpus():
 
 def cpu_id():
     """'AuthenticAMD family 25 model 17 stepping 1', as the engine writes mlpbench_cpu_id."""
-    info = _cpuinfo()
+    info = cpuinfo()
     if not info.get("vendor_id"):
         return "unknown"
     return (f"{info['vendor_id']} family {info.get('cpu family', '')} model "

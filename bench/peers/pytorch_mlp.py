@@ -52,6 +52,7 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 import mlpbench_inputs  # noqa: E402  (experiment files via the engine; IDX files)
+from track_host import caches, cpu_id, cpuinfo  # noqa: E402  (the host facts, read once for every tool)
 INPUT_FEATURES = 784
 NUM_CLASSES = 10
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
@@ -242,54 +243,8 @@ def git_commit():
         return "unknown"
 
 
-def cpuinfo():
-    """The first processor's `key : value` lines of /proc/cpuinfo (first value of each key)."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                name, colon, value = line.partition(":")
-                if colon:
-                    fields.setdefault(name.strip(), value.strip())
-    except OSError:
-        pass
-    return fields
-
-
 def cpu_model(info):
     return info.get("model name") or "unknown"
-
-
-def cpu_id(info):
-    """Vendor, family, model and stepping, as the engine's logs give them."""
-    if not info.get("vendor_id"):
-        return "unknown"
-    return (f"{info['vendor_id']} family {info.get('cpu family', '')} model "
-            f"{info.get('model', '')} stepping {info.get('stepping', '')}")
-
-
-def caches():
-    """CPU 0's data and unified cache sizes in bytes: {"L1d": ..., "L2": ..., "L3": ...}."""
-    out = {}
-    for index in range(8):
-        folder = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
-        try:
-            with open(folder + "level") as f:
-                level = int(f.read())
-            with open(folder + "type") as f:
-                kind = f.read().strip()
-            with open(folder + "size") as f:
-                size = f.read().strip()
-        except (OSError, ValueError):
-            break
-        if kind == "Instruction" or not size:
-            continue
-        scale = {"K": 1 << 10, "M": 1 << 20}.get(size[-1], 1)
-        try:
-            out[f"L{level}" + ("d" if kind == "Data" else "")] = int(size.rstrip("KM")) * scale
-        except ValueError:
-            continue
-    return out
 
 
 def _finite_or_none(v):
@@ -560,7 +515,7 @@ def main(argv):
                 "python": sys.version.split()[0], "numpy": np.__version__,
             },
         },
-        "host": {"cpu_model": cpu_model(info), "cpu_id": cpu_id(info), "caches": caches(),
+        "host": {"cpu_model": cpu_model(info), "cpu_id": cpu_id(), "caches": dict(caches()),
                  "logical_cpus": os.cpu_count(),
                  "simd_targets_supported": [], "hostname": socket.gethostname()},
         "run": {"threads": threads, "simd_target": "OpenBLAS" if blas.is_openblas else "BLAS",
