@@ -17,6 +17,7 @@
 #include "test_support.h"
 
 namespace fs = std::filesystem;
+using test_support::require_same_epoch_numbers;
 using test_support::run;
 using nlohmann::json;
 
@@ -32,16 +33,7 @@ struct Sandbox {
   }
   static void write_experiment(const std::string& path, int epochs, double lr = 0.001,
                                const std::string& hidden = "relu") {
-    const json e = {{"name", "cli_test"},
-                    {"dataset", "mnist"},
-                    {"model", {{{"units", 24}, {"activation", hidden}}, {{"units", 10}, {"activation", "softmax"}}}},
-                    {"loss", "sparse_categorical_crossentropy"},
-                    {"optimizer", {{"name", "adam"}, {"learning_rate", lr}}},
-                    {"epochs", epochs},
-                    {"batch_size", 32},
-                    {"seed", 3},
-                    {"threads", 2}};
-    test_support::write_file(path, e.dump(2));
+    test_support::SmallExperiment{"cli_test", epochs, "adam", lr, hidden, 3}.write(path);
   }
   std::string cmd(const std::string& args) const {
     return test_support::run_experiment_path() + " --quiet --data-dir " + dir + "/data " + args;
@@ -49,16 +41,6 @@ struct Sandbox {
 };
 
 json read_json(const std::string& path) { return json::parse(test_support::read_file(path)); }
-
-void require_same_epoch_numbers(const json& a, const json& b) {
-  REQUIRE(a["epochs"].size() == b["epochs"].size());
-  for (size_t i = 0; i < a["epochs"].size(); ++i) {
-    for (const char* key : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
-      INFO("epoch " << i + 1 << " " << key);
-      REQUIRE(a["epochs"][i][key].get<double>() == b["epochs"][i][key].get<double>());
-    }
-  }
-}
 
 // Starts `command` in the background and returns once its log holds `epochs` epochs (or after
 // a minute). The log must be valid JSON every time it is looked at: it is written atomically.

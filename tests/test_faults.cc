@@ -23,6 +23,7 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test_support::require_same_epoch_numbers;
 using test_support::run;
 
 namespace {
@@ -39,16 +40,7 @@ struct Sandbox {
   std::string experiment = dir + "/exp.json";
   explicit Sandbox(int epochs = 3, const std::string& optimizer = "adam") {
     test_support::write_tiny_mnist(data, kTrain, kTest);
-    const json e = {{"name", "faults"},
-                    {"dataset", "mnist"},
-                    {"model", {{{"units", 24}, {"activation", "relu"}}, {{"units", 10}, {"activation", "softmax"}}}},
-                    {"loss", "sparse_categorical_crossentropy"},
-                    {"optimizer", {{"name", optimizer}, {"learning_rate", 0.01}}},
-                    {"epochs", epochs},
-                    {"batch_size", 32},
-                    {"seed", 5},
-                    {"threads", 2}};
-    test_support::write_file(experiment, e.dump(2));
+    test_support::SmallExperiment{"faults", epochs, optimizer, 0.01, "relu", 5}.write(experiment);
   }
   // `timeout` turns a hang into a failure (exit 124) instead of a stuck test suite.
   std::string cmd(const std::string& args) const {
@@ -60,16 +52,6 @@ struct Sandbox {
 
 void write_images(const std::string& path, uint32_t n, uint32_t rows, uint32_t cols) {
   test_support::write_file(path, test_support::make_idx({n, rows, cols}, std::vector<uint8_t>(size_t{n} * rows * cols, 7)));
-}
-
-void require_same_epoch_numbers(const json& a, const json& b) {
-  REQUIRE(a["epochs"].size() == b["epochs"].size());
-  for (size_t i = 0; i < a["epochs"].size(); ++i) {
-    for (const char* key : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
-      INFO("epoch " << i + 1 << " " << key);
-      REQUIRE(a["epochs"][i][key].get<double>() == b["epochs"][i][key].get<double>());
-    }
-  }
 }
 
 void require_clean_error(const test_support::CommandResult& r, int code, const std::string& needle) {

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 namespace fs = std::filesystem;
 
 namespace test_support {
@@ -46,6 +48,30 @@ std::string temp_dir() {
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dirs_to_remove().push_back(pattern);
   return pattern;
+}
+
+void require_same_epoch_numbers(const nlohmann::json& a, const nlohmann::json& b) {
+  REQUIRE(a["epochs"].size() == b["epochs"].size());
+  for (size_t i = 0; i < a["epochs"].size(); ++i) {
+    for (const char* key : {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}) {
+      INFO("epoch " << i + 1 << " " << key);
+      REQUIRE(a["epochs"][i][key].get<double>() == b["epochs"][i][key].get<double>());
+    }
+  }
+}
+
+void SmallExperiment::write(const std::string& path) const {
+  const nlohmann::json e = {
+      {"name", name},
+      {"dataset", "mnist"},
+      {"model", {{{"units", 24}, {"activation", hidden}}, {{"units", 10}, {"activation", "softmax"}}}},
+      {"loss", "sparse_categorical_crossentropy"},
+      {"optimizer", {{"name", optimizer}, {"learning_rate", learning_rate}}},
+      {"epochs", epochs},
+      {"batch_size", 32},
+      {"seed", seed},
+      {"threads", 2}};
+  write_file(path, e.dump(2));
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "mlpbench/dataset.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
@@ -29,6 +31,21 @@ std::vector<uint8_t> gzip(const std::vector<uint8_t>& raw);
 // Writes a tiny MNIST-shaped dataset (train and test; images are noisy class-dependent
 // patterns a network can learn) under <dir>/mnist/, as the real files are laid out.
 void write_tiny_mnist(const std::string& dir, size_t train, size_t test, size_t side = 28);
+
+// Two run logs have the same epochs with bitwise the same losses and accuracies.
+void require_same_epoch_numbers(const nlohmann::json& a, const nlohmann::json& b);
+
+// The small experiment the CLI and fault tests run on the tiny dataset: 24 hidden units, a
+// softmax output, batch 32, 2 threads; written as an experiment file by write().
+struct SmallExperiment {
+  std::string name;
+  int epochs = 2;
+  std::string optimizer = "adam";
+  double learning_rate = 0.001;
+  std::string hidden = "relu";
+  uint64_t seed = 3;
+  void write(const std::string& path) const;
+};
 
 struct CommandResult {
   int exit_code = -1;

@@ -33,7 +33,6 @@ predicted only while every rank has a row of the global batch. The figure labels
 predicted line as a prediction.
 """
 
-import argparse
 import json
 import math
 import os
@@ -51,9 +50,9 @@ TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit status: 0 success; 2 bad command line or input, or too few points to fit.\n"
+    p = ml.arg_parser(
+        PROG, __doc__,
+        "Exit status: 0 success; 2 bad command line or input, or too few points to fit.\n"
                "Example: tools/alpha_beta.py --study results/studies/ranks_mlp512 "
                "-o results/figures/alpha_beta_mlp512.png")
     p.add_argument("bench", nargs="*", help="reduction_bench JSON outputs (one per rank count)")

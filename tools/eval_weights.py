@@ -9,7 +9,6 @@ prints the mean cross-entropy loss and the accuracy. With --log, also compares t
 confusion matrix, when the log has one) with the log's final evaluation (else its last epoch)
 and exits 1 if they differ by more than --tolerance (for the matrix: a fraction of the samples).
 """
-import argparse
 import json
 import os
 import struct
@@ -50,15 +49,10 @@ def read_safetensors(path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ml.arg_parser(PROG, __doc__, None)
     p.add_argument("weights", help="safetensors file from run_experiment --save-weights")
     p.add_argument("--log", help="the run's log: activations, dataset and the numbers to compare")
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None,
-                   help="default: the log's, else mnist")
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
-    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
+    ml.add_test_set_args(p, "default: the log's, else mnist")
     p.add_argument("--tolerance", type=float, default=1e-4,
                    help="largest accepted difference from the log's loss and accuracy")
     args = p.parse_args(argv)

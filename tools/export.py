@@ -7,7 +7,6 @@ is left empty, as is a null (e.g. barrier_us of a one-thread run). Numbers are w
 (Python's repr), so nothing is lost on the way.
 """
 
-import argparse
 import csv
 import os
 import sys
@@ -24,9 +23,9 @@ KNOWN = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "t
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="A directory argument stands for every *.json log directly inside it.\n"
+    p = ml.arg_parser(
+        PROG, __doc__,
+        "A directory argument stands for every *.json log directly inside it.\n"
                "Exit status: 0 success, 2 bad command line or unreadable/invalid log.\n"
                "Example: tools/export.py results/runs/reference/mlp512_5ep.json -o epochs.csv")
     p.add_argument("logs", nargs="+", metavar="LOG", help="run log files (or folders of them)")

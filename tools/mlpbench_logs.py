@@ -17,6 +17,7 @@ interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peer
 * ``host`` and ``summary`` are optional objects; when present their numbers are type-checked.
 """
 
+import argparse
 import gzip
 import json
 import math
@@ -521,6 +522,21 @@ def save_figure(fig, path):
     except OSError as e:
         raise ToolError(f"{path}: cannot write: {e.strerror or e}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def arg_parser(prog, doc, epilog):
+    """The tools' argument parser: the module docstring as description, `epilog` (exit status,
+    an example) kept as written."""
+    return argparse.ArgumentParser(prog=prog, description=doc, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_test_set_args(p, dataset_help):
+    """--dataset, --data-dir and --test-limit: which test set a tool evaluates on."""
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None, help=dataset_help)
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
+    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
 
 
 def main_guard(prog, func, argv=None):

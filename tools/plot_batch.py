@@ -11,7 +11,6 @@ Throughput is the median over a run's epochs. With several thread counts in the 
 largest is plotted (or --threads N).
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -23,9 +22,9 @@ PROG = "plot_batch.py"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="A directory argument stands for every *.json log directly inside it.\n"
+    p = ml.arg_parser(
+        PROG, __doc__,
+        "A directory argument stands for every *.json log directly inside it.\n"
                "Exit status: 0 success, 2 bad command line or unreadable/unsuitable logs.\n"
                "Example: tools/plot_batch.py results/runs/batch/* --bench "
                "results/bench/mlp_bench_t2.json -o batch.png")

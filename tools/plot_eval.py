@@ -10,7 +10,6 @@ probability of the predicted class). Give the log with the weights so that the a
 dataset and test limit are the run's. Fashion-MNIST images are labelled with class names.
 """
 
-import argparse
 import os
 import sys
 
@@ -23,17 +22,12 @@ PROG = "plot_eval.py"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit status: 0 success, 2 bad command line, unreadable or unsuitable input.\n"
-               "Example: tools/plot_eval.py --log run.json --weights run.safetensors -o eval.png")
+    p = ml.arg_parser(PROG, __doc__,
+                      "Exit status: 0 success, 2 bad command line, unreadable or unsuitable input.\n"
+                      "Example: tools/plot_eval.py --log run.json --weights run.safetensors -o eval.png")
     p.add_argument("--log", help="run log with an \"evaluation\" (a completed run)")
     p.add_argument("--weights", help="safetensors file from run_experiment --save-weights")
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None,
-                   help="with --weights and no --log (default mnist)")
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
-    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
+    ml.add_test_set_args(p, "with --weights and no --log (default mnist)")
     p.add_argument("-o", "--output", default="eval.png", metavar="PATH",
                    help="confusion matrices and per-class bars, .png or .svg (default eval.png)")
     p.add_argument("--grid", metavar="PATH",

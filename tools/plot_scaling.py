@@ -24,7 +24,6 @@ group the tool compares train_loss, train_accuracy, test_loss and test_accuracy 
 exactly and prints, and writes in the figure, "identical numbers at every thread count: yes/NO".
 """
 
-import argparse
 import math
 import os
 import re
@@ -41,9 +40,9 @@ MAX_SIMD_GROUPS = 8
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit status: 0 success; 1 with --strict when numbers differ between thread "
+    p = ml.arg_parser(
+        PROG, __doc__,
+        "Exit status: 0 success; 1 with --strict when numbers differ between thread "
                "counts; 2 bad command line, unreadable or invalid log, logs of different "
                "experiments, or nothing to compare.\n"
                "Example (a committed study): tools/plot_scaling.py "

@@ -307,16 +307,22 @@ void check_monitor(const Checker& ck, const std::string& path, const std::string
 }
 
 // The keys of issue 16 and how they combine with the rest.
+// The keys EarlyStopping and ReduceLROnPlateau share (at `p`): what they watch, how patiently.
+template <class Spec>
+void check_plateau_keys(const Checker& ck, const std::string& p, const Spec& s, double validation_split) {
+  check_monitor(ck, json_pointer(p, "monitor"), s.monitor, validation_split);
+  check_choice(ck, json_pointer(p, "mode"), s.mode, kModes);
+  check_number(ck, json_pointer(p, "min_delta"), s.min_delta, kMinDeltaRule, json(s.min_delta));
+  check_int(ck, json_pointer(p, "patience"), s.patience, kPatienceRule, json(s.patience));
+}
+
 void check_training_extras(const Checker& ck, const Experiment& e) {
   check_number(ck, "/validation_split", e.validation_split, kValidationSplitRule,
                json(e.validation_split));
   if (e.optimizer.schedule) check_schedule(ck, *e.optimizer.schedule);
   if (const auto& es = e.callbacks.early_stopping) {
     const std::string p = "/callbacks/early_stopping";
-    check_monitor(ck, json_pointer(p, "monitor"), es->monitor, e.validation_split);
-    check_choice(ck, json_pointer(p, "mode"), es->mode, kModes);
-    check_number(ck, json_pointer(p, "min_delta"), es->min_delta, kMinDeltaRule, json(es->min_delta));
-    check_int(ck, json_pointer(p, "patience"), es->patience, kPatienceRule, json(es->patience));
+    check_plateau_keys(ck, p, *es, e.validation_split);
     check_int(ck, json_pointer(p, "start_from_epoch"), es->start_from_epoch, kPatienceRule,
               json(es->start_from_epoch));
     if (es->baseline) {
@@ -325,11 +331,8 @@ void check_training_extras(const Checker& ck, const Experiment& e) {
   }
   if (const auto& r = e.callbacks.reduce_lr_on_plateau) {
     const std::string p = "/callbacks/reduce_lr_on_plateau";
-    check_monitor(ck, json_pointer(p, "monitor"), r->monitor, e.validation_split);
-    check_choice(ck, json_pointer(p, "mode"), r->mode, kModes);
+    check_plateau_keys(ck, p, *r, e.validation_split);
     check_number(ck, json_pointer(p, "factor"), r->factor, kFactorRule, json(r->factor));
-    check_number(ck, json_pointer(p, "min_delta"), r->min_delta, kMinDeltaRule, json(r->min_delta));
-    check_int(ck, json_pointer(p, "patience"), r->patience, kPatienceRule, json(r->patience));
     check_int(ck, json_pointer(p, "cooldown"), r->cooldown, kPatienceRule, json(r->cooldown));
     check_number(ck, json_pointer(p, "min_lr"), r->min_lr, kMinLrRule, json(r->min_lr));
     if (e.optimizer.schedule) {
@@ -594,6 +597,24 @@ std::string read_optional_choice(const Checker& ck, const json& obj, const std::
   return v ? read_choice(ck, path, *v, choices) : fallback;
 }
 
+// The object of callback `name` (its Keras class `keras_class`) with its keys checked; its pointer.
+std::string callback_object(const Checker& ck, const json& obj, const std::string& name, const std::string& keras_class,
+                            const std::vector<std::string>& keys) {
+  const std::string p = json_pointer("/callbacks", name);
+  if (!obj.is_object()) ck.expected(p, "an object of " + keras_class + "'s Keras parameters", obj);
+  ck.check_keys(obj, p, keys);
+  return p;
+}
+
+// The keys EarlyStopping and ReduceLROnPlateau share: what they watch, and how patiently.
+template <class Spec>
+void read_plateau_keys(const Checker& ck, const json& obj, const std::string& p, Spec& s) {
+  s.monitor = read_optional_choice(ck, obj, json_pointer(p, "monitor"), kMonitors, s.monitor);
+  s.min_delta = read_optional_number(ck, obj, json_pointer(p, "min_delta"), kMinDeltaRule, s.min_delta);
+  s.patience = read_optional_int(ck, obj, json_pointer(p, "patience"), kPatienceRule, s.patience);
+  s.mode = read_optional_choice(ck, obj, json_pointer(p, "mode"), kModes, s.mode);
+}
+
 CallbacksSpec read_callbacks(const Checker& ck, const json& v) {
   const std::string path = "/callbacks";
   const std::string what =
@@ -602,14 +623,9 @@ CallbacksSpec read_callbacks(const Checker& ck, const json& v) {
   ck.check_keys(v, path, kCallbackNames);
   CallbacksSpec c;
   if (const json* es = member(v, "early_stopping")) {
-    const std::string p = json_pointer(path, "early_stopping");
-    if (!es->is_object()) ck.expected(p, "an object of EarlyStopping's Keras parameters", *es);
-    ck.check_keys(*es, p, kEarlyStoppingKeys);
+    const std::string p = callback_object(ck, *es, "early_stopping", "EarlyStopping", kEarlyStoppingKeys);
     EarlyStoppingSpec s;
-    s.monitor = read_optional_choice(ck, *es, json_pointer(p, "monitor"), kMonitors, s.monitor);
-    s.min_delta = read_optional_number(ck, *es, json_pointer(p, "min_delta"), kMinDeltaRule, s.min_delta);
-    s.patience = read_optional_int(ck, *es, json_pointer(p, "patience"), kPatienceRule, s.patience);
-    s.mode = read_optional_choice(ck, *es, json_pointer(p, "mode"), kModes, s.mode);
+    read_plateau_keys(ck, *es, p, s);
     if (const json* b = member(*es, "baseline"); b && !b->is_null()) {
       s.baseline = read_number(ck, json_pointer(p, "baseline"), *b, kAnyNumberRule);
     }
@@ -621,15 +637,10 @@ CallbacksSpec read_callbacks(const Checker& ck, const json& v) {
     c.early_stopping = s;
   }
   if (const json* r = member(v, "reduce_lr_on_plateau")) {
-    const std::string p = json_pointer(path, "reduce_lr_on_plateau");
-    if (!r->is_object()) ck.expected(p, "an object of ReduceLROnPlateau's Keras parameters", *r);
-    ck.check_keys(*r, p, kReduceLrKeys);
+    const std::string p = callback_object(ck, *r, "reduce_lr_on_plateau", "ReduceLROnPlateau", kReduceLrKeys);
     ReduceLrOnPlateauSpec s;
-    s.monitor = read_optional_choice(ck, *r, json_pointer(p, "monitor"), kMonitors, s.monitor);
+    read_plateau_keys(ck, *r, p, s);
     s.factor = read_optional_number(ck, *r, json_pointer(p, "factor"), kFactorRule, s.factor);
-    s.patience = read_optional_int(ck, *r, json_pointer(p, "patience"), kPatienceRule, s.patience);
-    s.mode = read_optional_choice(ck, *r, json_pointer(p, "mode"), kModes, s.mode);
-    s.min_delta = read_optional_number(ck, *r, json_pointer(p, "min_delta"), kMinDeltaRule, s.min_delta);
     s.cooldown = read_optional_int(ck, *r, json_pointer(p, "cooldown"), kPatienceRule, s.cooldown);
     s.min_lr = read_optional_number(ck, *r, json_pointer(p, "min_lr"), kMinLrRule, s.min_lr);
     c.reduce_lr_on_plateau = s;

@@ -14,14 +14,6 @@ namespace {
   throw InputFileError(path + ": " + why);
 }
 
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a folder";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  return "not a regular file";
-}
 
 [[noreturn]] void fail_errno(const std::string& path, int err, const char* doing) {
   if (err == ENOENT) fail(path, "file not found");
@@ -34,10 +26,19 @@ const char* kind_of(mode_t mode) {
 }
 
 void require_regular(const std::string& path, const struct stat& st, const std::string& what) {
-  if (!S_ISREG(st.st_mode)) fail(path, std::string("is ") + kind_of(st.st_mode) + ", expected " + what);
+  if (!S_ISREG(st.st_mode)) fail(path, std::string("is ") + (special_file_kind(st.st_mode) ? special_file_kind(st.st_mode) : "not a regular file") + ", expected " + what);
 }
 
 }  // namespace
+
+const char* special_file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return nullptr;
+}
 
 int open_input_file(const std::string& path, const std::string& what) {
   if (path.empty()) fail("\"\"", "an empty path, expected " + what);

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "mlpbench/errors.h"
+#include "mlpbench/input_file.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;
@@ -19,15 +20,6 @@ std::string errno_text(int err) { return std::strerror(err); }
 fs::path folder_of(const std::string& path) {
   const fs::path p(path);
   return p.has_parent_path() ? p.parent_path() : fs::path(".");
-}
-
-const char* special_kind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a folder";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  return nullptr;
 }
 
 // A complete temporary file beside `path` (fsynced, mode 0644); returns its name. With
@@ -100,7 +92,7 @@ void write_output(const std::string& path, const std::string& content, WriteMode
 int write_output_open(const std::string& path, const std::string& content, WriteMode mode) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
-    if (const char* kind = special_kind(st.st_mode)) {
+    if (const char* kind = special_file_kind(st.st_mode)) {
       throw std::runtime_error(path + ": is " + kind + "; an output must be a regular file");
     }
     if (mode == WriteMode::kCreate) throw OutputExists(path + ": exists already");
@@ -124,8 +116,8 @@ int write_output_open(const std::string& path, const std::string& content, Write
   } else {
     // A special file that appeared since the check above is still refused (lstat: the link
     // itself would be replaced, never the device it points to).
-    if (::lstat(path.c_str(), &st) == 0 && special_kind(st.st_mode)) {
-      fail(path + ": is " + special_kind(st.st_mode) + "; an output must be a regular file", false);
+    if (::lstat(path.c_str(), &st) == 0 && special_file_kind(st.st_mode)) {
+      fail(path + ": is " + special_file_kind(st.st_mode) + "; an output must be a regular file", false);
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path + ": cannot write: " + errno_text(errno), false);
   }
@@ -148,7 +140,7 @@ void check_outputs(const std::vector<PlannedOutput>& outputs, const std::vector<
     struct stat st {};
     if (::stat(o.path.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) fail("is a folder; give a file name");
-      if (const char* kind = special_kind(st.st_mode)) {
+      if (const char* kind = special_file_kind(st.st_mode)) {
         fail(std::string("is ") + kind + "; outputs are never written over special files, not even with --force");
       }
       if (!o.may_replace) fail("exists already; pass --force to replace it");
