@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
+#include "mlpbench/json_errors.h"
+#include "mlpbench/weights.h"
 #include "test_support.h"
 
 using mlpbench::ConfigError;
@@ -554,5 +557,28 @@ TEST_CASE("load_experiment names the file it could not use", "[experiment]") {
     test_support::write_file(path, base().dump(2));
     const Experiment e = mlpbench::load_experiment(path);
     CHECK(e == mlpbench::parse_experiment(base(), path));
+  }
+}
+
+TEST_CASE("json_errors: pointers, excerpts and suggestions, and a safetensors header parsed as strictly", "[experiment][json]") {
+  REQUIRE(mlpbench::json_pointer("/a", "b/c~d") == "/a/b~1c~0d");
+  REQUIRE(mlpbench::json_pointer("/model", size_t{2}) == "/model/2");
+  REQUIRE(mlpbench::closest_match("pateince", {"patience", "mode"}) == "patience");
+  REQUIRE(mlpbench::closest_match("zzzzzz", {"patience", "mode"}).empty());
+  REQUIRE(mlpbench::json_excerpt(nlohmann::json(std::string(500, 'x'))).size() < 100);
+  // A tensor named twice in a weights file is refused (a plain parse would keep the last).
+  const std::string header = R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},)"
+                             R"( "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})";
+  std::string bytes(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes += header + std::string(4, '\0');
+  try {
+    mlpbench::parse_safetensors(bytes, "dup.safetensors");
+    FAIL("a duplicate tensor name was accepted");
+  } catch (const std::runtime_error& e) {
+    INFO(e.what());
+    REQUIRE(std::string(e.what()).find("dup.safetensors") != std::string::npos);
+    REQUIRE(std::string(e.what()).find("/w: duplicate key") != std::string::npos);
   }
 }
