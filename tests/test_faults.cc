@@ -33,6 +33,21 @@ constexpr size_t kSteps = 17;
 
 json read_json(const std::string& path) { return json::parse(test_support::read_file(path)); }
 
+// Waits until `path` exists while child `pid` runs (at most a minute; the child is not reaped):
+// false if the child ended without it or the minute passed (the child is then killed).
+bool wait_for_file(const std::string& path, pid_t pid) {
+  for (int ms = 0; ms < 60000; ++ms) {
+    if (fs::exists(path)) return true;
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+      return fs::exists(path);
+    }
+    usleep(1000);
+  }
+  kill(pid, SIGKILL);
+  return false;
+}
+
 // A temporary folder with tiny MNIST-shaped data and a small 3-epoch experiment.
 struct Sandbox {
   std::string dir = test_support::temp_dir();
@@ -687,7 +702,7 @@ TEST_CASE("faults: a --save-weights path taken during the run: the log says \"fa
       execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    while (!fs::exists(log)) usleep(1000);  // the log exists: training is under way
+    REQUIRE(wait_for_file(log, pid));  // the log exists: training is under way
     const int fd = ::open(weights.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     const bool ours = fd >= 0 && ::write(fd, "theirs", 6) == 6;
     if (fd >= 0) ::close(fd);
@@ -850,7 +865,7 @@ TEST_CASE("faults: a SIGKILL at any moment leaves a log that parses, with consis
       execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    while (!fs::exists(log)) usleep(1000);
+    REQUIRE(wait_for_file(log, pid));
     const int delay_ms = 200 + static_cast<int>(gen() % 2500);
     INFO("SIGKILL " << delay_ms << " ms after the log appeared");
     usleep(static_cast<useconds_t>(delay_ms) * 1000);
