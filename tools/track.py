@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -106,10 +107,15 @@ def host_state_run(binary, regex, reps, min_time, threads, out, progress, names=
     import track_host
     import track_run
     before = track_host.cpu_times()
+    own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = track_host.load_average()
     names = track_run.run_bench(binary, track_run.with_probe(regex), reps, min_time, out,
                                 progress=progress, names=names)
-    steal = track_host.steal_fraction(before, track_host.cpu_times())
+    after = track_host.cpu_times()
+    own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
+    steal = track_host.steal_fraction(before, after)
+    others = track_host.others_fraction(before, after, own)
     bench = ml.load_bench(out)
     probe = [n for n in bench.iterations() if n.startswith(track_run.HOST_PROBE + "/")]
     barrier = statistics.median(bench.times_ns(probe[0], "real_time")) if probe else None
@@ -119,8 +125,9 @@ def host_state_run(binary, regex, reps, min_time, threads, out, progress, names=
         thr = int(bench.context.get("mlpbench_threads", threads or 0))
     except ValueError:
         thr = None
-    reasons = track_run.noisy_reasons(load, barrier, steal, thr, cpus)
+    reasons = track_run.noisy_reasons(load, barrier, steal, thr, cpus, others)
     state = {"load_before": load_before, "load_after": load, "steal_fraction": steal,
+             "others_fraction": others,
              "barrier_ns": barrier, "logical_cpus": cpus, "threads": thr,
              "noisy": bool(reasons), "noisy_kinds": [k for k, _ in reasons],
              "noisy_reasons": [r for _, r in reasons]}
@@ -345,9 +352,14 @@ def run_interleaved(binaries, args, history, label):
     import track_stats as ts
     import track_store
     regex = args.filter or track_run.BENCHMARK_SETS[args.set]
-    names = [n for n in track_run.list_benchmarks(binaries["B"], regex)]
+    listed = {side: track_run.list_benchmarks(binaries[side], regex) for side in ("A", "B")}
+    names = [n for n in listed["B"] if n in listed["A"]]
+    for side, other in (("A", "B"), ("B", "A")):
+        alone = [n for n in listed[side] if n not in listed[other]]
+        if alone:  # new or removed benchmarks: nothing to compare them with
+            print(f"only in {side} (not compared): {', '.join(alone)}")
     if not names:
-        raise ml.ToolError(f"no benchmark matches {regex!r}")
+        raise ml.ToolError(f"no benchmark matches {regex!r} in both A and B")
     with track_host.machine_lock(f"track.py {label}", args.lock_wait_s, say), \
             tempfile.TemporaryDirectory(prefix="mlpbench-ab-") as work:
         track_run.wait_quiet(args.quiet_wait_s)

@@ -92,7 +92,8 @@ def load_average():
 
 
 def cpu_times():
-    """(total, steal) jiffies from /proc/stat's cpu line, or None where not visible."""
+    """(total, steal, busy) jiffies from /proc/stat's cpu line (busy: neither idle, iowait
+    nor steal), or None where not visible."""
     try:
         with open("/proc/stat") as f:
             parts = f.readline().split()
@@ -101,7 +102,19 @@ def cpu_times():
     if not parts or parts[0] != "cpu" or len(parts) < 9:
         return None
     values = [int(v) for v in parts[1:]]
-    return sum(values[:8]), values[7]
+    return sum(values[:8]), values[7], sum(values[:8]) - values[3] - values[4] - values[7]
+
+
+def others_fraction(before, after, own_cpu_s):
+    """Share of all CPUs' time that other processes used between two cpu_times() samples, less
+    `own_cpu_s` (the CPU seconds of the measured process). Unlike the load average, it does
+    not count the measurement's own threads, nor the minute before it."""
+    if not before or not after or after[0] <= before[0] or len(before) < 3 or len(after) < 3:
+        return None
+    total = after[0] - before[0]
+    busy = after[2] - before[2]
+    own = own_cpu_s * os.sysconf("SC_CLK_TCK")
+    return min(1.0, max(0.0, (busy - own) / total))
 
 
 def steal_fraction(before, after):

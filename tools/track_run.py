@@ -22,7 +22,7 @@ NOISY_BARRIER_NS = 1000.0
 # models' training steps and Adam. `record` runs these unless told otherwise.
 BENCHMARK_SETS = {
     "key": r"^BM_GemmForward/m:32/n:512/k:784/|^BM_GemmWeightGrad/m:784/n:512/k:32/|"
-           r"^BM_TrainStep/784-512-10/batch:32/|^BM_TrainStep/784-64-32-10/batch:32/|"
+           r"^BM_TrainStep/784-512-10/batch:32/real_time|^BM_TrainStep/784-64-32-10/batch:32/real_time|"
            r"^BM_Adam/params:407050/",
     "all": r".",
 }
@@ -119,15 +119,23 @@ def wait_quiet(max_wait_s, busy_limit=0.25):
             told = True
 
 
-NOISE_KINDS = {"load": "load average above the logical CPUs",
+NOISE_KINDS = {"others": "other processes above 10 % of the CPUs' time",
+               "load": "load average above the logical CPUs",
                "barrier": f"team barrier above {NOISY_BARRIER_NS / 1000:g} us",
                "steal": "steal time above 5 %", "threads": "more threads than logical CPUs"}
 
 
-def noisy_reasons(load, barrier_ns, steal, threads, cpus):
-    """[(kind, reason in words)] to distrust a measurement's host (empty when quiet)."""
+def noisy_reasons(load, barrier_ns, steal, threads, cpus, others=None):
+    """[(kind, reason in words)] to distrust a measurement's host (empty when quiet).
+    `others`: the share of the CPUs' time other processes used during the measurement (the
+    test, where /proc/stat is visible); else the load average, which also counts the
+    measurement's own threads, is the fallback."""
     reasons = []
-    if load and load[0] > cpus:
+    if others is not None:
+        if others > 0.10:
+            reasons.append(("others", f"other processes used {others * 100:.0f} % of the "
+                                      f"{cpus} CPUs' time"))
+    elif load and load[0] > cpus:
         reasons.append(("load", f"load average {load[0]:.2f} above {cpus} logical CPUs"))
     if barrier_ns is not None and barrier_ns > NOISY_BARRIER_NS:
         reasons.append(("barrier", f"team barrier {barrier_ns / 1000:.2f} us (quiet: below "

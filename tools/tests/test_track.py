@@ -226,6 +226,41 @@ def test_ab_passes_equal_and_fails_slower_binaries(tr, tmp_path):
     assert r.out.count("regression") == 3 and "BM_TeamBarrier" not in r.out.split("stopped")[1]
 
 
+def test_ab_compares_only_the_benchmarks_both_builds_have(tr, tmp_path):
+    a = make_fake(tmp_path / "a")
+    b = make_fake(tmp_path / "b")
+    (tmp_path / "b" / "extra.txt").write_text("BM_TrainStep/784-512-10/batch:32/shards:4/real_time\n")
+    common = ("--quiet-wait-s", "0", "--repetitions", "3", "--seed", "1")
+    # the key set names the plain step, not its shards variants
+    r = tr("ab", "--bench-a", a, "--bench-b", b, *common)
+    assert r.code == 0, r
+    assert "shards:4" not in r.out
+    r = tr("ab", "--bench-a", a, "--bench-b", b, "--filter", "TrainStep", *common)
+    assert r.code == 0, r
+    assert "only in B (not compared): BM_TrainStep/784-512-10/batch:32/shards:4/real_time" in r.out
+    assert "shards:4" not in r.out.split("stopped")[1]
+    r = tr("ab", "--bench-a", b, "--bench-b", a, "--filter", "TrainStep", *common)
+    assert r.code == 0, r
+    assert "only in A (not compared): BM_TrainStep/784-512-10/batch:32/shards:4/real_time" in r.out
+
+
+def test_noise_is_what_others_did_not_the_measurements_own_load():
+    import track_host
+    import track_run
+    hz = os.sysconf("SC_CLK_TCK")
+    # 10 s on 2 CPUs: 20 s of capacity; 12 s busy of which 11 s were the benchmark's own
+    before, after = (1000 * hz, 0, 500 * hz), (1020 * hz, 0, 512 * hz)
+    assert track_host.others_fraction(before, after, 11.0) == pytest.approx(0.05)
+    assert track_host.others_fraction(before, after, 4.0) == pytest.approx(0.40)
+    assert track_host.others_fraction(None, after, 1.0) is None
+    # the run's own two threads make the load average 2.3: not noise when others used 5 %
+    assert track_run.noisy_reasons([2.3, 2, 2], None, 0.0, 2, 2, others=0.05) == []
+    kinds = [k for k, _ in track_run.noisy_reasons([2.3, 2, 2], None, 0.0, 2, 2, others=0.40)]
+    assert kinds == ["others"]
+    # no /proc/stat: the load average decides, as before
+    assert [k for k, _ in track_run.noisy_reasons([2.3, 2, 2], None, None, 2, 2)] == ["load"]
+
+
 def test_ab_budget_and_errors(tr, tmp_path):
     a = make_fake(tmp_path / "a")
     edge = make_fake(tmp_path / "edge", speed=1.05)
