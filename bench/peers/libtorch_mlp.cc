@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "mlpbench/build_info.h"
+#include "mlpbench/cli_options.h"
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
@@ -111,15 +112,8 @@ struct Blas {
   }
 };
 
-int parse_int(const std::string& text, const char* option, long long lo, long long hi) {
-  long long v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() ||
-      end != text.data() + text.size() || v < lo || v > hi) {
-    throw CLI::ValidationError(option, "expected an integer from " + std::to_string(lo) + " to " +
-                                           std::to_string(hi) + ", got \"" + text + "\"");
-  }
-  return static_cast<int>(v);
+int parse_int(const std::string& text, const char* option, uint64_t lo, uint64_t hi) {
+  return static_cast<int>(mlpbench::cli::parse_integer(text, option, lo, hi));
 }
 
 // The engine's experiment with the command line's overrides, and what this peer cannot do
@@ -469,53 +463,35 @@ int main(int argc, char** argv) {
                "diverged; 130/143 interrupted by SIGINT/SIGTERM; 1 anything else.",
                "libtorch_mlp"};
   app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
-  std::string threads, torch_threads, blas_threads, epochs, batch_size, seed, train_limit, test_limit, eval_batch;
+  std::string threads, torch_threads, blas_threads, seed, eval_batch;
+  mlpbench::cli::RunLengthText length;
   app.add_option("--threads", threads, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)");
   app.add_option("--torch-threads", torch_threads, "torch intra-op threads (default: --threads)");
   app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (default: --threads)");
-  app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
-  app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
   app.add_option("--seed", seed, "Override the experiment's seed (0 to 2^63-1)");
-  app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
-  app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
   app.add_option("--eval-batch-size", eval_batch, "Batch size of the test-set evaluation (default 1000)");
-  app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
+  mlpbench::cli::add_run_length_options(app, length, o.data_dir);
   app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced without --force");
   app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
   app.add_flag("--force", o.force, "Replace an existing log at --out");
   app.add_flag("--quiet", o.quiet, "Only errors and the log path");
   app.set_version_flag("--version", std::string("libtorch_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), libtorch " + torch_release());
-  try {
-    app.parse(argc, argv);
+  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
     if (!threads.empty()) o.threads = parse_int(threads, "--threads", 1, 1024);
     if (!torch_threads.empty()) o.torch_threads = parse_int(torch_threads, "--torch-threads", 1, 1024);
     if (!blas_threads.empty()) o.blas_threads = parse_int(blas_threads, "--blas-threads", 1, 1024);
-    if (!epochs.empty()) o.epochs = parse_int(epochs, "--epochs", 1, 100000);
-    if (!batch_size.empty()) o.batch_size = parse_int(batch_size, "--batch-size", 1, 65536);
+    if (!length.epochs.empty()) o.epochs = parse_int(length.epochs, "--epochs", 1, 100000);
+    if (!length.batch_size.empty()) o.batch_size = parse_int(length.batch_size, "--batch-size", 1, 65536);
     if (!seed.empty()) {
-      uint64_t v = 0;
-      const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), v);
-      if (seed.empty() || seed[0] == '-' || seed[0] == '+' || ec != std::errc() || end != seed.data() + seed.size() ||
-          v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        throw CLI::ValidationError("--seed", "expected an integer from 0 to 2^63-1, got \"" + seed + "\"");
-      }
-      o.seed = v;
+      o.seed = mlpbench::cli::parse_integer(seed, "--seed", 0, std::numeric_limits<int64_t>::max(), " (2^63-1)");
     }
-    constexpr long long kMaxSamples = std::numeric_limits<int32_t>::max();
-    if (!train_limit.empty()) o.train_limit = static_cast<size_t>(parse_int(train_limit, "--train-limit", 0, kMaxSamples));
-    if (!test_limit.empty()) o.test_limit = static_cast<size_t>(parse_int(test_limit, "--test-limit", 0, kMaxSamples));
+    constexpr uint64_t kMaxSamples = std::numeric_limits<int32_t>::max();
+    if (!length.train_limit.empty()) o.train_limit = mlpbench::cli::parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples);
+    if (!length.test_limit.empty()) o.test_limit = mlpbench::cli::parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples);
     if (!eval_batch.empty()) o.eval_batch_size = parse_int(eval_batch, "--eval-batch-size", 1, 1 << 20);
-  } catch (const CLI::CallForHelp&) {
-    std::printf("%s", app.help().c_str());
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::printf("%s\n", app.version().c_str());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "libtorch_mlp: error: %s\nRun with --help for the options.\n", e.what());
-    return mlpbench::kExitUsage;
-  }
+  }, "libtorch_mlp: ");
+  if (status) return *status;
   try {
     return train(o);
   } catch (const ConfigError& e) {

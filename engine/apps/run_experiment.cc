@@ -9,11 +9,14 @@
 #include <sstream>
 
 #include "mlpbench/build_info.h"
+#include "mlpbench/cli_options.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/runner.h"
 
 namespace {
+
+using mlpbench::cli::parse_integer;
 
 template <typename T>
 std::vector<T> parse_list(const std::string& text, const char* option) {
@@ -42,21 +45,6 @@ std::vector<T> parse_list(const std::string& text, const char* option) {
   return out;
 }
 
-// Integer options accept exactly their documented range: digits only (no sign, no fraction,
-// no exponent), from `lo` to `hi`; anything else is a usage error naming the option and range.
-uint64_t parse_integer(const std::string& text, const char* option, uint64_t lo, uint64_t hi,
-                       const char* note = "") {
-  uint64_t v = 0;
-  const char* first = text.data();
-  const char* last = first + text.size();
-  const auto [end, ec] = std::from_chars(first, last, v);
-  const bool digits_only = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0]));
-  if (!digits_only || ec != std::errc() || end != last || v < lo || v > hi) {
-    throw CLI::ValidationError(option, "expected an integer from " + std::to_string(lo) + " to " +
-                                           std::to_string(hi) + note + ", got \"" + text + "\"");
-  }
-  return v;
-}
 
 }  // namespace
 
@@ -71,16 +59,13 @@ int main(int argc, char** argv) {
   app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
   // Integers are taken as text and parsed by parse_integer(): a negative value such as
   // "--train-limit -5" is then a value with a clear message, not a stray option.
-  std::string threads, epochs, batch_size, shards, seed, train_limit, test_limit, checkpoint_every;
+  std::string threads, shards, seed, checkpoint_every;
   std::string batch_per_rank, warmup_epochs;
+  mlpbench::cli::RunLengthText length;
   app.add_option("--threads", threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
-  app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)");
-  app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)");
+  mlpbench::cli::add_run_length_options(app, length, o.data_dir);
   app.add_option("--seed", seed, "Override the experiment's seed (0 to 18446744073709551615)");
-  app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)");
-  app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)");
   app.add_option("--shards", shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)");
-  app.add_option("--data-dir", o.data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
   app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
   app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
   app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
@@ -119,19 +104,18 @@ int main(int argc, char** argv) {
                      " (this machine's), or all (combines with --sweep-threads)");
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
 
-  try {
-    app.parse(argc, argv);
+  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
     constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
     constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
     if (!threads.empty()) o.threads = static_cast<int>(parse_integer(threads, "--threads", 0, 1024, " (0 = all cores)"));
-    if (!epochs.empty()) o.epochs = static_cast<int>(parse_integer(epochs, "--epochs", 1, 100000));
-    if (!batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(batch_size, "--batch-size", 1, 65536));
+    if (!length.epochs.empty()) o.epochs = static_cast<int>(parse_integer(length.epochs, "--epochs", 1, 100000));
+    if (!length.batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(length.batch_size, "--batch-size", 1, 65536));
     if (!shards.empty()) o.shards = static_cast<int>(parse_integer(shards, "--shards", 1, 1024, " (a power of two)"));
     if (!batch_per_rank.empty()) o.batch_size_per_rank = static_cast<int>(parse_integer(batch_per_rank, "--batch-size-per-rank", 1, 65536));
     if (!warmup_epochs.empty()) o.warmup_epochs = static_cast<int>(parse_integer(warmup_epochs, "--warmup-epochs", 1, 100000));
     if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
-    if (!train_limit.empty()) o.train_limit = parse_integer(train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
-    if (!test_limit.empty()) o.test_limit = parse_integer(test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
+    if (!length.train_limit.empty()) o.train_limit = parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
+    if (!length.test_limit.empty()) o.test_limit = parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
     if (!checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(checkpoint_every, "--checkpoint-every", 1, 100000));
     if (!sweep_threads.empty()) o.sweep_threads = parse_list<int>(sweep_threads, "--sweep-threads");
     if (!sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(sweep_simd, "--sweep-simd");
@@ -142,20 +126,8 @@ int main(int argc, char** argv) {
     if (!o.experiment_path.empty() && !o.resume.empty()) {
       throw CLI::ValidationError("--resume", "takes the experiment from the checkpoint; give no experiment file");
     }
-  } catch (const CLI::CallForHelp&) {
-    std::printf("%s", app.help().c_str());
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::printf("%s\n", app.version().c_str());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    // CLI11 words an option given twice as a count ("At Most 1 required but received 2").
-    std::string what = e.what();
-    const auto twice = what.find("At Most 1 required but received");
-    if (twice != std::string::npos) what = what.substr(0, twice) + "given more than once (it takes one value)";
-    std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", what.c_str());
-    return mlpbench::kExitUsage;
-  }
+  }, "");
+  if (status) return *status;
   if (list_targets) {
     mlpbench::print_targets();
     return 0;
