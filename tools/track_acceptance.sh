@@ -58,14 +58,14 @@ for part in "${parts[@]}"; do
       git worktree add -q -b "$slow_branch" "$slow_tree" HEAD
       # The throwaway slowdown: each team member reads 2/3 of its part of the gradients once
       # more after the Adam update (Adam moves 28 bytes a parameter; this adds about 2.7).
-      $PY - "$slow_tree/engine/src/kernels.cc" <<'EOF'
+      $PY - "$slow_tree/engine/src/kernels/optimizer.cc" <<'EOF'
 import sys
 p = sys.argv[1]
 s = open(p).read()
 old = "  HWY_DYNAMIC_DISPATCH(Adam)(param, grad, m, v, n, args, part);\n"
 new = old + ("  const size_t b = part.begin(n), e = part.end(n);\n"
-             "  if (HWY_DYNAMIC_DISPATCH(AnyNonFinite)(grad + b, (e - b) * 2 / 3)) param[b] += 0.0f;\n")
-assert s.count(old) == 1, "kernels.cc: the Adam dispatch line moved; update this script"
+             "  if (any_non_finite(grad + b, (e - b) * 2 / 3)) param[b] += 0.0f;\n")
+assert s.count(old) == 1, "kernels/optimizer.cc: the Adam dispatch line moved; update this script"
 open(p, "w").write(s.replace(old, new))
 EOF
       git -C "$slow_tree" commit -qam "throwaway: Adam reads its gradients once more (acceptance test)"
