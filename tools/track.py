@@ -110,7 +110,7 @@ def host_state_run(binary, regex, reps, min_time, threads, out, progress, names=
     own_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = track_host.load_average()
     names = track_run.run_bench(binary, track_run.with_probe(regex), reps, min_time, out,
-                                progress=progress, names=names)
+                                progress=progress, names=names, threads=threads)
     after = track_host.cpu_times()
     own_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
@@ -156,7 +156,7 @@ def cmd_record(args):
             say(f"recording {args.set if not args.filter else repr(args.filter)} x "
                 f"{args.repetitions} repetitions with {binary}")
             _, bench, state = host_state_run(binary, regex, args.repetitions, args.min_time,
-                                             None, out, not args.quiet)
+                                             args.threads, out, not args.quiet)
             state["busy_before"] = busy
             state["filter"] = regex
             if not [n for n in bench.iterations()
@@ -325,7 +325,7 @@ def plot_decisions(decisions, threshold, title, output):
 
 # ----------------------------------------------------------------------------- ab
 
-def bench_measure(binaries, regex, reps, min_time, workdir, noisy_log, progress=False):
+def bench_measure(binaries, regex, reps, min_time, threads, workdir, noisy_log, progress=False):
     """measure(side) for track_stats.interleaved: one run of that side's binary."""
     import track_run
 
@@ -333,7 +333,7 @@ def bench_measure(binaries, regex, reps, min_time, workdir, noisy_log, progress=
 
     def measure(side):
         out = os.path.join(workdir, f"run-{side}.json")
-        listed[side], bench, state = host_state_run(binaries[side], regex, reps, min_time, None,
+        listed[side], bench, state = host_state_run(binaries[side], regex, reps, min_time, threads,
                                                     out, progress, listed.get(side))
         noisy_log.append(state)
         measure.last_context[side] = bench.context
@@ -364,7 +364,8 @@ def run_interleaved(binaries, args, history, label):
             tempfile.TemporaryDirectory(prefix="mlpbench-ab-") as work:
         track_run.wait_quiet(args.quiet_wait_s)
         states = []
-        measure = bench_measure(binaries, regex, args.repetitions, args.min_time, work, states)
+        measure = bench_measure(binaries, regex, args.repetitions, args.min_time, args.threads, work,
+                                states)
         started = time.monotonic()
 
         def on_block(k, decisions):
@@ -448,7 +449,7 @@ def cmd_calibrate(args):
         track_run.wait_quiet(args.quiet_wait_s)
         states = []
         measure = bench_measure({"A": binary, "B": binary}, regex, args.repetitions,
-                                args.min_time, work, states)
+                                args.min_time, args.threads, work, states)
         # A/A: every block runs to the end (min = max), so each benchmark gets the same count.
         decisions, diffs, _ = ts.interleaved(measure, names, args.threshold, args.confidence,
                                              min_blocks=args.blocks, max_blocks=args.blocks,
@@ -584,6 +585,7 @@ def bisect_options(args):
     opts = ["--build-cmd", args.build_cmd, "--bench-path", args.bench_path,
             "--threshold", repr(args.threshold), "--confidence", repr(args.confidence),
             "--repetitions", str(args.repetitions), "--min-time", repr(args.min_time),
+            "--threads", str(args.threads),
             "--max-blocks", str(args.max_blocks), "--min-blocks", str(args.min_blocks),
             "--budget-s", repr(args.budget_s), "--seed", str(args.seed)]
     if args.benchmark:
@@ -842,6 +844,10 @@ def parse_args(argv):
                         help=f"repetitions per benchmark and run (default {reps})")
         sp.add_argument("--min-time", type=fraction, default=min_time, metavar="S",
                         help=f"--benchmark_min_time per repetition (default {min_time:g})")
+        sp.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                        help="mlp_bench's team size (default 1: on a shared machine, a "
+                             "benchmark with a thread per core measures the scheduler as much "
+                             "as the code; docs/tracking.md)")
         sp.add_argument("--lock-wait-s", type=fraction, default=3600.0, metavar="S",
                         help="wait at most S for another measurement's lock (default 3600)")
         sp.add_argument("--quiet-wait-s", type=fraction, default=30.0, metavar="S",

@@ -53,7 +53,8 @@ def _fmt_s(s):
     return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.0f}s"
 
 
-def run_bench(binary, regex, repetitions, min_time, out_path, progress=True, names=None):
+def run_bench(binary, regex, repetitions, min_time, out_path, progress=True, names=None,
+              threads=None):
     """Run mlp_bench once into out_path (JSON); progress and ETA on stderr from its console
     lines. Returns the names it ran (`names`: the list, if already known). Raises ToolError
     when it fails."""
@@ -64,6 +65,8 @@ def run_bench(binary, regex, repetitions, min_time, out_path, progress=True, nam
     cmd = [binary, f"--benchmark_filter={regex}", f"--benchmark_repetitions={repetitions}",
            f"--benchmark_min_time={min_time}", "--benchmark_color=false",
            f"--benchmark_out={out_path}", "--benchmark_out_format=json"]
+    if threads:
+        cmd.append(f"--threads={threads}")
     started = time.monotonic()
     done = 0
     try:

@@ -152,6 +152,7 @@ def test_record_files_raw_json_and_host_state(tr, tmp_path):
     host = json.load(open(path[:-5] + ".host.json"))
     assert {"load_before", "steal_fraction", "barrier_ns", "noisy_reasons"} <= set(host)
     assert "[12/12]" in r.err and "ETA" in r.err  # progress
+    assert data["context"]["mlpbench_threads"] == "1"  # one thread unless told: see --threads
     # the index knows the record and its samples; deleting it loses nothing
     db = track_store.open_index(str(tr.history))
     assert db.execute("SELECT count(*) FROM samples").fetchone()[0] == 12
@@ -160,6 +161,17 @@ def test_record_files_raw_json_and_host_state(tr, tmp_path):
     (tr.history / "index.sqlite").write_text("not a database")
     db = track_store.open_index(str(tr.history))
     assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 1
+
+
+def test_record_threads_are_passed_on_and_key_the_series(tr, tmp_path):
+    fake = make_fake(tmp_path / "bin")
+    one = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0")
+    two = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0", "--threads", "2")
+    assert one.code == 0 and two.code == 0, (one, two)
+    assert json.load(open(two.out.strip()))["context"]["mlpbench_threads"] == "2"
+    r = tr("compare", one.out.strip(), two.out.strip())
+    assert r.code == 2 and "threads" in r.err, r  # another series: not compared
+    assert tr("record", "--bench", fake, "--threads", "0").code == 2
 
 
 def test_record_failures_exit_2(tr, tmp_path):
