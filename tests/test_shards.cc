@@ -40,6 +40,13 @@ TEST_CASE("shard bounds depend on the batch size and shard count only", "[shards
   REQUIRE(shard_bounds(7, 7, 1) == std::vector<size_t>{0, 7});
 }
 
+// Shard s of k rows x shards: [s k / shards, (s + 1) k / shards).
+static std::vector<size_t> even_bounds(size_t k, size_t shards) {
+  std::vector<size_t> bounds;
+  for (size_t s = 0; s <= shards; ++s) bounds.push_back(s * k / shards);
+  return bounds;
+}
+
 TEST_CASE("a sharded gemm sums each shard alone and combines them by the pairwise tree", "[shards][kernels]") {
   struct Case {
     size_t m, n, k;
@@ -49,7 +56,11 @@ TEST_CASE("a sharded gemm sums each shard alone and combines them by the pairwis
                                    {33, 47, 18, {0, 8, 16, 18, 18}},
                                    {9, 10, 5, {0, 5, 5, 5, 5}},
                                    {17, 40, 32, {0, 4, 8, 12, 16, 20, 24, 28, 32}},
-                                   {1, 35, 11, {0, 6, 11}}};
+                                   {1, 35, 11, {0, 6, 11}},
+                                   // tiles of 7 and 6 rows (split into register row groups)
+                                   // and trees deeper than the registers hold (16, 32 shards)
+                                   {7, 40, 32, even_bounds(32, 16)},
+                                   {14, 19, 40, even_bounds(40, 32)}};
   for_each_target([&](const std::string& target) {
     std::mt19937 gen(11);
     for (const Case& s : cases) {

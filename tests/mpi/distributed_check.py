@@ -22,7 +22,7 @@ EPOCH_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "ste
 
 def parse_args():
     p = argparse.ArgumentParser()
-    p.add_argument("check", choices=["equal", "weak", "resume", "sigterm", "targets", "refuse"])
+    p.add_argument("check", choices=["equal", "weak", "resume", "sigterm", "failed", "targets", "refuse"])
     p.add_argument("--mpiexec", required=True)
     p.add_argument("--np-flag", default="-n")
     p.add_argument("--preflags", default="")
@@ -186,6 +186,57 @@ def check_sigterm(r, a):
     print(f"SIGTERM: both ranks stopped at {stopped}, status interrupted, checkpoint resumable")
 
 
+def check_failed(r, a):
+    """A rank that fails after training started ends the log "failed" and the whole job.
+
+    Another process takes the --save-weights path while the job trains: rank 0 must refuse to
+    replace it, end its log "failed" naming the file, and end every rank (MPI_Abort) instead of
+    leaving rank 1 waiting forever in its next collective. A job that finishes before the path
+    is taken is retried with more epochs."""
+    exp = os.path.join(a.source, a.experiment)
+    for epochs in (200, 2000, 20000):
+        log, weights = r.path(f"failed-{epochs}.json"), r.path(f"w-{epochs}.safetensors")
+        cmd = r.launch(2, ["--shards", str(a.shards), "--epochs", str(epochs), exp, "--out", log,
+                           "--save-weights", weights])
+        p = subprocess.Popen(cmd, env=r.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None and not os.path.exists(log):
+            time.sleep(0.05)  # the log exists: training is under way
+        try:
+            fd = os.open(weights, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, b"theirs")
+            os.close(fd)
+            ours = True
+        except FileExistsError:
+            ours = False
+        try:
+            out, err = p.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            sys.exit(f"FAIL: the job did not end within 300 s after rank 0 failed\n{out}\n{err}")
+        if not ours:
+            if p.returncode != 0:
+                sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\n{out}\n{err}")
+            continue  # finished before the path could be taken: more epochs
+        if p.returncode == 0:
+            sys.exit(f"FAIL: the job exited 0 though its weights path was taken\n{out}\n{err}")
+        if weights not in err:
+            sys.exit(f"FAIL: the error does not name {weights}\n{err}")
+        with open(weights, "rb") as f:
+            if f.read() != b"theirs":
+                sys.exit("FAIL: the other process's file was replaced")
+        j = load(log)
+        if j["status"] != "failed" or weights not in j.get("error", ""):
+            sys.exit(f"FAIL: log status {j['status']!r}, error {j.get('error')!r}")
+        if len(j["epochs"]) != epochs:
+            sys.exit(f"FAIL: {len(j['epochs'])} epochs logged, expected {epochs}")
+        print(f"rank 0 failed after {epochs} epochs: job ended (exit {p.returncode}), log \"failed\" "
+              f"naming the file, the other process's file kept")
+        return 0
+    sys.exit("FAIL: every job finished before its weights path could be taken")
+
+
 def check_targets(r, a):
     exp = os.path.join(a.source, a.experiment)
     targets = subprocess.run([a.run_experiment, "--list-targets"], capture_output=True, text=True).stdout
@@ -226,7 +277,7 @@ def main():
         return SKIP
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(a, data, tmp)
-        return {"equal": check_equal, "weak": check_weak, "resume": check_resume, "sigterm": check_sigterm,
+        return {"equal": check_equal, "weak": check_weak, "resume": check_resume, "sigterm": check_sigterm, "failed": check_failed,
                 "targets": check_targets, "refuse": check_refuse}[a.check](r, a) or 0
 
 
