@@ -43,13 +43,10 @@ double reference_loss(const Mlp& model, const std::vector<double>& params, const
 
 }  // namespace
 
-TEST_CASE("backward matches float64 central differences", "[gradients]") {
-  // 70 and 40 units: weights of several column panels, a partial last one, and panelled
-  // weights above the first layer (its transpose feeds an input gradient).
-  const std::vector<LayerSpec> specs = {{70, kRelu}, {5, kLinear}, {40, kRelu}, {4, kSoftmax}};
-  Mlp model(9, specs);
+// Every parameter's gradient from the engine against float64 central differences.
+static void check_central_differences(size_t inputs, const std::vector<LayerSpec>& specs, size_t rows) {
+  Mlp model(inputs, specs);
   model.init_glorot(3);
-  const size_t rows = 11;
   Workspace ws(model, rows);
   std::mt19937 gen(17);
   std::uniform_real_distribution<float> dist(-1, 1);
@@ -86,6 +83,23 @@ TEST_CASE("backward matches float64 central differences", "[gradients]") {
     }
   }
   REQUIRE(checked == model.parameter_count());
+}
+
+TEST_CASE("backward matches float64 central differences", "[gradients]") {
+  // 70 and 40 units: weights of several column panels, a partial last one, and panelled
+  // weights above the first layer (its transpose feeds an input gradient).
+  check_central_differences(9, {{70, kRelu}, {5, kLinear}, {40, kRelu}, {4, kSoftmax}}, 11);
+}
+
+TEST_CASE("backward matches float64 central differences with padded deltas", "[gradients]") {
+  // 256 units: a 1 KiB row, so that layer's deltas are stored with a padded stride.
+  REQUIRE(delta_row_stride(256, false) == 272);
+  REQUIRE(delta_row_stride(512, false) == 528);
+  REQUIRE(delta_row_stride(512, true) == 512);  // the last layer shares the logits' stride
+  REQUIRE(delta_row_stride(70, false) == 70);
+  Workspace ws(Mlp(5, {{256, kRelu}, {3, kSoftmax}}), 4);
+  REQUIRE(ws.delta_ld == std::vector<size_t>{272, 3});
+  check_central_differences(5, {{256, kRelu}, {3, kSoftmax}}, 7);
 }
 
 TEST_CASE("parameter and flop counts match the Keras reference model", "[gradients]") {

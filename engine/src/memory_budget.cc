@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "mlpbench/model.h"
+
 namespace mlpbench {
 namespace {
 
@@ -63,17 +65,18 @@ uint64_t mapped_bytes() {
 
 uint64_t training_memory_bytes(const Experiment& e, uint64_t inputs, uint64_t eval_rows) {
   uint64_t params = 0, units = 0, transposed = 0, in = inputs;
-  for (const LayerSpec& l : e.model) {
-    const uint64_t out = static_cast<uint64_t>(l.units);
+  for (size_t i = 0; i < e.model.size(); ++i) {
+    const uint64_t out = static_cast<uint64_t>(e.model[i].units);
     params = add(params, add(mul(in, out), out));
     if (in != inputs) transposed = add(transposed, mul(in, out));
-    units = add(units, out);
+    // an output and a delta a unit (the delta's row maybe padded: delta_row_stride)
+    units = add(units, add(out, delta_row_stride(out, i + 1 == e.model.size())));
     in = out;
   }
   const uint64_t optimizer = e.optimizer.kind == OptimizerKind::kAdam ? 2 : 1;
   auto workspace = [&](uint64_t rows, uint64_t buffers) {
     // inputs (one or two buffers), outputs and deltas per layer, gradients, transposed kernels
-    return add(add(mul(mul(rows, inputs), buffers), mul(mul(rows, units), 2)), add(params, transposed));
+    return add(add(mul(mul(rows, inputs), buffers), mul(rows, units)), add(params, transposed));
   };
   uint64_t floats = mul(params, 1 + optimizer);                    // model and optimizer state
   floats = add(floats, workspace(static_cast<uint64_t>(e.batch_size), 2));

@@ -88,6 +88,11 @@ double Mlp::training_flops_per_sample() const {
   return 3 * inference_flops_per_sample() - 2 * first;
 }
 
+size_t delta_row_stride(size_t out, bool last) {
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+  return !last && out % 256 == 0 ? out + kLineFloats : out;
+}
+
 Workspace::Workspace(const Mlp& model, size_t rows, bool double_buffered) : max_rows(rows) {
   input.resize(rows * model.inputs());
   labels.resize(rows);
@@ -98,7 +103,8 @@ Workspace::Workspace(const Mlp& model, size_t rows, bool double_buffered) : max_
   for (size_t l = 0; l < model.layers().size(); ++l) {
     const DenseLayer& layer = model.layers()[l];
     outputs.emplace_back(rows * layer.out);
-    deltas.emplace_back(rows * layer.out);
+    delta_ld.push_back(delta_row_stride(layer.out, l + 1 == model.layers().size()));
+    deltas.emplace_back(rows * delta_ld.back());
     weights_t.emplace_back(l > 0 ? layer.in * layer.out : 0);
   }
   grads.resize(model.params().size());
@@ -200,12 +206,13 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
   for (size_t l = layers.last; l-- > layers.first;) {
     const DenseLayer& layer = model.layers()[l];
     const float* x = l == 0 ? input : ws.outputs[l - 1].data();  // [rows x in]
-    const float* dy = ws.deltas[l].data();                        // [rows x out]
+    const float* dy = ws.deltas[l].data();  // [rows x out], rows ws.delta_ld[l] apart
+    const size_t ld_dy = ws.delta_ld[l];
 
     kernels::GemmArgs dw;  // dW = x^T . dy: [in x out] in panels like W, summed over the batch
     dw.m = layer.in, dw.n = layer.out, dw.k = rows;
     dw.a = x, dw.a_row_stride = 1, dw.a_col_stride = layer.in;
-    dw.b = dy, dw.ldb = layer.out;
+    dw.b = dy, dw.ldb = ld_dy;
     dw.c = ws.grads.data() + layer.weights_offset, dw.c_panels = true;
     if (sharded) {
       dw.k_shards = ws.shard_bounds.size() - 1;
@@ -224,14 +231,14 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
       kernels::GemmArgs g;
       g.m = 1, g.n = layer.out, g.k = rows;
       g.a = &kOne, g.a_row_stride = 0, g.a_col_stride = 0;
-      g.b = dy, g.ldb = layer.out;
+      g.b = dy, g.ldb = ld_dy;
       g.c = db, g.ldc = layer.out;
       g.k_shards = dw.k_shards, g.k_bounds = dw.k_bounds;
       kernels::FusedAdam fused_bias;
       if (optimizer && optimizer->fuse(params, layer.bias_offset, t, fused_bias)) g.adam = &fused_bias;
       kernels::gemm(g, team.part());
     } else {
-      kernels::column_sums(dy, rows, layer.out, layer.out, db, team.part());
+      kernels::column_sums(dy, rows, layer.out, ld_dy, db, team.part());
       if (optimizer) optimizer->step(params, ws.grads.data(), layer.bias_offset, layer.out, t, team.part());
     }
 
@@ -239,9 +246,9 @@ bool backward_layers(const Mlp& model, Workspace& ws, const float* input, size_t
       const DenseLayer& below = model.layers()[l - 1];
       kernels::GemmArgs dx;
       dx.m = rows, dx.n = layer.in, dx.k = layer.out;
-      dx.a = dy, dx.a_row_stride = layer.out, dx.a_col_stride = 1;
+      dx.a = dy, dx.a_row_stride = ld_dy, dx.a_col_stride = 1;
       dx.b = ws.weights_t[l].data(), dx.ldb = layer.in;  // W^T from before this step's update
-      dx.c = ws.deltas[l - 1].data(), dx.ldc = layer.in;
+      dx.c = ws.deltas[l - 1].data(), dx.ldc = ws.delta_ld[l - 1];
       if (below.relu()) dx.mask = x, dx.ldmask = layer.in;
       kernels::gemm(dx, team.part());
     }

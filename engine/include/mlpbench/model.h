@@ -81,6 +81,7 @@ struct Workspace {
   Batch batch(size_t slot);
   std::vector<FloatBuffer> outputs;   // per layer: [rows x out], after the activation
   std::vector<FloatBuffer> deltas;    // per layer: dLoss/d(pre-activation), [rows x out]
+  std::vector<size_t> delta_ld;       // per layer: the row stride of deltas (delta_row_stride)
   std::vector<FloatBuffer> weights_t;  // per layer > 0: the weights transposed, [out x in]
   FloatBuffer grads;                  // same layout as Mlp::params()
   // How the current batch's rows are cut into micro-shards for the parameter gradients: shard s
@@ -91,6 +92,12 @@ struct Workspace {
   std::vector<float> losses;          // [rows]
   std::vector<int32_t> predicted;     // [rows]
 };
+
+// The row stride of a layer's deltas: `out`, padded by one cache line when a row is a multiple of
+// 1 KiB (and the layer is not the last, whose deltas share the logits' stride). The weight
+// gradient reads a tile's 32 columns from every row of the deltas; at a 2 KiB stride those rows
+// fall in 4 of L1's 64 sets and evict each other (bench/PERF.md #30).
+size_t delta_row_stride(size_t out, bool last);
 
 // The row bounds of `shards` micro-shards of a batch of `rows` rows (rows <= batch_size):
 // shard s is rows [s * batch_size / shards, (s + 1) * batch_size / shards) clipped to `rows`,
