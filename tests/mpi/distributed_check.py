@@ -277,8 +277,8 @@ def main():
         return SKIP
     with tempfile.TemporaryDirectory() as tmp:
         r = Runner(a, data, tmp)
-        return {"equal": check_equal, "weak": check_weak, "resume": check_resume, "sigterm": check_sigterm, "failed": check_failed,
-                "targets": check_targets, "refuse": check_refuse}[a.check](r, a) or 0
+        return {"equal": check_equal, "weak": check_weak, "resume": check_resume, "sigterm": check_sigterm,
+                "failed": check_failed, "targets": check_targets, "refuse": check_refuse}[a.check](r, a) or 0
 
 
 if __name__ == "__main__":
