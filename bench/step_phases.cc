@@ -1,5 +1,5 @@
 // step_phases: where one training step's time goes, phase by phase and thread by thread.
-// Usage: step_phases [THREADS] [A|B] [--steps N]   (A = 784-512-10, B = 784-64-32-10; batch 32)
+// Usage: step_phases [THREADS] [A|B] [--steps N] [--shards S] [--mnist DATA_DIR]   (A = 784-512-10, B = 784-64-32-10; batch 32)
 // Runs train_step (step.h) with a clock at each of its StepPoints, on random data: an
 // MNIST-sized byte dataset whose random rows are gathered as the trainer gathers them.
 #include <CLI/CLI.hpp>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
@@ -35,7 +36,8 @@ static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, steps = 3000;
+  int threads = 2, steps = 3000, shards = 1;
+  std::string mnist_dir;
   std::string which = "B";
   CLI::App app{"Times one training step (batch 32) phase by phase and thread by thread, on "
                "random MNIST-sized data; prints microseconds per step (docs/benchmarks.md).\n\n"
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
   app.add_option("model", which, "A = 784-512-10, B = 784-64-32-10 (default B)")
       ->check(CLI::IsMember({"A", "B"}));
   app.add_option("--steps", steps, "Steps to time (default 3000)")->check(CLI::Range(1, 1000000));
+  app.add_option("--shards", shards, "Micro-shards per batch, a power of two (default 1; see docs/experiment.md)")
+      ->check(CLI::IsMember({1, 2, 4, 8, 16, 32}));
+  app.add_option("--mnist", mnist_dir, "Train on MNIST's training set from this data folder "
+                 "(e.g. data) instead of random bytes");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -62,17 +68,31 @@ int main(int argc, char** argv) {
   model.init_glorot(1);
   Optimizer optimizer(OptimizerSpec{}, model.params().size());
   Workspace ws(model, kBatch, /*double_buffered=*/true);
+  if (shards > 1) ws.shard_bounds = shard_bounds(kBatch, kBatch, static_cast<size_t>(shards));  // as Trainer::run
 
   std::mt19937 gen(1);
-  AlignedBuffer<uint8_t> pixels(kSamples * kInputs);
-  for (auto& p : pixels) p = static_cast<uint8_t>(gen() % 256);
+  Dataset data;
+  if (!mnist_dir.empty()) {
+    try {
+      data = load_dataset(mnist_dir, "mnist", "train", kSamples);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return kExitData;
+    }
+  } else {
+    data.pixels = AlignedBuffer<uint8_t>(kSamples * kInputs);
+    for (auto& p : data.pixels) p = static_cast<uint8_t>(gen() % 256);
+    data.labels.resize(kSamples);
+    for (auto& l : data.labels) l = static_cast<uint8_t>(gen() % 10);
+  }
+  const uint8_t* pixels = data.pixels.data();
   std::vector<uint32_t> order(kSamples);
   for (auto& i : order) i = static_cast<uint32_t>(gen() % kSamples);
   auto gather = [&](int step, kernels::Part part) {
     const Batch b = ws.batch(static_cast<size_t>(step));
     const uint32_t* rows = order.data() + static_cast<size_t>(step) * kBatch % kSamples;
-    kernels::gather_pixels(pixels.data(), kInputs, rows, kBatch, b.input, part, threads > 1);
-    for (size_t i = part.begin(kBatch); i < part.end(kBatch); ++i) b.labels[i] = rows[i] % 10;
+    kernels::gather_pixels(pixels, kInputs, rows, kBatch, b.input, part, threads > 1);
+    for (size_t i = part.begin(kBatch); i < part.end(kBatch); ++i) b.labels[i] = data.labels[rows[i]];
   };
 
   std::vector<std::vector<double>> seconds(threads, std::vector<double>(kPhases));
@@ -95,8 +115,8 @@ int main(int argc, char** argv) {
       }
     }
   });
-  std::printf("model %s, %d thread(s), us per step (thread 0, the leader, runs the upper layers)\n",
-              which.c_str(), threads);
+  std::printf("model %s, %d thread(s), %d shard(s), us per step (thread 0, the leader, runs the "
+              "upper layers)\n", which.c_str(), threads, shards);
   for (int t = 0; t < threads; ++t) {
     double total = 0;
     std::printf("  thread %d:", t);

@@ -64,19 +64,54 @@ HWY_INLINE TileAt Locate(const GemmArgs& g, size_t i0, size_t j0) {
 }
 
 // acc[r][q] += A(i0 + r, p) * B(p, vector q of the tile) for p = p0, ..., p1 - 1 in order: the
-// whole k, or one shard of it. Forced inline, so that acc stays in registers.
-template <size_t kRows, size_t kVecs, class LoadB>
-HWY_INLINE void AccumulateK(const GemmArgs& g, const TileAt& at, const float* const (&a_rows)[kRows],
-                            size_t p0, size_t p1, const LoadB& load_b, VF (&acc)[kRows][kVecs]) {
-  const DF d;
+// whole k, or one shard of it; load_a(r, p) broadcasts A(i0 + r, p). Forced inline, so that acc
+// stays in registers.
+template <size_t kRows, size_t kVecs, class LoadA, class LoadB>
+HWY_INLINE void AccumulateK(const TileAt& at, size_t p0, size_t p1, const LoadA& load_a,
+                            const LoadB& load_b, VF (&acc)[kRows][kVecs]) {
   const float* b = at.b + p0 * at.ldb;
   for (size_t p = p0; p < p1; ++p, b += at.ldb) {
     VF bv[kVecs];
     MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) bv[q] = load_b(b, q);
-    const size_t a_offset = p * g.a_col_stride;
     MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-      const VF av = hn::Set(d, a_rows[r][a_offset]);
+      const VF av = load_a(r, p);
       MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::MulAdd(av, bv[q], acc[r][q]);
+    }
+  }
+}
+
+// The whole k into acc (which holds its starting values), or shard by shard. Shards in order;
+// a finished shard's tile is pushed on a stack (in L1), and when shard s completes a block of
+// 2^t shards (t = trailing zero bits of s + 1) the stack's top t entries are folded in, top
+// first, each as the left operand: the pairwise tree.
+template <size_t kRows, size_t kVecs, class LoadA, class LoadB>
+HWY_INLINE void AccumulateTile(const GemmArgs& g, const TileAt& at, const LoadA& load_a,
+                               const LoadB& load_b, VF (&acc)[kRows][kVecs]) {
+  const DF d;
+  const size_t N = hn::Lanes(d);
+  if (g.k_shards <= 1) return AccumulateK(at, 0, g.k, load_a, load_b, acc);
+  constexpr size_t kTile = kRows * kVecs * hn::MaxLanes(DF());
+  constexpr size_t kLevels = 10;  // log2(kMaxKShards)
+  HWY_ALIGN float stack[kLevels][kTile];
+  size_t depth = 0;
+  for (size_t s = 0; s < g.k_shards; ++s) {
+    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+      MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::Zero(d);
+    }
+    AccumulateK(at, g.k_bounds[s], g.k_bounds[s + 1], load_a, load_b, acc);
+    for (size_t done = s + 1; done % 2 == 0; done /= 2) {
+      const float* left = stack[--depth];
+      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
+          acc[r][q] = hn::Add(hn::Load(d, left + (r * kVecs + q) * N), acc[r][q]);
+        }
+      }
+    }
+    if (s + 1 < g.k_shards) {
+      float* top = stack[depth++];
+      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) hn::Store(acc[r][q], d, top + (r * kVecs + q) * N);
+      }
     }
   }
 }
@@ -99,38 +134,20 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
     MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) acc[r][q] = init;
   }
 
-  const float* a_rows[kRows];
-  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (at.i0 + r) * g.a_row_stride;
-  if (g.k_shards <= 1) {
-    AccumulateK(g, at, a_rows, 0, g.k, load_b, acc);
+  // A's rows adjacent (the weight gradient's x^T): one pointer, the tile's rows at immediate
+  // offsets from it. Eight row pointers instead cost the weight gradient 5-7 % at one shard and
+  // 12-14 % at four (bench/PERF.md #32). Other GEMMs keep a pointer per row.
+  if (g.a_row_stride == 1) {
+    const float* a0 = g.a + at.i0;
+    const size_t lda = g.a_col_stride;
+    auto load_a = [&](size_t r, size_t p) HWY_ATTR { return hn::Set(d, a0[p * lda + r]); };
+    AccumulateTile(g, at, load_a, load_b, acc);
   } else {
-    // Shards in order; a finished shard's tile is pushed on a stack (in L1), and when shard s
-    // completes a block of 2^t shards (t = trailing zero bits of s + 1) the stack's top t
-    // entries are folded in, top first, each as the left operand: the pairwise tree.
-    constexpr size_t kTile = kRows * kVecs * hn::MaxLanes(DF());
-    constexpr size_t kLevels = 10;  // log2(kMaxKShards)
-    HWY_ALIGN float stack[kLevels][kTile];
-    size_t depth = 0;
-    for (size_t s = 0; s < g.k_shards; ++s) {
-      MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-        MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) acc[r][q] = hn::Zero(d);
-      }
-      AccumulateK(g, at, a_rows, g.k_bounds[s], g.k_bounds[s + 1], load_b, acc);
-      for (size_t done = s + 1; done % 2 == 0; done /= 2) {
-        const float* left = stack[--depth];
-        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
-            acc[r][q] = hn::Add(hn::Load(d, left + (r * kVecs + q) * N), acc[r][q]);
-          }
-        }
-      }
-      if (s + 1 < g.k_shards) {
-        float* top = stack[depth++];
-        MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-          MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) hn::Store(acc[r][q], d, top + (r * kVecs + q) * N);
-        }
-      }
-    }
+    const float* a_rows[kRows];
+    MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) a_rows[r] = g.a + (at.i0 + r) * g.a_row_stride;
+    const size_t lda = g.a_col_stride;
+    auto load_a = [&](size_t r, size_t p) HWY_ATTR { return hn::Set(d, a_rows[r][p * lda]); };
+    AccumulateTile(g, at, load_a, load_b, acc);
   }
 
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
