@@ -36,6 +36,7 @@ inline constexpr size_t kTileRows = 8;
 inline constexpr size_t kTileRows = 6;
 #endif
 inline constexpr size_t kTileVecs = 2;
+inline constexpr bool kOneRowPointer = HWY_TARGET <= HWY_AVX3;
 static_assert(kPanelCols % (kTileVecs * hn::MaxLanes(DF())) == 0,
               "a GEMM tile must divide a weight panel");
 
@@ -134,10 +135,12 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
     MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) acc[r][q] = init;
   }
 
-  // A's rows adjacent (the weight gradient's x^T): one pointer, the tile's rows at immediate
-  // offsets from it. Eight row pointers instead cost the weight gradient 5-7 % at one shard and
-  // 12-14 % at four (bench/PERF.md #32). Other GEMMs keep a pointer per row.
-  if (g.a_row_stride == 1) {
+  // A's rows adjacent (the weight gradient's x^T): on AVX3, one pointer, the tile's rows at
+  // immediate offsets from it. Eight row pointers instead cost the weight gradient 5-7 % at one
+  // shard and 12-14 % at four; on AVX2 (6-row tiles in 16 registers) one pointer is 3-8 % slower
+  // at one shard, and up to 30 % in some processes (bench/PERF.md #32). Other GEMMs keep a
+  // pointer per row.
+  if (kOneRowPointer && g.a_row_stride == 1) {
     const float* a0 = g.a + at.i0;
     const size_t lda = g.a_col_stride;
     auto load_a = [&](size_t r, size_t p) HWY_ATTR { return hn::Set(d, a0[p * lda + r]); };
