@@ -4,7 +4,7 @@
 # SIMD-target study, and a regression comparison. About 20 minutes on 2 cores.
 # Run it on an otherwise idle machine (nothing else compiling or training): every figure is a
 # timing. Usage: tools/reproduce_results.sh [step ...]   (steps: bench reference peers
-# side_by_side threads simd regression; default: all)
+# side_by_side threads simd shards regression; default: all)
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -12,7 +12,7 @@ PY=/usr/bin/python3
 RUN=build/engine/run_experiment
 BENCH=build/bench/mlp_bench
 steps=("$@")
-((${#steps[@]})) || steps=(bench reference peers side_by_side threads simd regression)
+((${#steps[@]})) || steps=(bench reference peers side_by_side threads simd shards regression)
 want() { [[ " ${steps[*]} " == *" $1 "* ]]; }
 
 cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
@@ -80,6 +80,19 @@ if want simd; then
   "$RUN" experiments/mlp512_5ep.json --quiet --epochs 1 --threads 2 \
     --sweep-simd "$("$RUN" --list-targets | sed -n 's/^supported: *//p' | tr -d ' ')" --out results/studies/simd_mlp512
   $PY tools/plot_scaling.py results/studies/simd_mlp512 -o results/figures/simd_mlp512.png
+fi
+
+if want shards; then
+  echo "== the price of micro-shards in one process: steps (1 and 2 threads), mlp512 epochs"
+  for t in 1 2; do
+    "$BENCH" --threads=$t --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32/' \
+      --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+      --benchmark_out=results/studies/shards_cost_t$t.json --benchmark_out_format=json >/dev/null
+  done
+  for t in 1 2; do
+    $PY tools/epoch_ab.py experiments/mlp512_5ep.json --a="--shards 1" --b="--shards 4" \
+      --threads $t --rounds 30 --out results/studies/shards_epochs_t$t.json >/dev/null
+  done
 fi
 
 if want regression; then

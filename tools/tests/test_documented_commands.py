@@ -59,6 +59,10 @@ CHEAP = {
         "build/bench/mlp_bench --benchmark_filter=TrainStep/784-64-32-10/batch:32 "
         "--benchmark_repetitions=2 --benchmark_min_time=0.01",
     "build/bench/step_phases 2 B": "build/bench/step_phases 2 B --steps 20",
+    "tools/epoch_ab.py experiments/mlp512_5ep.json --a=\"--shards 1\" --b=\"--shards 4\" "
+    "--threads 2 --rounds 30":
+        "tools/epoch_ab.py experiments/mlp512_5ep.json --a=\"--shards 1\" --b=\"--shards 4\" "
+        "--threads 2 --rounds 2",
     "mpirun -n 2 --bind-to none build/bench/reduction_bench "
     "--benchmark_out=results/runs/reduction_r2.json":
         "mpirun --allow-run-as-root --oversubscribe -n 2 --bind-to none build/bench/reduction_bench "

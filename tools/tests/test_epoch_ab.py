@@ -1,0 +1,105 @@
+"""tools/epoch_ab.py: interleaved whole-epoch A/B of run_experiment options, against a fake
+engine whose epoch time depends on its options."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import assert_clean_error
+
+FAKE_ENGINE = r'''#!/usr/bin/python3
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_RECORD"], "a") as f:
+    f.write(json.dumps(args) + "\n")
+if "--crash" in args:
+    print("error: something broke", file=sys.stderr)
+    sys.exit(3)
+out = args[args.index("--out") + 1]
+epochs = int(args[args.index("--epochs") + 1])
+seconds = 0.5 * (1.25 if "--slow" in args else 1.0)
+log = {"schema": "mlpbench.run/1", "status": "completed",
+       "host": {"cpu_id": "AuthenticAMD family 26 model 2 stepping 1"},
+       "build": {"git_commit": "abc123"}, "run": {"simd_target": "AVX3"},
+       "epochs": [] if "--no-epochs" in args else
+                 [{"epoch": e + 1, "train_seconds": seconds * (1 + 0.1 * (e % 2))} for e in range(epochs)]}
+with open(out, "x") as f:
+    json.dump(log, f)
+'''
+
+
+@pytest.fixture
+def engine(tmp_path):
+    path = tmp_path / "fake_run_experiment"
+    path.write_text(FAKE_ENGINE)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / "exp.json").write_text("{}")
+    return path
+
+
+def records(tmp_path):
+    return [json.loads(line) for line in (tmp_path / "record.txt").read_text().splitlines()]
+
+
+def test_b_slower_by_a_quarter_alternating_order(run, tmp_path, engine):
+    r = run("epoch_ab.py", "exp.json", "--a=--shards 1", "--b=--shards 4 --slow",
+            "--rounds", 4, "--epochs", 2, "--threads", 2, "--engine", engine, "--out", "sum.json",
+            env={"FAKE_RECORD": str(tmp_path / "record.txt")})
+    assert r.code == 0, r
+    calls = records(tmp_path)
+    sides = ["B" if "--slow" in c else "A" for c in calls]
+    assert sides == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    for c in calls:  # both sides get the tool's own options and their own
+        assert c[c.index("--threads") + 1] == "2" and c[c.index("--epochs") + 1] == "2"
+        assert "--quiet" in c and c[c.index("--shards") + 1] in ("1", "4")
+    summary = json.loads((tmp_path / "sum.json").read_text())
+    assert summary["ratio_b_over_a"]["median"] == pytest.approx(1.25)
+    assert summary["ratio_b_over_a"]["rounds_b_slower"] == 4
+    assert summary["median_seconds_per_epoch"]["A"] == pytest.approx(0.525)  # mean of 0.5, 0.55
+    assert summary["cpu_id"].startswith("AuthenticAMD family 26")
+    assert len(summary["runs"]) == 8 and summary["runs"][0]["command"][0] == str(engine)
+    assert "B/A: median 1.250 over 4 rounds" in r.out
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("round")]  # logs thrown away
+
+
+def test_keep_logs(run, tmp_path, engine):
+    r = run("epoch_ab.py", "exp.json", "--a=", "--b=--slow", "--rounds", 2, "--engine",
+            engine, "--keep-logs", "logs", env={"FAKE_RECORD": str(tmp_path / "record.txt")})
+    assert r.code == 0, r
+    assert sorted(os.listdir(tmp_path / "logs")) == ["round001-A.json", "round001-B.json",
+                                                     "round002-A.json", "round002-B.json"]
+
+
+@pytest.mark.parametrize("crash", ["--crash", "--no-epochs"])
+def test_a_failed_run_ends_the_study_with_nothing_written(run, tmp_path, engine, crash):
+    r = run("epoch_ab.py", "exp.json", "--a=", f"--b={crash}", "--rounds", 3, "--engine", engine,
+            "--out", "sum.json", env={"FAKE_RECORD": str(tmp_path / "record.txt")})
+    assert r.code == 1, r
+    assert "a run failed" in r.err and crash in r.err
+    if crash == "--crash":
+        assert "something broke" in r.err and "exit 3" in r.err
+    assert not (tmp_path / "sum.json").exists()
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--a=--out x.json", "--b="], "--out"),
+    (["--a=", "--b=--threads=4"], "--threads"),
+    (["--a=--shards '4", "--b="], "--a"),
+    (["--a", "", "--b", "", "--rounds", "0"], "--rounds"),
+    (["--a", "", "--b", "", "--epochs", "x"], "--epochs"),
+    (["--b", ""], "--a"),
+])
+def test_bad_arguments(run, tmp_path, engine, args, names):
+    r = run("epoch_ab.py", "exp.json", "--engine", engine, *args,
+            env={"FAKE_RECORD": str(tmp_path / "record.txt")})
+    assert_clean_error(r, names)
+    assert not (tmp_path / "record.txt").exists()
+
+
+def test_missing_experiment_and_engine(run, tmp_path, engine):
+    r = run("epoch_ab.py", "nope.json", "--a", "", "--b", "", "--engine", engine)
+    assert_clean_error(r, "nope.json")
+    r = run("epoch_ab.py", "exp.json", "--a", "", "--b", "", "--engine", tmp_path / "missing")
+    assert_clean_error(r, "missing")
