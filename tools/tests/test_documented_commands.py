@@ -110,7 +110,7 @@ CHEAP = {
     "results/figures/alpha_beta_mlp64_32.png":
         "tools/alpha_beta.py --study {tmp}/ranks_mlp64_32 -o {tmp}/alpha_beta_mlp64_32.png",
     "build/bench/mlp_bench --threads=1 --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32' "
-    "--benchmark_repetitions=5 --benchmark_out=results/studies/shards_cost.json":
+    "--benchmark_repetitions=5 --benchmark_out=results/studies/shards_cost_t1.json":
         "build/bench/mlp_bench --threads=1 --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32' "
         "--benchmark_min_time=0.01 --benchmark_out={tmp}/shards_cost.json",
     # needs a hostfile of several machines; tests/mpi runs the same engine under mpirun here
