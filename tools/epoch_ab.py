@@ -22,11 +22,13 @@ machine single rounds vary by 10 % or more: give it rounds (20-30) and quote the
 
 The summary (--out) holds every run's seconds and command, and the CPU and build the logs name.
 Run it with nothing else busy on the machine. Exit status: 0 success; 1 a run failed (its
-command and the end of its stderr are printed); 2 bad arguments.
+command and the end of its stderr are printed; nothing is written); 2 bad arguments; 130
+interrupted (Ctrl-C; nothing written).
 """
 
 import argparse
 import json
+import math
 import os
 import shlex
 import statistics
@@ -77,11 +79,12 @@ def run_once(args, options, log_path):
     try:
         with open(log_path) as f:
             log = json.load(f)
-        seconds = [e["train_seconds"] for e in log["epochs"]]
+        seconds = [float(e["train_seconds"]) for e in log["epochs"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise RuntimeError(f"{log_path}: not a run log with epochs ({e}); command: {shlex.join(command)}")
-    if not seconds:
-        raise RuntimeError(f"{log_path}: no epochs; command: {shlex.join(command)}")
+    if not seconds or not all(math.isfinite(x) and x > 0 for x in seconds):
+        raise RuntimeError(f"{log_path}: no epochs with a positive train_seconds; command: "
+                           f"{shlex.join(command)}")
     return command, statistics.fmean(seconds), log
 
 
@@ -110,6 +113,10 @@ def main(argv):
             raise UsageError(f"{args.engine}: not an executable (build first: cmake --build --preset release)")
         if args.out and os.path.isdir(args.out):
             raise UsageError(f"--out {args.out}: is a folder, give a file name")
+        if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+            raise UsageError(f"--out {args.out}: its folder does not exist")
+        if args.keep_logs and os.path.exists(args.keep_logs) and not os.path.isdir(args.keep_logs):
+            raise UsageError(f"--keep-logs {args.keep_logs}: exists and is not a folder")
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -139,6 +146,9 @@ def main(argv):
     except RuntimeError as e:
         print(f"error: a run failed: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
     finally:
         if not args.keep_logs:
             for name in os.listdir(log_dir):

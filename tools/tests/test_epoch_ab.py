@@ -3,23 +3,29 @@ engine whose epoch time depends on its options."""
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
-from conftest import assert_clean_error
+from conftest import PYTHON, TOOLS, assert_clean_error
 
 FAKE_ENGINE = r'''#!/usr/bin/python3
 import json, os, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_RECORD"], "a") as f:
     f.write(json.dumps(args) + "\n")
+if "--sleep" in args:
+    import time
+    time.sleep(30)
 if "--crash" in args:
     print("error: something broke", file=sys.stderr)
     sys.exit(3)
 out = args[args.index("--out") + 1]
 epochs = int(args[args.index("--epochs") + 1])
-seconds = 0.5 * (1.25 if "--slow" in args else 1.0)
+seconds = 0.5 * (1.25 if "--slow" in args else 1.0) * (0 if "--zero" in args else 1)
 log = {"schema": "mlpbench.run/1", "status": "completed",
        "host": {"cpu_id": "AuthenticAMD family 26 model 2 stepping 1"},
        "build": {"git_commit": "abc123"}, "run": {"simd_target": "AVX3"},
@@ -72,7 +78,7 @@ def test_keep_logs(run, tmp_path, engine):
                                                      "round002-A.json", "round002-B.json"]
 
 
-@pytest.mark.parametrize("crash", ["--crash", "--no-epochs"])
+@pytest.mark.parametrize("crash", ["--crash", "--no-epochs", "--zero"])
 def test_a_failed_run_ends_the_study_with_nothing_written(run, tmp_path, engine, crash):
     r = run("epoch_ab.py", "exp.json", "--a=", f"--b={crash}", "--rounds", 3, "--engine", engine,
             "--out", "sum.json", env={"FAKE_RECORD": str(tmp_path / "record.txt")})
@@ -89,7 +95,9 @@ def test_a_failed_run_ends_the_study_with_nothing_written(run, tmp_path, engine,
     (["--a=--shards '4", "--b="], "--a"),
     (["--a", "", "--b", "", "--rounds", "0"], "--rounds"),
     (["--a", "", "--b", "", "--epochs", "x"], "--epochs"),
-    (["--b", ""], "--a"),
+    (["--b="], "--a"),
+    (["--a=", "--b=", "--out", "no/such/folder/sum.json"], "no/such/folder"),
+    (["--a=", "--b=", "--keep-logs", "exp.json"], "exp.json"),
 ])
 def test_bad_arguments(run, tmp_path, engine, args, names):
     r = run("epoch_ab.py", "exp.json", "--engine", engine, *args,
@@ -103,3 +111,19 @@ def test_missing_experiment_and_engine(run, tmp_path, engine):
     assert_clean_error(r, "nope.json")
     r = run("epoch_ab.py", "exp.json", "--a", "", "--b", "", "--engine", tmp_path / "missing")
     assert_clean_error(r, "missing")
+
+
+def test_ctrl_c_writes_nothing_and_leaves_no_logs(tmp_path, engine):
+    record = tmp_path / "record.txt"
+    proc = subprocess.Popen([PYTHON, os.path.join(TOOLS, "epoch_ab.py"), "exp.json", "--a=--sleep",
+                             "--b=", "--engine", str(engine), "--out", "sum.json"], cwd=tmp_path,
+                            env=dict(os.environ, FAKE_RECORD=str(record)), stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 20
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "sum.json").exists()
