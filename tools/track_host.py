@@ -97,11 +97,11 @@ def cpu_times():
     try:
         with open("/proc/stat") as f:
             parts = f.readline().split()
-    except OSError:
+        values = [int(v) for v in parts[1:]]
+    except (OSError, ValueError):
         return None
-    if not parts or parts[0] != "cpu" or len(parts) < 9:
+    if not parts or parts[0] != "cpu" or len(values) < 8:
         return None
-    values = [int(v) for v in parts[1:]]
     return sum(values[:8]), values[7], sum(values[:8]) - values[3] - values[4] - values[7]
 
 
@@ -125,18 +125,15 @@ def steal_fraction(before, after):
 
 
 def busy_fraction(seconds=1.0):
-    """Share of all CPUs busy (not idle, not iowait) over `seconds`: what others are doing."""
-    def sample():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v[:8]), v[3] + v[4]
-    try:
-        t0, i0 = sample()
-        time.sleep(seconds)
-        t1, i1 = sample()
-    except (OSError, ValueError, IndexError):
+    """Share of all CPUs busy over `seconds`, from two cpu_times() samples: what others are
+    doing before a measurement starts. Steal counts as busy here (the hypervisor's other guests
+    are others too), unlike in others_fraction, which judges a run by what it did not use."""
+    before = cpu_times()
+    time.sleep(seconds)
+    after = cpu_times()
+    if not before or not after or after[0] <= before[0]:
         return None
-    return 1 - (i1 - i0) / (t1 - t0) if t1 > t0 else None
+    return ((after[1] + after[2]) - (before[1] + before[2])) / (after[0] - before[0])
 
 
 @contextlib.contextmanager

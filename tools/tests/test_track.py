@@ -420,3 +420,13 @@ def test_help():
         with pytest.raises(SystemExit) as e:
             track.parse_args(cmd + ["--help"])
         assert e.value.code == 0
+
+
+def test_busy_fraction_counts_steal_as_others(monkeypatch):
+    import track_host
+    samples = iter([(1000, 10, 300), (1100, 30, 340)])  # (total, steal, busy) jiffies
+    monkeypatch.setattr(track_host, "cpu_times", lambda: next(samples))
+    monkeypatch.setattr(track_host.time, "sleep", lambda s: None)
+    assert track_host.busy_fraction(1.0) == pytest.approx(0.60)  # (20 steal + 40 busy) / 100
+    samples = iter([None, (1100, 30, 340)])  # no /proc/stat
+    assert track_host.busy_fraction(1.0) is None
