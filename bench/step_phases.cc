@@ -86,8 +86,13 @@ int main(int argc, char** argv) {
     for (auto& l : data.labels) l = static_cast<uint8_t>(gen() % 10);
   }
   const uint8_t* pixels = data.pixels.data();
-  std::vector<uint32_t> order(kSamples);
-  for (auto& i : order) i = static_cast<uint32_t>(gen() % kSamples);
+  if (data.size() < kBatch) {
+    std::fprintf(stderr, "error: %s: %zu training samples, fewer than a batch (%zu)\n",
+                 data.images_path.c_str(), data.size(), kBatch);
+    return kExitData;
+  }
+  std::vector<uint32_t> order(kSamples);  // a multiple of the batch: steps wrap around it
+  for (auto& i : order) i = static_cast<uint32_t>(gen() % data.size());
   auto gather = [&](int step, kernels::Part part) {
     const Batch b = ws.batch(static_cast<size_t>(step));
     const uint32_t* rows = order.data() + static_cast<size_t>(step) * kBatch % kSamples;
