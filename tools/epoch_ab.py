@@ -10,7 +10,7 @@ Example, the price of four micro-shards per mlp512 epoch at 2 threads:
         --threads 2 --rounds 30 --out results/studies/shards_epochs_t2.json
 
 Write each side as --a="...", with the '=': a side's options start with '-', and in
-"--b --force" the --force would be read as an option of this tool. An empty side (--a=)
+"--b --flag" the --flag would be taken for an option of this tool. An empty side (--a=)
 runs the experiment as it is.
 
 Each round runs the experiment once with A's options and once with B's, A first in odd rounds
