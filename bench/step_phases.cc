@@ -1,7 +1,9 @@
 // step_phases: where one training step's time goes, phase by phase and thread by thread.
-// Usage: step_phases [THREADS] [A|B] [--steps N] [--shards S] [--mnist DATA_DIR]   (A = 784-512-10, B = 784-64-32-10; batch 32)
-// Runs train_step (step.h) with a clock at each of its StepPoints, on random data: an
-// MNIST-sized byte dataset whose random rows are gathered as the trainer gathers them.
+// Usage: step_phases [THREADS] [A|B] [--steps N] [--shards S] [--mnist DATA_DIR]
+//        (A = 784-512-10, B = 784-64-32-10; batch 32)
+// Runs train_step (step.h) with a clock at each of its StepPoints, on an MNIST-sized byte
+// dataset of random bytes (or MNIST's training set with --mnist) whose random rows are gathered
+// as the trainer gathers them; with --shards as the trainer sets them up.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
   std::string mnist_dir;
   std::string which = "B";
   CLI::App app{"Times one training step (batch 32) phase by phase and thread by thread, on "
-               "random MNIST-sized data; prints microseconds per step (docs/benchmarks.md).\n\n"
+               "random MNIST-sized data (or MNIST, --mnist); prints microseconds per step "
+               "(docs/benchmarks.md).\n\n"
                "Exit status: 0 success; 2 bad command line.",
                "step_phases"};
   app.add_option("threads", threads, "Threads of the team (default 2)")->check(CLI::Range(1, 1024));
