@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Times one training step (batch 32) phase by phase and thread by thread, on "
                "random MNIST-sized data (or MNIST, --mnist); prints microseconds per step "
                "(docs/benchmarks.md).\n\n"
-               "Exit status: 0 success; 2 bad command line.",
+               "Exit status: 0 success; 2 bad command line; 3 --mnist data missing, corrupt or smaller "
+               "than a batch.",
                "step_phases"};
   app.add_option("threads", threads, "Threads of the team (default 2)")->check(CLI::Range(1, 1024));
   app.add_option("model", which, "A = 784-512-10, B = 784-64-32-10 (default B)")
