@@ -91,6 +91,13 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
     CHECK(bytes.get<uint64_t>() >= 1024);
   }
   REQUIRE(j["run"]["threads"] == 2);
+  // Who wrote it, for readers that tell a live run from a dead one.
+  REQUIRE(j["writer"]["hostname"] == j["host"]["hostname"]);
+  REQUIRE(j["writer"]["pid"].get<int64_t>() > 0);
+  REQUIRE(j["writer"]["pid"].get<int64_t>() != ::getpid());
+  REQUIRE(j["writer"]["boot_id"].get<std::string>().size() > 8);
+  REQUIRE(j["writer"]["start_ticks"].is_number_unsigned());
+  REQUIRE(j["writer"]["updated_utc"].is_string());
   REQUIRE(j["run"]["flush_denormals"].is_boolean());
   REQUIRE(j["run"]["flush_denormals"] == mlpbench::can_flush_denormals());
   REQUIRE(j["run"]["host_noisy"] == !j["run"]["host_noise_reasons"].empty());

@@ -742,7 +742,7 @@ TEST_CASE("faults: a diverging run ends its log \"diverged\" (exit 4) and writes
 }
 
 // ---------------------------------------------------------------------------------------------
-// The run log: linear I/O, and valid whenever the process is killed
+// The run log: bounded cost, and one whole version for readers and after a kill
 
 namespace {
 
@@ -773,33 +773,81 @@ void require_consistent_log(const json& j, const std::vector<mlpbench::EpochResu
   if (!epochs.empty()) REQUIRE(j["summary"]["final_test_accuracy"] == epochs.back()["test_accuracy"]);
 }
 
-uint64_t bytes_for(size_t n, const std::string& path, std::mt19937_64& gen) {
-  const auto epochs = fake_epochs(n, gen);
-  mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
-  std::vector<mlpbench::EpochResult> so_far;
-  for (const auto& e : epochs) {
-    so_far.push_back(e);
-    log.write("running", so_far, 0);  // every epoch, as --checkpoint-every 1 does
-  }
-  log.write("completed", so_far, 1);
-  const json j = read_json(path);
-  REQUIRE(j["status"] == "completed");
-  REQUIRE(j["epochs"].size() == n);
-  require_consistent_log(j, epochs);
-  return log.bytes_written();
-}
-
 }  // namespace
 
-TEST_CASE("faults: a log written at every epoch costs bytes linear in the epochs", "[faults][log]") {
-  const std::string dir = test_support::temp_dir();
+TEST_CASE("faults: a running log is rewritten no more often than keeps its cost under 2 %", "[faults][log]") {
+  using std::chrono::milliseconds;
+  using mlpbench::RunLog;
+  // Cheap writes: at most once a second. Dear ones: only after 49 times their cost has passed.
+  REQUIRE(RunLog::rewrite_interval(milliseconds(0)) == milliseconds(1000));
+  REQUIRE(RunLog::rewrite_interval(milliseconds(5)) == milliseconds(1000));
+  REQUIRE(RunLog::rewrite_interval(milliseconds(100)) == milliseconds(4900));
+  const std::chrono::steady_clock::duration cost = milliseconds(400);
+  const auto wait = RunLog::rewrite_interval(cost);
+  REQUIRE(static_cast<double>(cost.count()) / static_cast<double>((cost + wait).count()) <= RunLog::kMaxWriteShare + 1e-12);
+
+  // A write just made is not followed by another until the interval has passed.
+  const std::string dir = test_support::temp_dir(), path = dir + "/log.json";
   std::mt19937_64 gen(test_seed());
-  const uint64_t small = bytes_for(400, dir + "/small.json", gen), large = bytes_for(1600, dir + "/large.json", gen);
-  INFO(small << " bytes for 400 epochs, " << large << " for 1600");
-  // Linear: 4x the epochs, 4x the bytes (whole rewrites would give 16x).
-  REQUIRE(large < 5 * small);
-  REQUIRE(large > 3 * small);
-  REQUIRE(large < 1600 * 2000);  // an epoch and a trailer: well below 2 KB per update
+  const auto epochs = fake_epochs(3, gen);
+  RunLog log(path, json::object(), json::object(), /*create=*/true);
+  log.write("running", {epochs[0]}, 0);
+  REQUIRE_FALSE(log.write_running({epochs[0], epochs[1]}, 0));
+  REQUIRE(read_json(path)["epochs"].size() == 1);
+  log.write("completed", epochs, 0);  // the end always writes
+  REQUIRE(read_json(path)["epochs"].size() == 3);
+}
+
+TEST_CASE("faults: a reader parsing a log while it is rewritten always reads one whole version", "[faults][log]") {
+  const std::string dir = test_support::temp_dir(), path = dir + "/log.json";
+  std::mt19937_64 gen(test_seed());
+  const auto epochs = fake_epochs(200, gen);
+  mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
+  log.write("running", {}, 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // The writer: as fast as it goes, a version per epoch up to 200 epochs, then versions whose
+    // trailer grows and shrinks (an error comes and goes), until the parent kills it.
+    std::vector<mlpbench::EpochResult> so_far;
+    for (size_t i = 0; i < 100000; ++i) {
+      if (so_far.size() < epochs.size()) so_far.push_back(epochs[so_far.size()]);
+      if (i % 3 == 0) log.json()["error"] = std::string(i % 9000, 'e');
+      else log.json().erase("error");
+      log.write("running", so_far, 0);
+    }
+    _exit(0);
+  }
+  // At least 1,000 reads that saw 50 versions (a bounded count, not a time), or the writer ended.
+  size_t reads = 0, versions = 0;
+  json last;
+  int status = 0;
+  bool writer_ended = false;
+  while ((reads < 1000 || versions < 50) && !writer_ended && reads < 1000000) {
+    ++reads;
+    json j;
+    try {
+      j = read_json(path);
+    } catch (const std::exception& ex) {
+      FAIL("read " << reads << " was not a whole version: " << ex.what());
+    }
+    const json& e = j["epochs"];
+    bool consistent = j["status"] == "running" && e.size() <= epochs.size();
+    for (size_t i = 0; consistent && i < e.size(); ++i) {
+      consistent = e[i]["epoch"] == i + 1 && e[i]["test_accuracy"].get<double>() == epochs[i].test_accuracy;
+    }
+    if (consistent && !e.empty()) consistent = j["summary"]["final_test_accuracy"] == e.back()["test_accuracy"];
+    if (!consistent) FAIL("read " << reads << ": epochs and summary disagree: " << j.dump().substr(0, 2000));
+    j.erase("writer");  // its updated_utc changes each second
+    if (j != last) ++versions;
+    last = std::move(j);
+    writer_ended = waitpid(pid, &status, WNOHANG) == pid;
+  }
+  if (!writer_ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  INFO(versions << " versions seen in " << reads << " reads");
+  REQUIRE(versions > 1);  // the reads overlapped the writes
 }
 
 TEST_CASE("faults: a log whose trailer shrinks or whose head changes stays valid", "[faults][log]") {
@@ -821,6 +869,29 @@ TEST_CASE("faults: a log whose trailer shrinks or whose head changes stays valid
   REQUIRE(j["experiment"]["name"] == "changed");
   REQUIRE(j["status"] == "completed");
   REQUIRE(j["epochs"].size() == 3);
+}
+
+TEST_CASE("faults: a log replaced or removed by another process is left alone", "[faults][log]") {
+  const std::string dir = test_support::temp_dir(), path = dir + "/log.json";
+  std::mt19937_64 gen(test_seed());
+  const auto epochs = fake_epochs(2, gen);
+  for (const bool remove : {false, true}) {
+    mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/!remove);
+    log.write("running", {epochs[0]}, 0);
+    if (remove) {
+      fs::remove(path);
+    } else {
+      test_support::write_file(dir + "/other.json", "{\"theirs\": true}");
+      fs::rename(dir + "/other.json", path);  // as a second writer's rename would
+    }
+    INFO((remove ? "removed" : "replaced"));
+    REQUIRE_THROWS_WITH(log.write("completed", epochs, 0), Catch::Contains("replaced or removed by another process"));
+    if (remove) {
+      REQUIRE_FALSE(fs::exists(path));
+    } else {
+      REQUIRE(read_json(path) == json{{"theirs", true}});
+    }
+  }
 }
 
 TEST_CASE("faults: a SIGKILL at any moment leaves a log that parses, with consistent epochs", "[faults][log][signals]") {

@@ -27,7 +27,7 @@ import statistics
 import sys
 
 RUN_SCHEMA = "mlpbench.run/1"
-STATUSES = ("running", "completed", "diverged", "interrupted")
+STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 # Per-epoch numbers that decide whether two runs computed the same thing.
 RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 _EPOCH_REQUIRED = RESULT_KEYS + ("train_seconds", "samples_per_second")
@@ -178,6 +178,37 @@ class RunLog:
     def status(self):
         return self.data["status"]
 
+    def writer_alive(self):
+        """For a log that says "running": True if the process writing it is still alive, False
+        if it ended (killed, crashed, its machine rebooted) without finishing the log, None when
+        this machine cannot tell (another host, or a log without a ``writer`` object)."""
+        writer = self.data.get("writer")
+        if not isinstance(writer, dict) or writer.get("hostname") != os.uname().nodename:
+            return None
+        try:
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+                if writer.get("boot_id") != f.read().strip():
+                    return False  # written before this machine last booted
+        except OSError:
+            return None
+        pid, start = writer.get("pid"), writer.get("start_ticks")
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            return None
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            return False
+        # Field 22, the start time, tells the writer from a later process given the same pid.
+        return len(fields) < 20 or not isinstance(start, int) or int(fields[19]) == start
+
+    @property
+    def display_status(self):
+        """The status, or for a "running" log whose writer has ended, saying so."""
+        if self.status == "running" and self.writer_alive() is False:
+            return "running, but its process ended"
+        return self.status
+
     @property
     def experiment(self):
         return self.data["experiment"]
@@ -291,7 +322,7 @@ class RunLog:
                    else f"{t} thread{'s' if t != 1 else ''}")
         text = f"{self.name} · {self.engine} · {threads} · {self.simd_target}"
         if status and self.status != "completed":
-            text += f" [{self.status}]"
+            text += f" [{self.display_status}]"
         return text
 
 

@@ -68,7 +68,7 @@ def summary_table(logs, labels):
     for log, label in zip(logs, labels):
         if log.host_noise():
             label += " [noisy host]"
-        rows.append((label, log.status, str(len(log.epochs)),
+        rows.append((label, log.display_status, str(len(log.epochs)),
                      pct(log.final_test_accuracy()), pct(log.best_test_accuracy()),
                      fmt(log.mean_epoch_seconds(), ".3f"),
                      fmt(log.median_samples_per_second(), ",.0f")))

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "mlpbench/build_info.h"
@@ -21,10 +23,6 @@
 
 namespace mlpbench {
 namespace fs = std::filesystem;
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  write_output(path, content, WriteMode::kReplace);
-}
 
 nlohmann::json epoch_json(const EpochResult& r) {
   nlohmann::json j = {{"epoch", r.epoch},
@@ -195,7 +193,7 @@ std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epoc
 }
 
 namespace {
-// The parts of the log that never change after the first write, in the file's order.
+// The keys written before the growing epochs array, in the file's order; the rest follows it.
 constexpr const char* kHeadKeys[] = {"schema", "experiment", "build", "host"};
 
 std::string dump(const nlohmann::json& j, int indent) {
@@ -214,21 +212,40 @@ std::string member(const std::string& key, const nlohmann::json& j) {
   return text;
 }
 
-std::string epoch_text(const std::vector<EpochResult>& epochs, size_t i) {
-  return (i ? ",\n    " : "\n    ") + dump(epoch_json(epochs[i]), -1);
+}  // namespace
+
+WriterIdentity this_process() {
+  WriterIdentity w;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  w.hostname = host;
+  w.pid = static_cast<int64_t>(::getpid());
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::getline(boot, w.boot_id);
+  w.start_ticks = process_start_ticks(w.pid);
+  return w;
 }
 
-// Writes all of `data` at `offset`; throws naming `path` (ENOSPC, EFBIG, EIO, ...).
-void pwrite_all(int fd, const std::string& data, uint64_t offset, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(path + ": cannot write: " + std::strerror(n < 0 ? errno : EIO));
-    done += static_cast<size_t>(n);
+std::optional<uint64_t> process_start_ticks(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  // Field 22 (starttime); the command name (field 2) may hold spaces and parentheses.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
   }
+  return std::nullopt;
 }
-}  // namespace
+
+std::chrono::steady_clock::duration RunLog::rewrite_interval(std::chrono::steady_clock::duration last_cost) {
+  const auto share = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      last_cost * (1 / kMaxWriteShare - 1));
+  return std::max<std::chrono::steady_clock::duration>(kMinRewriteInterval, share);
+}
 
 RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
                bool create)
@@ -240,22 +257,21 @@ RunLog::RunLog(std::string path, const nlohmann::json& experiment, const nlohman
           {"host", host_json()},
           {"run", run},
           {"summary", nlohmann::json::object()}};
+  const WriterIdentity w = this_process();
+  log_["writer"] = {{"hostname", w.hostname},
+                    {"pid", w.pid},
+                    {"boot_id", w.boot_id},
+                    {"start_ticks", w.start_ticks ? nlohmann::json(*w.start_ticks) : nlohmann::json()}};
 }
 
-RunLog::~RunLog() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-std::string RunLog::head_text() const {
+std::string RunLog::text(const std::vector<EpochResult>& epochs) const {
   std::string text = "{\n";
   for (const char* key : kHeadKeys) {
     if (log_.contains(key)) text += member(key, log_[key]) + ",\n";
   }
-  return text + "  \"epochs\": [";
-}
-
-std::string RunLog::trailer_text(size_t epochs) const {
-  std::string text = epochs ? "\n  ]" : "]";
+  text += "  \"epochs\": [";
+  for (size_t i = 0; i < epochs.size(); ++i) text += (i ? ",\n    " : "\n    ") + dump(epoch_json(epochs[i]), -1);
+  text += epochs.empty() ? "]" : "\n  ]";
   // The status first, for a reader of the file's end; then the rest in the document's order.
   text += ",\n" + member("status", log_["status"]);
   for (const auto& [key, value] : log_.items()) {
@@ -265,53 +281,12 @@ std::string RunLog::trailer_text(size_t epochs) const {
   return text + "\n}\n";
 }
 
-void RunLog::write_whole(const std::vector<EpochResult>& epochs) {
-  std::string text = head_text();
-  const size_t head_size = text.size();
-  for (size_t i = 0; i < epochs.size(); ++i) text += epoch_text(epochs, i);
-  const uint64_t epochs_end = text.size();
-  text += trailer_text(epochs.size());
-  const int fd = write_output_open(path_, text, create_ ? WriteMode::kCreate : WriteMode::kReplace);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-  head_ = text.substr(0, head_size);
-  epochs_in_file_ = epochs.size();
-  epochs_end_ = epochs_end;
-  file_size_ = text.size();
-  bytes_written_ += text.size();
-}
-
-void RunLog::update(const std::vector<EpochResult>& epochs) {
-  std::string tail;
-  for (size_t i = epochs_in_file_; i < epochs.size(); ++i) tail += epoch_text(epochs, i);
-  const uint64_t epochs_end = epochs_end_ + tail.size();
-  tail += trailer_text(epochs.size());
-  // Shorter than the old tail: spaces after the closing brace (trailing whitespace is valid).
-  if (epochs_end_ + tail.size() < file_size_) {
-    tail.insert(tail.size() - 1, file_size_ - epochs_end_ - tail.size(), ' ');
-  }
-  // Longer: the file is first extended with spaces, which leaves it valid, so that a full disk
-  // or a file size limit fails there; the update then overwrites bytes that exist, in one
-  // pwrite, and a process killed at any moment leaves the old version or the new one.
-  const uint64_t size = epochs_end_ + tail.size();
-  if (size > file_size_) {
-    pwrite_all(fd_, std::string(size - file_size_, ' '), file_size_, path_);
-    bytes_written_ += size - file_size_;
-    file_size_ = size;
-  }
-  pwrite_all(fd_, tail, epochs_end_, path_);
-  bytes_written_ += tail.size();
-  if (::fdatasync(fd_) != 0 && errno != EINVAL) {
-    throw std::runtime_error(path_ + ": cannot write: " + std::strerror(errno));
-  }
-  epochs_in_file_ = epochs.size();
-  epochs_end_ = epochs_end;
-}
-
 void RunLog::write(const std::string& status, const std::vector<EpochResult>& epochs,
                    double wall_seconds) {
+  const auto start = std::chrono::steady_clock::now();
   log_["status"] = status;
   log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
+  log_["writer"]["updated_utc"] = utc_timestamp();
   if (status != "running") {
     // Rank 0 shares its node with the run's other ranks there (ranks_per_node is the most on any).
     double other_ranks_cpus = 0;
@@ -325,17 +300,31 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
     log_["run"]["host_noisy"] = !reasons.empty();
     log_["run"]["host_noise_reasons"] = reasons;
   }
-  if (fd_ < 0 || epochs.size() < epochs_in_file_ || head_text() != head_) {
-    write_whole(epochs);
-  } else {
-    update(epochs);
+  // The file must still be the one this run wrote last: another process that replaced or removed
+  // it (a second resume of the same checkpoint) owns that path now.
+  if (written_) {
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) != 0 || st.st_dev != written_->first || st.st_ino != written_->second) {
+      throw std::runtime_error(path_ + ": was replaced or removed by another process since this run last "
+                               "wrote it; this run leaves it alone");
+    }
   }
+  const std::string content = text(epochs);
+  // Every version is a new file renamed into place: a reader opening the path at any moment
+  // reads one complete version, and a SIGKILL at any moment leaves one.
+  const int fd = write_output_open(path_, content, create_ ? WriteMode::kCreate : WriteMode::kReplace);
+  struct stat st {};
+  const int stat_result = ::fstat(fd, &st);
+  ::close(fd);
+  if (stat_result == 0) written_ = std::make_pair(st.st_dev, st.st_ino);
   create_ = false;  // the file is this run's now
+  bytes_written_ += content.size();
   last_write_ = std::chrono::steady_clock::now();
+  last_cost_ = last_write_ - start;
 }
 
 bool RunLog::write_running(const std::vector<EpochResult>& epochs, double wall_seconds) {
-  if (std::chrono::steady_clock::now() - last_write_ < kRewriteInterval) return false;
+  if (std::chrono::steady_clock::now() - last_write_ < rewrite_interval(last_cost_)) return false;
   write("running", epochs, wall_seconds);
   return true;
 }

@@ -159,3 +159,51 @@ def test_format_time():
     assert ml.format_time_ns(2990.0) == "2.990 us"
     assert ml.format_time_ns(12.5) == "12.50 ns"
     assert ml.format_time_ns(3.2e9) == "3.200 s"
+
+
+def _start_ticks(pid):
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+        return int(f.read().rpartition(")")[2].split()[19])
+
+
+def _boot_id():
+    with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+        return f.read().strip()
+
+
+def _running_log(writer):
+    data = json.loads(open(fixture("runs", "running_t1.json")).read())
+    data["writer"] = writer
+    return ml.validate_run_log("running.json", data)
+
+
+def test_a_running_log_tells_a_live_writer_from_a_dead_one():
+    import os
+    import subprocess
+    me = {"hostname": os.uname().nodename, "pid": os.getpid(), "boot_id": _boot_id(),
+          "start_ticks": _start_ticks(os.getpid())}
+    assert _running_log(me).writer_alive() is True
+    assert _running_log(me).label().endswith("[running]")
+    # A process that has ended: its pid is gone.
+    child = subprocess.Popen(["sleep", "0"])
+    dead = dict(me, pid=child.pid, start_ticks=_start_ticks(child.pid) if os.path.exists(
+        f"/proc/{child.pid}/stat") else 1)
+    child.wait(timeout=60)
+    assert _running_log(dead).writer_alive() is False
+    assert _running_log(dead).label().endswith("[running, but its process ended]")
+    # The same pid with another start time is a later process, not the writer.
+    assert _running_log(dict(me, start_ticks=me["start_ticks"] + 1)).writer_alive() is False
+    # Written before this machine last booted.
+    assert _running_log(dict(me, boot_id="another-boot")).writer_alive() is False
+    # Another host, or no writer object: this machine cannot tell.
+    assert _running_log(dict(me, hostname=me["hostname"] + "-elsewhere")).writer_alive() is None
+    assert _running_log("not an object").writer_alive() is None
+    assert _running_log(dict(me, pid="12")).writer_alive() is None
+
+
+def test_a_failed_runs_log_loads(tmp_path):
+    data = json.loads(open(fixture("runs", "running_t1.json")).read())
+    data["status"] = "failed"
+    data["error"] = "out.safetensors: exists already"
+    log = ml.load_run_log(write(tmp_path, data))
+    assert log.status == "failed" and log.label().endswith("[failed]")

@@ -1,8 +1,12 @@
 #pragma once
 // The run log ("schema": "mlpbench.run/1"), kept current while the run goes on.
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,12 +17,6 @@
 namespace mlpbench {
 
 inline constexpr const char* kRunLogSchema = "mlpbench.run/1";
-
-// Writes `content` to `path` so that readers see the old file or the new one, never a part:
-// a temporary file in the same folder, flushed to disk, then renamed over `path` (never over a
-// special file). Creates missing parent folders. Throws std::runtime_error naming the path.
-// write_output() (output_paths.h) with WriteMode::kReplace.
-void write_file_atomically(const std::string& path, const std::string& content);
 
 nlohmann::json epoch_json(const EpochResult& r);
 // `experiment` (the resolved experiment's JSON) says whether best_* look at validation and
@@ -35,60 +33,64 @@ std::vector<std::string> host_noise_reasons(const std::vector<EpochResult>& epoc
                                             const std::optional<HostLoadShare>& load = std::nullopt,
                                             double expected_other_cpus = 0);
 
-// The log file keeps the growing `epochs` array at a fixed place, after everything that never
-// changes (schema, experiment, build, host), and everything that does (status, run, summary,
-// ...) in a trailer after it. The first write creates the whole file (exclusively with
-// `create`, else replacing it atomically); every later write is one pwrite(2) of the new
-// epochs and the new trailer at the end of the epochs already in the file, padded with spaces
-// if shorter than the old trailer, so total log I/O grows linearly with the epochs and a killed
-// process leaves the last complete version. While running it is written at most once per
-// kRewriteInterval: a SIGKILL loses at most the last interval's epochs (docs/run-log.md).
+// Who writes a log, so that a reader can tell a live run from a dead one: the process is alive
+// when it runs on the same host and boot with the same pid and the same start time (a reused
+// pid starts later).
+struct WriterIdentity {
+  std::string hostname;
+  int64_t pid = 0;
+  std::string boot_id;                 // /proc/sys/kernel/random/boot_id
+  std::optional<uint64_t> start_ticks; // field 22 of /proc/<pid>/stat (clock ticks since boot)
+};
+WriterIdentity this_process();
+std::optional<uint64_t> process_start_ticks(int64_t pid);
+
+// Every version of the log is written whole to a temporary file beside it and renamed over it:
+// a reader that opens the path at any moment reads one complete version, and a process killed at
+// any moment (SIGKILL) leaves the last one. While running, it is rewritten after an epoch only
+// when the last write is old enough that writing keeps under kMaxWriteShare of the wall time
+// (and never more often than kMinRewriteInterval); checkpoints and the end always write.
 class RunLog {
  public:
-  static constexpr std::chrono::milliseconds kRewriteInterval{1000};
+  static constexpr std::chrono::milliseconds kMinRewriteInterval{1000};
+  static constexpr double kMaxWriteShare = 0.02;
+  // The wait before the next running write after one that took `last_cost`.
+  static std::chrono::steady_clock::duration rewrite_interval(std::chrono::steady_clock::duration last_cost);
 
   // `run` holds threads, simd_target, seed, started_utc, train_samples, test_samples.
   // `create`: the first write creates the file exclusively (OutputExists if the path is taken).
   RunLog(std::string path, const nlohmann::json& experiment, const nlohmann::json& run,
          bool create = false);
-  ~RunLog();
   RunLog(const RunLog&) = delete;
   RunLog& operator=(const RunLog&) = delete;
 
   const std::string& path() const { return path_; }
-  // The document; "epochs" is filled by write(). A change to schema, experiment, build or host
-  // after the first write makes the next write() rewrite the whole file.
+  // The document; "epochs" is filled by write().
   nlohmann::json& json() { return log_; }
 
-  // Records the epochs so far (those already in the file must be a prefix of `epochs`), the
-  // status and the summary, and updates the file.
+  // Records the epochs so far, the status and the summary, and writes the file. Throws if the
+  // file this run wrote last was replaced or removed by another process since.
   void write(const std::string& status, const std::vector<EpochResult>& epochs,
              double wall_seconds);
   // Records what the callbacks did ("callback_events"; only when the experiment has callbacks)
   // and the final test evaluation ("evaluation"); written by the next write().
   void set_events(const std::vector<CallbackEvent>& events);
   void set_evaluation(const Evaluation& e);
-  // write("running", ...) if the last write is kRewriteInterval old; true if it wrote.
+  // write("running", ...) if rewrite_interval() has passed since the last write; true if it wrote.
   bool write_running(const std::vector<EpochResult>& epochs, double wall_seconds);
-  // Bytes written to the log file so far by this object (whole files and updates).
+  // Bytes written to the log file so far by this object.
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:
-  std::string head_text() const;  // up to and including `"epochs": [`
-  std::string trailer_text(size_t epochs) const;  // from the epochs' closing `]` to the end
-  void write_whole(const std::vector<EpochResult>& epochs);
-  void update(const std::vector<EpochResult>& epochs);
+  std::string text(const std::vector<EpochResult>& epochs) const;
 
   std::string path_;
   bool create_;
   nlohmann::json log_;
   std::chrono::steady_clock::time_point last_write_{};
+  std::chrono::steady_clock::duration last_cost_{};
   HostLoadSample load_at_start_ = sample_host_load();
-  int fd_ = -1;               // the file written (-1: not yet)
-  std::string head_;          // as in the file
-  size_t epochs_in_file_ = 0;
-  uint64_t epochs_end_ = 0;   // offset just past the last epoch in the file
-  uint64_t file_size_ = 0;
+  std::optional<std::pair<dev_t, ino_t>> written_;  // the file this object wrote last
   uint64_t bytes_written_ = 0;
 };
 
