@@ -124,6 +124,10 @@ CHEAP = {
     "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors":
         "build/engine/run_experiment experiments/mlp512_keras_habits.json --epochs 2 --out "
         "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors",
+    "tools/plot_runs.py results/runs/keras_habits.json -o results/runs/keras_habits_curves.png "
+    "--summary":
+        "tools/plot_runs.py results/runs/keras_habits.json -o results/runs/keras_habits_curves.png "
+        "--summary",
     "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
     "results/runs/keras_habits.safetensors -o results/runs/keras_habits_eval.png":
         "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
