@@ -11,6 +11,7 @@
 #include "mlpbench/dataset.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/optimizer.h"
+#include "mlpbench/progress.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/schedule.h"
 #include "mlpbench/trainer.h"
@@ -365,6 +366,57 @@ TEST_CASE("time to target sums the training seconds up to the first epoch that r
   CHECK_FALSE(s.contains("best_test_accuracy"));
 }
 
+TEST_CASE("after restore_best_weights the summary describes the restored model, the last epoch under its own keys", "[keras][summary]") {
+  std::vector<EpochResult> epochs(4);
+  const double test_acc[] = {0.80, 0.90, 0.85, 0.95}, val_acc[] = {0.70, 0.92, 0.91, 0.90};
+  for (int i = 0; i < 4; ++i) {
+    epochs[i].epoch = i + 1;
+    epochs[i].test_accuracy = test_acc[i];
+    epochs[i].test_loss = 1.0 - test_acc[i];
+    epochs[i].val_accuracy = val_acc[i];
+    epochs[i].val_loss = 1.0 - val_acc[i];
+  }
+  CallbackEvent stop, restore;
+  stop.epoch = restore.epoch = 4;
+  stop.callback = restore.callback = "early_stopping";
+  stop.action = "stop_training";
+  restore.action = "restore_best_weights";
+  restore.restored_epoch = 2;
+  const json events = {callback_event_json(stop), callback_event_json(restore)};
+  CHECK(events[1]["restored_epoch"] == 2);
+  CHECK(callback_event_from_json(events[1]).restored_epoch == 2);
+  const json exp = {{"validation_split", 0.1}};
+  json s = summary_json(epochs, 20, exp, events);
+  CHECK(s["weights_epoch"] == 2);
+  CHECK(s["restored_epoch"] == 2);
+  CHECK(s["final_test_accuracy"] == 0.90);
+  CHECK(s["final_test_loss"] == 1.0 - 0.90);
+  CHECK(s["final_val_accuracy"] == 0.92);
+  CHECK(s["final_val_loss"] == 1.0 - 0.92);
+  CHECK(s["last_epoch"] == 4);
+  CHECK(s["last_epoch_test_accuracy"] == 0.95);
+  CHECK(s["last_epoch_test_loss"] == 1.0 - 0.95);
+  CHECK(s["last_epoch_val_accuracy"] == 0.90);
+  CHECK(s["last_epoch_val_loss"] == 1.0 - 0.90);
+  CHECK_FALSE(s.contains("best_test_accuracy"));  // chosen on validation, never on test
+  // Without a restore the run ends with the last epoch's weights.
+  s = summary_json(epochs, 20, exp, json::array({events[0]}));
+  CHECK(s["weights_epoch"] == 4);
+  CHECK(s["restored_epoch"].is_null());
+  CHECK(s["final_test_accuracy"] == 0.95);
+  CHECK(s["final_val_accuracy"] == 0.90);
+}
+
+TEST_CASE("the transcript's target line says whether and when the summary's target was reached", "[keras][target]") {
+  json s = {{"target_accuracy", 0.98}, {"target_metric", "val_accuracy"}, {"epochs_to_target", 4},
+            {"time_to_target_seconds", 12.344}, {"eval_seconds_to_target", 0.6678}, {"last_epoch", 11}};
+  CHECK(target_report(s) == "Target 98.00% val_accuracy: reached at epoch 4, after 12.34 s of training "
+                            "(13.01 s with evaluation)");
+  s["epochs_to_target"] = s["time_to_target_seconds"] = s["eval_seconds_to_target"] = nullptr;
+  CHECK(target_report(s) == "Target 98.00% val_accuracy: not reached in 11 epochs");
+  CHECK(target_report(json{{"wall_seconds", 1.0}}).empty());
+}
+
 TEST_CASE("the confusion matrix sums to the test set and its diagonal to the correct ones", "[keras][evaluation]") {
   Experiment e = tiny();
   Trainer t(e, data().train, data().test, 2);
@@ -583,7 +635,11 @@ TEST_CASE("run_experiment logs validation, callbacks, rates, the target and the 
   CHECK_FALSE(j["summary"].contains("best_test_accuracy"));
   CHECK(j["summary"]["target_metric"] == "val_accuracy");
   CHECK(j["summary"].contains("time_to_target_seconds"));
+  CHECK(r.err.find(target_report(j["summary"]) + "\n") != std::string::npos);
   CHECK(j.contains("callback_events"));
+  // The summary describes the weights the run ends with, as the evaluation does.
+  CHECK(j["summary"]["final_test_accuracy"] == j["evaluation"]["test_accuracy"]);
+  CHECK(j["summary"]["final_test_loss"] == j["evaluation"]["test_loss"]);
   uint64_t total = 0;
   for (const auto& row : j["evaluation"]["confusion_matrix"]) {
     for (const auto& n : row) total += n.get<uint64_t>();

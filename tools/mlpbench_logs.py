@@ -14,7 +14,9 @@ interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peer
   ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``train_seconds``,
   ``samples_per_second``;
 * losses and accuracies may be ``null`` or NaN (what a diverged run writes);
-* ``host`` and ``summary`` are optional objects; when present their numbers are type-checked.
+* ``host`` and ``summary`` are optional objects; when present their numbers are type-checked;
+* ``callback_events`` is optional; when present every event has an integer ``epoch`` and an
+  ``action``, and a ``restored_epoch`` is an integer.
 """
 
 import argparse
@@ -274,13 +276,59 @@ class RunLog:
     def epoch_numbers(self):
         return [int(e["epoch"]) for e in self.epochs]
 
+    @property
+    def has_validation(self):
+        return is_number(self.experiment.get("validation_split")) and \
+            self.experiment["validation_split"] > 0
+
+    def callback_events(self):
+        """What the callbacks did, in order (docs/run-log.md): [] without callbacks."""
+        return self.data.get("callback_events") or []
+
+    def restored_epoch(self):
+        """The epoch whose weights restore_best_weights brought back, or None."""
+        for event in self.callback_events():
+            if event["action"] == "restore_best_weights" and "restored_epoch" in event:
+                return int(event["restored_epoch"])
+        return None
+
+    def weights_epoch(self):
+        """The epoch whose weights the run ends with: the restored one, else the last (None
+        without epochs)."""
+        restored = self.restored_epoch()
+        if restored is not None:
+            return restored
+        return int(self.epochs[-1]["epoch"]) if self.epochs else None
+
+    def target(self):
+        """The experiment's target_accuracy as the summary reports it: {"accuracy", "metric",
+        "epoch", "train_seconds", "eval_seconds"} (the last three None while not reached), or
+        None without a target."""
+        s = self.summary
+        if not is_number(s.get("target_accuracy")):
+            return None
+        return {"accuracy": float(s["target_accuracy"]), "metric": s.get("target_metric"),
+                "epoch": s.get("epochs_to_target"), "train_seconds": s.get("time_to_target_seconds"),
+                "eval_seconds": s.get("eval_seconds_to_target")}
+
     # Summary numbers, from the epochs (the source of truth) with the summary as fallback.
     def final_test_accuracy(self):
-        if self.epochs:
-            return self.series("test_accuracy")[-1]
+        """The test accuracy of the weights the run ends with (after restore_best_weights, the
+        restored epoch's): the log's final evaluation, else that epoch's."""
+        evaluation = self.data.get("evaluation")
+        if isinstance(evaluation, dict) and is_number(evaluation.get("test_accuracy")):
+            return float(evaluation["test_accuracy"])
+        epoch = self.weights_epoch()
+        for e, value in zip(self.epoch_numbers(), self.series("test_accuracy")):
+            if e == epoch:
+                return value
         return _num_or_nan(self.summary.get("final_test_accuracy"))
 
     def best_test_accuracy(self):
+        """The best epoch's test accuracy; NaN with a validation split (a model is then chosen
+        on validation, never on test)."""
+        if self.has_validation:
+            return float("nan")
         values = [v for v in self.series("test_accuracy") if not math.isnan(v)]
         if values:
             return max(values)
@@ -374,6 +422,19 @@ def validate_run_log(path, data):
             c.number(e, key, ptr, nullable=key in _NULLABLE)
         for key in _EPOCH_OPTIONAL:
             c.number(e, key, ptr, required=False, nullable=key in _NULLABLE)
+    events = data.get("callback_events", [])
+    if not isinstance(events, list):
+        c.fail("/callback_events", f"expected a list, got {describe_value(events)}")
+    for i, event in enumerate(events):
+        ptr = f"/callback_events/{i}"
+        if not isinstance(event, dict):
+            c.fail(ptr, f"expected an object, got {describe_value(event)}")
+        c.integer(event, "epoch", ptr, minimum=1)
+        c.string(event, "action", ptr)
+        for key in ("from", "to"):
+            c.number(event, key, ptr, required=False)
+        if "restored_epoch" in event:
+            c.integer(event, "restored_epoch", ptr, minimum=1)
     summary = c.obj(data, "summary", "", required=False)
     if summary is not None:
         for key, value in summary.items():

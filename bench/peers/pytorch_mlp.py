@@ -271,7 +271,7 @@ def write_json_atomic(path, data):
 def make_summary(epochs, wall_seconds):
     accs = [e["test_accuracy"] for e in epochs if e["test_accuracy"] is not None]
     secs = [e["train_seconds"] for e in epochs]
-    return {
+    summary = {
         "final_test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
         "best_test_accuracy": max(accs) if accs else None,
         "total_train_seconds": sum(secs) if secs else 0.0,
@@ -279,6 +279,13 @@ def make_summary(epochs, wall_seconds):
         "median_epoch_seconds": statistics.median(secs) if secs else None,
         "wall_seconds": wall_seconds,
     }
+    if epochs:  # no callbacks here: the run ends with the last epoch's weights (docs/run-log.md)
+        last = epochs[-1]
+        summary.update(weights_epoch=last["epoch"], restored_epoch=None,
+                       final_test_loss=last["test_loss"], last_epoch=last["epoch"],
+                       last_epoch_test_accuracy=last["test_accuracy"],
+                       last_epoch_test_loss=last["test_loss"])
+    return summary
 
 
 # --------------------------------------------------------------------------- training

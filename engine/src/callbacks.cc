@@ -25,6 +25,7 @@ nlohmann::json callback_event_json(const CallbackEvent& e) {
                       {"reason", e.reason}};
   if (std::isfinite(e.from)) j["from"] = e.from;
   if (std::isfinite(e.to)) j["to"] = e.to;
+  if (e.restored_epoch > 0) j["restored_epoch"] = e.restored_epoch;
   return j;
 }
 
@@ -36,6 +37,7 @@ CallbackEvent callback_event_from_json(const nlohmann::json& j) {
   e.reason = j.at("reason").get<std::string>();
   if (j.contains("from")) e.from = j.at("from").get<double>();
   if (j.contains("to")) e.to = j.at("to").get<double>();
+  if (j.contains("restored_epoch")) e.restored_epoch = j.at("restored_epoch").get<int>();
   return e;
 }
 

@@ -42,6 +42,26 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string target_report(const nlohmann::json& summary) {
+  if (!summary.contains("target_accuracy")) return "";
+  char text[256];
+  const double goal = 100 * summary["target_accuracy"].get<double>();
+  const std::string metric = summary.value("target_metric", "");
+  const nlohmann::json& epoch = summary["epochs_to_target"];
+  if (epoch.is_null()) {
+    const int epochs = summary.value("last_epoch", 0);
+    std::snprintf(text, sizeof text, "Target %.2f%% %s: not reached in %d epoch%s", goal,
+                  metric.c_str(), epochs, epochs == 1 ? "" : "s");
+  } else {
+    const double train = summary["time_to_target_seconds"].get<double>();
+    const double eval = summary["eval_seconds_to_target"].get<double>();
+    std::snprintf(text, sizeof text,
+                  "Target %.2f%% %s: reached at epoch %d, after %.2f s of training (%.2f s with "
+                  "evaluation)", goal, metric.c_str(), epoch.get<int>(), train, train + eval);
+  }
+  return text;
+}
+
 std::string model_summary(const std::string& name, size_t inputs,
                           const std::vector<LayerSpec>& layers) {
   const std::string rule(65, '_'), thick(65, '=');

@@ -88,8 +88,25 @@ nlohmann::json evaluation_json(const Evaluation& e) {
           {"per_class", per_class}};
 }
 
+namespace {
+// JSON has no NaN or infinities: a diverged loss is null.
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+// The index of the epoch whose weights restore_best_weights brought back, or none.
+std::optional<size_t> restored_index(const std::vector<EpochResult>& epochs, const nlohmann::json& events) {
+  for (const auto& ev : events) {
+    if (ev.value("action", "") != "restore_best_weights") continue;
+    const int restored = ev.value("restored_epoch", 0);
+    for (size_t i = 0; i < epochs.size(); ++i) {
+      if (epochs[i].epoch == restored) return i;
+    }
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds,
-                            const nlohmann::json& experiment) {
+                            const nlohmann::json& experiment, const nlohmann::json& events) {
   nlohmann::json s = {{"wall_seconds", wall_seconds}};
   const bool validation = experiment.value("validation_split", 0.0) > 0;
   const bool target = experiment.contains("target_accuracy");
@@ -110,7 +127,18 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   }
   std::sort(times.begin(), times.end());
   const size_t n = times.size();
-  s["final_test_accuracy"] = epochs.back().test_accuracy;
+  // final_*: the model the run ends with (what `evaluation` and --save-weights hold);
+  // last_epoch_*: the last epoch's figures, which differ after restore_best_weights.
+  const std::optional<size_t> restored = restored_index(epochs, events);
+  const EpochResult& kept = epochs[restored.value_or(epochs.size() - 1)];
+  const EpochResult& last = epochs.back();
+  s["weights_epoch"] = kept.epoch;
+  s["restored_epoch"] = restored ? nlohmann::json(kept.epoch) : nlohmann::json();
+  s["final_test_accuracy"] = kept.test_accuracy;
+  s["final_test_loss"] = finite_or_null(kept.test_loss);
+  s["last_epoch"] = last.epoch;
+  s["last_epoch_test_accuracy"] = last.test_accuracy;
+  s["last_epoch_test_loss"] = finite_or_null(last.test_loss);
   if (validation) {
     // The model is chosen on validation, never on test: the epoch of the best val_accuracy
     // (the first of equals) and the test accuracy it had.
@@ -120,7 +148,10 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
     }
     double best_loss = epochs[0].val_loss;
     for (const auto& e : epochs) best_loss = std::min(best_loss, e.val_loss);
-    s["final_val_accuracy"] = epochs.back().val_accuracy;
+    s["final_val_accuracy"] = kept.val_accuracy;
+    s["final_val_loss"] = finite_or_null(kept.val_loss);
+    s["last_epoch_val_accuracy"] = last.val_accuracy;
+    s["last_epoch_val_loss"] = finite_or_null(last.val_loss);
     s["best_val_accuracy"] = epochs[b].val_accuracy;
     s["best_val_loss"] = std::isfinite(best_loss) ? nlohmann::json(best_loss) : nlohmann::json();
     s["best_epoch"] = epochs[b].epoch;
@@ -285,7 +316,8 @@ void RunLog::write(const std::string& status, const std::vector<EpochResult>& ep
                    double wall_seconds) {
   const auto start = std::chrono::steady_clock::now();
   log_["status"] = status;
-  log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"]);
+  log_["summary"] = summary_json(epochs, wall_seconds, log_["experiment"],
+                                 log_.value("callback_events", nlohmann::json::array()));
   log_["writer"]["updated_utc"] = utc_timestamp();
   if (status != "running") {
     // Rank 0 shares its node with the run's other ranks there (ranks_per_node is the most on any).

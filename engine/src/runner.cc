@@ -412,10 +412,15 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
         std::raise(fault.signal);
       }
     };
+    const nlohmann::json experiment_json = e.to_json();
     callbacks.on_epoch_end = [&](const EpochResult& r) {
       progress.on_epoch_end(r);
       for (const auto& ev : trainer.state().events) {
         if (ev.epoch == r.epoch && !quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
+      }
+      if (!quiet && e.target_accuracy) {  // the epoch that first reaches the target says so
+        const nlohmann::json s = summary_json(trainer.state().history, 0, experiment_json);
+        if (s["epochs_to_target"] == r.epoch) std::fprintf(stderr, "%s\n", target_report(s).c_str());
       }
       const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
       if (checkpoint_due) checkpoint();  // collective: before rank 0 alone goes on
@@ -462,6 +467,8 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                          e.reference->source.c_str());
           }
           std::fprintf(stderr, "\n");
+          const std::string target = target_report(log->json()["summary"]);
+          if (!target.empty()) std::fprintf(stderr, "%s\n", target.c_str());
         }
         if (setup.history) *setup.history = trainer.state().history;
         if (log->json()["run"].value("host_noisy", false)) {

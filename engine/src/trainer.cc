@@ -307,6 +307,7 @@ void Trainer::restore_best_weights() {
   ev.epoch = state_.epoch;
   ev.callback = "early_stopping";
   ev.action = "restore_best_weights";
+  ev.restored_epoch = best;
   ev.reason = "restored the weights of epoch " + std::to_string(best) + " (" + spec.monitor + " " +
               number(early_stopping_->best()) + ")";
   state_.events.push_back(ev);

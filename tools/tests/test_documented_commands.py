@@ -3,9 +3,12 @@
 A command is a line of a ```sh (or ```bash) code block in README.md or docs/*.md; output
 samples go in plain ``` blocks. CHEAP maps each documented command, exactly as written, to the
 form the test runs: the same program and options with smaller limits (a tiny synthetic MNIST,
-fewer steps or benchmarks, a history in a temporary folder). The first test fails when the
-docs and CHEAP disagree, so a new command cannot go untested. Commands run from the repository
-root on the built tree (build/); files they write into folders git ignores are removed after.
+fewer steps or benchmarks, a history in a temporary folder). The first tests fail when the
+docs and CHEAP disagree, so a new command cannot go untested, and when a cheap form starts
+another program than the one documented. Commands run from the repository root on the built
+tree (build/), the program started as a user types it (`tools/x.py`, executed through its #!
+line, never `python3 tools/x.py`: a missing run bit or a bad #! line fails here); files they
+write into folders git ignores are removed after.
 """
 
 import os
@@ -15,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import PYTHON, make_dataset
+from conftest import make_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 RUNS = os.path.join(REPO, "results", "runs")
@@ -121,6 +124,10 @@ CHEAP = {
     "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors":
         "build/engine/run_experiment experiments/mlp512_keras_habits.json --epochs 2 --out "
         "results/runs/keras_habits.json --save-weights results/runs/keras_habits.safetensors",
+    "tools/plot_runs.py results/runs/keras_habits.json -o results/runs/keras_habits_curves.png "
+    "--summary":
+        "tools/plot_runs.py results/runs/keras_habits.json -o results/runs/keras_habits_curves.png "
+        "--summary",
     "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
     "results/runs/keras_habits.safetensors -o results/runs/keras_habits_eval.png":
         "tools/plot_eval.py --log results/runs/keras_habits.json --weights "
@@ -204,6 +211,14 @@ def test_every_documented_command_has_a_cheap_form():
     assert CHEAP.keys() - documented == set(), "in CHEAP but no longer documented"
 
 
+def test_the_cheap_forms_start_the_documented_programs():
+    # `bash tools/setup.sh && X`: the part after the setup is what runs.
+    for command, cheap in CHEAP.items():
+        if cheap is not None:
+            typed = shlex.split(command.split("&&")[-1])[0]
+            assert shlex.split(cheap)[0] == typed, f"{command!r} runs as {cheap!r}"
+
+
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
@@ -228,10 +243,12 @@ def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path)
             if cheap is None:
                 continue
             argv = shlex.split(cheap.format(tmp=tmp_path))
-            if argv[0].endswith(".py"):
-                argv = [PYTHON] + argv
-            proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
-                                  timeout=300)
+            try:
+                proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
+                                      timeout=300)
+            except OSError as e:  # not executable, or its #! names no interpreter
+                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  cannot start: {e}")
+                continue
             if proc.returncode not in ALLOWED_EXIT.get(command, (0,)):
                 failures.append(f"{doc}: {command}\n  ran: {cheap}\n  exit {proc.returncode}: "
                                 f"{proc.stderr.strip()[-800:]}")

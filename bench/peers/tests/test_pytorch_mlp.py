@@ -41,6 +41,10 @@ def test_writes_a_complete_log(tmp_path, data_dir):
     assert [e["epoch"] for e in log["epochs"]] == [1, 2]
     assert log["epochs"][0]["steps"] == 10  # ceil(300 / 32): the last partial batch is kept
     assert log["summary"]["final_test_accuracy"] == log["epochs"][-1]["test_accuracy"]
+    # no callbacks: the model it ends with is the last epoch's, keyed as the engine keys it
+    assert log["summary"]["weights_epoch"] == log["summary"]["last_epoch"] == 2
+    assert log["summary"]["restored_epoch"] is None
+    assert log["summary"]["last_epoch_test_loss"] == log["epochs"][-1]["test_loss"]
     assert log["epochs"][-1]["test_accuracy"] > 0.5
     # the host facts the engine's logs carry too, so runs of both compare machine to machine
     assert isinstance(log["host"]["cpu_id"], str) and log["host"]["cpu_id"]

@@ -18,6 +18,7 @@ struct CallbackEvent {
   std::string reason;        // in words, with the numbers
   double from = std::numeric_limits<double>::quiet_NaN();  // reduce_learning_rate: old rate
   double to = std::numeric_limits<double>::quiet_NaN();    // and new rate
+  int restored_epoch = 0;    // restore_best_weights: the epoch (from 1) whose weights came back
 };
 nlohmann::json callback_event_json(const CallbackEvent& e);
 CallbackEvent callback_event_from_json(const nlohmann::json& j);

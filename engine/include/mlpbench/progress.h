@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "mlpbench/model.h"
 #include "mlpbench/trainer.h"
 
@@ -42,6 +44,11 @@ class Progress {
 };
 
 std::string format_duration(double seconds);
+
+// Whether and when a run's summary (run_log.h) says the experiment's target_accuracy was
+// reached: "Target 98.00% val_accuracy: reached at epoch 4, after 12.34 s of training (13.01 s
+// with evaluation)" or "... not reached in 11 epochs"; "" without a target.
+std::string target_report(const nlohmann::json& summary);
 
 // One run of a sweep, for the table that ends it.
 struct SweepRow {

@@ -20,9 +20,11 @@ inline constexpr const char* kRunLogSchema = "mlpbench.run/1";
 
 nlohmann::json epoch_json(const EpochResult& r);
 // `experiment` (the resolved experiment's JSON) says whether best_* look at validation and
-// what target time_to_target_seconds measures.
+// what target time_to_target_seconds measures; `events` (the log's callback_events) whether
+// restore_best_weights brought back an earlier epoch's weights, which final_* then describe.
 nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_seconds,
-                            const nlohmann::json& experiment = nlohmann::json::object());
+                            const nlohmann::json& experiment = nlohmann::json::object(),
+                            const nlohmann::json& events = nlohmann::json::array());
 // The test set's confusion matrix and per-class precision, recall and accuracy.
 nlohmann::json evaluation_json(const Evaluation& e);
 // Why the host may have slowed a run (empty when it looked quiet): the team barrier far above its
