@@ -126,10 +126,16 @@ def document(c):
 
 
 def figure(c, output):
-    """Each benchmark's change with its interval, coloured by its verdict; the title carries
-    the overall verdict and its reason."""
-    import textwrap
     ml.check_output_path(output)
+    fig = draw(c)
+    ml.save_figure(fig, output)
+    ml.pyplot().close(fig)
+
+
+def draw(c):
+    """Each benchmark's change with its interval, coloured by its verdict; the title carries
+    the summary line, the overall verdict and its reason."""
+    import textwrap
     plt = ml.pyplot()
     rows = c["rows"]
     fig, ax = plt.subplots(figsize=(10, 2.6 + 0.4 * len(rows)))
@@ -154,5 +160,4 @@ def figure(c, output):
     ax.set_title(title, fontsize=8, loc="left")
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
-    ml.save_figure(fig, output)
-    plt.close(fig)
+    return fig
