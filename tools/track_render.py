@@ -43,6 +43,8 @@ def _num(x):
 
 def side_text(side):
     """'main (abc1234 subject)', or the file when there is no commit subject."""
+    if side.get("subject") and side["commit"].startswith(side["label"]):
+        return side["subject"]  # given as a hash: 'abc1234 subject' says it all
     if side.get("subject"):
         return f"{side['label']} ({side['subject']})"
     return side["label"]
