@@ -8,14 +8,17 @@
   calibrate  A/A blocks on this machine: the smallest change each benchmark can resolve
   analyze    change points over the first-parent history of every series
   bisect     git bisect run with a step that builds, measures against GOOD, exits 0/1/125
+             (255, stopping the bisect, when it cannot measure)
   report     history over commits with spread bands and change points (PNG/SVG/HTML) or as
              json/csv/md
 
 History lives outside the repository: $MLPBENCH_HISTORY, else
-$XDG_DATA_HOME/mlpbench/history (~/.local/share/mlpbench/history). See docs/tracking.md.
+$XDG_DATA_HOME/mlpbench/history (~/.local/share/mlpbench/history), with the build cache that
+ab, bisect and record --commit share in its builds/ (track_build.py). See docs/tracking.md.
 
-Exit status of compare, ab, bisect-step and calibrate's gate: 0 no regression, 1 regression,
-3 inconclusive (the reason is printed), 2 error (bad arguments, a failed build, a crash).
+Exit status of compare and ab: 0 no regression, 1 regression, 3 inconclusive (the reason is
+printed), 2 error (bad arguments, a failed build, a crash). bisect: 0 culprit named, 3 none
+can be named, 2 error.
 """
 
 import argparse
@@ -658,7 +661,9 @@ def cmd_bisect(args):
     import track_bisect
     import track_run
     check_threshold(args)
-    repo = args.repo
+    # the steps run in the bisect's worktree: relative paths would point there
+    repo = args.repo = os.path.abspath(args.repo)
+    args.history = os.path.abspath(args.history)
     good = track_run.resolve_commit(repo, args.good)
     bad = track_run.resolve_commit(repo, args.bad)
     build_config(args)  # refuse bad build options before any build
@@ -1025,8 +1030,9 @@ def parse_args(argv):
                        "over A's with its Mann-Whitney interval, family-wise over the "
                        "benchmarks (Bonferroni). Verdict: regression when the whole interval is "
                        "above +threshold, same when it is below, inconclusive when it straddles "
-                       "it. A regression between records whose hosts differed (noisy record, "
-                       "host probe moved >2x) is reported inconclusive: only `ab` interleaves.\n"
+                       "it. When the records' hosts differed (a noisy record, the host probe moved "
+                       ">2x), no row claims a direction ('hosts differed') and the verdict is "
+                       "inconclusive: only `ab` interleaves.\n"
                        "A and B: files, or records of this machine in the history: latest, "
                        "previous (the latest one's predecessor of the same build), or a unique "
                        "part of a name.\n"
@@ -1046,7 +1052,7 @@ def parse_args(argv):
     a = sub.add_parser("ab", help="the CI gate: two commits, interleaved",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Build BASE and HEAD (default HEAD) in git worktrees outside "
-                       "the checkout (cached under <history>/builds), then run them in ABBA/BAAB "
+                       "the checkout (through the build cache), then run them in ABBA/BAAB "
                        "blocks until every verdict is clear, --max-blocks or --budget-s. Each "
                        "block gives one log ratio per benchmark: fastest repetition of B over "
                        "fastest of A (slow bursts only add time). Per benchmark: Hodges-Lehmann "
