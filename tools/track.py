@@ -425,8 +425,9 @@ def build_rev(args, rev, what, tree=None):
     import track_run
     sha = track_run.resolve_commit(args.repo, rev)
     subject = track_run.subject(args.repo, sha)
+    name = f"{rev} ({subject}, {what})" if not sha.startswith(rev) else f"{subject} ({what})"
     path = track_build.cached_build(track_build.cache_dir(args.history), args.repo, sha,
-                                    build_config(args), f"{what} {rev} ({subject})",
+                                    build_config(args), name,
                                     args.build_cache_mb, tree=tree)
     return path, {"label": rev, "commit": sha, "subject": subject, "path": path}
 

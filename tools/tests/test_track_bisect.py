@@ -34,7 +34,8 @@ def test_documented_default_path_names_the_planted_commit_and_reuses_its_builds(
     assert r.code == 0, r
     assert f"first bad commit: {sha[5][:7]} commit 5" in r.out
     assert "bisecting on BM_TrainStep/784-512-10/batch:32/real_time\n" in r.err
-    assert "building GOOD main" in r.err and "[1/1]" in r.err  # build progress
+    assert f"building main ({sha[0][:7]} commit 0, GOOD)" in r.err  # build progress
+    assert f"building main ({sha[0][:7]} commit 0, GOOD): [1/1]" in r.err
     assert re.search(rf"{sha[5][:7]}: .* -> bad \(1\)", r.out)
     assert re.search(rf"{sha[4][:7]}: .* -> good \(0\)", r.out)
     first = built(log)
