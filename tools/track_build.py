@@ -76,7 +76,7 @@ def run_step(cmd, shell, cwd, label):
                                 stderr=subprocess.STDOUT, text=True, errors="replace")
     except OSError as e:
         raise ml.ToolError(f"build of {label}: cannot run {cmd[0]}: {e.strerror or e}") from None
-    shown = 0
+    shown = -1  # the first step's line says the build started
     for line in proc.stdout:
         tail = (tail + [line.rstrip()])[-8:]
         m = NINJA_STEP.match(line)
@@ -90,7 +90,7 @@ def run_step(cmd, shell, cwd, label):
             print(f"{chr(13) if tty else ''}  building {label}: [{done}/{total}] "
                   f"{elapsed:.0f} s", end="" if tty else "\n", file=sys.stderr, flush=True)
     code = proc.wait()
-    if tty and shown:
+    if tty and shown >= 0:
         print(file=sys.stderr)
     if code != 0:
         raise ml.ToolError(f"build of {label} failed (status {code}): "
