@@ -419,11 +419,12 @@ def build_config(args):
     return track_build.BuildConfig(cmake_args=args.cmake_arg)
 
 
-def build_rev(args, rev, what, tree=None):
-    """(cached program, side description) of `rev` built with the options' configuration."""
+def build_rev(args, rev, what, tree=None, sha=None):
+    """(cached program, side description) of `rev` (resolved: `sha`) built with the options'
+    configuration."""
     import track_build
     import track_run
-    sha = track_run.resolve_commit(args.repo, rev)
+    sha = sha or track_run.resolve_commit(args.repo, rev)
     subject = track_run.subject(args.repo, sha)
     name = f"{rev} ({subject}, {what})" if not sha.startswith(rev) else f"{subject} ({what})"
     path = track_build.cached_build(track_build.cache_dir(args.history), args.repo, sha,
@@ -443,9 +444,13 @@ def cmd_ab(args):
         binaries = {"A": check_binary(args.bench_a), "B": check_binary(args.bench_b)}
         sides = None
     else:
+        import track_run
+        # both resolved before the first build: a branch that moves meanwhile changes neither
+        revs = {"A": args.base, "B": args.head}
+        shas = {side: track_run.resolve_commit(args.repo, rev) for side, rev in revs.items()}
         binaries, sides = {}, {}
-        for side, rev in (("A", args.base), ("B", args.head)):
-            binaries[side], sides[side] = build_rev(args, rev, side)
+        for side, rev in revs.items():
+            binaries[side], sides[side] = build_rev(args, rev, side, sha=shas[side])
     code, _, comparison = run_interleaved(binaries, args, args.history, "ab", sides)
     if args.format == "md":
         sys.stdout.write(render.markdown(comparison))
