@@ -37,6 +37,9 @@ CHEAP = {
     "bash tools/setup.sh && build/engine/run_experiment experiments/mlp512_5ep.json":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1",
     "bash tools/setup.sh && bash tools/test.sh": None,  # this is CI itself (.ci/run)
+    # the suite runs itself: test_test_script.py checks the script's options
+    "bash tools/test.sh --quick": None,
+    "bash tools/test.sh": None,
     "build/engine/run_experiment experiments/mlp64_32_100ep.json --epochs 5":
         "build/engine/run_experiment experiments/mlp64_32_100ep.json --epochs 5",
     "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-threads 1,2":
