@@ -12,6 +12,7 @@
 #include "mlpbench/cli_options.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/option_table.h"
 #include "mlpbench/runner.h"
 
 namespace {
@@ -103,6 +104,14 @@ int main(int argc, char** argv) {
                  "One run per SIMD target: a list such as " + targets +
                      " (this machine's), or all (combines with --sweep-threads)");
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
+  // An option without a row in the table would escape the combination checks.
+  for (const CLI::Option* opt : app.get_options()) {
+    if (!mlpbench::cli::option_rule(opt->get_name())) {
+      std::fprintf(stderr, "internal error: option %s has no row in engine/include/mlpbench/option_table.h\n",
+                   opt->get_name().c_str());
+      return mlpbench::kExitOther;
+    }
+  }
 
   const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
     constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
@@ -123,9 +132,11 @@ int main(int argc, char** argv) {
     if (!list_targets && o.experiment_path.empty() && o.resume.empty()) {
       throw CLI::RequiredError("experiment (or --resume CHECKPOINT)");
     }
-    if (!o.experiment_path.empty() && !o.resume.empty()) {
-      throw CLI::ValidationError("--resume", "takes the experiment from the checkpoint; give no experiment file");
-    }
+    const std::string refused = mlpbench::cli::refused_combination([&](std::string_view name) {
+      const CLI::Option* opt = app.get_option_no_throw(std::string(name));
+      return opt && opt->count() > 0;
+    });
+    if (!refused.empty()) throw CLI::ValidationError(refused);
   }, "");
   if (status) return *status;
   if (list_targets) {
