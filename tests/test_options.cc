@@ -21,7 +21,7 @@ namespace cli = mlpbench::cli;
 
 // The default SIMD target, as `run_experiment --list-targets` names it.
 std::string default_target() {
-  const auto r = run(test_support::run_experiment_path() + " --list-targets");
+  const auto r = run("timeout 60 " + test_support::run_experiment_path() + " --list-targets");
   REQUIRE(r.exit_code == 0);
   const auto at = r.out.find("default:");
   REQUIRE(at != std::string::npos);
@@ -163,7 +163,7 @@ TEST_CASE("options: refusals name the option and the mode", "[cli][options]") {
 }
 
 TEST_CASE("options: --help lists exactly the table's options", "[cli][options]") {
-  const auto r = run(test_support::run_experiment_path() + " --help");
+  const auto r = run("timeout 60 " + test_support::run_experiment_path() + " --help");
   REQUIRE(r.exit_code == 0);
   std::set<std::string> listed;
   const std::regex option(R"(^\s+(?:-\w,\s*)?(--[a-z-]+))");

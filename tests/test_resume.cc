@@ -212,7 +212,7 @@ TEST_CASE("resume: the committed fuzz seeds (no run.identity) parse, and are ref
     INFO(entry.path());
     const auto c = mlpbench::read_checkpoint(entry.path().string());
     REQUIRE_FALSE(c.run_info.contains("identity"));
-    const auto r = run(test_support::run_experiment_path() + " --dry-run --resume " + entry.path().string());
+    const auto r = run("timeout 60 " + test_support::run_experiment_path() + " --dry-run --resume " + entry.path().string());
     require_refused(r, "records no run/identity");
   }
 }

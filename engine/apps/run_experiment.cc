@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   mlpbench::RunOptions o;
   CLI::App app{"Trains a multilayer perceptron described by an experiment file and writes a JSON "
                "run log (schema mlpbench.run/1).\n\nExit status: 0 success; 2 bad command line or "
-               "experiment, or an output that exists (see --force); 3 dataset missing or corrupt; 4 "
+               "experiment, an output that exists (see --force), or a --resume of another run or of a run "
+               "another process is writing; 3 dataset missing or corrupt; 4 "
                "training diverged; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (checkpoint "
                "written); 1 anything else.",
                "run_experiment"};
@@ -80,10 +81,10 @@ int main(int argc, char** argv) {
                "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
   app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
-  app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
+  app.add_option("--resume", o.resume, "Continue from a checkpoint: the experiment, data limits, SIMD target and log come from it, and the data must be its run's (docs/cli.md#resuming)");
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
   app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
-  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
+  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (the default, or on --resume the checkpoint's; numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
   app.add_option("--batch-size-per-rank", batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
   app.add_option("--warmup-epochs", warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
   std::string sweep_threads, sweep_simd, sweep_batch;
