@@ -347,8 +347,6 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       setup.comm ? distributed_json(*setup.comm, e, setup.threads, setup.reduction, run,
                                      setup.run_info.value("batch_size_per_rank", 0)) : nlohmann::json();
 
-  // The log's first version is created exclusively: of two runs given one path, one stops here.
-  // Distributed: rank 0 alone has a log.
   // One writer for the run's log and checkpoint as long as it runs (a resumed run holds them
   // already). A generated log name is locked once created: a name taken meanwhile is no error.
   auto hold_locks = [&] {
@@ -357,6 +355,8 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     setup.locks->hold(setup.checkpoint_path, "--checkpoint");
   };
   if (!setup.log_is_default) hold_locks();
+  // The log's first version is created exclusively: of two runs given one path, one stops here.
+  // Distributed: rank 0 alone has a log.
   std::optional<RunLog> log;
   for (int attempt = 1; writer; ++attempt) {
     log.emplace(setup.log_path, e.to_json(), run, setup.create_log);
@@ -703,12 +703,18 @@ int run_checked(const RunOptions& o) {
   // resuming them meanwhile is refused (run_lock.h). What was read before the lock is read again.
   RunLocks locks;
   if (checkpoint && (!comm || comm->rank() == 0)) {
-    locks.hold(o.resume, "--resume");
-    if (o.out.empty()) locks.hold(saved["log"].get<std::string>(), "--resume");
-    const Checkpoint now = read_checkpoint(o.resume);
-    if (now.state_json != checkpoint->state_json || now.run_info != checkpoint->run_info) {
-      throw ConfigError("--resume: " + o.resume + ": replaced by another process while this run started; "
-                        "run the command again");
+    try {
+      locks.hold(o.resume, "--resume");
+      if (o.out.empty()) locks.hold(saved["log"].get<std::string>(), "--resume");
+      const Checkpoint now = read_checkpoint(o.resume);
+      if (now.state_json != checkpoint->state_json || now.run_info != checkpoint->run_info) {
+        throw ConfigError("--resume: " + o.resume + ": replaced by another process while this run started; "
+                          "run the command again");
+      }
+    } catch (const std::exception& ex) {
+      std::optional<RunLog> no_log;
+      end_failed(no_log, ex, {}, 0, comm.get());  // ends the job: the other ranks would wait for rank 0
+      throw;
     }
   }
   // A resumed run whose log already says "completed" has nothing left to do.

@@ -6,6 +6,7 @@ experiment and shard count: per-epoch numbers and saved weights must be bitwise 
 Exits 77 (CTest: skipped) when real MNIST is not available.
 """
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -145,7 +146,8 @@ def check_weak(r, a):
 
 def check_resume(r, a):
     """Interrupt-free resume across rank counts: checkpoint after epoch 1 with 2 ranks, finish
-    with 4 ranks and in one process; both end bitwise where an uninterrupted run ends."""
+    with 4 ranks and in one process; both end bitwise where an uninterrupted run ends. Resuming
+    with another reduction, or while another process holds the run's lock, is refused."""
     exp = os.path.join(a.source, a.experiment)
     base = ["--shards", str(a.shards), "--epochs", "2", exp]
     full = r.path("full.json")
@@ -164,6 +166,16 @@ def check_resume(r, a):
     assert "--reduction: the checkpoint's run used tree, this command line says mpi" in res.stderr, res.stderr
     assert not os.path.exists(log), log
     print("resumed with --reduction mpi: refused, naming both")
+    # Another process writing this run (it holds the checkpoint's lock): rank 0 refuses and ends
+    # the job instead of leaving rank 1 waiting for it.
+    with open(ckpt + ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        res = subprocess.run(r.launch(2, ["--resume", ckpt, "--out", log]), env=r.env, capture_output=True,
+                             text=True, timeout=300)
+    if res.returncode == 0 or "is writing this run" not in res.stderr:
+        sys.exit(f"FAIL: a resume of a locked checkpoint: exit {res.returncode}\n{res.stderr}")
+    assert not os.path.exists(log), log
+    print("resumed while another process holds the run's lock: refused, the job ended")
 
 
 def check_sigterm(r, a):
