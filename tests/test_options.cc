@@ -99,10 +99,11 @@ std::vector<Mode> modes_for(const OptionRule& r, const Fixture& f) {
   std::vector<Mode> modes = {
       {"alone", "", required},
       {"--resume", f.given("--resume"), r.on_resume == cli::kForbidden || required},
-      {"a sweep (" + sweep + ")", f.given(sweep), !r.with_sweep || r.replaced_by == sweep || required},
+      {"a sweep (" + sweep + ")", f.given(sweep), !r.with_sweep || r.not_with == sweep || required},
       {"--distributed", "--distributed", r.with_distributed == cli::kNever},
   };
-  if (!r.replaced_by.empty()) modes.push_back({std::string(r.replaced_by), f.given(r.replaced_by), true});
+  // The option that sets the same thing (with --distributed, so that kOnly rows get that far).
+  if (!r.not_with.empty()) modes.push_back({std::string(r.not_with), f.given(r.not_with) + " --distributed", true});
   return modes;
 }
 
@@ -184,21 +185,19 @@ TEST_CASE("options: docs/cli.md's combination table is the option table", "[cli]
     if (mode == "resume") {
       return r.on_resume == cli::kAllowed ? "yes" : r.on_resume == cli::kForbidden ? "no" : "only the checkpoint's value";
     }
-    if (mode == "sweep") {
-      if (!r.with_sweep) return "no";
-      return r.replaced_by.empty() ? "yes" : "yes, not with `" + std::string(r.replaced_by) + "`";
-    }
+    if (mode == "sweep") return r.with_sweep ? "yes" : "no";
+    if (mode == "not with") return r.not_with.empty() ? "" : "`" + std::string(r.not_with) + "`";
     return r.with_distributed == cli::kEither ? "yes" : r.with_distributed == cli::kNever ? "no" : "required";
   };
   std::string expected;
   for (const OptionRule& r : kRunExperimentOptions) {
     const std::string name = r.name == "experiment" ? "`EXPERIMENT`" : "`" + std::string(r.name) + "`";
-    expected += "| " + name + " | " + cell(r, "resume") + " | " + cell(r, "sweep") + " | " + cell(r, "distributed") +
-                " | " + std::string(r.why) + " |\n";
+    expected += "| " + name + " | " + cell(r, "resume") + " | " + cell(r, "sweep") + " | " + cell(r, "distributed") + " | " +
+                cell(r, "not with") + " | " + std::string(r.why) + " |\n";
   }
   std::ifstream in(test_support::source_dir() + "/docs/cli.md");
   std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string header = "| option | with `--resume` | with a sweep | with `--distributed` | why |\n| --- | --- | --- | --- | --- |\n";
+  const std::string header = "| option | with `--resume` | with a sweep | with `--distributed` | not with | why |\n| --- | --- | --- | --- | --- | --- |\n";
   const auto at = doc.find(header);
   REQUIRE(at != std::string::npos);
   const std::string rows = doc.substr(at + header.size(), expected.size());

@@ -619,12 +619,8 @@ int run_checked(const RunOptions& o) {
     e = load_experiment(o.experiment_path);
   }
   const Experiment as_written = e;
-  // Which options combine with --resume, a sweep and --distributed is the option table's
-  // (option_table.h), checked with the command line; what is left here is about values.
-  if (o.batch_size_per_rank && o.batch_size) {
-    throw ConfigError("--batch-size-per-rank: give it (weak scaling: global batch N x ranks) or --batch-size "
-                      "(strong scaling: the global batch), not both");
-  }
+  // Which options combine with which is the option table's (option_table.h), checked with the
+  // command line; what is left here is about values.
   if (o.warmup_epochs > 0 && o.lr_scaling == "none") {
     throw ConfigError("--warmup-epochs: needs --lr-scaling linear or sqrt (the warmup ramps from the "
                       "experiment's rate to the scaled one; with none the rate is not scaled)");

@@ -21,7 +21,7 @@ struct OptionRule {
   OnResume on_resume;
   bool with_sweep;  // may be combined with --sweep-threads, --sweep-simd or --sweep-batch-size
   WithDistributed with_distributed;
-  std::string_view replaced_by;  // the sweep option that sets the same thing per run ("": none)
+  std::string_view not_with;  // another option that sets the same thing, e.g. per run of a sweep ("": none)
   std::string_view why;          // why a refused combination is refused
 };
 
@@ -52,7 +52,7 @@ inline constexpr std::array kRunExperimentOptions = {
     OptionRule{"--force", kAllowed, true, kEither, "", ""},
     OptionRule{"--distributed", kAllowed, false, kEither, "", "every rank would run the whole sweep"},
     OptionRule{"--reduction", kSameAsCheckpoint, true, kOnly, "", "how ranks combine their gradients"},
-    OptionRule{"--batch-size-per-rank", kForbidden, true, kOnly, "", "weak scaling: the global batch is N x ranks; the batch size and the warmup come from the checkpoint; in one process use --batch-size"},
+    OptionRule{"--batch-size-per-rank", kForbidden, true, kOnly, "--batch-size", "weak scaling: the global batch is N x ranks, fixed when the run started; give it or --batch-size (strong scaling), not both; in one process use --batch-size"},
     OptionRule{"--warmup-epochs", kForbidden, true, kEither, "", "the batch size and the warmup come from the checkpoint"},
     OptionRule{"--sweep-batch-size", kForbidden, true, kNever, "", "a sweep starts new runs, one after another, in one process"},
     OptionRule{"--lr-scaling", kForbidden, true, kEither, "", "the checkpoint holds the scaled rate and its rule"},
@@ -89,8 +89,8 @@ std::string refused_combination(const Given& given) {
       return name + ": not with --resume (" + why + ")";
     }
     if (!sweep.empty() && !r.with_sweep) return name + ": not with a sweep (" + sweep + "): " + why;
-    if (!r.replaced_by.empty() && given(r.replaced_by)) {
-      return name + ": not with " + std::string(r.replaced_by) + " (" + why + ")";
+    if (!r.not_with.empty() && given(r.not_with)) {
+      return name + ": not with " + std::string(r.not_with) + " (" + why + ")";
     }
     if (distributed && r.with_distributed == kNever) return name + ": not with --distributed (" + why + ")";
     if (!distributed && r.with_distributed == kOnly) return name + ": only with --distributed (" + why + ")";
