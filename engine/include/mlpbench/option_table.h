@@ -1,12 +1,11 @@
 #pragma once
 // Every run_experiment option and the modes it may be combined with, in one table. The command
-// line's validation reads it (check_option_combinations), run_experiment refuses to start when
-// one of its options has no row, and tests/test_cli.cc walks every row against every mode and
+// line's validation reads it (refused_combination), run_experiment refuses to start when one of
+// its options has no row, and tests/test_options.cc walks every row against every mode and
 // checks docs/cli.md's table against it.
 #include <array>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace mlpbench::cli {
 
@@ -21,15 +20,15 @@ struct OptionRule {
   OnResume on_resume;
   bool with_sweep;  // may be combined with --sweep-threads, --sweep-simd or --sweep-batch-size
   WithDistributed with_distributed;
-  std::string_view not_with;  // another option that sets the same thing, e.g. per run of a sweep ("": none)
-  std::string_view why;          // why a refused combination is refused
+  std::string_view not_with;  // another option setting the same thing, e.g. per run of a sweep ("": none)
+  std::string_view why;       // why the row is what it is (refusals say it)
 };
 
 using enum OnResume;
 using enum WithDistributed;
 
-// The modes are --resume, a sweep (any --sweep-* option) and --distributed; --dry-run checks the
-// same combinations without running. Rows are in --help's order.
+// The modes are --resume, a sweep (any --sweep-* option: is_sweep_option) and --distributed;
+// --dry-run checks the same combinations without running. Rows are in --help's order.
 inline constexpr std::array kRunExperimentOptions = {
     OptionRule{"experiment", kForbidden, true, kEither, "", "takes the experiment from the checkpoint; give no experiment file"},
     OptionRule{"--threads", kAllowed, true, kEither, "--sweep-threads", "a thread sweep sets the threads of each run"},
@@ -62,7 +61,8 @@ inline constexpr std::array kRunExperimentOptions = {
     OptionRule{"--version", kAllowed, true, kEither, "", ""},
 };
 
-inline constexpr std::array<std::string_view, 3> kSweepOptions = {"--sweep-batch-size", "--sweep-threads", "--sweep-simd"};
+// A sweep option: one run per value of its list.
+constexpr bool is_sweep_option(std::string_view name) { return name.starts_with("--sweep-"); }
 
 // The row of `name`, or nullptr.
 inline const OptionRule* option_rule(std::string_view name) {
@@ -78,8 +78,8 @@ template <class Given>
 std::string refused_combination(const Given& given) {
   const bool resume = given("--resume"), distributed = given("--distributed");
   std::string sweep;  // the first sweep option given
-  for (std::string_view s : kSweepOptions) {
-    if (sweep.empty() && given(s)) sweep = s;
+  for (const OptionRule& r : kRunExperimentOptions) {
+    if (sweep.empty() && is_sweep_option(r.name) && given(r.name)) sweep = r.name;
   }
   for (const OptionRule& r : kRunExperimentOptions) {
     if (!given(r.name)) continue;
