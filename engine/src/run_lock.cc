@@ -35,6 +35,7 @@ void RunLocks::hold(const std::string& path, const std::string& option) {
     // Never through a symlink: whoever could plant one would make this process truncate or
     // lock a file of their choosing.
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0 && errno == ENOENT) return;  // no folder, so no writer there (yet: it is locked once made)
     if (fd < 0 && (errno == EACCES || errno == EROFS)) {  // another user's lock, or no lock at all
       fd = ::open(lock_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
       if (fd < 0 && (errno == ENOENT || errno == EACCES)) return;

@@ -17,8 +17,8 @@ class RunLocks {
 
   // Locks "<path>.lock" (path made canonical, so two spellings of one file share one lock),
   // unless this object holds it already. Throws ConfigError naming `option`, the path and the
-  // holder's pid if another process holds it. A folder this process cannot create files in
-  // gets no lock (no writer of this run can be there).
+  // holder's pid if another process holds it. A folder that does not exist, or that this
+  // process cannot create files in, gets no lock (no writer of this run can be there).
   void hold(const std::string& path, const std::string& option);
 
  private:
