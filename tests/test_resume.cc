@@ -281,3 +281,17 @@ TEST_CASE("resume: a symlink planted as a lock file is never followed", "[cli][r
   require_refused(r, s.checkpoint + ".lock");
   REQUIRE(read_file(victim) == "precious");
 }
+
+TEST_CASE("resume: a run whose log folder was removed resumes into a new one, leaving no lock files", "[cli][resume][lock]") {
+  Interrupted s;
+  const std::string logs = s.dir + "/logs", log = logs + "/run.json", ckpt = s.dir + "/again.ckpt";
+  const auto first = run("MLPBENCH_FAULT_SIGNAL=INT@5 " + s.cmd(s.experiment + " --out " + log + " --checkpoint " + ckpt));
+  REQUIRE(first.exit_code == 130);
+  fs::remove_all(logs);
+  const auto r = run(s.cmd("--resume " + ckpt));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(read_json(log)["status"] == "completed");
+  for (const auto& entry : fs::directory_iterator(logs)) REQUIRE(entry.path().filename() == "run.json");
+  REQUIRE_FALSE(fs::exists(ckpt + ".lock"));
+}
