@@ -69,7 +69,7 @@ nlohmann::json run_identity(const nlohmann::json& data, const std::string& reduc
 void check_resumed_options(const Checkpoint& c, const RunOptions& o) {
   if (!c.run_info.contains("identity")) {
     throw ConfigError(c.path + ": the checkpoint records no run/identity (the data, SIMD target and "
-                      "reduction its run used; an older build wrote it), so a resumed run could not be "
+                      "reduction its run used), so a resumed run could not be "
                       "checked to be the run it continues; start the run anew");
   }
   for (const cli::OptionRule& rule : cli::kRunExperimentOptions) {
