@@ -12,6 +12,7 @@
 #include "mlpbench/cli_options.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/option_table.h"
 #include "mlpbench/runner.h"
 
 namespace {
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
   mlpbench::RunOptions o;
   CLI::App app{"Trains a multilayer perceptron described by an experiment file and writes a JSON "
                "run log (schema mlpbench.run/1).\n\nExit status: 0 success; 2 bad command line or "
-               "experiment, or an output that exists (see --force); 3 dataset missing or corrupt; 4 "
+               "experiment, an output that exists (see --force), or a --resume of another run or of a run "
+               "another process is writing; 3 dataset missing or corrupt; 4 "
                "training diverged; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (checkpoint "
                "written); 1 anything else.",
                "run_experiment"};
@@ -79,10 +81,10 @@ int main(int argc, char** argv) {
                "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
   app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
-  app.add_option("--resume", o.resume, "Continue from a checkpoint (the experiment comes from it)");
+  app.add_option("--resume", o.resume, "Continue from a checkpoint: the experiment, data limits, SIMD target and log come from it, and the data must be its run's (docs/cli.md#resuming)");
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
   app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
-  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
+  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (the default, or on --resume the checkpoint's; numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
   app.add_option("--batch-size-per-rank", batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
   app.add_option("--warmup-epochs", warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
   std::string sweep_threads, sweep_simd, sweep_batch;
@@ -103,6 +105,14 @@ int main(int argc, char** argv) {
                  "One run per SIMD target: a list such as " + targets +
                      " (this machine's), or all (combines with --sweep-threads)");
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
+  // An option without a row in the table would escape the combination checks.
+  for (const CLI::Option* opt : app.get_options()) {
+    if (!mlpbench::cli::option_rule(opt->get_name())) {
+      std::fprintf(stderr, "internal error: option %s has no row in engine/include/mlpbench/option_table.h\n",
+                   opt->get_name().c_str());
+      return mlpbench::kExitOther;
+    }
+  }
 
   const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
     constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
@@ -123,9 +133,11 @@ int main(int argc, char** argv) {
     if (!list_targets && o.experiment_path.empty() && o.resume.empty()) {
       throw CLI::RequiredError("experiment (or --resume CHECKPOINT)");
     }
-    if (!o.experiment_path.empty() && !o.resume.empty()) {
-      throw CLI::ValidationError("--resume", "takes the experiment from the checkpoint; give no experiment file");
-    }
+    const std::string refused = mlpbench::cli::refused_combination([&](std::string_view name) {
+      const CLI::Option* opt = app.get_option_no_throw(std::string(name));
+      return opt && opt->count() > 0;
+    });
+    if (!refused.empty()) throw CLI::ValidationError(refused);
   }, "");
   if (status) return *status;
   if (list_targets) {

@@ -33,7 +33,9 @@ struct Bad : std::runtime_error {
   Bad(const std::string& field, const std::string& why) : std::runtime_error(field + ": " + why) {}
 };
 
-uint32_t crc_of(const void* data, size_t bytes) {
+}  // namespace
+
+uint32_t crc32_of(const void* data, size_t bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   const auto* p = static_cast<const Bytef*>(data);
   while (bytes > 0) {  // zlib takes uInt lengths
@@ -44,6 +46,8 @@ uint32_t crc_of(const void* data, size_t bytes) {
   }
   return static_cast<uint32_t>(crc);
 }
+
+namespace {
 
 size_t tensor_bytes(const TensorView& t) {
   size_t n = 4;  // F32 and U32
@@ -136,7 +140,7 @@ void verify_checksums(const SafetensorsFile& f, const std::string& meta_text) {
     }
   };
   check(std::string(kChecksumsKey) + "/metadata", field(sums, "metadata", kChecksumsKey),
-        crc_of(meta_text.data(), meta_text.size()));
+        crc32_of(meta_text.data(), meta_text.size()));
   const nlohmann::json& tensors = field(sums, "tensors", kChecksumsKey);
   if (!tensors.is_object() || tensors.size() != f.tensors.size()) {
     throw Bad(std::string(kChecksumsKey) + "/tensors", "one crc32 per tensor expected");
@@ -144,7 +148,7 @@ void verify_checksums(const SafetensorsFile& f, const std::string& meta_text) {
   for (const auto& [name, t] : f.tensors) {
     const auto s = tensors.find(name);
     if (s == tensors.end()) throw Bad("tensor " + name, "has no crc32");
-    check("tensor " + name, *s, crc_of(t.data, tensor_bytes(t)));
+    check("tensor " + name, *s, crc32_of(t.data, tensor_bytes(t)));
   }
 }
 
@@ -303,6 +307,21 @@ void check_run_info(const nlohmann::json& run) {
   if (run.contains("started_utc")) get_string(run, "started_utc", w);
   if (run.contains("run_id")) get_string(run, "run_id", w);
   if (run.contains("batch_size_per_rank")) get_uint(run, "batch_size_per_rank", w);
+  if (run.contains("identity")) {  // what a resumed run must match (run_identity.h)
+    const std::string i = w + "/identity";
+    const nlohmann::json& id = run["identity"];
+    const nlohmann::json& data = field(id, "data_crc32", i);
+    for (const char* key : {"train_images", "train_labels", "test_images", "test_labels"}) {
+      get_uint(data, key, i + "/data_crc32", 0xffffffffu);
+    }
+    get_string(id, "simd_target", i);
+    if (!field(id, "flush_denormals", i).is_boolean()) throw Bad(i + "/flush_denormals", "expected true or false");
+    const std::string reduction = get_string(id, "reduction", i);
+    if (reduction != "tree" && reduction != "mpi") {
+      throw Bad(i + "/reduction", "expected tree or mpi, got " + nlohmann::json(reduction).dump());
+    }
+    if (reduction == "mpi" && get_uint(id, "ranks", i, 1u << 20) == 0) throw Bad(i + "/ranks", "expected a positive number");
+  }
   if (run.contains("lr_scaling")) {  // the rule a resumed run re-applies (its warmup)
     const std::string l = w + "/lr_scaling";
     const nlohmann::json& ls = run["lr_scaling"];
@@ -324,9 +343,9 @@ void check_run_info(const nlohmann::json& run) {
 
 std::string encode_checkpoint(const nlohmann::json& meta, const std::vector<TensorView>& tensors) {
   const std::string meta_text = meta.dump();
-  nlohmann::json sums = {{"metadata", crc_of(meta_text.data(), meta_text.size())},
+  nlohmann::json sums = {{"metadata", crc32_of(meta_text.data(), meta_text.size())},
                          {"tensors", nlohmann::json::object()}};
-  for (const auto& t : tensors) sums["tensors"][t.name] = crc_of(t.data, tensor_bytes(t));
+  for (const auto& t : tensors) sums["tensors"][t.name] = crc32_of(t.data, tensor_bytes(t));
   return encode_safetensors(tensors, {{kMetaKey, meta_text}, {kChecksumsKey, sums.dump()}});
 }
 

@@ -35,6 +35,8 @@
 #include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
 #include "mlpbench/progress.h"
+#include "mlpbench/run_identity.h"
+#include "mlpbench/run_lock.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/trainer.h"
 #include "mlpbench/weights.h"
@@ -278,6 +280,8 @@ struct RunSetup {
   int sweep_batch_size = 0;     // a batch-size sweep's batch size (0: not one)
   Comm* comm = nullptr;         // distributed: this process's job (rank 0 writes the files)
   Reduction reduction = Reduction::kTree;
+  nlohmann::json data_digests;  // of the samples used (run_identity.h)
+  RunLocks* locks = nullptr;    // the writer holds its log's and checkpoint's locks here
 };
 
 // results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... on
@@ -295,6 +299,11 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   auto wall = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(); };
   const bool writer = !setup.comm || setup.comm->rank() == 0;  // the rank that writes files
   const bool quiet = o.quiet || !writer;
+
+  // What a checkpoint of this run records, and what a resumed run must match.
+  const nlohmann::json identity = run_identity(setup.data_digests, setup.comm ? reduction_name(setup.reduction) : "tree",
+                                               setup.comm ? setup.comm->size() : 1);
+  if (setup.resume) check_resumed_identity(*setup.resume, identity, train, test);
 
   Trainer trainer(e, train, test, setup.threads, validation);
   const int granted = trainer.granted_threads();
@@ -320,6 +329,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
     }
   }
   nlohmann::json run_info = setup.run_info;
+  run_info["identity"] = identity;
   if (setup.resume) {
     restore_checkpoint(*setup.resume, trainer);
     if (setup.resume->run_info.contains("started_utc")) {
@@ -337,6 +347,14 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       setup.comm ? distributed_json(*setup.comm, e, setup.threads, setup.reduction, run,
                                      setup.run_info.value("batch_size_per_rank", 0)) : nlohmann::json();
 
+  // One writer for the run's log and checkpoint as long as it runs (a resumed run holds them
+  // already). A generated log name is locked once created: a name taken meanwhile is no error.
+  auto hold_locks = [&] {
+    if (!writer || !setup.locks) return;
+    setup.locks->hold(setup.log_path, "--out");
+    setup.locks->hold(setup.checkpoint_path, "--checkpoint");
+  };
+  if (!setup.log_is_default) hold_locks();
   // The log's first version is created exclusively: of two runs given one path, one stops here.
   // Distributed: rank 0 alone has a log.
   std::optional<RunLog> log;
@@ -356,6 +374,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       if (setup.checkpoint_is_default) setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
     }
   }
+  if (setup.log_is_default) hold_locks();  // a name of its own, now that it is created
   // Absolute, so that resuming from another folder continues the same log.
   run_info["log"] = fs::absolute(setup.log_path).lexically_normal().string();
   run_info["started_utc"] = run["started_utc"];
@@ -593,26 +612,15 @@ int run_checked(const RunOptions& o) {
   std::string source = o.experiment_path;
   if (!o.resume.empty()) {
     checkpoint = read_checkpoint(o.resume);
+    check_resumed_options(*checkpoint, o);  // before the checkpoint's experiment takes overrides
     e = checkpoint->experiment;
     source = o.resume;
   } else {
     e = load_experiment(o.experiment_path);
   }
   const Experiment as_written = e;
-  if (o.batch_size_per_rank) {
-    if (!o.distributed) {
-      throw ConfigError("--batch-size-per-rank: only with --distributed (weak scaling: the global batch is "
-                        "N x ranks); in one process use --batch-size");
-    }
-    if (o.batch_size) {
-      throw ConfigError("--batch-size-per-rank: give it (weak scaling: global batch N x ranks) or --batch-size "
-                        "(strong scaling: the global batch), not both");
-    }
-  }
-  if (checkpoint && (o.batch_size_per_rank || o.warmup_epochs > 0)) {
-    throw ConfigError("--resume: the batch size and the warmup come from the checkpoint (no "
-                      "--batch-size-per-rank or --warmup-epochs)");
-  }
+  // Which options combine with which is the option table's (option_table.h), checked with the
+  // command line; what is left here is about values.
   if (o.warmup_epochs > 0 && o.lr_scaling == "none") {
     throw ConfigError("--warmup-epochs: needs --lr-scaling linear or sqrt (the warmup ramps from the "
                       "experiment's rate to the scaled one; with none the rate is not scaled)");
@@ -623,9 +631,6 @@ int run_checked(const RunOptions& o) {
   if (!checkpoint) scale_learning_rate(e.optimizer, lr_factor(o.lr_scaling, e.batch_size, as_written.batch_size));
   if (o.seed) e.seed = *o.seed;
   if (o.threads) e.threads = *o.threads;
-  if (checkpoint && (o.batch_size || o.seed || (o.shards && *o.shards != e.shards))) {
-    throw ConfigError("--resume: the batch size, seed and shards come from the checkpoint");
-  }
   if (o.shards) e.shards = *o.shards;
   validate_experiment(e, source);
   if (o.checkpoint_every < 0) throw ConfigError("--checkpoint-every: expected a positive number");
@@ -637,9 +642,6 @@ int run_checked(const RunOptions& o) {
     std::fprintf(stderr, "%s", model_summary(e.name, kExperimentInputs, e.model).c_str());
     std::printf("%s\n", e.to_json().dump(2).c_str());
     return kExitOk;
-  }
-  if (checkpoint && !(o.sweep_threads.empty() && o.sweep_simd.empty())) {
-    throw ConfigError("--resume cannot be combined with a sweep");
   }
   for (size_t i = 0; i < o.sweep_threads.size(); ++i) {
     const int t = o.sweep_threads[i];
@@ -657,28 +659,26 @@ int run_checked(const RunOptions& o) {
   }
 
   const nlohmann::json saved = checkpoint ? checkpoint->run_info : nlohmann::json::object();
-  const size_t train_limit = o.train_limit ? o.train_limit : saved.value("train_limit", size_t{0});
-  const size_t test_limit = o.test_limit ? o.test_limit : saved.value("test_limit", size_t{0});
+  // Limits the command line leaves out are the checkpoint's (the same when given: check_resumed_options).
+  const size_t train_limit = o.train_limit.value_or(saved.value("train_limit", size_t{0}));
+  const size_t test_limit = o.test_limit.value_or(saved.value("test_limit", size_t{0}));
   std::string simd = o.simd_target;
-  if (simd.empty() && checkpoint) simd = saved.value("simd_target", std::string());
-  if (!simd.empty()) select_target_or_throw(simd);
-
-  // A resumed run whose log already says "completed" has nothing left to do.
-  if (checkpoint && o.out.empty() && saved.contains("log") &&
-      inspect_resumed_log(saved["log"].get<std::string>(), saved) == ResumedLog::kCompleted) {
-    std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n",
-                 o.resume.c_str(), saved["log"].get<std::string>().c_str());
-    return kExitOk;
+  if (checkpoint) {  // the target the run computed with, wherever it is resumed
+    simd = saved["identity"]["simd_target"].get<std::string>();
+    if (!kernels::select_simd_target(simd)) {
+      throw ConfigError("--resume: the checkpoint's run used the SIMD target " + simd + ", which this machine "
+                        "does not run (available: " + join(kernels::supported_targets()) + ")");
+    }
   }
+  if (!simd.empty()) select_target_or_throw(simd);
 
   std::unique_ptr<Comm> comm;
   Reduction reduction = Reduction::kTree;
   if (o.distributed) {
-    if (!o.sweep_threads.empty() || !o.sweep_simd.empty()) {
-      throw ConfigError("--distributed cannot be combined with a sweep");
-    }
-    if (o.reduction != "tree" && o.reduction != "mpi") throw ConfigError("--reduction: expected tree or mpi");
-    reduction = o.reduction == "mpi" ? Reduction::kMpi : Reduction::kTree;
+    const std::string rule = !o.reduction.empty() ? o.reduction
+                             : checkpoint         ? saved["identity"]["reduction"].get<std::string>()
+                                                  : "tree";
+    reduction = rule == "mpi" ? Reduction::kMpi : Reduction::kTree;
     comm = init_mpi();
     const std::string why = check_rank_count(comm->size(), e.shards);
     if (!why.empty()) throw ConfigError("--distributed: " + why);
@@ -693,14 +693,39 @@ int run_checked(const RunOptions& o) {
       scale_learning_rate(e.optimizer, lr_factor(o.lr_scaling, e.batch_size, as_written.batch_size));
       validate_experiment(e, source);
     }
-  } else if (o.reduction != "tree") {
-    throw ConfigError("--reduction: only with --distributed");
+  }
+
+  // A resumed run is the only writer of its checkpoint and log from here on; a second process
+  // resuming them meanwhile is refused (run_lock.h). What was read before the lock is read again.
+  RunLocks locks;
+  if (checkpoint && (!comm || comm->rank() == 0)) {
+    try {
+      locks.hold(o.resume, "--resume");
+      if (o.out.empty()) locks.hold(saved["log"].get<std::string>(), "--resume");
+      const Checkpoint now = read_checkpoint(o.resume);
+      if (now.state_json != checkpoint->state_json || now.run_info != checkpoint->run_info) {
+        throw ConfigError("--resume: " + o.resume + ": replaced by another process while this run started; "
+                          "run the command again");
+      }
+    } catch (const std::exception& ex) {
+      std::optional<RunLog> no_log;
+      end_failed(no_log, ex, {}, 0, comm.get());  // ends the job: the other ranks would wait for rank 0
+      throw;
+    }
+  }
+  // A resumed run whose log already says "completed" has nothing left to do.
+  if (checkpoint && o.out.empty() && saved.contains("log") &&
+      inspect_resumed_log(saved["log"].get<std::string>(), saved) == ResumedLog::kCompleted) {
+    std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n",
+                 o.resume.c_str(), saved["log"].get<std::string>().c_str());
+    return kExitOk;
   }
 
   const std::string data_dir = data_dir_for(o);
   Dataset train = load_dataset(data_dir, e.dataset, "train", train_limit);
   const Dataset test = load_dataset(data_dir, e.dataset, "test", test_limit);
   check_same_shape(train, test);
+  const nlohmann::json digests = data_digests(train, test);  // the samples used, before any split
   if (static_cast<size_t>(e.model.back().units) != train.num_classes) {
     throw ConfigError(source + ": /model/" + std::to_string(e.model.size() - 1) +
                       "/units: the output layer must have " + std::to_string(train.num_classes) +
@@ -818,10 +843,11 @@ int run_checked(const RunOptions& o) {
     setup.reference_applies = run_info["reference_applies"].get<bool>();
     setup.comm = comm.get();
     setup.reduction = reduction;
+    setup.data_digests = digests;
+    setup.locks = &locks;
     return train_one(e, train, test, val, setup, o);
   }
 
-  if (!o.save_weights.empty()) throw ConfigError("--save-weights: a sweep writes no weights (one run only)");
   const std::string folder = !o.out.empty() ? o.out
                              : repo_root() + "/results/runs/" + e.name + "/sweep-" + utc_stamp_compact() +
                                    "-s" + std::to_string(e.seed) + "-p" + std::to_string(::getpid());
@@ -866,6 +892,8 @@ int run_checked(const RunOptions& o) {
       run_info["run_id"] = new_run_id();
       setup.run_info = run_info;
       setup.summary = setups.empty();
+      setup.data_digests = digests;
+      setup.locks = &locks;
       setup.reference_applies = run_info["reference_applies"].get<bool>() &&
                                 (!batch_sweep || batch == as_written.batch_size);
       setups.push_back(setup);

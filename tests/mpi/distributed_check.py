@@ -6,6 +6,7 @@ experiment and shard count: per-epoch numbers and saved weights must be bitwise 
 Exits 77 (CTest: skipped) when real MNIST is not available.
 """
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -145,7 +146,8 @@ def check_weak(r, a):
 
 def check_resume(r, a):
     """Interrupt-free resume across rank counts: checkpoint after epoch 1 with 2 ranks, finish
-    with 4 ranks and in one process; both end bitwise where an uninterrupted run ends."""
+    with 4 ranks and in one process; both end bitwise where an uninterrupted run ends. Resuming
+    with another reduction, or while another process holds the run's lock, is refused."""
     exp = os.path.join(a.source, a.experiment)
     base = ["--shards", str(a.shards), "--epochs", "2", exp]
     full = r.path("full.json")
@@ -158,6 +160,22 @@ def check_resume(r, a):
         r.run(r.launch(ranks, args) if ranks else r.common(args))
         same_numbers(full, log, f"resumed with {how}")
         print(f"resumed from a 2-rank checkpoint with {how}: bitwise the uninterrupted run")
+    # MPI_Allreduce sums otherwise than the tree: the checkpoint's run is not continued with it.
+    log = r.path("resumed-mpi.json")
+    res = r.run(r.launch(2, ["--resume", ckpt, "--reduction", "mpi", "--out", log]), expect=2)
+    assert "--reduction: the checkpoint's run used tree, this command line says mpi" in res.stderr, res.stderr
+    assert not os.path.exists(log), log
+    print("resumed with --reduction mpi: refused, naming both")
+    # Another process writing this run (it holds the checkpoint's lock): rank 0 refuses and ends
+    # the job instead of leaving rank 1 waiting for it.
+    with open(ckpt + ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        res = subprocess.run(r.launch(2, ["--resume", ckpt, "--out", log]), env=r.env, capture_output=True,
+                             text=True, timeout=300)
+    if res.returncode == 0 or "is writing this run" not in res.stderr:
+        sys.exit(f"FAIL: a resume of a locked checkpoint: exit {res.returncode}\n{res.stderr}")
+    assert not os.path.exists(log), log
+    print("resumed while another process holds the run's lock: refused, the job ended")
 
 
 def check_sigterm(r, a):
@@ -254,7 +272,8 @@ def check_targets(r, a):
 
 
 def check_refuse(r, a):
-    """Exit 2 without an MPI launcher, and for a rank count that does not divide the shards."""
+    """Exit 2 without an MPI launcher, for a rank count that does not divide the shards, for weak-scaling
+    batches out of range, and for a sweep."""
     exp = os.path.join(a.source, a.experiment)
     res = r.run(r.common(["--epochs", "1", exp, "--distributed", "--out", r.path("x.json")]), expect=2)
     assert "MPI launcher" in res.stderr or "without MPI" in res.stderr, res.stderr
@@ -266,7 +285,12 @@ def check_refuse(r, a):
     res = r.run(r.launch(2, ["--epochs", "1", "--shards", "2", "--batch-size-per-rank", "40000", exp,
                              "--out", r.path("z.json")]), expect=2)
     assert "above the largest batch size 65536" in res.stderr, res.stderr
-    print("refused: no launcher; 2 ranks for 1 shard; weak-scaling batches too small or too large")
+    # A sweep under mpirun would be run whole by every rank: refused before any rank writes.
+    folder = r.path("sweep")
+    res = r.run(r.launch(2, ["--epochs", "1", "--shards", "2", exp, "--sweep-batch-size", "32,64", "--out", folder]), expect=2)
+    assert "--distributed: not with a sweep (--sweep-batch-size)" in res.stderr, res.stderr
+    assert not os.path.exists(folder), folder
+    print("refused: no launcher; 2 ranks for 1 shard; weak-scaling batches too small or too large; a sweep")
 
 
 def main():

@@ -4,6 +4,8 @@
 // computes exactly what an uninterrupted one would. A checkpoint is untrusted input: every
 // tensor and the metadata carry a crc32, and every field is checked before it is used
 // (docs/formats.md).
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,9 @@ namespace mlpbench {
 
 inline constexpr const char* kCheckpointFormat = "mlpbench.checkpoint/3";
 
+// zlib's crc32 of `bytes` bytes (any length): the checksums of a checkpoint.
+uint32_t crc32_of(const void* data, size_t bytes);
+
 // `run_info` is stored as given (e.g. the log path and start time) for the resuming process.
 // `create`: the file must not exist yet (exclusive creation, OutputExists otherwise); else an
 // existing regular file is replaced. Throws std::runtime_error naming the path.
@@ -29,7 +34,7 @@ std::string encode_checkpoint(const nlohmann::json& meta, const std::vector<Tens
 
 struct Checkpoint {
   Experiment experiment;
-  nlohmann::json run_info;  // train_limit, test_limit, simd_target, log, started_utc, run_id
+  nlohmann::json run_info;  // train_limit, test_limit, simd_target, log, started_utc, run_id, identity
   TrainState state;         // everything but what depends on the data (check_resumable)
   nlohmann::json state_json;  // the metadata's "state" (the callbacks' state for restoring)
   SafetensorsFile file;     // the tensors, checksums verified

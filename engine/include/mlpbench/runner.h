@@ -11,7 +11,7 @@ struct RunOptions {
   std::string experiment_path;  // empty when resuming
   std::optional<int> threads, epochs, batch_size, shards;
   std::optional<uint64_t> seed;
-  size_t train_limit = 0, test_limit = 0;  // 0 = all
+  std::optional<size_t> train_limit, test_limit;  // 0 = all; unset: all, or the checkpoint's
   std::string data_dir;                     // empty: $MLPBENCH_DATA or <repo>/data
   std::string out;                          // log file (a folder for sweeps)
   std::string save_weights;
@@ -23,7 +23,7 @@ struct RunOptions {
   std::string resume;
   bool force = false;
   bool distributed = false;        // one rank of an MPI job (docs/scaling.md)
-  std::string reduction = "tree";  // distributed: "tree" or "mpi"
+  std::string reduction;           // distributed: "tree" or "mpi" (empty: not given, tree)
   std::vector<int> sweep_threads;
   std::vector<std::string> sweep_simd;
   std::vector<int> sweep_batch_size;
