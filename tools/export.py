@@ -12,6 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "export.py"
@@ -26,7 +27,8 @@ def parse_args(argv):
     p = ml.arg_parser(
         PROG, __doc__,
         "A directory argument stands for every *.json log directly inside it.\n"
-               "Exit status: 0 success, 2 bad command line or unreadable/invalid log.\n"
+               "Exit status: 0 success, 2 bad command line or unreadable/invalid log, or an output\n"
+               "that is one of the logs (or a link, folder or special file).\n"
                "Example: tools/export.py results/runs/reference/mlp512_5ep.json -o epochs.csv")
     p.add_argument("logs", nargs="+", metavar="LOG", help="run log files (or folders of them)")
     p.add_argument("-o", "--output", metavar="PATH", help="CSV file (default: standard output)")
@@ -53,13 +55,10 @@ def main(argv=None):
         for e in log.data["epochs"]:
             rows.append(([log.path] if several else []) + [cell(e.get(k)) for k in columns])
     if args.output:
-        try:
-            with open(args.output, "w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(header)
-                writer.writerows(rows)
-        except OSError as e:
-            raise ml.ToolError(f"{args.output}: cannot write: {e.strerror or e}") from None
+        with mlpbench_files.atomic_output(args.output, newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
         print(f"wrote {args.output} ({len(rows)} epochs)", file=sys.stderr)
     else:
         writer = csv.writer(sys.stdout)

@@ -15,7 +15,8 @@ import sys
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from mlpbench_logs import ToolError  # noqa: E402
+import mlpbench_files  # noqa: E402
+from mlpbench_files import ToolError  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
@@ -69,10 +70,9 @@ def read_idx(path, ndim=None):
     dimension, or a length that does not match the header."""
     import numpy as np
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+        raw = mlpbench_files.read_bytes(path)
+    except ToolError as e:
+        raise DataError(str(e)) from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -143,8 +143,7 @@ def write_idx(path, array):
     """`array` (any integer dtype, values 0..255) as an IDX file of unsigned bytes."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big")
                                                        for d in array.shape)
-    with open(path, "wb") as f:
-        f.write(header + array.astype("uint8").tobytes())
+    mlpbench_files.write_atomic(path, header + array.astype("uint8").tobytes())
 
 
 def write_tiny_mnist(root, train=300, test=100, seed=0):

@@ -28,6 +28,10 @@ import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
+from mlpbench_files import ToolError, read_bytes  # noqa: E402,F401  (the tools' ml.ToolError, ml.read_bytes)
+
 RUN_SCHEMA = "mlpbench.run/1"
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 # Per-epoch numbers that decide whether two runs computed the same thing.
@@ -40,23 +44,7 @@ _NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us", "val_loss"}
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
-class ToolError(Exception):
-    """A problem with the user's input; reported as one line, exit status 2."""
-
-
 # --------------------------------------------------------------------------- JSON helpers
-
-def read_bytes(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except IsADirectoryError:
-        raise ToolError(f"{path}: is a directory, expected a file") from None
-    except FileNotFoundError:
-        raise ToolError(f"{path}: no such file") from None
-    except OSError as e:
-        raise ToolError(f"{path}: cannot read: {e.strerror or e}") from None
-
 
 def load_json(path):
     """Parse a JSON file; errors name the file and say where it broke."""
@@ -454,7 +442,11 @@ def expand_log_args(args, what="run log"):
     paths = []
     for arg in args:
         if os.path.isdir(arg):
-            found = sorted(os.path.join(arg, n) for n in os.listdir(arg)
+            try:
+                names = os.listdir(arg)
+            except OSError as e:
+                raise ToolError(f"{arg}: cannot list: {e.strerror or e}") from None
+            found = sorted(os.path.join(arg, n) for n in names
                            if n.endswith(".json") and os.path.isfile(os.path.join(arg, n)))
             if not found:
                 raise ToolError(f"{arg}: directory contains no *.json {what}s")
@@ -604,15 +596,17 @@ def pyplot():
 
 def save_figure(fig, path):
     check_output_path(path)
+    mlpbench_files.check_output(path)
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
-        if path.lower().endswith(".svg"):
-            fig.savefig(path, metadata={"Date": None})
-        else:
-            fig.savefig(path, dpi=110)
     except OSError as e:
-        raise ToolError(f"{path}: cannot write: {e.strerror or e}") from None
+        raise ToolError(f"{parent}: cannot create: {e.strerror or e}") from None
+    with mlpbench_files.atomic_output(path, binary=True) as f:
+        if path.lower().endswith(".svg"):
+            fig.savefig(f, format="svg", metadata={"Date": None})
+        else:
+            fig.savefig(f, format="png", dpi=110)
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -632,7 +626,9 @@ def add_test_set_args(p, dataset_help):
 
 
 def main_guard(prog, func, argv=None):
-    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2."""
+    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2; Ctrl-C,
+    SIGTERM and SIGHUP end it after clean-up with 128 + the signal's number."""
+    mlpbench_files.terminate_by_exception()
     try:
         return func(argv)
     except ToolError as e:
@@ -641,6 +637,9 @@ def main_guard(prog, func, argv=None):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except mlpbench_files.Terminated as e:
+        print(f"{prog}: terminated by signal {e.signum}", file=sys.stderr)
+        return e.code
     except BrokenPipeError:
         return 1
 
