@@ -187,11 +187,12 @@ def _remove(path):
 
 
 @contextlib.contextmanager
-def atomic_output(path, binary=False, inputs=(), **open_args):
+def atomic_output(path, binary=False, inputs=(), mode=None, **open_args):
     """A file object whose contents replace `path` as a whole when the block ends without an
-    exception (check_output's rules first); otherwise `path` is left as it was."""
+    exception (check_output's rules first); otherwise `path` is left as it was. The file gets
+    `mode`, else the permissions of the file it replaces, else those open() would give."""
     check_output(path, inputs)
-    mode = _new_file_mode(path)
+    mode = _new_file_mode(path) if mode is None else mode
     with _temporary_beside(path, binary, **open_args) as (f, tmp):
         yield f
         f.flush()

@@ -33,6 +33,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "track.py"
@@ -513,9 +514,7 @@ def cmd_calibrate(args):
     folder = os.path.join(args.history, "calibration")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{machine}-{build}.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(out, f, indent=1)
-    os.replace(path + ".tmp", path)
+    mlpbench_files.write_atomic(path, json.dumps(out, indent=1))
     print(f"saved {path}: ab and compare on this machine and build leave the benchmarks that "
           f"cannot resolve their threshold out of the gate")
     return EXIT_OK

@@ -8,7 +8,16 @@ import fcntl
 import os
 import time
 
-LOCK_PATH = os.environ.get("MLPBENCH_LOCK", "/tmp/mlpbench-track.lock")
+import mlpbench_files
+
+LOCK_NAME = "mlpbench-track.lock"
+
+
+def lock_path():
+    """$MLPBENCH_LOCK, else mlpbench-track.lock in the user's runtime folder (never a shared
+    world-writable one: mlpbench_files.runtime_folder)."""
+    return os.environ.get("MLPBENCH_LOCK") or os.path.join(mlpbench_files.runtime_folder(),
+                                                           LOCK_NAME)
 
 
 def cpuinfo():
@@ -138,9 +147,11 @@ def busy_fraction(seconds=1.0):
 
 @contextlib.contextmanager
 def machine_lock(what, wait_s, say):
-    """Hold the machine-wide measurement lock (flock on LOCK_PATH) for the block; wait at most
-    wait_s for another holder, telling the user who holds it."""
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
+    """Hold the measurement lock (flock on lock_path()) for the block; wait at most wait_s for
+    another holder, telling the user who holds it. The lock file is never opened through a
+    symbolic link, and the holder's note is written only into a file that is the lock alone."""
+    path = lock_path()
+    fd = mlpbench_files.open_lock(path)
     try:
         deadline = time.monotonic() + wait_s
         told = False
@@ -152,17 +163,18 @@ def machine_lock(what, wait_s, say):
                 if e.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{LOCK_PATH}: another measurement still holds the lock "
+                raise TimeoutError(f"{path}: another measurement still holds the lock "
                                    f"after {wait_s:g} s ({holder(fd)})")
             if not told:
-                say(f"waiting for the measurement lock {LOCK_PATH} ({holder(fd)})")
+                say(f"waiting for the measurement lock {path} ({holder(fd)})")
                 told = True
             time.sleep(1.0)
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()}: {what}\n".encode(), 0)
+            if mlpbench_files.lock_note_writable(fd):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"pid {os.getpid()}: {what}\n".encode(), 0)
         except OSError:
-            pass  # a lock file made by another user: locking still works, the note does not
+            pass  # a read-only lock file: locking still works, the note does not
         yield
     finally:
         os.close(fd)

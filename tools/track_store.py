@@ -24,6 +24,7 @@ import re
 import sqlite3
 import tempfile
 
+import mlpbench_files
 import mlpbench_logs as ml
 import track_host
 
@@ -168,25 +169,15 @@ def load_record(path):
     bench = ml.load_bench(path)
     host = None
     side = host_path(path)
-    if os.path.exists(side):
+    if os.path.lexists(side):
         host = ml.load_json(side)
         if not isinstance(host, dict):
-            raise ml.ToolError(f"{side}: expected a JSON object")
+            raise ml.ToolError(f"{side}: expected a JSON object, got {ml.describe_value(host)}")
+        reasons = host.get("noisy_reasons", [])
+        if not (isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)):
+            raise ml.ToolError(f"{side}: /noisy_reasons: expected a list of strings, got "
+                               f"{ml.describe_value(reasons)}")
     return Record(path, bench, host)
-
-
-def _atomic_write(dest, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".track-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise ml.ToolError(f"{dest}: cannot write: {e.strerror or e}") from None
 
 
 def _safe(text):
@@ -206,14 +197,15 @@ def file_record(history, raw_bytes, bench, host=None):
     commit = bench.git_commit() or UNKNOWN
     stem = f"{when.strftime('%Y-%m-%dT%H%M%SZ')}_{_safe(commit)}_" \
            f"{_safe(rec.build_facts['simd_target'])}"
+    # The name is claimed by creating the record exclusively (link(2) of the complete file):
+    # of records filed at once under one name, each gets its own suffix and none is lost.
     dest = os.path.join(folder, stem + ".json")
     k = 1
-    while os.path.exists(dest):
+    while not mlpbench_files.create_exclusive(dest, raw_bytes):
         dest = os.path.join(folder, f"{stem}-{k}.json")
         k += 1
     if host is not None:
-        _atomic_write(host_path(dest), (json.dumps(host, indent=1) + "\n").encode())
-    _atomic_write(dest, raw_bytes)
+        mlpbench_files.write_atomic(host_path(dest), json.dumps(host, indent=1) + "\n")
     return dest
 
 
@@ -272,9 +264,13 @@ def open_index(history):
 def rebuild_index(history, files=None, sig=None):
     files = raw_files(history) if files is None else files
     sig = sig or _signature(files)
-    os.makedirs(history, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=history, prefix=".index-", suffix=".sqlite")
-    os.close(fd)
+    index = os.path.join(history, "index.sqlite")
+    try:
+        os.makedirs(history, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=history, prefix=".index-", suffix=".sqlite")
+        os.close(fd)
+    except OSError as e:
+        raise ml.ToolError(f"{index}: cannot write the index: {e.strerror or e}") from None
     try:
         db = sqlite3.connect(tmp)
         db.executescript(SCHEMA)
@@ -297,11 +293,14 @@ def rebuild_index(history, files=None, sig=None):
         db.execute("INSERT INTO meta VALUES ('signature', ?)", (sig,))
         db.commit()
         db.close()
-        os.replace(tmp, os.path.join(history, "index.sqlite"))
+        os.replace(tmp, index)
+    except (OSError, sqlite3.Error) as e:
+        raise ml.ToolError(f"{index}: cannot write the index: {getattr(e, 'strerror', None) or e}"
+                           ) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return sqlite3.connect(os.path.join(history, "index.sqlite"))
+    return sqlite3.connect(index)
 
 
 def records(db, machine=None, build=None):
