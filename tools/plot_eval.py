@@ -137,7 +137,8 @@ def main(argv=None):
     grid = args.grid or "{}-misclassified{}".format(*os.path.splitext(args.output))
     log = ml.load_run_log(args.log).data if args.log else None
     if args.weights:
-        ev = eval_weights.evaluate(args.weights, log, args.data_dir, args.dataset, args.test_limit)
+        ev = eval_weights.evaluate(args.weights, log, args.data_dir, args.dataset, args.test_limit,
+                                  args.log)
         matrix, dataset = eval_weights.confusion(ev), ev["dataset"]
         title = ev["meta"].get("experiment", os.path.basename(args.weights))
     else:
