@@ -22,8 +22,10 @@ machine single rounds vary by 10 % or more: give it rounds (20-30) and quote the
 
 The summary (--out) holds every run's seconds and command, and the CPU and build the logs name.
 Run it with nothing else busy on the machine. Exit status: 0 success; 1 a run failed (its
-command and the end of its stderr are printed; nothing is written); 2 bad arguments; 130
-interrupted (Ctrl-C; nothing written).
+command and the end of its stderr are printed; nothing is written); 2 bad arguments (also an
+--out that is the experiment or the engine, a link or a special file); 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM): nothing written. The temporary folder of the runs' logs is
+removed however the tool ends.
 """
 
 import argparse
@@ -34,7 +36,9 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
@@ -77,10 +81,9 @@ def run_once(args, options, log_path):
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         raise RuntimeError(f"exit {proc.returncode}: {shlex.join(command)}\n{tail}")
     try:
-        with open(log_path) as f:
-            log = json.load(f)
+        log = json.loads(mlpbench_files.read_bytes(log_path))
         seconds = [float(e["train_seconds"]) for e in log["epochs"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (mlpbench_files.ToolError, ValueError, KeyError, TypeError) as e:
         raise RuntimeError(f"{log_path}: not a run log with epochs ({e}); command: {shlex.join(command)}")
     if not seconds or not all(math.isfinite(x) and x > 0 for x in seconds):
         raise RuntimeError(f"{log_path}: no epochs with a positive train_seconds; command: "
@@ -115,45 +118,34 @@ def main(argv):
             raise UsageError(f"--out {args.out}: is a folder, give a file name")
         if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
             raise UsageError(f"--out {args.out}: its folder does not exist")
+        if args.out:
+            mlpbench_files.check_output(args.out, inputs=(args.experiment, args.engine))
         if args.keep_logs and os.path.exists(args.keep_logs) and not os.path.isdir(args.keep_logs):
             raise UsageError(f"--keep-logs {args.keep_logs}: exists and is not a folder")
-    except UsageError as e:
+    except (UsageError, mlpbench_files.ToolError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    log_dir = args.keep_logs or tempfile.mkdtemp(prefix="epoch_ab-")
-    os.makedirs(log_dir, exist_ok=True)
-    runs, ratios, facts = [], [], {}
+    mlpbench_files.terminate_by_exception()
     try:
-        for round_ in range(1, args.rounds + 1):
-            order = ("A", "B") if round_ % 2 else ("B", "A")
-            seconds = {}
-            for side in order:
-                log_path = os.path.join(log_dir, f"round{round_:03d}-{side}.json")
-                if os.path.exists(log_path):
-                    os.remove(log_path)
-                command, seconds[side], log = run_once(args, sides[side], log_path)
-                runs.append({"round": round_, "side": side, "seconds_per_epoch": seconds[side],
-                             "command": command})
-                if not facts:
-                    facts = {"cpu_id": log.get("host", {}).get("cpu_id"),
-                             "cpu_model": log.get("host", {}).get("cpu_model"),
-                             "git_commit": log.get("build", {}).get("git_commit"),
-                             "simd_target": log.get("run", {}).get("simd_target")}
-            ratios.append(seconds["B"] / seconds["A"])
-            print(f"round {round_:3d}: A {seconds['A']:.4f} s  B {seconds['B']:.4f} s  "
-                  f"B/A {ratios[-1]:.3f}", flush=True)
+        if args.keep_logs:
+            os.makedirs(args.keep_logs, exist_ok=True)
+            runs, ratios, facts = run_rounds(args, sides, args.keep_logs)
+        else:
+            with mlpbench_files.temporary_folder("epoch_ab-") as folder:
+                runs, ratios, facts = run_rounds(args, sides, folder)
     except RuntimeError as e:
         print(f"error: a run failed: {e}", file=sys.stderr)
         return 1
+    except OSError as e:
+        print(f"error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return 130
-    finally:
-        if not args.keep_logs:
-            for name in os.listdir(log_dir):
-                os.remove(os.path.join(log_dir, name))
-            os.rmdir(log_dir)
+    except mlpbench_files.Terminated as e:
+        print(f"terminated by signal {e.signum}: nothing written", file=sys.stderr)
+        return e.code
 
     median_of = lambda side: statistics.median(r["seconds_per_epoch"] for r in runs if r["side"] == side)  # noqa: E731
     summary = {
@@ -170,13 +162,43 @@ def main(argv):
           f"{r['max']:.3f}; B slower in {r['rounds_b_slower']} of {args.rounds})"
           f"  [{facts.get('cpu_id') or facts.get('cpu_model') or 'unknown CPU'}]")
     if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(summary, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, args.out)
+        try:
+            mlpbench_files.write_atomic(args.out, json.dumps(summary, indent=1) + "\n",
+                                        inputs=(args.experiment, args.engine))
+        except mlpbench_files.ToolError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 
+def run_rounds(args, sides, log_dir):
+    """(runs, B/A ratios, facts of the first log) of every round, logs written in log_dir."""
+    runs, ratios, facts = [], [], {}
+    for round_ in range(1, args.rounds + 1):
+        order = ("A", "B") if round_ % 2 else ("B", "A")
+        seconds = {}
+        for side in order:
+            log_path = os.path.join(log_dir, f"round{round_:03d}-{side}.json")
+            if os.path.lexists(log_path):
+                os.remove(log_path)
+            command, seconds[side], log = run_once(args, sides[side], log_path)
+            runs.append({"round": round_, "side": side, "seconds_per_epoch": seconds[side],
+                         "command": command})
+            if not facts:
+                host, build, run = (log.get(k) if isinstance(log.get(k), dict) else {}
+                                    for k in ("host", "build", "run"))
+                facts = {"cpu_id": host.get("cpu_id"), "cpu_model": host.get("cpu_model"),
+                         "git_commit": build.get("git_commit"),
+                         "simd_target": run.get("simd_target")}
+        ratios.append(seconds["B"] / seconds["A"])
+        print(f"round {round_:3d}: A {seconds['A']:.4f} s  B {seconds['B']:.4f} s  "
+              f"B/A {ratios[-1]:.3f}", flush=True)
+    return runs, ratios, facts
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

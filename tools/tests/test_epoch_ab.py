@@ -33,6 +33,13 @@ log = {"schema": "mlpbench.run/1", "status": "completed",
                  [{"epoch": e + 1, "train_seconds": seconds * (1 + 0.1 * (e % 2))} for e in range(epochs)]}
 with open(out, "x") as f:
     json.dump(log, f)
+if "--litter" in args:  # what a run may leave beside its log: a folder with files
+    os.makedirs(os.path.join(os.path.dirname(out), "litter", "deep"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(out), "litter", "deep", "x"), "w") as f:
+        f.write("x")
+if "--vanish" in args:  # the log's folder removed under the tool
+    import shutil
+    shutil.rmtree(os.path.dirname(out))
 '''
 
 
@@ -127,3 +134,51 @@ def test_ctrl_c_writes_nothing_and_leaves_no_logs(tmp_path, engine):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert not (tmp_path / "sum.json").exists()
+
+
+# ----------------------------------------------------------------------------- clean-up
+
+def temp_env(tmp_path):
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return {"FAKE_RECORD": str(tmp_path / "record.txt"), "TMPDIR": str(tmp_path / "tmp")}
+
+
+@pytest.mark.parametrize("side_b, code", [("--litter", 0), ("--litter --crash", 1),
+                                          ("--vanish", 1), ("--litter --no-epochs", 1)])
+def test_the_temporary_folder_is_removed_on_every_exit(run, tmp_path, engine, side_b, code):
+    r = run("epoch_ab.py", "exp.json", "--a=", f"--b={side_b}", "--rounds", 2, "--engine",
+            engine, env=temp_env(tmp_path))
+    assert r.code == code, r
+    assert "Traceback" not in r.err, r
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_removes_the_temporary_folder_and_writes_nothing(tmp_path, engine, sig, code):
+    env = dict(os.environ, **temp_env(tmp_path))
+    proc = subprocess.Popen([PYTHON, os.path.join(TOOLS, "epoch_ab.py"), "exp.json",
+                             "--a=--litter --sleep", "--b=", "--engine", str(engine), "--out",
+                             "sum.json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    record = tmp_path / "record.txt"
+    deadline = time.monotonic() + 20
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert record.exists(), "the fake engine never started"
+    os.kill(proc.pid, sig)  # the tool alone: the engine keeps sleeping and must be stopped
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "nothing written" in err, err
+    assert not (tmp_path / "sum.json").exists()
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+@pytest.mark.parametrize("out", ["exp.json", "link.json", "fifo"])
+def test_an_output_that_is_an_input_a_link_or_special_is_refused(run, tmp_path, engine, out):
+    os.symlink(tmp_path / "elsewhere.json", tmp_path / "link.json")
+    os.mkfifo(tmp_path / "fifo")
+    r = run("epoch_ab.py", "exp.json", "--a=", "--b=", "--engine", engine, "--out", out,
+            env=temp_env(tmp_path), timeout=60)
+    assert_clean_error(r, out)
+    assert (tmp_path / "exp.json").read_text() == "{}"
+    assert not (tmp_path / "record.txt").exists() and not (tmp_path / "elsewhere.json").exists()
