@@ -41,6 +41,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "alpha_beta.py"
@@ -153,11 +154,7 @@ def parse_network(text, measured):
 def study_inputs(folder, include_oversubscribed):
     """(bench paths, 1-rank strong log or None) of a scaling_study.py folder; rank counts that
     were oversubscribed are left out unless asked for or nothing else is there (and said so)."""
-    manifest = ml.load_json(os.path.join(folder, "study.json"))
-    runs = manifest.get("runs") if isinstance(manifest, dict) else None
-    if not isinstance(runs, list):
-        raise ml.ToolError(f"{os.path.join(folder, 'study.json')}: /runs: expected a list")
-    ok = [r for r in runs if isinstance(r, dict) and r.get("exit") == 0]
+    ok = [r for r in ml.load_study(folder) if r.get("exit") == 0]
     benches = [r for r in ok if r.get("kind") == "bench"]
     alone = [r for r in benches if "--oversubscribe" not in (r.get("command") or [])]
     if alone and len(alone) < len(benches) and not include_oversubscribed:
@@ -274,9 +271,8 @@ def measured_step_times(folder):
     out = {"strong": [], "weak": []}
     if not folder:
         return out
-    manifest = ml.load_json(os.path.join(folder, "study.json"))
-    for run in manifest.get("runs", []):
-        name = str(run.get("output", ""))
+    for run in ml.load_study(folder):
+        name = run["output"]
         m = re.fullmatch(r"(strong|weak-none)-r(\d+)\.json", name)
         if not m or run.get("exit") != 0:
             continue
@@ -342,12 +338,17 @@ def main(argv=None):
                       f"{100 * r['weak_efficiency']:.0f}%; {strong}")
     title = f"{os.path.basename(os.path.normpath(args.study)) if args.study else 'reduction'}: " \
             f"alpha-beta model of the fixed-tree reduction, {floats} floats"
-    plot(samples, fits, predictions, measured_step_times(args.study), title, args.output)
+    measured = measured_step_times(args.study)
+    for path in (args.output, args.json or args.output):  # both refused before either is written
+        mlpbench_files.check_output(path)
+    if args.json and os.path.realpath(args.json) == os.path.realpath(args.output):
+        raise ml.ToolError(f"--json {args.json}: the same file as -o")
+    plot(samples, fits, predictions, measured, title, args.output)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"fits": {k: {"alpha_s": a, "beta_s_per_byte": b} for k, (a, b) in fits.items()},
-                       "floats": floats, "compute_us": compute_us, "optimizer_us": optimizer_us,
-                       "global_batch": batch, "predictions": predictions}, f, indent=2)
+        mlpbench_files.write_atomic(args.json, json.dumps(
+            {"fits": {k: {"alpha_s": a, "beta_s_per_byte": b} for k, (a, b) in fits.items()},
+             "floats": floats, "compute_us": compute_us, "optimizer_us": optimizer_us,
+             "global_batch": batch, "predictions": predictions}, indent=2))
     return 0
 
 

@@ -39,6 +39,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import mlpbench_files  # noqa: E402
+import mlpbench_inputs  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
@@ -110,10 +111,12 @@ def main(argv):
         return 2 if e.code else 0
     try:
         sides = {"A": parse_side("a", args.a), "B": parse_side("b", args.b)}
-        if not os.path.isfile(args.experiment):
+        if not os.path.lexists(args.experiment):
             raise UsageError(f"{args.experiment}: no such experiment file")
         if not (os.path.isfile(args.engine) and os.access(args.engine, os.X_OK)):
             raise UsageError(f"{args.engine}: not an executable (build first: cmake --build --preset release)")
+        # the engine validates the file before any round (a FIFO or folder included)
+        mlpbench_inputs.resolve_experiment(args.experiment, args.engine)
         if args.out and os.path.isdir(args.out):
             raise UsageError(f"--out {args.out}: is a folder, give a file name")
         if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):

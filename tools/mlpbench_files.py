@@ -64,7 +64,7 @@ def terminate_by_exception():
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISLNK, "a symbolic link"))
-_inputs = set()  # (st_dev, st_ino) and resolved paths of every file read through read_bytes
+_inputs = {}  # resolved path -> (st_dev, st_ino) of every input of this process
 
 
 def kind_of(mode):
@@ -76,8 +76,23 @@ def note_input(path):
     program reads for it), so that no output replaces it. A missing path is ignored."""
     with contextlib.suppress(OSError, ValueError):
         st = os.stat(path)
-        _inputs.add((st.st_dev, st.st_ino))
-        _inputs.add(os.path.realpath(path))
+        _inputs[os.path.realpath(path)] = (st.st_dev, st.st_ino)
+
+
+def _is_input(path, st):
+    """Whether `path` (lstat `st`, or None when missing) names a file this process read: the
+    same resolved path, or the same file (device and inode) as an input still in place."""
+    if os.path.realpath(path) in _inputs:
+        return True
+    if st is None:
+        return False
+    for known, identity in list(_inputs.items()):
+        if identity == (st.st_dev, st.st_ino):
+            with contextlib.suppress(OSError):
+                now = os.stat(known)
+                if (now.st_dev, now.st_ino) == identity:
+                    return True
+    return False
 
 
 def read_bytes(path):
@@ -96,8 +111,7 @@ def read_bytes(path):
             raise ToolError(f"{path}: is a directory, expected a file")
         if not stat.S_ISREG(st.st_mode):
             raise ToolError(f"{path}: is {kind_of(st.st_mode)}, expected a regular file")
-        _inputs.add((st.st_dev, st.st_ino))
-        _inputs.add(os.path.realpath(path))
+        _inputs[os.path.realpath(path)] = (st.st_dev, st.st_ino)
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 20)
@@ -130,10 +144,7 @@ def check_output(path, inputs=()):
         if not stat.S_ISREG(st.st_mode):
             raise ToolError(f"{path}: is {kind_of(st.st_mode)}; an output must be a regular "
                             "file name")
-        if (st.st_dev, st.st_ino) in _inputs:
-            raise ToolError(f"{path}: is also an input of this command; refusing to "
-                            "overwrite it (choose another output name)")
-    if os.path.realpath(path) in _inputs:
+    if _is_input(path, st):
         raise ToolError(f"{path}: is also an input of this command; refusing to overwrite it "
                         "(choose another output name)")
     return path

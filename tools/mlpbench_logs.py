@@ -62,6 +62,8 @@ def load_json(path):
         raise ToolError(f"{path}: empty file, expected JSON")
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ToolError(f"{path}: invalid JSON: nested too deeply") from None
     except json.JSONDecodeError as e:
         body = text.strip()
         closer = {"{": "}", "[": "]"}.get(body[:1])
@@ -458,6 +460,42 @@ def expand_log_args(args, what="run log"):
 
 def load_run_logs(args):
     return [load_run_log(p) for p in expand_log_args(args)]
+
+
+def study_manifest(folder):
+    """The path of a tools/scaling_study.py folder's study.json."""
+    return os.path.join(folder, "study.json")
+
+
+def load_study(folder):
+    """The runs of a tools/scaling_study.py folder, from its study.json: a list of objects with
+    `output` (a file name in the folder), `exit` (an exit status, null while unknown), and
+    optionally `kind` and `command`."""
+    path = study_manifest(folder)
+    data = load_json(path)
+    c = Checker(path)
+    if not isinstance(data, dict):
+        c.fail("", f"expected a study object, got {describe_value(data)}")
+    runs = data.get("runs")
+    if not isinstance(runs, list):
+        c.fail("/runs", f"expected a list, got {describe_value(runs)}")
+    for i, run in enumerate(runs):
+        ptr = f"/runs/{i}"
+        if not isinstance(run, dict):
+            c.fail(ptr, f"expected an object, got {describe_value(run)}")
+        output = c.string(run, "output", ptr)
+        if os.path.basename(output) != output or output in (".", ".."):
+            c.fail(f"{ptr}/output", f"expected a file name in the study's folder, got "
+                                    f"{describe_value(output)}")
+        c.string(run, "kind", ptr, required=False)
+        code = run.get("exit")
+        if code is not None and type(code) is not int:
+            c.fail(f"{ptr}/exit", f"expected an exit status, got {describe_value(code)}")
+        command = run.get("command", [])
+        if not (isinstance(command, list) and all(isinstance(a, str) for a in command)):
+            c.fail(f"{ptr}/command", f"expected a list of strings, got "
+                                     f"{describe_value(command)}")
+    return runs
 
 
 def unique_labels(logs, status=True):

@@ -40,8 +40,8 @@ def parse_args(argv):
 
 def bench_peak(path):
     """The BM_FmaPeak GFLOPS of an mlp_bench JSON (its median when repeated), and its threads."""
-    data = ml.load_json(path)
-    peaks = [b for b in data.get("benchmarks", []) if b.get("name", "").startswith("BM_FmaPeak")
+    bench = ml.load_bench(path)
+    peaks = [b for b in bench.benchmarks if b["name"].startswith("BM_FmaPeak")
              and ml.is_number(b.get("GFLOPS"))]
     medians = [b for b in peaks if b.get("aggregate_name") == "median"]
     plain = [b for b in peaks if b.get("run_type") != "aggregate"]
@@ -49,7 +49,7 @@ def bench_peak(path):
     if not chosen:
         raise ml.ToolError(f"{path}: no BM_FmaPeak result with GFLOPS (run build/bench/mlp_bench "
                            f"--benchmark_filter=FmaPeak --benchmark_out=FILE)")
-    return float(chosen[0]["GFLOPS"]), data.get("context", {}).get("mlpbench_threads")
+    return float(chosen[0]["GFLOPS"]), bench.context.get("mlpbench_threads")
 
 
 def collect(logs, threads):

@@ -64,15 +64,11 @@ def expand_inputs(inputs):
     (those whose run succeeded); anything else is passed on as it is."""
     out = []
     for arg in inputs:
-        manifest = os.path.join(arg, "study.json")
-        if not (os.path.isdir(arg) and os.path.isfile(manifest)):
+        manifest = ml.study_manifest(arg)
+        if not (os.path.isdir(arg) and os.path.lexists(manifest)):
             out.append(arg)
             continue
-        m = ml.load_json(manifest)
-        runs = m.get("runs") if isinstance(m, dict) else None
-        if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-            raise ml.ToolError(f"{manifest}: /runs: expected a list of objects")
-        logs = [os.path.join(arg, str(r.get("output"))) for r in runs
+        logs = [os.path.join(arg, r["output"]) for r in ml.load_study(arg)
                 if r.get("kind") == "log" and r.get("exit") == 0]
         if not logs:
             raise ml.ToolError(f"{manifest}: no run of the study succeeded: nothing to plot")

@@ -37,6 +37,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import mlpbench_files  # noqa: E402
+import mlpbench_inputs  # noqa: E402
 import mlpbench_logs as ml  # noqa: E402
 
 PROG = "scaling_study.py"
@@ -113,12 +115,11 @@ class Plan:
         self.rules = word_list(args.rules, "--rules", RULES)
         if args.threads < 1 or args.warmup_epochs < 0:
             raise ml.ToolError("--threads must be at least 1 and --warmup-epochs at least 0")
-        experiment = ml.load_json(args.experiment)
-        if not isinstance(experiment, dict) or not isinstance(experiment.get("batch_size"), int):
-            raise ml.ToolError(f"{args.experiment}: /batch_size: expected an integer")
+        self.run_experiment = os.path.join(args.build, "engine", "run_experiment")
+        # the engine validates the file (and fills in the default batch size)
+        experiment = mlpbench_inputs.resolve_experiment(args.experiment, self.run_experiment)
         self.per_rank = args.batch_size_per_rank or experiment["batch_size"]
         self.epochs = 1 if args.quick else args.epochs
-        self.run_experiment = os.path.join(args.build, "engine", "run_experiment")
         self.bench = os.path.join(args.build, "bench", "reduction_bench")
         self.cpus = os.cpu_count() or 1
 
@@ -172,12 +173,15 @@ class Plan:
 
 
 def check_out_dir(path, force):
-    if os.path.exists(path) and not os.path.isdir(path):
+    if os.path.lexists(path) and not os.path.isdir(path):
         raise ml.ToolError(f"--out: {path}: exists and is not a folder")
-    if os.path.isdir(path) and os.listdir(path) and not force:
-        raise ml.ToolError(f"--out: {path}: not empty (a study's folder holds one study; "
-                           f"--force to write into it)")
-    os.makedirs(path, exist_ok=True)
+    try:
+        if os.path.isdir(path) and os.listdir(path) and not force:
+            raise ml.ToolError(f"--out: {path}: not empty (a study's folder holds one study; "
+                               f"--force to write into it)")
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ml.ToolError(f"--out: {path}: {e.strerror or e}") from None
 
 
 def main(argv=None):
@@ -220,8 +224,9 @@ def main(argv=None):
         shown = [os.path.relpath(c, ml.REPO_ROOT) if c.startswith(ml.REPO_ROOT + os.sep) else c for c in cmd]
         manifest["runs"].append({"name": name, "kind": kind, "command": shown, "output": os.path.basename(path),
                                  "exit": proc.returncode, "seconds": round(seconds, 3)})
-        with open(os.path.join(args.out, "study.json"), "w") as f:  # after every run: a partial study is readable
-            json.dump(manifest, f, indent=2)
+        # after every run, whole: a partial study is readable
+        mlpbench_files.write_atomic(os.path.join(args.out, "study.json"),
+                                    json.dumps(manifest, indent=2), inputs=(args.experiment,))
     print(f"{PROG}: {len(runs) - failed} of {len(runs)} runs succeeded; logs in {args.out}\n"
           f"plot: tools/plot_scaling.py {args.out} -o {os.path.join(args.out, 'ranks.png')}")
     return 1 if failed else 0

@@ -31,7 +31,8 @@ in use, its kernel (openblas_get_corename) and the OPENBLAS_CORETYPE / OPENBLAS_
 OMP_WAIT_POLICY in force are recorded in the log's "build".
 
 The log follows docs/run-log.md (schema mlpbench.run/1), rewritten atomically after
-every epoch. Exit status: 0 done, 2 bad command line or experiment file, 3 dataset missing or
+every epoch. Exit status: 0 done, 2 bad command line (also an --out that is an input, a
+link or a special file) or experiment file, 3 dataset missing or
 corrupt, 4 diverged (NaN/Inf loss), 130/143 interrupted, 1 anything else.
 """
 
@@ -46,11 +47,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+import mlpbench_files  # noqa: E402  (how outputs are written)
 import mlpbench_inputs  # noqa: E402  (experiment files via the engine; IDX files)
 from track_host import caches, cpu_id, cpuinfo  # noqa: E402  (the host facts, read once for every tool)
 INPUT_FEATURES = 784
@@ -252,20 +253,12 @@ def _finite_or_none(v):
 
 
 def write_json_atomic(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """`data` as the whole of `path`, by mlpbench_files' rules (never over an input, a link or
+    a special file; a reader sees the old file or the new one)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with mlpbench_files.atomic_output(path) as f:
+        json.dump(data, f, indent=2, allow_nan=False)
+        f.write("\n")
 
 
 def make_summary(epochs, wall_seconds):
@@ -500,8 +493,12 @@ def main(argv):
     started = utc_now()
     out = args.out or os.path.join(REPO_ROOT, "results", "runs", exp["name"],
                                    f"{started.strftime('%Y%m%dT%H%M%SZ')}-pytorch-t{threads}.json")
-    if os.path.exists(out) and not args.force:
+    if os.path.lexists(out) and not args.force:
         raise UsageError(f"{out}: log exists (use --force to overwrite)")
+    try:
+        mlpbench_files.check_output(out, inputs=(args.experiment,))
+    except mlpbench_files.ToolError as e:
+        raise UsageError(str(e)) from None
 
     tv = torch.__version__
     info = cpuinfo()
@@ -648,6 +645,9 @@ if __name__ == "__main__":
     except DataError as e:
         print(f"pytorch_mlp: {e}", file=sys.stderr)
         sys.exit(EXIT_DATA)
+    except mlpbench_files.ToolError as e:  # the log could not be written
+        print(f"pytorch_mlp: {e}", file=sys.stderr)
+        sys.exit(EXIT_OTHER)
     except Interrupted as e:
         print(f"pytorch_mlp: interrupted by {e}", file=sys.stderr)
         sys.exit(128 + e.signum)

@@ -23,6 +23,10 @@ faster), and names the peer's best configuration. Everything is written under --
 stdout and stderr, summary.json (or --json-out) and summary.md; the Markdown table also goes to
 stdout.
 
+Exit status: 0 every run succeeded, 1 a run failed (the others are still reported), 2 bad
+command line, experiment file or output (--json-out or a summary that is an input, a link or a
+special file), 130 interrupted (what was measured is written).
+
 Peer configurations (combine with '+', e.g. 1thread+passive, openmp+passive):
 """
 
@@ -42,6 +46,7 @@ DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
 DEFAULT_CONFIGS = ("default", "1thread", "passive", "avx512", "libtorch")
 sys.path.insert(0, HERE)
 import pytorch_mlp  # noqa: E402  (experiment parsing only; it imports torch lazily)
+import mlpbench_files  # noqa: E402  (on the path pytorch_mlp set: tools/)
 
 # name -> what it changes for the peer subprocess (never for the engine).
 CONFIGS = {
@@ -146,9 +151,11 @@ def run_logged(cmd, env, out_base, timeout):
 
 def read_run(path):
     """Per-run numbers from an mlpbench.run/1 log (engine or peer)."""
-    with open(path) as f:
-        log = json.load(f)
-    if log.get("schema") != "mlpbench.run/1":
+    try:
+        log = json.loads(mlpbench_files.read_bytes(path))
+    except mlpbench_files.ToolError as e:
+        raise ValueError(str(e)) from None
+    if not isinstance(log, dict) or log.get("schema") != "mlpbench.run/1":
         raise ValueError(f"{path}: not an mlpbench.run/1 log")
     epochs = log.get("epochs") or []
     secs = [e["train_seconds"] for e in epochs if isinstance(e.get("train_seconds"), (int, float))]
@@ -188,7 +195,14 @@ def probe_peer(python, cfg, threads, out_base):
                          f"{tail.strip()[-500:]}")
     with open(out_base + ".stdout") as f:
         text = f.read()
-    return json.loads(text[text.index("\n") + 1:])
+    try:
+        probe = json.loads(text[text.index("\n") + 1:])
+        if isinstance(probe, dict) and "blas" in probe:
+            return probe
+    except ValueError:
+        pass
+    raise UsageError(f"peer configuration {cfg['name']}: the BLAS probe printed no JSON with "
+                     f"\"blas\" ({out_base}.stdout)")
 
 
 def fmt_s(v):
@@ -386,8 +400,15 @@ def main(argv):
     stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
     out_dir = args.out_dir or os.path.join(REPO_ROOT, "results", "runs", exp["name"],
                                            "side_by_side-" + stamp)
-    os.makedirs(out_dir, exist_ok=True)
     json_out = args.json_out or os.path.join(out_dir, "summary.json")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for path in (json_out, os.path.join(out_dir, "summary.md")):
+            mlpbench_files.check_output(path, inputs=(args.experiment, engine))
+    except OSError as e:
+        raise UsageError(f"--out-dir {out_dir}: {e.strerror or e}") from None
+    except mlpbench_files.ToolError as e:
+        raise UsageError(str(e)) from None
 
     common = [os.path.abspath(args.experiment)]
     for opt in ("epochs", "batch_size", "train_limit", "test_limit", "data_dir"):
@@ -501,7 +522,7 @@ def main(argv):
                                 entry["blas"] = run["blas"]
                                 entry["peer_label"] = run["peer_label"]
                                 entry["peer_config"] = run["peer_config"]
-                        except (OSError, ValueError, KeyError, TypeError) as e:
+                        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
                             run["ok"] = False
                             run["error"] = str(e)
                     else:
@@ -532,8 +553,7 @@ def main(argv):
     summarize(report)
     write_json_atomic(json_out, report)
     md = markdown(report)
-    with open(os.path.join(out_dir, "summary.md"), "w") as f:
-        f.write(md)
+    mlpbench_files.write_atomic(os.path.join(out_dir, "summary.md"), md)
     sys.stdout.write(md)
     print(f"side_by_side: wrote {json_out} and {os.path.join(out_dir, 'summary.md')}",
           file=sys.stderr)
@@ -542,9 +562,17 @@ def main(argv):
     return 1 if failures else 0
 
 
-if __name__ == "__main__":
+def cli(argv):
+    """main() with its errors as the exit statuses the help names."""
     try:
-        sys.exit(main(sys.argv[1:]))
-    except (UsageError, pytorch_mlp.UsageError) as e:
+        return main(argv)
+    except (UsageError, pytorch_mlp.UsageError, mlpbench_files.ToolError) as e:
         print(f"side_by_side: {e}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+    except KeyboardInterrupt:
+        print("side_by_side: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

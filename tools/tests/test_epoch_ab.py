@@ -15,6 +15,9 @@ from conftest import PYTHON, TOOLS, assert_clean_error
 FAKE_ENGINE = r'''#!/usr/bin/python3
 import json, os, sys
 args = sys.argv[1:]
+if "--dry-run" in args:  # the experiment as the engine resolves it
+    print(open(args[-1]).read())
+    sys.exit(0)
 with open(os.environ["FAKE_RECORD"], "a") as f:
     f.write(json.dumps(args) + "\n")
 if "--sleep" in args:
