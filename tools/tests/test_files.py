@@ -134,6 +134,19 @@ def test_exclusive_creation_never_replaces(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_exclusive_creation_without_hard_links(tmp_path, monkeypatch):
+    """On a filesystem without link(2) the name is claimed by an O_EXCL file, then the complete
+    file renamed over it: still never over an existing name."""
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(mf.os, "link", no_links)
+    target = tmp_path / "r.json"
+    assert mf.create_exclusive(str(target), b"first")
+    assert not mf.create_exclusive(str(target), b"second")
+    assert target.read_bytes() == b"first" and leftovers(tmp_path) == []
+
+
 # ----------------------------------------------------------------------------- inputs
 
 @pytest.mark.parametrize("kind, needle", [("fifo", "a FIFO"), ("dir", "a directory"),
