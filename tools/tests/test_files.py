@@ -67,7 +67,9 @@ def test_a_signal_during_a_write_removes_the_temporary(tmp_path, sig, code):
     out = tmp_path / "out.txt"
     out.write_text("old")
     script = textwrap.dedent(f"""
-        import os, sys
+        import os, signal, sys
+        signal.signal({int(sig)}, signal.default_int_handler if {int(sig)} == signal.SIGINT
+                      else signal.SIG_DFL)  # Python's own, as if not started under nohup
         sys.path.insert(0, {TOOLS!r})
         import mlpbench_logs as ml, mlpbench_files as mf
         def main(argv):
