@@ -311,15 +311,15 @@ def runtime_folder():
 
 
 def open_lock(path):
-    """A descriptor of the lock file `path` (created 0600 if missing) to flock(2): never opened
-    through a symbolic link, never a special file. Read-only when the file is another user's
-    (flock works on it all the same)."""
-    flags = os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    """A descriptor of the lock file `path` (created 0644 if missing, so that users sharing a
+    lock path can all open it) to flock(2): never opened through a symbolic link, never a
+    special file. Read-only when the file is another user's (flock works on it all the same)."""
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         try:
-            fd = os.open(path, os.O_RDWR | flags, 0o600)
-        except PermissionError:
-            fd = os.open(path, os.O_RDONLY | flags, 0o600)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o644)
+        except PermissionError:  # another user's file (in a sticky folder O_CREAT is refused)
+            fd = os.open(path, os.O_RDONLY | flags)
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise ToolError(f"{path}: is a symbolic link; a lock is never taken through one "
