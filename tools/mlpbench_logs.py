@@ -633,8 +633,10 @@ def pyplot():
 
 
 def save_figure(fig, path):
+    """The figure as PNG or SVG at `path`, whole or not at all (mlpbench_files' rules: never
+    over an input, a link or a special file), its folder made if missing."""
     check_output_path(path)
-    mlpbench_files.check_output(path)
+    mlpbench_files.check_output(path)  # refused before any folder is made for it
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
