@@ -16,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import mlpbench_logs as ml  # noqa: E402
 import eval_weights  # noqa: E402
+import mlpbench_files  # noqa: E402
 from show_samples import FASHION_CLASSES  # noqa: E402
 
 PROG = "plot_eval.py"
@@ -135,6 +136,10 @@ def main(argv=None):
     args = parse_args(argv)
     ml.check_output_path(args.output)
     grid = args.grid or "{}-misclassified{}".format(*os.path.splitext(args.output))
+    if args.weights:
+        ml.check_output_path(grid)
+        if os.path.realpath(grid) == os.path.realpath(args.output):
+            raise ml.ToolError(f"--grid {grid}: the same file as -o")
     log = ml.load_run_log(args.log).data if args.log else None
     if args.weights:
         ev = eval_weights.evaluate(args.weights, log, args.data_dir, args.dataset, args.test_limit,
@@ -145,9 +150,10 @@ def main(argv=None):
         matrix, dataset = from_log(log, args.log)
         title = log["experiment"].get("name", os.path.basename(args.log))
     names = class_names(dataset, len(matrix))
+    for path in (args.output, grid) if args.weights else (args.output,):
+        mlpbench_files.check_output(path)  # both refused before either is written
     draw_matrices(matrix, names, title, args.output)
     if args.weights:
-        ml.check_output_path(grid)
         draw_grid(ev, names, args.grid_size, title, grid)
     precision, recall, accuracy = per_class(matrix)
     print(f"{'class':>12}  precision  recall  accuracy")

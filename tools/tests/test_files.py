@@ -239,6 +239,8 @@ def own_input_cases(tmp_path):
         "plot_model.py": ("plot_model.py", ["model.svg", "-o", "model.svg"], model),
         "plot_eval.py": ("plot_eval.py", ["--weights", "w.svg", "--data-dir", ".", "-o", "w.svg"],
                          weights),
+        "plot_eval.py --grid": ("plot_eval.py", ["--weights", "w.svg", "--data-dir", ".", "-o",
+                                                 "eval.png", "--grid", "w.svg"], weights),
         "show_samples.py": ("show_samples.py", ["--data-dir", ".", "-o", "images.png"], images),
         "alpha_beta.py -o": ("alpha_beta.py", [*reductions, *ab, "-o", "reduction.png"],
                              reductions[0]),
@@ -250,7 +252,8 @@ def own_input_cases(tmp_path):
 
 
 CASES = ["export.py", "export.py folder", "export.py hard link", "plot_runs.py",
-         "plot_scaling.py", "plot_model.py", "plot_eval.py", "show_samples.py",
+         "plot_scaling.py", "plot_model.py", "plot_eval.py", "plot_eval.py --grid",
+         "show_samples.py",
          "alpha_beta.py -o", "alpha_beta.py --json", "track.py compare"]
 
 
@@ -258,6 +261,7 @@ CASES = ["export.py", "export.py folder", "export.py hard link", "plot_runs.py",
 def test_a_tool_never_writes_over_its_own_input(tmp_path, monkeypatch, capsys, case):
     script, argv, victim = own_input_cases(tmp_path)[case]
     before = open(victim, "rb").read()
+    files = sorted(os.path.join(d, n) for d, _, names in os.walk(tmp_path) for n in names)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("MLPBENCH_HISTORY", str(tmp_path / "history"))
@@ -266,7 +270,8 @@ def test_a_tool_never_writes_over_its_own_input(tmp_path, monkeypatch, capsys, c
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "is also an input" in err and os.path.basename(argv[-1]) in err, err
     assert open(victim, "rb").read() == before
-    assert not [n for _, _, names in os.walk(tmp_path) for n in names if n.endswith(".tmp")]
+    # nothing written at all: no other output, no temporary file
+    assert sorted(os.path.join(d, n) for d, _, names in os.walk(tmp_path) for n in names) == files
 
 
 def test_the_peers_driver_never_writes_its_summary_over_the_experiment(tmp_path, monkeypatch,
