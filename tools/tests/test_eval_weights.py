@@ -216,6 +216,19 @@ def test_a_well_formed_file_is_evaluated_and_the_verdict_keeps_exit_1(tmp_path):
     (tmp_path / "log.json").write_text(json.dumps(log))
     r = run_tool(weights, "--data-dir", tmp_path, "--log", tmp_path / "log.json")
     assert r.returncode == 1 and "do not reproduce" in r.stderr, r.stdout + r.stderr
+    # weights so large that the loss overflows: a NaN loss never reproduces the log's
+    huge = mlp(784, *[16] * 9, 10)
+    for name in huge:
+        huge[name][:] = 3e38 if name.endswith("kernel") else 0  # inf - inf after ten layers
+    (tmp_path / "huge.st").write_bytes(safetensors(huge))
+    deep = json.loads(json.dumps(log))
+    deep["experiment"]["model"] = [{"units": 16, "activation": "relu"}] * 9 + [
+        {"units": 10, "activation": "softmax"}]
+    (tmp_path / "deep.json").write_text(json.dumps(deep))
+    r = run_tool(tmp_path / "huge.st", "--data-dir", tmp_path, "--log", tmp_path / "deep.json")
+    assert r.returncode == 1 and "loss nan" in r.stdout, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == ["eval_weights.py: the weights do not reproduce the "
+                                             "log's numbers"]
     # a log that does not describe these weights is bad input, not a verdict
     for change, needle in ((lambda d: d["experiment"]["model"].pop(), "/experiment/model"),
                            (lambda d: d["epochs"][0].update(test_loss=None), "test_loss"),
