@@ -66,6 +66,10 @@ def load_calibration(history, machine, build):
     data = ml.load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), dict):
         raise ml.ToolError(f"{path}: expected an object with \"benchmarks\"")
+    for name, entry in data["benchmarks"].items():
+        if not isinstance(entry, dict):
+            raise ml.ToolError(f"{path}: /benchmarks/{name}: expected an object, got "
+                               f"{ml.describe_value(entry)}")
     return data, path
 
 

@@ -23,6 +23,19 @@ GOOD_BENCH = fixture("bench", "a.json")
 HISTORY_ENTRY = "history/raw/0123456789/2026-01-01T000000Z_abc_AVX3.json"
 
 
+def calibration_name():
+    """history/calibration/<machine>-<build>.json of the machine and build of the B record
+    compared (b_same.json): the calibration compare reads."""
+    import mlpbench_logs as ml
+    import track_store
+    context = ml.load_bench(fixture("bench", "b_same.json")).context
+    return (f"history/calibration/{track_store.fingerprint(track_store.machine_facts_of(context))}"
+            f"-{track_store.fingerprint(track_store.build_facts_of(context))}.json")
+
+
+CALIBRATION = calibration_name()
+
+
 def good_bytes(base):
     """A valid input of each base kind."""
     if base == "log":
@@ -38,6 +51,8 @@ def good_bytes(base):
                                      "exit": 0}]}).encode()
     if base == "host":
         return b'{"noisy_reasons": []}'
+    if base == "calibration":
+        return b'{"benchmarks": {"BM_X": {"resolution": 0.01}}}'
     if base == "idx":
         return bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28]) + bytes(2 * 28 * 28)
     raise AssertionError(base)
@@ -58,6 +73,8 @@ def wrong_types(base):
         data["epochs"] = "many"
     elif base == "host":
         data["noisy_reasons"] = 5
+    elif base == "calibration":
+        data["benchmarks"]["BM_X"] = 0.01
     elif base == "manifest":
         data["runs"] = [{"kind": "log", "output": ["x"], "exit": 0}, 3]
     return json.dumps(data).encode()
@@ -104,6 +121,8 @@ TOOLS_AND_INPUTS = [
     ("track.py history entry", "bench", HISTORY_ENTRY, ["compare", "previous", "latest"]),
     ("track.py history host state", "host", HISTORY_ENTRY[:-5] + ".host.json",
      ["compare", "previous", "latest"]),
+    ("track.py calibration", "calibration", CALIBRATION,
+     ["compare", GOOD_BENCH, fixture("bench", "b_same.json")]),
     ("epoch_ab.py", "experiment", "in.json", ["{input}", "--a=", "--b=", "--rounds", "1",
                                               "--engine", ENGINE]),
     ("side_by_side.py", "experiment", "in.json", ["{input}", "--rounds", "1", "--engine",
@@ -117,6 +136,7 @@ NOT_APPLICABLE = {("track.py history entry", "missing"), ("track.py history entr
                   ("track.py history host state", "missing"),
                   ("track.py history host state", "folder"),
                   ("track.py history host state", "JSON of another kind"),  # free-form object
+                  ("track.py calibration", "missing"),  # none: every benchmark gates
                   ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder")}
 
 
