@@ -905,8 +905,7 @@ def report_figure(data, output):
                 "</title></head><body>\n<h1>mlpbench history</h1>\n" + buf.getvalue()[
                     buf.getvalue().index("<svg"):] + "\n<pre>" + html.escape(md) +
                 "</pre>\n</body></html>\n")
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(page)
+        mlpbench_files.write_atomic(output, page)
         print(f"wrote {output}", file=sys.stderr)
         return
     ml.save_figure(fig, output)
@@ -926,8 +925,7 @@ def cmd_report(args):
     if fmt:
         text = report_text(data, fmt)
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
+            mlpbench_files.write_atomic(args.output, text)
         else:
             sys.stdout.write(text)
         return EXIT_OK

@@ -132,8 +132,12 @@ def cached_build(cache, repo, sha, config, label, max_mb=DEFAULT_CACHE_MB, tree=
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".mlp_bench-")
         os.close(fd)
-        shutil.copy(program, tmp)  # a fresh mtime: the entry counts as just used
-        os.replace(tmp, dest)  # readers see the whole program or none
+        try:
+            shutil.copy(program, tmp)  # a fresh mtime: the entry counts as just used
+            os.replace(tmp, dest)  # readers see the whole program or none
+        finally:
+            if os.path.exists(tmp):  # the copy failed or was interrupted
+                os.unlink(tmp)
     finally:
         if work:
             git(repo, "worktree", "remove", "--force", tree, check=False)

@@ -379,6 +379,16 @@ def test_report_formats(tr, tmp_path):
     assert "| commit | date | median |" in r.out
     assert_clean_error(tr("report", *args), "-o FILE")
     assert_clean_error(tr("report", *args, "-o", "x.gif"), "x.gif")
+    # Written whole through a temporary file: never through a link, never over a special file.
+    r = tr("report", *args, "--format", "md", "-o", "r.md")
+    assert r.code == 0 and "| commit | date | median |" in (tmp_path / "r.md").read_text()
+    (tmp_path / "target.txt").write_text("theirs")
+    for out in ("link.md", "link.html"):
+        os.symlink(tmp_path / "target.txt", tmp_path / out)
+        fmt = ("--format", "md") if out.endswith(".md") else ()
+        assert_clean_error(tr("report", *args, *fmt, "-o", out), out)
+    assert (tmp_path / "target.txt").read_text() == "theirs"
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
 
 
 # ----------------------------------------------------------------------------- bisect
