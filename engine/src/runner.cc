@@ -432,12 +432,17 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       }
     };
     const nlohmann::json experiment_json = e.to_json();
+    bool target_settled = false;  // reached (this run or the part it resumes), and said so
     callbacks.on_epoch_end = [&](const EpochResult& r) {
       progress.on_epoch_end(r);
       for (const auto& ev : trainer.state().events) {
         if (ev.epoch == r.epoch && !quiet) std::fprintf(stderr, "%s: %s\n", ev.callback.c_str(), ev.reason.c_str());
       }
-      if (!quiet && e.target_accuracy) {  // the epoch that first reaches the target says so
+      // The epoch that first reaches the target says so; the summary (a pass over every epoch)
+      // only once the metric is there.
+      const double metric = e.target_metric == "val_accuracy" ? r.val_accuracy : r.test_accuracy;
+      if (!quiet && e.target_accuracy && !target_settled && metric >= *e.target_accuracy) {
+        target_settled = true;
         const nlohmann::json s = summary_json(trainer.state().history, 0, experiment_json);
         if (s["epochs_to_target"] == r.epoch) std::fprintf(stderr, "%s\n", target_report(s).c_str());
       }
