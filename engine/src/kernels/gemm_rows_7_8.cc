@@ -1,0 +1,17 @@
+// The GEMM's tiles of 7 and 8 rows, per Highway target (see gemm-inl.h).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/gemm_rows_7_8.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "kernels/gemm-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlpbench::kernels::HWY_NAMESPACE {
+
+void GemmTileRows7And8(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols, size_t N) {
+  GemmTileRowsIn<7, 8>(g, rows, at, cols, N);
+}
+
+}  // namespace mlpbench::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
