@@ -14,7 +14,7 @@
 //
 // Names: BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T/<library>; dropping the last part gives the
 // shape and thread count, so "engine vs best vendor" is a group by that prefix (tools/track.py
-// files each name as its own series; bench/README.md shows the grouping). Counter: GFLOPS.
+// files each name as its own series; docs/benchmarks.md shows the grouping). Counter: GFLOPS.
 //
 // Every benchmark checks its product once against a float64 reference before timing
 // (|error| within the float32 bound 2 k eps sum |a||b| per element): a wrong result is an
