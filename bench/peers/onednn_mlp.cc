@@ -25,11 +25,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -39,23 +37,20 @@
 #include <vector>
 
 #include "mlpbench/build_info.h"
-#include "mlpbench/cli_options.h"
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
 #include "mlpbench/output_paths.h"
-#include "mlpbench/rng.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/runner.h"
-#include "mlpbench/schedule.h"
+#include "peer_run.h"
 
 namespace {
 
 using dnnl::memory;
 using mlpbench::ConfigError;
 using mlpbench::Dataset;
-using mlpbench::EpochResult;
 using mlpbench::Experiment;
 using Tag = memory::format_tag;
 using Args = std::unordered_map<int, memory>;
@@ -63,38 +58,10 @@ using Args = std::unordered_map<int, memory>;
 constexpr const char* kEnvKeys[] = {"OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
                                     "OMP_PROC_BIND", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"};
 
-volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
-
-struct Options {
-  std::string experiment;
-  std::optional<int> threads, epochs, batch_size;
-  std::optional<uint64_t> seed;
-  size_t train_limit = 0, test_limit = 0;
-  int eval_batch_size = 1000;
+// --weight-format: the format oneDNN picks, or a plain one.
+struct Options : mlpbench::peer::Options {
   std::string weight_format = "any";
-  std::string data_dir, out, config_name = "default";
-  bool force = false, quiet = false;
 };
-
-// The experiment with the command line's overrides; what this peer cannot train is refused by
-// field (exit 2) rather than trained differently.
-Experiment resolve_experiment(const Options& o) {
-  Experiment e = mlpbench::load_experiment(o.experiment);
-  if (o.epochs) e.epochs = *o.epochs;
-  if (o.batch_size) e.batch_size = *o.batch_size;
-  if (o.seed) e.seed = *o.seed;
-  mlpbench::validate_experiment(e, o.experiment);
-  if (e.validation_split > 0) {
-    throw ConfigError(o.experiment + ": /validation_split: the oneDNN peer trains on all training "
-                      "samples; use run_experiment for validation splits");
-  }
-  if (e.callbacks.early_stopping || e.callbacks.reduce_lr_on_plateau) {
-    throw ConfigError(o.experiment + ": /callbacks: the oneDNN peer implements no callbacks; "
-                      "use run_experiment for them");
-  }
-  return e;
-}
 
 // oneDNN's own notation of a memory format: dimensions a, b, ... outermost first, upper case
 // where blocked, then the inner blocks (e.g. "AB16b64a"; plain [in][out] weights are "ba").
@@ -452,11 +419,6 @@ std::string isa_name(dnnl::cpu_isa isa) {
   }
 }
 
-std::string env_or_unset(const char* key) {
-  const char* v = std::getenv(key);
-  return v ? v : "unset";
-}
-
 // What oneDNN chose for the training pass: per layer the weights' format and each primitive's
 // implementation (e.g. "brgemm:avx512_core").
 nlohmann::json chosen(Network& net, memory::dim batch) {
@@ -476,10 +438,7 @@ nlohmann::json chosen(Network& net, memory::dim batch) {
 
 int train(const Options& o) {
   const auto t_wall = std::chrono::steady_clock::now();
-  auto since = [](std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  const Experiment e = resolve_experiment(o);
+  const Experiment e = mlpbench::peer::resolve_experiment(o, "the oneDNN peer");
   if (e.model.back().units != 10 || e.model.back().activation != mlpbench::Activation::kSoftmax) {
     throw ConfigError(o.experiment + ": /model: the oneDNN peer needs a 10-unit softmax output layer");
   }
@@ -490,10 +449,7 @@ int train(const Options& o) {
   // run; OpenMP's threads, created later, inherit this thread's MXCSR.
   _mm_setcsr(_mm_getcsr() | 0x8040);
 
-  const char* env_data = std::getenv("MLPBENCH_DATA");
-  const std::string data_dir = !o.data_dir.empty() ? o.data_dir
-                               : env_data && *env_data ? env_data
-                                                       : mlpbench::repo_root() + "/data";
+  const std::string data_dir = mlpbench::peer::data_dir(o);
   const Dataset train = mlpbench::load_dataset(data_dir, e.dataset, "train", o.train_limit);
   const Dataset test = mlpbench::load_dataset(data_dir, e.dataset, "test", o.test_limit);
   mlpbench::check_same_shape(train, test);
@@ -533,7 +489,9 @@ int train(const Options& o) {
                          {"layers", layers},
                          {"optimizer_loop", "target clones avx512f/avx2/default, OpenMP threads"},
                          {"compiled_with", mlpbench::build_json()["compiler"]}};
-  for (const char* key : kEnvKeys) peer[key] = env_or_unset(key);
+  for (const char* key : kEnvKeys) peer[key] = mlpbench::peer::env_or_unset(key);
+  const std::string first_layer = layers[0]["forward"].get<std::string>() + ", weights " +
+                                  layers[0]["weights_format"].get<std::string>();
   log.json()["build"] = {{"version", version},
                          {"git_commit", mlpbench::git_commit()},
                          {"compiler", "oneDNN " + version},
@@ -542,113 +500,42 @@ int train(const Options& o) {
                          {"simd_config", "peer"},
                          {"simd_targets_compiled", nlohmann::json::array()},
                          {"openmp", true},
-                         {"blas", "oneDNN " + version + " inner product (" + layers[0]["forward"].get<std::string>() +
-                                      ", weights " + layers[0]["weights_format"].get<std::string>() + ")"},
+                         {"blas", "oneDNN " + version + " inner product (" + first_layer + ")"},
                          {"peer_config", peer}};
-  std::vector<EpochResult> history;
-  log.write("running", history, since(t_wall));
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-
-  const double flops_per_sample = mlpbench::Mlp(mlpbench::kExperimentInputs, e.model).training_flops_per_sample();
-  auto rate = [&](uint64_t t) {
-    return e.optimizer.schedule ? mlpbench::schedule_rate(*e.optimizer.schedule, t - 1) : e.optimizer.learning_rate;
-  };
   if (!o.quiet) {
     std::string dims = std::to_string(mlpbench::kExperimentInputs);
     for (const auto& l : e.model) dims += "-" + std::to_string(l.units);
-    std::fprintf(stderr, "onednn_mlp: %s: %s %s, %s %zu/%zu, batch %zu, oneDNN %s (%s), weights %s, "
-                 "%d thread(s), OMP_WAIT_POLICY %s\n", e.name.c_str(), dims.c_str(),
+    std::fprintf(stderr, "onednn_mlp: %s: %s %s, %s %zu/%zu, batch %zu, oneDNN %s (%s), %s, %d thread(s), "
+                 "OMP_WAIT_POLICY %s\n", e.name.c_str(), dims.c_str(),
                  std::string(mlpbench::optimizer_name(e.optimizer.kind)).c_str(), e.dataset.c_str(), n,
-                 test.size(), batch, version.c_str(), isa.c_str(), layers[0]["weights_format"].get<std::string>().c_str(),
-                 threads, env_or_unset("OMP_WAIT_POLICY").c_str());
+                 test.size(), batch, version.c_str(), isa.c_str(), first_layer.c_str(), threads,
+                 mlpbench::peer::env_or_unset("OMP_WAIT_POLICY").c_str());
   }
 
-  mlpbench::Rng shuffle_rng(e.seed, mlpbench::kShuffleStream);
-  const size_t steps = (n + batch - 1) / batch;
-  std::string status = "completed";
-  int code = mlpbench::kExitOk;
-  uint64_t updates = 0;
-  std::vector<uint32_t> order(n);
+  const std::vector<uint32_t>* order = nullptr;
+  std::vector<uint8_t> labels(batch);
   std::vector<int> predicted;
-  for (int epoch = 1; epoch <= e.epochs && status == "completed"; ++epoch) {
-    std::iota(order.begin(), order.end(), 0u);
-    if (e.shuffle) mlpbench::shuffle(order, shuffle_rng);
-    EpochResult r;
-    r.epoch = epoch;
-    r.learning_rate = rate(updates + 1);
-    double loss_sum = 0;
-    uint64_t correct = 0, seen = 0;
-    std::vector<uint8_t> labels(batch);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (size_t s = 0; s < steps; ++s) {
-      const size_t first = s * batch, rows = std::min(n, first + batch) - first;
-      Pass& p = net.pass(static_cast<memory::dim>(rows), true);
-      auto* in = static_cast<float*>(p.input.get_data_handle());
-      for (size_t i = 0; i < rows; ++i) {
-        std::memcpy(in + i * features, x_train.data() + order[first + i] * features, features * sizeof(float));
-        labels[i] = train.labels[order[first + i]];
-      }
-      const float* logits = net.forward(p);
-      auto* diff = static_cast<float*>(p.layers.back().diff_dst.get_data_handle());
-      const double batch_loss = softmax_xent(logits, rows, classes, labels.data(), diff, predicted);
-      for (size_t i = 0; i < rows; ++i) correct += predicted[i] == labels[i];
-      net.backward(p);
-      ++updates;
-      optimizer.step(net.params(), updates, rate(updates));
-      loss_sum += batch_loss;
-      seen += rows;
-      r.steps = s + 1;
-      if (!std::isfinite(batch_loss)) {
-        status = "diverged";
-        code = mlpbench::kExitDiverged;
-        std::fprintf(stderr, "onednn_mlp: training diverged at epoch %d, step %zu (loss %g)\n", epoch, s + 1,
-                     batch_loss / static_cast<double>(rows));
-        break;
-      }
-      if (g_signal) {
-        status = "interrupted";
-        code = 128 + g_signal;
-        break;
-      }
+  mlpbench::peer::Trainer trainer;
+  trainer.on_epoch = [&](const std::vector<uint32_t>& epoch_order) { order = &epoch_order; };
+  trainer.step = [&](size_t first, size_t rows, uint64_t update, double rate) {
+    Pass& p = net.pass(static_cast<memory::dim>(rows), true);
+    auto* in = static_cast<float*>(p.input.get_data_handle());
+    for (size_t i = 0; i < rows; ++i) {
+      const uint32_t sample = (*order)[first + i];
+      std::memcpy(in + i * features, x_train.data() + sample * features, features * sizeof(float));
+      labels[i] = train.labels[sample];
     }
-    r.train_seconds = since(t0);
-    r.learning_rate_end = rate(updates);
-    r.train_loss = loss_sum / static_cast<double>(seen);
-    r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-    r.samples_per_second = static_cast<double>(seen) / r.train_seconds;
-    r.gflops = flops_per_sample * static_cast<double>(seen) / r.train_seconds / 1e9;
-    if (status != "completed") break;  // a partial epoch is not an epoch of the log
-    const auto e0 = std::chrono::steady_clock::now();
-    const mlpbench::Evaluation ev = evaluate(net, x_test, test, static_cast<size_t>(o.eval_batch_size));
-    r.eval_seconds = since(e0);
-    r.test_loss = ev.loss;
-    r.test_accuracy = ev.accuracy;
-    history.push_back(r);
-    log.set_evaluation(ev);
-    if (!std::isfinite(ev.loss)) {
-      status = "diverged";
-      code = mlpbench::kExitDiverged;
-      std::fprintf(stderr, "onednn_mlp: test loss not finite after epoch %d\n", epoch);
-    }
-    if (!o.quiet) {
-      std::fprintf(stderr, "Epoch %d/%d: %zu steps - %.2fs - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
-                   "test_accuracy: %.4f (%.0f samples/s, %.1f GFLOP/s)\n", epoch, e.epochs, r.steps,
-                   r.train_seconds, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy,
-                   r.samples_per_second, r.gflops);
-    }
-    log.write(status == "completed" && epoch < e.epochs ? "running" : status, history, since(t_wall));
-    if (g_signal && status == "completed" && epoch < e.epochs) {
-      status = "interrupted";
-      code = 128 + g_signal;
-    }
-  }
-  if (status == "interrupted") std::fprintf(stderr, "onednn_mlp: interrupted by signal %d\n", code - 128);
-  std::signal(SIGINT, SIG_IGN);
-  std::signal(SIGTERM, SIG_IGN);
-  log.write(status, history, since(t_wall));
-  std::printf("%s\n", out.c_str());
-  return code;
+    const float* logits = net.forward(p);
+    auto* diff = static_cast<float*>(p.layers.back().diff_dst.get_data_handle());
+    mlpbench::peer::Trainer::Step done;
+    done.loss_sum = softmax_xent(logits, rows, classes, labels.data(), diff, predicted);
+    for (size_t i = 0; i < rows; ++i) done.correct += predicted[i] == labels[i];
+    net.backward(p);
+    optimizer.step(net.params(), update, rate);
+    return done;
+  };
+  trainer.evaluate = [&] { return evaluate(net, x_test, test, static_cast<size_t>(o.eval_batch_size)); };
+  return mlpbench::peer::run_epochs(e, n, log, trainer, o, "onednn_mlp", t_wall);
 }
 
 }  // namespace
@@ -662,54 +549,17 @@ int main(int argc, char** argv) {
                "the log exists (see --force); 3 dataset missing or corrupt; 4 diverged; 130/143 "
                "interrupted by SIGINT/SIGTERM; 1 anything else.",
                "onednn_mlp"};
-  app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
-  std::string threads, seed, eval_batch;
-  mlpbench::cli::RunLengthText length;
-  app.add_option("--threads", threads, "OpenMP threads of oneDNN and the optimizer, 1 to 1024 (default: the experiment's, else all cores)");
+  mlpbench::peer::OptionText text;
+  mlpbench::peer::add_options(
+      app, o, text, "OpenMP threads of oneDNN and the optimizer, 1 to 1024 (default: the experiment's, else all cores)",
+      "Log file (default results/runs/<name>/<UTC stamp>-onednn-t<threads>-<format>-p<pid>.json); never replaced "
+      "without --force");
   app.add_option("--weight-format", o.weight_format, "Weights' memory format: any (oneDNN's choice), io (Keras [in][out]) or oi ([out][in])")
       ->check(CLI::IsMember({"any", "io", "oi"}));
-  app.add_option("--seed", seed, "Override the experiment's seed (0 to 2^63-1)");
-  app.add_option("--eval-batch-size", eval_batch, "Batch size of the test-set evaluation (default 1000)");
-  mlpbench::cli::add_run_length_options(app, length, o.data_dir);
-  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-onednn-t<threads>-<format>-p<pid>.json); never replaced without --force");
-  app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
-  app.add_flag("--force", o.force, "Replace an existing log at --out");
-  app.add_flag("--quiet", o.quiet, "Only errors and the log path");
   app.set_version_flag("--version", std::string("onednn_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), oneDNN " + onednn_release());
-  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
-    if (!threads.empty()) o.threads = static_cast<int>(mlpbench::cli::parse_integer(threads, "--threads", 1, 1024));
-    if (!length.epochs.empty()) o.epochs = static_cast<int>(mlpbench::cli::parse_integer(length.epochs, "--epochs", 1, 100000));
-    if (!length.batch_size.empty()) {
-      o.batch_size = static_cast<int>(mlpbench::cli::parse_integer(length.batch_size, "--batch-size", 1, 65536));
-    }
-    if (!seed.empty()) {
-      o.seed = mlpbench::cli::parse_integer(seed, "--seed", 0, std::numeric_limits<int64_t>::max(), " (2^63-1)");
-    }
-    constexpr uint64_t kMaxSamples = std::numeric_limits<int32_t>::max();
-    if (!length.train_limit.empty()) o.train_limit = mlpbench::cli::parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples);
-    if (!length.test_limit.empty()) o.test_limit = mlpbench::cli::parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples);
-    if (!eval_batch.empty()) {
-      o.eval_batch_size = static_cast<int>(mlpbench::cli::parse_integer(eval_batch, "--eval-batch-size", 1, 1 << 20));
-    }
-  }, "onednn_mlp: ");
+  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] { mlpbench::peer::convert_options(text, o); },
+                                                   "onednn_mlp: ");
   if (status) return *status;
-  try {
-    return train(o);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "onednn_mlp: error: %s\n", e.what());
-    return mlpbench::kExitUsage;
-  } catch (const mlpbench::OutputExists& e) {
-    std::fprintf(stderr, "onednn_mlp: error: %s (use --force to replace it)\n", e.what());
-    return mlpbench::kExitUsage;
-  } catch (const mlpbench::DataError& e) {
-    std::fprintf(stderr, "onednn_mlp: error: %s\n", e.what());
-    return mlpbench::kExitData;
-  } catch (const dnnl::error& e) {
-    std::fprintf(stderr, "onednn_mlp: error: oneDNN: %s (status %d)\n", e.what(), static_cast<int>(e.status));
-    return mlpbench::kExitOther;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "onednn_mlp: error: %s\n", e.what());
-    return mlpbench::kExitOther;
-  }
+  return mlpbench::peer::exit_status("onednn_mlp", [&] { return train(o); });
 }
