@@ -53,7 +53,6 @@ using mlpbench::ConfigError;
 using mlpbench::Dataset;
 using mlpbench::Experiment;
 using Tag = memory::format_tag;
-using Args = std::unordered_map<int, memory>;
 
 constexpr const char* kEnvKeys[] = {"OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
                                     "OMP_PROC_BIND", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"};
@@ -190,7 +189,6 @@ struct Pass {
     memory diff_weights;                   // in backward_weights' format
     std::optional<dnnl::reorder> to_weight_format;  // into Param::grad, when the formats differ
     dnnl::inner_product_backward_data backward_data;  // layers above the first
-    memory diff_src;
     dnnl::eltwise_backward relu_backward;  // of this layer's output, in place on its gradient
     memory diff_dst;                       // gradient at this layer's output
     std::string forward_impl, backward_weights_impl, backward_data_impl;
@@ -225,11 +223,11 @@ class Network {
       std::vector<float> rows = mlp.weight_rows(l);
       memory keras(memory::desc({s.out, s.in}, kF32, Tag::io), engine_, rows.data());
       dnnl::reorder(keras, weights.value).execute(stream_, keras, weights.value);
+      stream_.wait();  // before `rows` goes
       std::fill_n(static_cast<float*>(bias.value.get_data_handle()), s.out, 0.0f);
       params_.push_back(std::move(weights));
       params_.push_back(std::move(bias));
     }
-    stream_.wait();
   }
 
   std::vector<Param>& params() { return params_; }
