@@ -57,6 +57,7 @@
 #include <vector>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "mlpbench/build_info.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
@@ -135,32 +136,14 @@ bool select_target(State& state, const std::string& target) {
   return false;
 }
 
-// Rate counter: `per_iteration` units per iteration, divided by the (real) time.
 void set_rate(State& state, const char* name, double per_iteration) {
-  state.counters[name] = Counter(per_iteration, Counter::kIsIterationInvariantRate);
+  mlpbench::bench::set_rate(state, name, per_iteration);
 }
 
-// Runs `iteration(team, i)` for every benchmark iteration i on one team that lives for the
-// whole timing loop (see the comment at the top). `iteration` is called by every thread with
-// the same i; a barrier follows each call.
+// Every benchmark's team has g_threads threads.
 template <typename Iteration>
 void team_loop(State& state, Iteration&& iteration) {
-  // Exactly what `for (auto _ : state)` will run (benchmark.h: StateIterator).
-  const benchmark::IterationCount n = state.error_occurred() ? 0 : state.max_iterations;
-  mlpbench::run_team(g_threads, [&](Team& team) {
-    if (team.leader()) {
-      uint64_t i = 0;
-      for (auto _ : state) {
-        iteration(team, i++);
-        team.sync();
-      }
-    } else {
-      for (benchmark::IterationCount i = 0; i < n; ++i) {
-        iteration(team, static_cast<uint64_t>(i));
-        team.sync();
-      }
-    }
-  });
+  mlpbench::bench::team_loop(state, g_threads, std::forward<Iteration>(iteration));
 }
 
 // ---- GEMMs ----------------------------------------------------------------------------------
@@ -504,11 +487,7 @@ void register_all(const std::vector<std::string>& targets) {
 
 // ---- Command line ----------------------------------------------------------------------------
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
+using mlpbench::bench::join;
 
 bool parse_threads(const std::string& text, int& out) {
   int value = 0;
@@ -577,30 +556,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  const nlohmann::json build = mlpbench::build_json();
-  const nlohmann::json host = mlpbench::host_json();
-  benchmark::AddCustomContext("mlpbench_simd_target",
-                              simd_flag == "all" ? "all" : kernels::active_target());
-  benchmark::AddCustomContext("mlpbench_threads", std::to_string(g_threads));
-  benchmark::AddCustomContext("mlpbench_git_commit", mlpbench::git_commit());
-  benchmark::AddCustomContext("mlpbench_build_type", build.value("build_type", ""));
-  benchmark::AddCustomContext(
-      "mlpbench_simd_compiled",
-      join(build.value("simd_targets_compiled", std::vector<std::string>{})));
-  benchmark::AddCustomContext("mlpbench_simd_supported", join(kernels::supported_targets()));
-  benchmark::AddCustomContext("mlpbench_openmp", build.value("openmp", false) ? "true" : "false");
-  benchmark::AddCustomContext("mlpbench_version", mlpbench::version());
-  benchmark::AddCustomContext("mlpbench_compiler", build.value("compiler", ""));
-  // The build and machine keys of tools/track.py: flags and SIMD config tell builds apart,
-  // memory completes the machine's fingerprint (Google Benchmark records CPUs and caches).
-  benchmark::AddCustomContext("mlpbench_cxx_flags", build.value("cxx_flags", ""));
-  benchmark::AddCustomContext("mlpbench_simd_config", build.value("simd_config", ""));
-  benchmark::AddCustomContext(
-      "mlpbench_memory_bytes",
-      std::to_string(static_cast<unsigned long long>(sysconf(_SC_PHYS_PAGES)) *
-                     static_cast<unsigned long long>(sysconf(_SC_PAGESIZE))));
-  benchmark::AddCustomContext("mlpbench_cpu_model", host.value("cpu_model", ""));
-  benchmark::AddCustomContext("mlpbench_cpu_id", host.value("cpu_id", ""));
+  mlpbench::bench::add_context(simd_flag == "all" ? "all" : kernels::active_target(), g_threads,
+                               kernels::supported_targets());
   if (simd_flag != "all") {
     const kernels::GemmTile tile = kernels::gemm_tile();
     benchmark::AddCustomContext("mlpbench_gemm_tile",

@@ -22,6 +22,8 @@ packages=(
   python3-torch libopenblas0-pthread python3-threadpoolctl
   # the libtorch C++ peer (built only when found)
   libtorch-dev
+  # the oneDNN C++ peer (built only when found) and the vendor-floor benchmark's libraries
+  libdnnl-dev libblis-dev
   # data-parallel training across processes (MPI)
   libopenmpi-dev openmpi-bin
   # datasets

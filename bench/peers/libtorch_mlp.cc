@@ -25,14 +25,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <thread>
@@ -49,28 +45,20 @@
 #include "mlpbench/run_log.h"
 #include "mlpbench/runner.h"
 #include "mlpbench/schedule.h"
+#include "peer_run.h"
 
 namespace {
 
 using mlpbench::ConfigError;
 using mlpbench::Dataset;
-using mlpbench::EpochResult;
 using mlpbench::Experiment;
 
 constexpr const char* kEnvKeys[] = {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                     "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"};
 
-volatile std::sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
-
-struct Options {
-  std::string experiment;
-  std::optional<int> threads, torch_threads, blas_threads, epochs, batch_size;
-  std::optional<uint64_t> seed;
-  size_t train_limit = 0, test_limit = 0;
-  int eval_batch_size = 1000;
-  std::string data_dir, out, config_name = "default";
-  bool force = false, quiet = false;
+// --torch-threads and --blas-threads: set apart, each defaulting to --threads.
+struct Options : mlpbench::peer::Options {
+  std::optional<int> torch_threads, blas_threads;
 };
 
 // OpenBLAS's own API, looked up at run time: libtorch links only the reference BLAS interface
@@ -111,29 +99,6 @@ struct Blas {
     return text;
   }
 };
-
-int parse_int(const std::string& text, const char* option, uint64_t lo, uint64_t hi) {
-  return static_cast<int>(mlpbench::cli::parse_integer(text, option, lo, hi));
-}
-
-// The engine's experiment with the command line's overrides, and what this peer cannot do
-// refused by field (exit 2) rather than silently trained differently.
-Experiment resolve_experiment(const Options& o) {
-  Experiment e = mlpbench::load_experiment(o.experiment);
-  if (o.epochs) e.epochs = *o.epochs;
-  if (o.batch_size) e.batch_size = *o.batch_size;
-  if (o.seed) e.seed = *o.seed;
-  mlpbench::validate_experiment(e, o.experiment);
-  if (e.validation_split > 0) {
-    throw ConfigError(o.experiment + ": /validation_split: the libtorch peer trains on all training "
-                      "samples; use run_experiment for validation splits");
-  }
-  if (e.callbacks.early_stopping || e.callbacks.reduce_lr_on_plateau) {
-    throw ConfigError(o.experiment + ": /callbacks: the libtorch peer implements no callbacks; "
-                      "use run_experiment for them");
-  }
-  return e;
-}
 
 // [n, 784] float32 in [0, 1] and [n] int64 labels.
 std::pair<at::Tensor, at::Tensor> to_tensors(const Dataset& d) {
@@ -265,17 +230,9 @@ std::string parallel_backend() {
   return info.substr(from, info.find('\n', from) - from);
 }
 
-std::string env_or_unset(const char* key) {
-  const char* v = std::getenv(key);
-  return v ? v : "unset";
-}
-
 int train(const Options& o) {
   const auto t_wall = std::chrono::steady_clock::now();
-  auto since = [](std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  const Experiment e = resolve_experiment(o);
+  const Experiment e = mlpbench::peer::resolve_experiment(o, "the libtorch peer");
 
   // Threads: --torch-threads / --blas-threads, else --threads, else the experiment's, else all
   // cores. OpenBLAS's count is set after torch's: torch may reset it when it sizes its pool.
@@ -294,10 +251,7 @@ int train(const Options& o) {
                  blas.describe().c_str());
   }
 
-  const char* env_data = std::getenv("MLPBENCH_DATA");
-  const std::string data_dir = !o.data_dir.empty() ? o.data_dir
-                               : env_data && *env_data ? env_data
-                                                       : mlpbench::repo_root() + "/data";
+  const std::string data_dir = mlpbench::peer::data_dir(o);
   Dataset train = mlpbench::load_dataset(data_dir, e.dataset, "train", o.train_limit);
   const Dataset test = mlpbench::load_dataset(data_dir, e.dataset, "test", o.test_limit);
   mlpbench::check_same_shape(train, test);
@@ -333,7 +287,7 @@ int train(const Options& o) {
                          {"torch_headers_version", TORCH_VERSION},
                          {"torch_package", MLPBENCH_TORCH_PACKAGE},
                          {"compiled_with", mlpbench::build_json()["compiler"]}};
-  for (const char* key : kEnvKeys) peer[key] = env_or_unset(key);
+  for (const char* key : kEnvKeys) peer[key] = mlpbench::peer::env_or_unset(key);
   log.json()["build"] = {{"version", version},
                          {"git_commit", mlpbench::git_commit()},
                          {"compiler", "libtorch " + version},
@@ -344,21 +298,9 @@ int train(const Options& o) {
                          {"openmp", true},
                          {"blas", blas.describe()},
                          {"peer_config", peer}};
-  std::vector<EpochResult> history;
-  log.write("running", history, since(t_wall));
-
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-
   Model model = initial_model(e);
   Optimizer optimizer(e.optimizer, model.params);
-  const double flops_per_sample = mlpbench::Mlp(mlpbench::kExperimentInputs, e.model).training_flops_per_sample();
-  auto rate = [&](uint64_t t) {
-    return e.optimizer.schedule ? mlpbench::schedule_rate(*e.optimizer.schedule, t - 1) : e.optimizer.learning_rate;
-  };
-  mlpbench::Rng shuffle_rng(e.seed, mlpbench::kShuffleStream);
   const size_t n = train.size(), batch = static_cast<size_t>(e.batch_size);
-  const size_t steps = (n + batch - 1) / batch;
   if (!o.quiet) {
     std::string dims = std::to_string(mlpbench::kExperimentInputs);
     for (const auto& l : e.model) dims += "-" + std::to_string(l.units);
@@ -369,87 +311,26 @@ int train(const Options& o) {
                  blas.threads());
   }
 
-  std::string status = "completed";
-  int code = mlpbench::kExitOk;
-  uint64_t updates = 0;
-  std::vector<uint32_t> order(n);
-  for (int epoch = 1; epoch <= e.epochs && status == "completed"; ++epoch) {
-    std::iota(order.begin(), order.end(), 0u);
-    if (e.shuffle) mlpbench::shuffle(order, shuffle_rng);
-    // int64 indices for index_select, the engine's order.
-    const at::Tensor order_t = at::from_blob(order.data(), {static_cast<int64_t>(n)}, at::kInt).to(at::kLong);
-    EpochResult r;
-    r.epoch = epoch;
-    r.learning_rate = rate(updates + 1);
-    double loss_sum = 0;
-    uint64_t correct = 0, seen = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (size_t s = 0; s < steps; ++s) {
-      const int64_t first = static_cast<int64_t>(s * batch);
-      const int64_t last = static_cast<int64_t>(std::min(n, (s + 1) * batch));
-      const at::Tensor idx = order_t.slice(0, first, last);
-      const at::Tensor xb = x_train.index_select(0, idx);
-      const at::Tensor yb = y_train.index_select(0, idx);
-      const at::Tensor logits = model.logits(xb);
-      const at::Tensor loss = at::cross_entropy_loss(logits, yb);
-      const std::vector<at::Tensor> grads = torch::autograd::grad({loss}, model.params);
-      ++updates;
-      optimizer.step(model.params, grads, updates, rate(updates));
-      const double lv = loss.item<double>();
-      const auto rows = static_cast<uint64_t>(last - first);
-      loss_sum += lv * static_cast<double>(rows);
-      correct += static_cast<uint64_t>(logits.detach().argmax(1).eq(yb).sum().item<int64_t>());
-      seen += rows;
-      r.steps = s + 1;
-      if (!std::isfinite(lv)) {
-        status = "diverged";
-        code = mlpbench::kExitDiverged;
-        std::fprintf(stderr, "libtorch_mlp: training diverged at epoch %d, step %zu (loss %g)\n", epoch, s + 1, lv);
-        break;
-      }
-      if (g_signal) {
-        status = "interrupted";
-        code = 128 + g_signal;
-        break;
-      }
-    }
-    r.train_seconds = since(t0);
-    r.learning_rate_end = rate(updates);
-    r.train_loss = loss_sum / static_cast<double>(seen);
-    r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-    r.samples_per_second = static_cast<double>(seen) / r.train_seconds;
-    r.gflops = flops_per_sample * static_cast<double>(seen) / r.train_seconds / 1e9;
-    if (status != "completed") break;  // a partial epoch is not an epoch of the log
-    const auto e0 = std::chrono::steady_clock::now();
-    const mlpbench::Evaluation ev = evaluate(model, x_test, y_test, o.eval_batch_size);
-    r.eval_seconds = since(e0);
-    r.test_loss = ev.loss;
-    r.test_accuracy = ev.accuracy;
-    history.push_back(r);
-    log.set_evaluation(ev);
-    if (!std::isfinite(ev.loss)) {
-      status = "diverged";
-      code = mlpbench::kExitDiverged;
-      std::fprintf(stderr, "libtorch_mlp: test loss not finite after epoch %d\n", epoch);
-    }
-    if (!o.quiet) {
-      std::fprintf(stderr, "Epoch %d/%d: %zu steps - %.2fs - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
-                   "test_accuracy: %.4f (%.0f samples/s, %.1f GFLOP/s)\n", epoch, e.epochs, r.steps,
-                   r.train_seconds, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy,
-                   r.samples_per_second, r.gflops);
-    }
-    log.write(status == "completed" && epoch < e.epochs ? "running" : status, history, since(t_wall));
-    if (g_signal && status == "completed" && epoch < e.epochs) {
-      status = "interrupted";
-      code = 128 + g_signal;
-    }
-  }
-  if (status == "interrupted") std::fprintf(stderr, "libtorch_mlp: interrupted by signal %d\n", code - 128);
-  std::signal(SIGINT, SIG_IGN);
-  std::signal(SIGTERM, SIG_IGN);
-  log.write(status, history, since(t_wall));
-  std::printf("%s\n", out.c_str());
-  return code;
+  at::Tensor order_t;  // the epoch's order as int64 indices for index_select
+  mlpbench::peer::Trainer trainer;
+  trainer.on_epoch = [&](const std::vector<uint32_t>& order) {
+    order_t = at::from_blob(const_cast<uint32_t*>(order.data()), {static_cast<int64_t>(n)}, at::kInt).to(at::kLong);
+  };
+  trainer.step = [&](size_t first, size_t rows, uint64_t update, double rate) {
+    const at::Tensor idx = order_t.slice(0, static_cast<int64_t>(first), static_cast<int64_t>(first + rows));
+    const at::Tensor xb = x_train.index_select(0, idx);
+    const at::Tensor yb = y_train.index_select(0, idx);
+    const at::Tensor logits = model.logits(xb);
+    const at::Tensor loss = at::cross_entropy_loss(logits, yb);
+    const std::vector<at::Tensor> grads = torch::autograd::grad({loss}, model.params);
+    optimizer.step(model.params, grads, update, rate);
+    mlpbench::peer::Trainer::Step done;
+    done.loss_sum = loss.item<double>() * static_cast<double>(rows);
+    done.correct = static_cast<uint64_t>(logits.detach().argmax(1).eq(yb).sum().item<int64_t>());
+    return done;
+  };
+  trainer.evaluate = [&] { return evaluate(model, x_test, y_test, o.eval_batch_size); };
+  return mlpbench::peer::run_epochs(e, n, log, trainer, o, "libtorch_mlp", t_wall);
 }
 
 }  // namespace
@@ -462,49 +343,21 @@ int main(int argc, char** argv) {
                "experiment file, or the log exists (see --force); 3 dataset missing or corrupt; 4 "
                "diverged; 130/143 interrupted by SIGINT/SIGTERM; 1 anything else.",
                "libtorch_mlp"};
-  app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
-  std::string threads, torch_threads, blas_threads, seed, eval_batch;
-  mlpbench::cli::RunLengthText length;
-  app.add_option("--threads", threads, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)");
+  mlpbench::peer::OptionText text;
+  std::string torch_threads, blas_threads;
+  mlpbench::peer::add_options(
+      app, o, text, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)",
+      "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced "
+      "without --force");
   app.add_option("--torch-threads", torch_threads, "torch intra-op threads (default: --threads)");
   app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (default: --threads)");
-  app.add_option("--seed", seed, "Override the experiment's seed (0 to 2^63-1)");
-  app.add_option("--eval-batch-size", eval_batch, "Batch size of the test-set evaluation (default 1000)");
-  mlpbench::cli::add_run_length_options(app, length, o.data_dir);
-  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced without --force");
-  app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
-  app.add_flag("--force", o.force, "Replace an existing log at --out");
-  app.add_flag("--quiet", o.quiet, "Only errors and the log path");
   app.set_version_flag("--version", std::string("libtorch_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), libtorch " + torch_release());
   const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
-    if (!threads.empty()) o.threads = parse_int(threads, "--threads", 1, 1024);
-    if (!torch_threads.empty()) o.torch_threads = parse_int(torch_threads, "--torch-threads", 1, 1024);
-    if (!blas_threads.empty()) o.blas_threads = parse_int(blas_threads, "--blas-threads", 1, 1024);
-    if (!length.epochs.empty()) o.epochs = parse_int(length.epochs, "--epochs", 1, 100000);
-    if (!length.batch_size.empty()) o.batch_size = parse_int(length.batch_size, "--batch-size", 1, 65536);
-    if (!seed.empty()) {
-      o.seed = mlpbench::cli::parse_integer(seed, "--seed", 0, std::numeric_limits<int64_t>::max(), " (2^63-1)");
-    }
-    constexpr uint64_t kMaxSamples = std::numeric_limits<int32_t>::max();
-    if (!length.train_limit.empty()) o.train_limit = mlpbench::cli::parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples);
-    if (!length.test_limit.empty()) o.test_limit = mlpbench::cli::parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples);
-    if (!eval_batch.empty()) o.eval_batch_size = parse_int(eval_batch, "--eval-batch-size", 1, 1 << 20);
+    mlpbench::peer::convert_options(text, o);
+    if (!torch_threads.empty()) o.torch_threads = mlpbench::peer::parse_int(torch_threads, "--torch-threads", 1, 1024);
+    if (!blas_threads.empty()) o.blas_threads = mlpbench::peer::parse_int(blas_threads, "--blas-threads", 1, 1024);
   }, "libtorch_mlp: ");
   if (status) return *status;
-  try {
-    return train(o);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
-    return mlpbench::kExitUsage;
-  } catch (const mlpbench::OutputExists& e) {
-    std::fprintf(stderr, "libtorch_mlp: error: %s (use --force to replace it)\n", e.what());
-    return mlpbench::kExitUsage;
-  } catch (const mlpbench::DataError& e) {
-    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
-    return mlpbench::kExitData;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "libtorch_mlp: error: %s\n", e.what());
-    return mlpbench::kExitOther;
-  }
+  return mlpbench::peer::exit_status("libtorch_mlp", [&] { return train(o); });
 }

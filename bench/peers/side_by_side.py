@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Engine against its PyTorch peers on one experiment, interleaved, for several peer configurations.
 
-    side_by_side.py EXPERIMENT.json [--engine PATH] [--libtorch-peer PATH] [--threads N]
-                    [--rounds R] [--epochs N] [--batch-size N] [--train-limit N]
+    side_by_side.py EXPERIMENT.json [--engine PATH] [--libtorch-peer PATH] [--onednn-peer PATH]
+                    [--threads N] [--rounds R] [--epochs N] [--batch-size N] [--train-limit N]
                     [--test-limit N] [--data-dir DIR] [--peer-config NAME ...] [--out-dir DIR]
                     [--json-out PATH]
 
-Two peers: Debian's Python PyTorch (pytorch_mlp.py) and the libtorch C++ peer (libtorch_mlp,
-built beside the engine when libtorch-dev is installed). The libtorch configurations run the
-latter; the rest run the former.
+Three peers: Debian's Python PyTorch (pytorch_mlp.py), the libtorch C++ peer (libtorch_mlp,
+built beside the engine when libtorch-dev is installed) and the oneDNN C++ peer (onednn_mlp,
+built when libdnnl-dev is installed). The libtorch and onednn configurations run the C++ peers;
+the rest run the Python one.
 
 Each round runs, for every peer configuration in turn, the C++ engine and then the peer
 (engine, peer, engine, peer, ...): both see the same machine conditions, so drifting background
@@ -43,7 +44,8 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 PEER = os.path.join(HERE, "pytorch_mlp.py")
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
-DEFAULT_CONFIGS = ("default", "1thread", "passive", "avx512", "libtorch")
+DEFAULT_CONFIGS = ("default", "1thread", "passive", "avx512", "libtorch", "onednn",
+                   "onednn-1thread")
 sys.path.insert(0, HERE)
 import pytorch_mlp  # noqa: E402  (experiment parsing only; it imports torch lazily)
 import mlpbench_files  # noqa: E402  (on the path pytorch_mlp set: tools/)
@@ -77,8 +79,16 @@ CONFIGS = {
     "libtorch-threads": {"doc": "the libtorch C++ peer with torch and OpenBLAS both on "
                                 "--threads threads, the environment as it is",
                          "peer": "libtorch"},
+    # The oneDNN C++ peer: weights in oneDNN's formats, OpenMP's default (spinning) wait policy.
+    # Which thread count is best depends on the model (bench/peers/README.md), so both run by
+    # default; combine with passive for OMP_WAIT_POLICY=PASSIVE.
+    "onednn": {"doc": "the oneDNN C++ peer on --threads OpenMP threads, weights in the formats "
+                      "oneDNN picks", "peer": "onednn"},
+    "onednn-1thread": {"doc": "the oneDNN C++ peer on 1 thread", "peer": "onednn", "threads": 1},
+    "onednn-plain": {"doc": "the oneDNN C++ peer with plain weights ([in][out], Keras layout)",
+                     "peer": "onednn", "peer_args": ["--weight-format", "io"]},
 }
-PEER_NAMES = {"python": "PyTorch (Python)", "libtorch": "libtorch (C++)"}
+PEER_NAMES = {"python": "PyTorch (Python)", "libtorch": "libtorch (C++)", "onednn": "oneDNN (C++)"}
 __doc__ += "".join(f"  {k:12s} {v['doc']}\n" for k, v in CONFIGS.items())
 
 
@@ -93,7 +103,7 @@ def utc_now():
 def resolve_config(name):
     """'a+b' -> merged changes; raises UsageError for unknown parts."""
     merged = {"name": name, "peer": "python", "threads": None, "torch_threads": None,
-              "set": {}, "unset": [], "args": [], "doc": []}
+              "set": {}, "unset": [], "args": [], "peer_args": [], "doc": []}
     for part in name.split("+"):
         if part not in CONFIGS:
             raise UsageError(f"--peer-config: unknown configuration {part!r} (known: "
@@ -107,11 +117,15 @@ def resolve_config(name):
         merged["set"].update(c.get("set", {}))
         merged["unset"] += c.get("unset", [])
         merged["args"] += c.get("args", [])
+        merged["peer_args"] += c.get("peer_args", [])
         merged["doc"].append(c["doc"])
     merged["doc"] = "; ".join(merged["doc"])
     if merged["peer"] == "libtorch" and (merged["args"] or merged["threads"] is not None):
         raise UsageError(f"--peer-config {name}: combines the libtorch peer with a Python-peer "
                          "option (BLAS choice or thread count)")
+    if merged["peer"] == "onednn" and merged["args"]:
+        raise UsageError(f"--peer-config {name}: combines the oneDNN peer with a Python-peer BLAS "
+                         "choice")
     return merged
 
 
@@ -259,6 +273,16 @@ def summarize(report):
         report["best_ratio_peer_over_engine"] = b["ratio_peer_over_engine"]
 
 
+def onednn_text(c):
+    """What a oneDNN run was, from its log: 'oneDNN 2.6.3, 2 thread(s), weights AB16b64a
+    (brgemm:avx512_core), OMP_WAIT_POLICY unset'."""
+    pc = c["peer_config"]
+    first = (pc.get("layers") or [{}])[0]
+    return (f"{c.get('peer_label')}, {pc.get('threads')} thread(s), weights "
+            f"{first.get('weights_format')} ({first.get('forward')}), OMP_WAIT_POLICY "
+            f"{pc.get('OMP_WAIT_POLICY', 'unset')}")
+
+
 def libtorch_text(c):
     """What a libtorch run was, from its log: 'libtorch 1.13.1, 1 torch thread(s) + 2 OpenBLAS
     thread(s), OPENBLAS_CORETYPE unset, kernel Zen'."""
@@ -313,6 +337,8 @@ def markdown(report):
     for name, c in r["configs"].items():
         if c.get("peer_config") and "torch_threads" in c:
             lines.append(f"Configuration {name}: {libtorch_text(c)}.")
+        elif c.get("peer_config") and c.get("peer") == "onednn":
+            lines.append(f"Configuration {name}: {onednn_text(c)}.")
     if r.get("best_peer_config"):
         ratio = r.get("best_ratio_peer_over_engine")
         lines.append(f"Best peer configuration: **{r['best_peer_config']}** "
@@ -345,6 +371,8 @@ def build_parser():
                    help="run_experiment binary (default build/engine/run_experiment)")
     p.add_argument("--libtorch-peer", help="libtorch_mlp binary for the libtorch configurations "
                    "(default: bench/libtorch_mlp in the engine's build folder)")
+    p.add_argument("--onednn-peer", help="onednn_mlp binary for the oneDNN configurations "
+                   "(default: bench/onednn_mlp in the engine's build folder)")
     p.add_argument("--threads", type=int, help="threads for both (default: the experiment's "
                    "threads, else all cores)")
     p.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
@@ -384,6 +412,10 @@ def main(argv):
         os.path.dirname(os.path.dirname(engine)), "bench", "libtorch_mlp"))
     if args.libtorch_peer and not os.access(libtorch, os.X_OK):
         raise UsageError(f"--libtorch-peer: not found or not executable: {libtorch}")
+    onednn = os.path.abspath(args.onednn_peer or os.path.join(
+        os.path.dirname(os.path.dirname(engine)), "bench", "onednn_mlp"))
+    if args.onednn_peer and not os.access(onednn, os.X_OK):
+        raise UsageError(f"--onednn-peer: not found or not executable: {onednn}")
     overrides = []
     for opt in ("epochs", "batch_size"):
         if getattr(args, opt) is not None:
@@ -420,7 +452,8 @@ def main(argv):
         "schema": "mlpbench.side_by_side/1",
         "started_utc": utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "experiment": exp, "experiment_file": args.experiment,
-        "engine": engine, "peer": PEER, "libtorch_peer": libtorch, "python": args.python,
+        "engine": engine, "peer": PEER, "libtorch_peer": libtorch, "onednn_peer": onednn,
+        "python": args.python,
         "threads": threads, "match_threads": args.match_threads,
         "rounds": args.rounds, "rounds_done": 0, "epochs": args.epochs,
         "train_limit": args.train_limit, "test_limit": args.test_limit,
@@ -466,6 +499,13 @@ def main(argv):
                 entry["skipped"] = (f"{libtorch} is not built (it needs Debian's libtorch-dev; "
                                     "see bench/peers/README.md)")
                 continue
+        elif cfg["peer"] == "onednn":
+            key = ("onednn", env_fingerprint(peer_env(cfg)), tuple(cfg["peer_args"]), peer_threads)
+            entry["blas"] = "(from its log)"
+            if not os.access(onednn, os.X_OK):
+                entry["skipped"] = (f"{onednn} is not built (it needs Debian's libdnnl-dev; see "
+                                    "bench/peers/README.md)")
+                continue
         else:
             key = (env_fingerprint(peer_env(cfg)), tuple(cfg["args"]), peer_threads)
             probe = probe_peer(args.python, cfg, threads,
@@ -507,6 +547,11 @@ def main(argv):
                                 "--blas-threads", str(entry["blas_threads"]), "--quiet", "--out",
                                 log_path, "--force", "--config-name", name])
                         env = peer_env(cfg)
+                    elif cfg["peer"] == "onednn":
+                        cmd = ([onednn] + common + ["--threads", str(entry["peer_threads"]),
+                                                    "--quiet", "--out", log_path, "--force",
+                                                    "--config-name", name] + cfg["peer_args"])
+                        env = peer_env(cfg)
                     else:
                         cmd = ([args.python, PEER] + common +
                                ["--threads", str(entry["peer_threads"]), "--quiet", "--out",
@@ -518,7 +563,7 @@ def main(argv):
                         try:
                             run.update(read_run(log_path))
                             run["ok"] = True
-                            if side == "peer" and cfg["peer"] == "libtorch":
+                            if side == "peer" and cfg["peer"] in ("libtorch", "onednn"):
                                 entry["blas"] = run["blas"]
                                 entry["peer_label"] = run["peer_label"]
                                 entry["peer_config"] = run["peer_config"]

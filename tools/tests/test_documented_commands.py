@@ -64,6 +64,16 @@ CHEAP = {
     "build/bench/mlp_bench --benchmark_filter=TrainStep --benchmark_repetitions=9":
         "build/bench/mlp_bench --benchmark_filter=TrainStep/784-64-32-10/batch:32 "
         "--benchmark_repetitions=2 --benchmark_min_time=0.01",
+    "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/vendor_gemm "
+    "--benchmark_repetitions=5 --benchmark_out=results/runs/vendor_gemm.json":
+        "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/vendor_gemm "
+        "--benchmark_filter=m:32/n:10/k:512/ --benchmark_min_time=0.001 "
+        "--benchmark_out=results/runs/vendor_gemm.json",
+    "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE tools/track.py record --bench "
+    "build/bench/vendor_gemm --set all --threads 2":
+        "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE tools/track.py record --bench "
+        "build/bench/vendor_gemm --filter m:32/n:10/k:512/ --threads 2 --history {tmp}/history "
+        f"{TRACK_QUICK}",
     "build/bench/step_phases 2 B": "build/bench/step_phases 2 B --steps 20",
     "tools/epoch_ab.py experiments/mlp512_5ep.json --a=\"--shards 1\" --b=\"--shards 4\" "
     "--threads 2 --rounds 30":

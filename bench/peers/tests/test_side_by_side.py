@@ -107,3 +107,50 @@ def test_noisy_host_runs_are_named(tmp_path):
     old = side_by_side.read_run(write_log(tmp_path / "o.json", [0.2, 0.2], [0.07, 250.0]))
     assert old["host_noise"] == ["team barrier 250.00 us in an epoch (quiet: below 1 us)"]
     assert side_by_side.read_run(write_log(tmp_path / "q.json", [0.2], [0.07]))["host_noise"] == []
+
+
+ONEDNN = BUILD / "bench" / "onednn_mlp"
+
+
+@pytest.mark.skipif(not ENGINE.exists() or not ONEDNN.exists(),
+                    reason="needs the release build with the oneDNN peer")
+def test_main_runs_the_onednn_peer_in_its_configurations(tmp_path, data_dir, capsys):
+    experiment = Path(__file__).resolve().parents[3] / "experiments" / "smoke.json"
+    out = tmp_path / "out"
+    code = side_by_side.main([str(experiment), "--engine", str(ENGINE), "--epochs", "1",
+                              "--rounds", "1", "--threads", "2",
+                              "--peer-config", "onednn", "onednn-1thread+passive", "onednn-plain",
+                              "--data-dir", str(data_dir), "--out-dir", str(out)])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    configs = summary["configs"]
+    for name, threads, policy, formats in (("onednn", 2, "unset", "any"),
+                                           ("onednn-1thread+passive", 1, "PASSIVE", "any"),
+                                           ("onednn-plain", 2, "unset", "io")):
+        run = configs[name]["peer_runs"][0]
+        assert run["ok"], run
+        config = configs[name]["peer_config"]
+        assert (config["threads"], config["OMP_WAIT_POLICY"], config["weight_format"]) == \
+            (threads, policy, formats)
+        assert config["name"] == name
+    assert configs["onednn-plain"]["peer_config"]["layers"][0]["weights_format"] == "ba"
+    assert "| onednn | oneDNN (C++) |" in stdout and "| 2/1 |" in stdout
+    assert "Configuration onednn-1thread+passive: oneDNN 2." in stdout
+    assert "1 thread(s), weights" in stdout and "OMP_WAIT_POLICY PASSIVE" in stdout
+    assert summary["best_by_peer"]["onednn"] in configs
+
+
+def test_onednn_configurations_resolve_and_refuse_python_blas_options():
+    c = side_by_side.resolve_config("onednn-1thread+passive")
+    assert (c["peer"], c["threads"]) == ("onednn", 1)
+    assert side_by_side.peer_env(c)["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert side_by_side.resolve_config("onednn-plain")["peer_args"] == ["--weight-format", "io"]
+    with pytest.raises(side_by_side.UsageError, match="oneDNN"):
+        side_by_side.resolve_config("onednn+openmp")
+
+
+def test_a_missing_onednn_peer_is_a_usage_error(tmp_path):
+    with pytest.raises(side_by_side.UsageError, match="--onednn-peer"):
+        side_by_side.main([str(tmp_path / "x.json"), "--engine", "/bin/true",
+                           "--onednn-peer", str(tmp_path / "nothing")])
