@@ -13,7 +13,8 @@ several thread counts). A run holds:
 A kernel's memory level is the smallest one whose capacity holds its working set (L1 and L2 once
 per thread, L3 shared, from the run's mlpbench_cache_* context); its roof is
 min(FMA peak of its target and thread count, intensity x that level's bandwidth at that thread
-count). The table gives each kernel's attained fraction of its roof and which roof binds.
+count). The table gives each kernel's attained fraction of its roof and which roof binds, and
+for each training step the same for each of its GEMMs (its phases) with their share of its time.
 A run whose host was noisy (load average above the CPUs, a slow team barrier, more threads than
 CPUs: tools/track_run.py's rules) is marked in the table and the figure.
 """
@@ -273,6 +274,56 @@ def placements(run):
     return [place(k, run.peaks, run.bandwidths, capacities) for k in run.kernels]
 
 
+# ----------------------------------------------------------------------------- step phases
+
+STEP_NAME = re.compile(r"^BM_TrainStep/(\d+(?:-\d+)+)/batch:(\d+)$")
+
+
+def step_phases(widths, batch):
+    """[(phase, GEMM benchmark name)] of one training step, in the order the step runs them:
+    each layer's forward, then from the top layer down its weight gradient with Adam fused and,
+    above the first layer, its input gradient (engine/src/model.cc, backward_layers)."""
+    layers = list(zip(widths, widths[1:]))
+    out = [(f"forward {i + 1} ({a}->{b})", f"BM_GemmForward/m:{batch}/n:{b}/k:{a}")
+           for i, (a, b) in enumerate(layers)]
+    for i in reversed(range(len(layers))):
+        a, b = layers[i]
+        out.append((f"weight grad + Adam {i + 1}", f"BM_GemmWeightGradAdam/m:{a}/n:{b}/k:{batch}"))
+        if i > 0:
+            out.append((f"input grad {i + 1}", f"BM_GemmInputGrad/m:{batch}/n:{a}/k:{b}"))
+    return out
+
+
+def step_report(placed):
+    """Each unsharded training step's distance to its roof, and each of its GEMMs' (its phases),
+    with the share of the step's time each took when measured alone."""
+    by_name = {p.kernel.name: p for p in placed}
+    lines = []
+    for p in placed:
+        match = STEP_NAME.match(p.kernel.name)
+        if not match:
+            continue
+        widths = [int(w) for w in match.group(1).split("-")]
+        step_us = p.kernel.seconds * 1e6
+        lines.append(f"  {p.kernel.name}: {step_us:.1f} us, {100 * p.fraction:.1f}% of its roof "
+                     f"({p.verdict()}); by phase, each GEMM measured alone:")
+        total = 0.0
+        for phase, name in step_phases(widths, int(match.group(2))):
+            q = by_name.get(name)
+            if q is None:
+                lines.append(f"    {phase:<24} {name:<44} not measured in this run")
+                continue
+            us = q.kernel.seconds * 1e6
+            total += us
+            lines.append(f"    {phase:<24} {name:<44} {us:>9.1f} us {100 * us / step_us:>5.1f}% "
+                         f"of the step, {100 * q.fraction:>5.1f}% of its roof ({q.verdict()})")
+        if total > 0:
+            rest = " (the rest: bias sums, softmax, barriers)" if total <= step_us else ""
+            lines.append(f"    {'sum of the phases':<24} {'':<44} {total:>9.1f} us "
+                         f"{100 * total / step_us:>5.1f}%{rest}")
+    return lines
+
+
 # ----------------------------------------------------------------------------- report
 
 def plural(threads):
@@ -296,6 +347,7 @@ def table(runs, placed):
             k = p.kernel
             lines.append(f"  {k.name:<52} {k.gflops:>8.2f} {k.intensity:>7.2f} {p.level:>5} "
                          f"{p.roof:>8.1f} {100 * p.fraction:>6.1f}%  {p.verdict()}")
+        lines.extend(step_report(placed[run.threads]))
     return "\n".join(lines)
 
 

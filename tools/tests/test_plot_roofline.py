@@ -1,8 +1,10 @@
 """tools/plot_roofline.py: the roofline model on synthetic counts, the tool end to end on the
-committed runs in fixtures/roofline (two short mlp_bench runs, at 1 and 2 threads, made by
-`build/bench/mlp_bench --threads=T --benchmark_min_time=0.001 --benchmark_filter='^BM_(FmaPeak|
-Bandwidth/triad|GemmForward/m:32/n:512|GemmWeightGradAdam/m:784/n:512/k:32|Adam/params:52650|
-TrainStep/784-64-32-10/batch:32/real|TeamBarrier)' --benchmark_out=...` on a loaded host), and
+committed runs in fixtures/roofline (two short mlp_bench runs, at 1 and 2 threads, of the FMA
+peak, the triad bandwidth, every GEMM of 784-64-32-10's step at batch 32, Adam and that step, made
+on a loaded host by `build/bench/mlp_bench --threads=T --benchmark_min_time=0.001
+--benchmark_filter='^BM_(FmaPeak|Bandwidth/triad|GemmForward/m:32/n:(64|32|10)/k:(784|64|32)/|
+GemmWeightGradAdam/m:(784|64|32)/n:(64|32|10)/k:32/|GemmInputGrad/m:32/n:(64|32)/k:(32|10)/|
+Adam/params:52650|TrainStep/784-64-32-10/batch:32/real|TeamBarrier)' --benchmark_out=...`), and
 bad inputs."""
 
 import copy
@@ -74,8 +76,26 @@ def test_placement_uses_the_kernels_target_thread_count_and_level():
 
 # ----------------------------------------------------------------------------- end to end
 
-KERNELS = ("BM_GemmForward/m:32/n:512/k:784", "BM_GemmWeightGradAdam/m:784/n:512/k:32",
-           "BM_Adam/params:52650", "BM_TrainStep/784-64-32-10/batch:32")
+PHASES = [("forward 1 (784->64)", "BM_GemmForward/m:32/n:64/k:784"),
+          ("forward 2 (64->32)", "BM_GemmForward/m:32/n:32/k:64"),
+          ("forward 3 (32->10)", "BM_GemmForward/m:32/n:10/k:32"),
+          ("weight grad + Adam 3", "BM_GemmWeightGradAdam/m:32/n:10/k:32"),
+          ("input grad 3", "BM_GemmInputGrad/m:32/n:32/k:10"),
+          ("weight grad + Adam 2", "BM_GemmWeightGradAdam/m:64/n:32/k:32"),
+          ("input grad 2", "BM_GemmInputGrad/m:32/n:64/k:32"),
+          ("weight grad + Adam 1", "BM_GemmWeightGradAdam/m:784/n:64/k:32")]
+KERNELS = tuple(name for _, name in PHASES) + ("BM_Adam/params:52650",
+                                               "BM_TrainStep/784-64-32-10/batch:32")
+
+
+def test_a_steps_phases_are_its_gemms_in_the_order_the_step_runs_them():
+    assert pr.step_phases([784, 64, 32, 10], 32) == PHASES
+    assert pr.step_phases([784, 512, 10], 256) == [
+        ("forward 1 (784->512)", "BM_GemmForward/m:256/n:512/k:784"),
+        ("forward 2 (512->10)", "BM_GemmForward/m:256/n:10/k:512"),
+        ("weight grad + Adam 2", "BM_GemmWeightGradAdam/m:512/n:10/k:256"),
+        ("input grad 2", "BM_GemmInputGrad/m:256/n:512/k:10"),
+        ("weight grad + Adam 1", "BM_GemmWeightGradAdam/m:784/n:512/k:256")]
 
 
 def test_draws_the_fixture_runs_and_prints_every_kernels_verdict(run, tmp_path):
@@ -83,13 +103,21 @@ def test_draws_the_fixture_runs_and_prints_every_kernels_verdict(run, tmp_path):
     assert r.code == 0, r
     assert_png(tmp_path / "roofline.png")
     assert "CPU: AMD EPYC (family 26 model 2)" in r.out
-    rows = [line.split() for line in r.out.splitlines() if line.strip().startswith("BM_")]
+    rows = [line.split() for line in r.out.splitlines()
+            if line.strip().startswith("BM_") and not line.rstrip().endswith(":")]
     assert len(rows) == 2 * len(KERNELS), r.out
     for name in KERNELS:
         assert sum(row[0] == name for row in rows) == 2, name
     for row in rows:
         verdict = " ".join(row[6:])
         assert verdict in ("compute (AVX3 FMA peak)",) + tuple(f"{lv} bandwidth" for lv in pr.LEVELS)
+    # the step's distance to its roof, and each phase's, at both thread counts
+    assert r.out.count("BM_TrainStep/784-64-32-10/batch:32: ") == 2
+    for phase, name in PHASES:
+        lines = [line for line in r.out.splitlines() if line.split()[:len(phase.split()) + 1]
+                 == phase.split() + [name]]
+        assert len(lines) == 2 and all("of its roof (" in line for line in lines), (phase, r.out)
+    assert r.out.count("sum of the phases") == 2
     # the fixture's runs had a load average above the machine's 2 CPUs
     assert r.out.count("NOISY HOST: load average") == 2
 
