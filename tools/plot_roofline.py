@@ -97,8 +97,10 @@ class Placement:
         self.fraction = kernel.gflops / roof_gflops
 
     def verdict(self):
-        return f"compute ({self.kernel.target} FMA peak)" if self.binds == "compute" \
+        text = f"compute ({self.kernel.target} FMA peak)" if self.binds == "compute" \
             else f"{self.level} bandwidth"
+        # above its roof: the roof was measured low (a noisy host?) or the level guessed wrong
+        return text + (", ABOVE THE ROOF" if self.fraction > 1 else "")
 
 
 def place(kernel, peaks, bandwidths, capacities):

@@ -65,6 +65,10 @@ def test_placement_uses_the_kernels_target_thread_count_and_level():
     p = pr.place(k, peaks, bandwidths, pr.team_capacities(CACHE, 1))
     assert (p.binds, p.roof, p.fraction) == ("compute", 100.0, pytest.approx(0.1))
     assert p.verdict() == "compute (AVX2 FMA peak)"
+    # faster than its roof allows: said, not hidden
+    p = pr.place(kernel(1e9, 1e7, 10 << 20, 0.005), peaks, bandwidths, pr.team_capacities(CACHE, 1))
+    assert p.fraction == pytest.approx(2.0)
+    assert p.verdict() == "compute (AVX2 FMA peak), ABOVE THE ROOF"
     # the SSE4 kernel gets the SSE4 peak; 2 threads get the 2-thread roofs and capacities
     p = pr.place(kernel(1e9, 1e7, 1 << 20, 0.1, target="SSE4"), peaks, bandwidths,
                  pr.team_capacities(CACHE, 1))
@@ -109,7 +113,7 @@ def test_draws_the_fixture_runs_and_prints_every_kernels_verdict(run, tmp_path):
     for name in KERNELS:
         assert sum(row[0] == name for row in rows) == 2, name
     for row in rows:
-        verdict = " ".join(row[6:])
+        verdict = " ".join(row[6:]).removesuffix(", ABOVE THE ROOF")
         assert verdict in ("compute (AVX3 FMA peak)",) + tuple(f"{lv} bandwidth" for lv in pr.LEVELS)
     # the step's distance to its roof, and each phase's, at both thread counts
     assert r.out.count("BM_TrainStep/784-64-32-10/batch:32: ") == 2
