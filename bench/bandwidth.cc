@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -53,9 +55,8 @@ MLPBENCH_WIDEST_ISA void triad_kernel(float* __restrict a, const float* __restri
 
 // Integer adds of the float bits: they vectorise without reordering float sums.
 MLPBENCH_WIDEST_ISA uint32_t sum_kernel(const float* __restrict b, size_t n) {
-  const auto* bits = reinterpret_cast<const uint32_t*>(b);
   uint32_t total = 0;
-  for (size_t i = 0; i < n; ++i) total += bits[i];
+  for (size_t i = 0; i < n; ++i) total += std::bit_cast<uint32_t>(b[i]);
   return total;
 }
 

@@ -154,7 +154,9 @@ class Run:
                                                else own)
         self.peaks, self.bandwidths, self.kernels = {}, {}, []
         self.barrier_ns = None
-        positions = {e.get("run_name") or e["name"]: i for i, e in enumerate(bench.benchmarks)}
+        positions = {}  # run name -> index of its first entry, for error messages
+        for i, e in enumerate(bench.benchmarks):
+            positions.setdefault(e.get("run_name") or e["name"], i)
         for run_name, entries in bench.iterations().items():
             seconds = statistics.median(bench.times_ns(run_name, "real_time")) * 1e-9
             self._add(run_name, entries, seconds, own, f"/benchmarks/{positions[run_name]}")
