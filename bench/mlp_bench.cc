@@ -18,10 +18,14 @@
 //   BM_Adam              the Adam update over model A's (and B's) parameters;
 //   BM_SoftmaxXent       softmax cross-entropy with gradient at 32x10 and 256x10;
 //   BM_FmaPeak           the FMA peak of the team (fma_peak_loop on every thread);
-//   BM_TeamBarrier       one barrier of the team.
+//   BM_TeamBarrier       one barrier of the team;
+//   BM_Bandwidth         STREAM-like copy, triad and sum over working sets sized to each cache
+//                        level and DRAM (bandwidth.cc), bytes_per_second.
 // GEMM-bearing benchmarks report GFLOPS (GFLOP/s, 2 flops per multiply-add); steps and
 // evaluation report samples_per_second; Adam reports GBps (28 bytes per parameter per update:
-// p, g, m, v read and p, m, v written).
+// p, g, m, v read and p, m, v written). GEMMs, steps and Adam also report their work counted
+// from the shapes, for the roofline: flops_per_iteration, bytes_per_iteration (the minimum
+// traffic) and working_set_bytes (work_counts.h).
 //
 // Flags (stripped before Google Benchmark sees the rest):
 //   --threads=N          team size (default: $MLPBENCH_THREADS, else mlpbench::available_cpus())
@@ -57,7 +61,9 @@
 #include <vector>
 #include <unistd.h>
 
+#include "bandwidth.h"
 #include "bench_support.h"
+#include "work_counts.h"
 #include "mlpbench/build_info.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
@@ -209,6 +215,9 @@ void BM_Gemm(State& state, GemmCase c, const std::string& target) {
 
   team_loop(state, [&](Team& team, uint64_t) { kernels::gemm(g, team.part()); });
   set_rate(state, "GFLOPS", 2.0 * c.m * c.n * c.k * 1e-9);
+  mlpbench::bench::set_work_counters(
+      state, mlpbench::bench::gemm_counts(c.m, c.n, c.k, g.bias != nullptr, g.mask != nullptr,
+                                          g.adam != nullptr));
 }
 
 // Every GEMM of a training step of both reference models at batch 32 and 256, plus the
@@ -280,6 +289,7 @@ void BM_TrainStep(State& state, const ModelDef& def, size_t batch, const std::st
   benchmark::DoNotOptimize(correct);
   set_rate(state, "samples_per_second", static_cast<double>(batch));
   set_rate(state, "GFLOPS", model.training_flops_per_sample() * batch * 1e-9);
+  mlpbench::bench::set_work_counters(state, mlpbench::bench::step_counts(model, batch));
 }
 
 // Trainer::evaluate on a random 10,000-sample set: per chunk of 1,000, gather the chunk's byte
@@ -371,6 +381,7 @@ void BM_Adam(State& state, size_t params, const std::string& target) {
   });
   set_rate(state, "GBps", 28.0 * params * 1e-9);
   set_rate(state, "params_per_second", static_cast<double>(params));
+  mlpbench::bench::set_work_counters(state, mlpbench::bench::adam_counts(params));
 }
 
 void BM_SoftmaxXent(State& state, size_t rows, const std::string& target) {
@@ -483,6 +494,7 @@ void register_all(const std::vector<std::string>& targets) {
     add(bench_name("BM_FmaPeak", {}, t), [t](State& s) { BM_FmaPeak(s, t); });
   }
   add("BM_TeamBarrier", [](State& s) { BM_TeamBarrier(s); });
+  mlpbench::bench::register_bandwidth_benchmarks(g_threads);
 }
 
 // ---- Command line ----------------------------------------------------------------------------
@@ -558,6 +570,7 @@ int main(int argc, char** argv) {
 
   mlpbench::bench::add_context(simd_flag == "all" ? "all" : kernels::active_target(), g_threads,
                                kernels::supported_targets());
+  mlpbench::bench::add_cache_context();
   if (simd_flag != "all") {
     const kernels::GemmTile tile = kernels::gemm_tile();
     benchmark::AddCustomContext("mlpbench_gemm_tile",

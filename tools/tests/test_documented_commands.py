@@ -58,6 +58,9 @@ CHEAP = {
     "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png":
         "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png",
     # docs/benchmarks.md
+    "tools/roofline_study.sh": "tools/roofline_study.sh --quick",
+    "tools/plot_roofline.py results/roofline -o results/figures/roofline.svg":
+        "tools/plot_roofline.py tools/tests/fixtures/roofline -o {tmp}/roofline.svg",
     "build/bench/mlp_bench --threads=2": f"build/bench/mlp_bench --threads=2 {QUICK_BENCH}",
     "build/bench/mlp_bench --threads=1 --simd-target=all":
         f"build/bench/mlp_bench --threads=1 --simd-target=all {QUICK_BENCH}",

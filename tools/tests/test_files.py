@@ -226,6 +226,8 @@ def own_input_cases(tmp_path):
     weights.write_bytes(safetensors(mlp(784, 16, 10)))
     bench = tmp_path / "bench.svg"
     shutil.copy(fixture("bench", "a.json"), bench)
+    roofline = tmp_path / "roofline.svg"
+    shutil.copy(fixture("roofline", "mlp_bench_t1.json"), roofline)
     reductions = [str(bench_file(tmp_path / f"reduction-r{r}.json", r)) for r in (2, 4)]
     os.link(reductions[0], tmp_path / "reduction.png")
     ab = ["--floats", "1000", "--compute-us", "10", "--optimizer-us", "1"]
@@ -236,6 +238,7 @@ def own_input_cases(tmp_path):
         "plot_runs.py": ("plot_runs.py", ["log.svg", "-o", "log.svg"], log),
         "plot_scaling.py": ("plot_scaling.py", ["sweep", "-o", "sweep.png"],
                             sweep / "t1_avx3.json"),
+        "plot_roofline.py": ("plot_roofline.py", ["roofline.svg", "-o", "roofline.svg"], roofline),
         "plot_model.py": ("plot_model.py", ["model.svg", "-o", "model.svg"], model),
         "plot_eval.py": ("plot_eval.py", ["--weights", "w.svg", "--data-dir", ".", "-o", "w.svg"],
                          weights),
@@ -252,7 +255,7 @@ def own_input_cases(tmp_path):
 
 
 CASES = ["export.py", "export.py folder", "export.py hard link", "plot_runs.py",
-         "plot_scaling.py", "plot_model.py", "plot_eval.py", "plot_eval.py --grid",
+         "plot_scaling.py", "plot_roofline.py", "plot_model.py", "plot_eval.py", "plot_eval.py --grid",
          "show_samples.py",
          "alpha_beta.py -o", "alpha_beta.py --json", "track.py compare"]
 

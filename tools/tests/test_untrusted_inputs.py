@@ -103,6 +103,7 @@ TOOLS_AND_INPUTS = [
                                                    "out.png"]),
     ("plot_scaling.py", "log", "in.json", ["{input}", "-o", "out.png"]),
     ("plot_scaling.py study", "manifest", "study/study.json", ["{dir}", "-o", "out.png"]),
+    ("plot_roofline.py", "bench", "in.json", ["{input}", "-o", "out.png"]),
     ("plot_eval.py --log", "log", "in.json", ["--log", "{input}", "-o", "out.png"]),
     ("plot_eval.py --weights", "weights", "in.st", ["--weights", "{input}", "-o", "out.png"]),
     ("plot_model.py", "log", "in.json", ["{input}", "-o", "out.png"]),

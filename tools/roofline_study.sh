@@ -1,0 +1,50 @@
+#!/bin/bash
+# The roofline of this machine (docs/benchmarks.md, "The roofline"): one mlp_bench run at 1
+# thread and one at every CPU, each with the FMA peak of every SIMD target, the memory bandwidth
+# per level (BM_Bandwidth), and every GEMM of both reference steps, Adam and the training steps
+# with their work counters; then tools/plot_roofline.py draws the figure and prints the table.
+# Timings need a quiet machine (`uptime` load below 0.5).
+#
+#   tools/roofline_study.sh [--quick]   (--quick: a few benchmarks, one short repetition, into a
+#                                        temporary folder removed after; checks the pipeline)
+#
+# Writes results/roofline/mlp_bench_t<T>.json, results/roofline/table.txt and
+# results/figures/roofline.svg. Exit status: 0 success; 1 a benchmark or the figure failed;
+# 2 bad command line or nothing built.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH="$ROOT/build/bench/mlp_bench"
+CPUS=$(nproc)
+THREADS=$( (echo 1; echo "$CPUS") | sort -nu)
+FILTER='^BM_(FmaPeak|Bandwidth|Gemm(Forward|WeightGrad|InputGrad)|Adam|TrainStep/|TeamBarrier)'
+RUN_ARGS=(--simd-target=all --benchmark_repetitions=3)
+OUT="$ROOT/results/roofline"
+FIGURE="$ROOT/results/figures/roofline.svg"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+case "${1:-}" in
+  "") ;;
+  --quick)
+    FILTER='^BM_(FmaPeak|Bandwidth/triad|GemmForward/m:32/n:512|Adam/params:52650|TrainStep/784-64-32-10/batch:32/real|TeamBarrier)'
+    RUN_ARGS=(--benchmark_min_time=0.001)
+    OUT="$TMP/out" FIGURE="$TMP/out/roofline.png" ;;
+  *) echo "usage: tools/roofline_study.sh [--quick]" >&2; exit 2 ;;
+esac
+[ -x "$BENCH" ] || { echo "roofline_study.sh: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
+load=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' && echo "roofline_study.sh: warning: load average $load: timings will be noisy (the table and figure mark it)" >&2
+
+# Measured into a temporary folder, moved into place whole.
+mkdir -p "$TMP/runs"
+for t in $THREADS; do
+  "$BENCH" --threads="$t" "${RUN_ARGS[@]}" --benchmark_filter="$FILTER" \
+    --benchmark_out="$TMP/runs/mlp_bench_t$t.json" >/dev/null 2>"$TMP/bench.err" \
+    || { cat "$TMP/bench.err" >&2; exit 1; }
+done
+/usr/bin/python3 "$ROOT/tools/plot_roofline.py" "$TMP/runs" -o "$TMP/roofline.${FIGURE##*.}" >"$TMP/runs/table.txt" \
+  || exit 1
+mkdir -p "$OUT" "$(dirname "$FIGURE")"
+for f in "$TMP/runs"/*; do mv -f "$f" "$OUT/"; done
+mv -f "$TMP/roofline.${FIGURE##*.}" "$FIGURE"
+cat "$OUT/table.txt"
+echo "roofline_study.sh: runs and table in $OUT, figure $FIGURE" >&2
