@@ -256,7 +256,7 @@ def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path)
     # a private measurement lock: another measurement on the machine must not stall the test
     env = dict(os.environ, MLPBENCH_DATA=str(tiny_data), MPLBACKEND="Agg",
                PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"),
-               TRACK_TOOLS=os.path.join(REPO, "tools"))
+               PYTHONPATH=os.path.join(REPO, "tools"))
     planted = planted_slowdown_repo(tmp_path)
     failures = []
     try:

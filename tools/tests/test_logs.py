@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import fixture
-import mlpbench_logs as ml
+from mlpbench import logs as ml
 import make_fixtures
 
 

@@ -1,9 +1,9 @@
-"""Shared helpers for the mlpbench tools: run logs, benchmark JSON, CLI plumbing.
+"""Run logs and benchmark JSON of the mlpbench tools: loading and validation.
 
-Not a command-line tool itself; the scripts beside it import it. Everything that reads a
-file reports problems as ``ToolError`` with a message that names the file and, for JSON, the
-JSON path (``results/x.json: /epochs/2/test_loss: expected a number, got "abc"``). ``main_guard``
-turns such errors into one line on stderr and exit status 2, without a traceback.
+Everything that reads a file reports problems as ``ToolError`` with a message that names the
+file and, for JSON, the JSON path (``results/x.json: /epochs/2/test_loss: expected a number,
+got "abc"``); ``mlpbench.cli.main_guard`` turns such errors into one line on stderr and exit
+status 2, without a traceback.
 
 Run log schema "mlpbench.run/1" (docs/run-log.md). The validation is strict
 about what the tools use and lenient about the rest, so that logs of running, diverged and
@@ -19,18 +19,13 @@ interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peer
   ``action``, and a ``restored_epoch`` is an integer.
 """
 
-import argparse
 import gzip
 import json
 import math
 import os
-import re
 import statistics
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import mlpbench_files  # noqa: E402
-from mlpbench_files import ToolError, read_bytes  # noqa: E402,F401  (the tools' ml.ToolError, ml.read_bytes)
+from mlpbench.files import ToolError, read_bytes  # noqa: F401 (the tools' ml.ToolError, ml.read_bytes)
 
 RUN_SCHEMA = "mlpbench.run/1"
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
@@ -41,7 +36,6 @@ _EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps", "barrier_us", "val_loss", 
                    "learning_rate", "learning_rate_end")
 _NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us", "val_loss"}
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 # --------------------------------------------------------------------------- JSON helpers
@@ -607,82 +601,3 @@ def format_time_ns(ns):
     value = ns / scale
     decimals = 3 if abs(value) < 10 else 2 if abs(value) < 100 else 1
     return f"{value:.{decimals}f} {unit}"
-
-
-# --------------------------------------------------------------------------- CLI plumbing
-
-FIGURE_FORMATS = (".png", ".svg")
-
-
-def check_output_path(path):
-    """Output files are PNG or SVG, chosen by extension."""
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FIGURE_FORMATS:
-        raise ToolError(f"{path}: unsupported output format \"{ext or '(none)'}\"; "
-                        f"use a .png or .svg file name")
-    return path
-
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (imported lazily: it takes a while)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "mlpbench"  # reproducible SVG ids
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(fig, path):
-    """The figure as PNG or SVG at `path`, whole or not at all (mlpbench_files' rules: never
-    over an input, a link or a special file), its folder made if missing."""
-    check_output_path(path)
-    mlpbench_files.check_output(path)  # refused before any folder is made for it
-    parent = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise ToolError(f"{parent}: cannot create: {e.strerror or e}") from None
-    with mlpbench_files.atomic_output(path, binary=True) as f:
-        if path.lower().endswith(".svg"):
-            fig.savefig(f, format="svg", metadata={"Date": None})
-        else:
-            fig.savefig(f, format="png", dpi=110)
-    print(f"wrote {path}", file=sys.stderr)
-
-
-def arg_parser(prog, doc, epilog):
-    """The tools' argument parser: the module docstring as description, `epilog` (exit status,
-    an example) kept as written."""
-    return argparse.ArgumentParser(prog=prog, description=doc, epilog=epilog,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def add_test_set_args(p, dataset_help):
-    """--dataset, --data-dir and --test-limit: which test set a tool evaluates on."""
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None, help=dataset_help)
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
-    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
-
-
-def main_guard(prog, func, argv=None):
-    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2; Ctrl-C,
-    SIGTERM and SIGHUP end it after clean-up with 128 + the signal's number."""
-    mlpbench_files.terminate_by_exception()
-    try:
-        return func(argv)
-    except ToolError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except mlpbench_files.Terminated as e:
-        print(f"{prog}: terminated by signal {e.signum}", file=sys.stderr)
-        return e.code
-    except BrokenPipeError:
-        return 1
-
-
-def natural_key(text):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
