@@ -17,7 +17,7 @@ packages=(
   # fuzzing (libFuzzer) with clang
   clang-14 libclang-rt-14-dev
   # Python tools and their tests (Debian's interpreter: /usr/bin/python3)
-  python3 python3-matplotlib python3-numpy python3-pytest python3-pytest-xdist python3-yaml
+  python3 python3-matplotlib python3-numpy python3-jsonschema python3-pytest python3-pytest-xdist python3-yaml
   # the PyTorch peer and the BLAS it should use
   python3-torch libopenblas0-pthread python3-threadpoolctl
   # the libtorch C++ peer (built only when found)
