@@ -57,6 +57,8 @@ CHEAP = {
         "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png",
     "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png":
         "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png",
+    "tools/results_page.py results -o results/runs/results.html":
+        "tools/results_page.py results -o results/runs/results.html",
     # docs/benchmarks.md
     "build/bench/mlp_bench --threads=2": f"build/bench/mlp_bench --threads=2 {QUICK_BENCH}",
     "build/bench/mlp_bench --threads=1 --simd-target=all":

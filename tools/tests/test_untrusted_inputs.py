@@ -128,6 +128,7 @@ TOOLS_AND_INPUTS = [
     ("side_by_side.py", "experiment", "in.json", ["{input}", "--rounds", "1", "--engine",
                                                   ENGINE, "--out-dir", "sbs"]),
     ("plot_model.py experiment", "experiment", "in.json", ["{input}", "-o", "out.png"]),
+    ("results_page.py", "log", "results/runs/reference/in.json", ["results", "-o", "out.html"]),
 ]
 NEEDS_ENGINE = {"epoch_ab.py", "side_by_side.py", "plot_model.py experiment"}
 # A missing or folder history entry is no entry at all; a missing study.json makes the folder
@@ -137,7 +138,8 @@ NOT_APPLICABLE = {("track.py history entry", "missing"), ("track.py history entr
                   ("track.py history host state", "folder"),
                   ("track.py history host state", "JSON of another kind"),  # free-form object
                   ("track.py calibration", "missing"),  # none: every benchmark gates
-                  ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder")}
+                  ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder"),
+                  ("results_page.py", "missing")}  # no reference run: the page says so
 
 
 def place(tmp_path, where, base, kind):
