@@ -129,6 +129,7 @@ TOOLS_AND_INPUTS = [
                                                   ENGINE, "--out-dir", "sbs"]),
     ("plot_model.py experiment", "experiment", "in.json", ["{input}", "-o", "out.png"]),
     ("results_page.py", "log", "results/runs/reference/in.json", ["results", "-o", "out.html"]),
+    ("results_tables.py", "log", "results/runs/reference/mlp512_5ep.json", ["results"]),
 ]
 NEEDS_ENGINE = {"epoch_ab.py", "side_by_side.py", "plot_model.py experiment"}
 # A missing or folder history entry is no entry at all; a missing study.json makes the folder
