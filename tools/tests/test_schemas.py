@@ -317,3 +317,18 @@ def test_messages_name_the_pointer_and_suggest_a_key(tmp_path):
         schemas.check("experiment", path, dict(SMALL, optimizer={"name": "adam", "beta_1": "x"}))
     with pytest.raises(schemas.ToolError, match=r"/: missing key \"model\""):
         schemas.check("experiment", path, {k: v for k, v in SMALL.items() if k != "model"})
+
+
+@needs_engine
+def test_the_engine_accepts_a_schema_key_and_checks_it_is_a_string(tmp_path):
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(dict(SMALL, **{"$schema": "../schemas/experiment.schema.json"})))
+    proc = subprocess.run([ENGINE, str(path), "--dry-run"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "$schema" not in json.loads(proc.stdout)  # the resolved experiment has no use for it
+    path.write_text(json.dumps(dict(SMALL, **{"$schema": 3})))
+    proc = subprocess.run([ENGINE, str(path), "--dry-run"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and f"{path}: /$schema: expected a string" in proc.stderr, \
+        proc.stderr
