@@ -7,10 +7,12 @@
 * thread scaling 1 -> 2: the ratio of median epoch times of studies/threads_mlp512's 1- and
   2-thread logs, and whether their numbers are bitwise the same.
 
-It prints the table. In a Markdown file the table sits between the lines
-`<!-- results_tables: headline -->` and `<!-- /results_tables -->`; --check FILE exits 1 when
-the file's table is not the one the logs give (tools/tests/test_results_tables.py checks
-README.md so, and a file is never written over: paste the printed table).
+It prints the table. With --epochs LOG (a path under RESULTS) it prints that run's
+table of epochs instead. In a Markdown file a table sits between the lines
+`<!-- results_tables: headline -->` (or `<!-- results_tables: epochs LOG -->`) and
+`<!-- /results_tables -->`; --check FILE exits 1 when one of the file's tables is not the one
+the logs give (tools/tests/test_results_tables.py checks README.md and results/README.md so;
+a file is never written over: paste the printed table).
 
 Exit status: 0 printed or the same, 1 (--check) different, 2 bad command line or input.
 Example: tools/results_tables.py results --check README.md
@@ -26,14 +28,16 @@ from mlpbench import files as mlpbench_files
 from mlpbench import logs as ml
 
 PROG = "results_tables.py"
-BEGIN, END = "<!-- results_tables: headline -->", "<!-- /results_tables -->"
+BEGIN, END = "<!-- results_tables: ", "<!-- /results_tables -->"
 
 
 def parse_args(argv):
     doc, _, epilog = __doc__.partition("\nExit status")
     p = cli.arg_parser(PROG, doc, "Exit status" + epilog)
     p.add_argument("results", metavar="RESULTS", help="a results folder (results/)")
-    p.add_argument("--check", metavar="FILE.md", help="exit 1 if this file's table differs")
+    p.add_argument("--epochs", metavar="LOG", help="the table of epochs of this run log")
+    p.add_argument("--check", metavar="FILE.md", help="exit 1 if one of this file's tables "
+                                                      "differs")
     return p.parse_args(argv)
 
 
@@ -100,24 +104,58 @@ def headline(results):
     ]
 
 
-def replace_block(path, text, table):
-    """`text` with the lines between the markers replaced by `table`."""
-    lines = text.split("\n")
-    if lines.count(BEGIN) != 1 or lines.count(END) != 1 or lines.index(BEGIN) > lines.index(END):
-        raise ml.ToolError(f"{path}: expected one line {BEGIN} and, after it, one line {END}")
-    return "\n".join(lines[:lines.index(BEGIN) + 1] + table + lines[lines.index(END):])
+def epochs_table(results, log_path):
+    """Every epoch of a run log: losses, accuracies, train seconds and GFLOP/s."""
+    log = ml.load_run_log(os.path.join(results, log_path))
+    lines = ["| epoch | train loss | train acc | test loss | test acc | train s | GFLOP/s |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for e in log.epochs:
+        gflops = e.get("gflops")
+        lines.append(f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_accuracy'] * 100:.2f} % "
+                     f"| {e['test_loss']:.4f} | {e['test_accuracy'] * 100:.2f} % | "
+                     f"{e['train_seconds']:.3f} | "
+                     f"{f'{gflops:.1f}' if ml.is_number(gflops) else '-'} |")
+    return lines
+
+
+def table_of(path, results, marker):
+    """The table a marker line names: `headline` or `epochs LOG`."""
+    words = marker[len(BEGIN):].removesuffix("-->").split()
+    if words == ["headline"]:
+        return headline(results)
+    if len(words) == 2 and words[0] == "epochs":
+        return epochs_table(results, words[1])
+    raise ml.ToolError(f"{path}: {marker}: expected headline or epochs LOG")
+
+
+def regenerated(path, text, results):
+    """`text` with every marked table replaced by the one the logs give."""
+    out, lines, i = [], text.split("\n"), 0
+    while i < len(lines):
+        out.append(lines[i])
+        if lines[i].startswith(BEGIN):
+            end = next((j for j in range(i + 1, len(lines)) if lines[j] == END), None)
+            if end is None:
+                raise ml.ToolError(f"{path}: {lines[i]}: no line {END} after it")
+            out += table_of(path, results, lines[i])
+            i = end
+            continue
+        i += 1
+    if not any(line.startswith(BEGIN) for line in lines):
+        raise ml.ToolError(f"{path}: no table marked {BEGIN}...")
+    return "\n".join(out)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    table = headline(args.results)
     if not args.check:
+        table = epochs_table(args.results, args.epochs) if args.epochs else headline(args.results)
         print("\n".join(table))
         return 0
     text = mlpbench_files.read_bytes(args.check).decode("utf-8", errors="replace")
-    if replace_block(args.check, text, table) != text:
-        print(f"{PROG}: {args.check}: the table is not the logs' (print it with {PROG} "
-              f"{args.results})", file=sys.stderr)
+    if regenerated(args.check, text, args.results) != text:
+        print(f"{PROG}: {args.check}: a table is not the logs' (print it with {PROG} "
+              f"{args.results} [--epochs LOG])", file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,5 @@
-"""tools/results_tables.py: the README's headline table is the one the committed logs give."""
+"""tools/results_tables.py: the tables of README.md and results/README.md are the ones the
+committed logs give."""
 
 import json
 import os
@@ -10,9 +11,17 @@ REPO = os.path.dirname(TOOLS)
 RESULTS = os.path.join(REPO, "results")
 
 
-def test_the_readme_table_is_the_committed_logs_table(run):
-    r = run("results_tables.py", RESULTS, "--check", os.path.join(REPO, "README.md"))
+def test_the_readme_tables_are_the_committed_logs_tables(run):
+    for readme in (os.path.join(REPO, "README.md"), os.path.join(RESULTS, "README.md")):
+        r = run("results_tables.py", RESULTS, "--check", readme)
+        assert r.code == 0, r
+
+
+def test_an_epoch_table(run):
+    r = run("results_tables.py", RESULTS, "--epochs", "runs/reference/mlp512_5ep.json")
     assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert len(lines) == 2 + 5 and lines[2].startswith("| 1 | 0.2041 | 93.95 % |")
 
 
 def test_a_changed_log_changes_the_table_and_the_check_fails(run, tmp_path):
@@ -30,9 +39,9 @@ def test_a_changed_log_changes_the_table_and_the_check_fails(run, tmp_path):
     readme = tmp_path / "README.md"
     shutil.copy(os.path.join(REPO, "README.md"), readme)
     r = run("results_tables.py", results, "--check", readme)
-    assert r.code == 1 and "not the logs'" in r.err, r
+    assert r.code == 1 and "is not the logs'" in r.err, r
     readme.write_text("no markers\n")
     assert_clean_error(run("results_tables.py", results, "--check", readme), "README.md",
-                       "results_tables: headline")
+                       "no table marked")
     (results / "studies" / "threads_mlp512" / "mlp512_5ep-t1-AVX3.json").unlink()
     assert_clean_error(run("results_tables.py", results), "threads_mlp512", "1 and 2 threads")
