@@ -4,7 +4,8 @@
 # SIMD-target study, and a regression comparison. About 20 minutes on 2 cores.
 # Run it on an otherwise idle machine (nothing else compiling or training): every figure is a
 # timing. Usage: tools/reproduce_results.sh [step ...]   (steps: bench reference peers
-# side_by_side threads simd shards regression; default: all)
+# side_by_side threads simd shards regression page; default: all; page: the HTML page of the
+# results and the check of the tables README.md and results/README.md take from the logs)
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -12,7 +13,7 @@ PY=/usr/bin/python3
 RUN=build/engine/run_experiment
 BENCH=build/bench/mlp_bench
 steps=("$@")
-((${#steps[@]})) || steps=(bench reference peers side_by_side threads simd shards regression)
+((${#steps[@]})) || steps=(bench reference peers side_by_side threads simd shards regression page)
 want() { [[ " ${steps[*]} " == *" $1 "* ]]; }
 
 cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
@@ -114,5 +115,14 @@ if want regression; then
   $PY tools/track.py ab --bench-a build/bench/mlp_bench --bench-b build-scalar/bench/mlp_bench \
     --max-blocks 8 | tee results/demo-history/ab_scalar.txt || true
   unset MLPBENCH_HISTORY
+fi
+
+if want page; then
+  echo "== the results page and the README's headline table, from the logs"
+  $PY tools/results_page.py results -o results/runs/results.html
+  for doc in README.md results/README.md; do
+    $PY tools/results_tables.py results --check $doc ||
+      echo "$doc: replace its marked tables with what tools/results_tables.py prints"
+  done
 fi
 echo "done: results/ updated"

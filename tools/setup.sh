@@ -13,11 +13,11 @@ packages=(
   # toolchain
   g++ cmake ninja-build git pkg-config ca-certificates ccache
   # C++ libraries (all found by plain find_package)
-  libhwy-dev nlohmann-json3-dev catch2 libcli11-dev libbenchmark-dev libbenchmark-tools zlib1g-dev
+  libhwy-dev nlohmann-json3-dev catch2 libcli11-dev libbenchmark-dev zlib1g-dev
   # fuzzing (libFuzzer) with clang
   clang-14 libclang-rt-14-dev
   # Python tools and their tests (Debian's interpreter: /usr/bin/python3)
-  python3 python3-matplotlib python3-numpy python3-scipy python3-pytest python3-pytest-xdist
+  python3 python3-matplotlib python3-numpy python3-jsonschema python3-pytest python3-pytest-xdist python3-yaml
   # the PyTorch peer and the BLAS it should use
   python3-torch libopenblas0-pthread python3-threadpoolctl
   # the libtorch C++ peer (built only when found)

@@ -121,7 +121,7 @@ const std::vector<std::string> kTopKeys = {
     "name",    "description", "dataset",          "model",     "loss",
     "optimizer", "epochs",    "batch_size",       "shuffle",   "seed",
     "threads", "shards", "reference",   "validation_split", "callbacks", "target_accuracy",
-    "target_metric"};
+    "target_metric", "$schema"};  // "$schema": the file's JSON Schema, for editors; not read
 const std::vector<std::string> kSchedules = {  // in ScheduleKind's order
     std::string(schedule_name(ScheduleKind::kExponentialDecay)),
     std::string(schedule_name(ScheduleKind::kPiecewiseConstantDecay)),
@@ -749,6 +749,7 @@ Experiment parse_experiment(const nlohmann::json& j, const std::string& source) 
   check_name(ck, "/name", e.name);
   if (const json* d = member(j, "description"))
     e.description = read_string(ck, "/description", *d, "a string");
+  if (const json* s = member(j, "$schema")) read_string(ck, "/$schema", *s, "a string (a schema's URI)");
   e.dataset = read_choice(ck, "/dataset", required(ck, j, "/dataset", quoted_choices(kDatasets)),
                           kDatasets);
   e.model = read_model(ck, required(ck, j, "/model", "a non-empty array of layers"), e.dataset);

@@ -14,8 +14,6 @@ TOOLS = os.path.dirname(TESTS)
 FIXTURES = os.path.join(TESTS, "fixtures")
 PYTHON = "/usr/bin/python3"
 
-sys.path.insert(0, TOOLS)
-sys.path.insert(0, FIXTURES)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

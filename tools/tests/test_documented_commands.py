@@ -57,6 +57,8 @@ CHEAP = {
         "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png",
     "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png":
         "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png",
+    "tools/results_page.py results -o results/runs/results.html":
+        "tools/results_page.py results -o results/runs/results.html",
     # docs/benchmarks.md
     "tools/roofline_study.sh": "tools/roofline_study.sh --quick",
     "tools/plot_roofline.py results/roofline -o results/figures/roofline.svg":
@@ -269,7 +271,7 @@ def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path)
     # a private measurement lock: another measurement on the machine must not stall the test
     env = dict(os.environ, MLPBENCH_DATA=str(tiny_data), MPLBACKEND="Agg",
                PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"),
-               TRACK_TOOLS=os.path.join(REPO, "tools"))
+               PYTHONPATH=os.path.join(REPO, "tools"))
     planted = planted_slowdown_repo(tmp_path)
     failures = []
     try:

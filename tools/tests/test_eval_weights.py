@@ -3,12 +3,11 @@ import json
 import os
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import mlpbench_inputs
+from mlpbench import inputs as mlpbench_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "eval_weights.py"
@@ -68,8 +67,7 @@ def test_a_truncated_file_fails_clearly(tmp_path):
 
 def test_the_logged_confusion_matrix_is_the_weights_file_evaluated_with_numpy(tiny_run):
     data, log, weights = tiny_run
-    sys.path.insert(0, str(TOOL.parent))
-    import eval_weights
+    from mlpbench import eval_weights
     logged = json.loads(log.read_text())["evaluation"]
     ev = eval_weights.evaluate(str(weights), json.loads(log.read_text()), str(data))
     matrix = eval_weights.confusion(ev)

@@ -1,4 +1,4 @@
-"""The tools' file rules (tools/mlpbench_files.py): whole outputs, never over an input, a link
+"""The tools' file rules (tools/mlpbench/files.py): whole outputs, never over an input, a link
 or a special file, temporary files gone on every exit path; and every writing tool given one
 of its own inputs as its output."""
 
@@ -13,8 +13,8 @@ import textwrap
 import pytest
 
 from conftest import PYTHON, TOOLS, fixture
-import mlpbench_files as mf
-import mlpbench_inputs
+from mlpbench import files as mf
+from mlpbench import inputs as mlpbench_inputs
 from test_eval_weights import mlp, safetensors
 from test_rank_study import bench_file
 from test_untrusted_inputs import ENGINE, run_in_process
@@ -70,17 +70,17 @@ def test_a_signal_during_a_write_removes_the_temporary(tmp_path, sig, code):
         import os, signal, sys
         signal.signal({int(sig)}, signal.default_int_handler if {int(sig)} == signal.SIGINT
                       else signal.SIG_DFL)  # Python's own, as if not started under nohup
-        sys.path.insert(0, {TOOLS!r})
-        import mlpbench_logs as ml, mlpbench_files as mf
+        from mlpbench import cli, files as mf
         def main(argv):
             with mf.atomic_output({str(out)!r}) as f:
                 f.write("half")
                 f.flush()
                 os.kill(os.getpid(), {int(sig)})
                 f.write("never")
-        sys.exit(ml.main_guard("t", main))
+        sys.exit(cli.main_guard("t", main))
         """)
-    proc = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=TOOLS))
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     assert out.read_text() == "old" and leftovers(tmp_path) == []

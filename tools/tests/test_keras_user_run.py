@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-import mlpbench_inputs
+from mlpbench import inputs as mlpbench_inputs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 ENGINE = os.path.join(REPO, "build", "engine", "run_experiment")

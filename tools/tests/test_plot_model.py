@@ -3,7 +3,7 @@
 import json
 
 from conftest import assert_clean_error, assert_png, assert_svg, fixture
-import plot_model
+from mlpbench.plots import model as plot_model
 
 
 def test_mlp512_diagram(run, tmp_path):

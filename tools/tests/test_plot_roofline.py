@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-import plot_roofline as pr
+from mlpbench.plots import roofline as pr
 from conftest import assert_clean_error, assert_png, assert_svg, fixture
 
 RUNS = fixture("roofline")

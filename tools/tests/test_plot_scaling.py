@@ -5,8 +5,8 @@ from pathlib import Path
 
 from conftest import assert_clean_error, assert_png, assert_svg, fixture
 import make_fixtures
-import mlpbench_logs as ml
-import plot_scaling
+from mlpbench import logs as ml
+from mlpbench.plots import scaling as plot_scaling
 
 
 def test_sweep_identical_numbers_yes(run, tmp_path):

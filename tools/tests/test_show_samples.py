@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, assert_png, assert_svg, idx_bytes, make_dataset
-import mlpbench_logs as ml
-import mlpbench_inputs
-import show_samples
+from mlpbench import logs as ml
+from mlpbench import inputs as mlpbench_inputs
+from mlpbench.plots import samples as show_samples
 
 
 def test_mnist_raw(run, tmp_path):

@@ -11,8 +11,8 @@ import pytest
 from conftest import TOOLS, assert_clean_error, assert_png, assert_svg, fixture
 import fake_history
 import make_fixtures
-import track
-import track_store
+from mlpbench.tracking import track
+from mlpbench.tracking import store as track_store
 
 FAKE = fixture("fake_mlp_bench.py")
 
@@ -28,7 +28,7 @@ def tr(run, tmp_path):
 
     def _tr(*args, env=None, timeout=300):
         full = {"MLPBENCH_HISTORY": str(hist), "MLPBENCH_LOCK": str(tmp_path / "lock"),
-                "TRACK_TOOLS": TOOLS}
+                "PYTHONPATH": TOOLS}
         full.update(env or {})
         return run("track.py", *args, env=full, timeout=timeout)
 
@@ -129,7 +129,7 @@ def test_any_crash_exits_2_never_1(monkeypatch, capsys):
     assert "internal error: RuntimeError: disk on fire" in capsys.readouterr().err
 
     def missing(argv):
-        raise ImportError("No module named 'scipy'")
+        raise ImportError("No module named 'numpy'")
 
     monkeypatch.setattr(track, "main", missing)
     assert track.guarded([]) == 2
@@ -258,8 +258,8 @@ def test_ab_compares_only_the_benchmarks_both_builds_have(tr, tmp_path):
 
 
 def test_noise_is_what_others_did_not_the_measurements_own_load():
-    import track_host
-    import track_run
+    from mlpbench.tracking import host as track_host
+    from mlpbench.tracking import run as track_run
     hz = os.sysconf("SC_CLK_TCK")
     # 10 s on 2 CPUs: 20 s of capacity; 12 s busy of which 11 s were the benchmark's own
     before, after = (1000 * hz, 0, 500 * hz), (1020 * hz, 0, 512 * hz)
@@ -420,7 +420,7 @@ def test_help():
 
 
 def test_busy_fraction_counts_steal_as_others(monkeypatch):
-    import track_host
+    from mlpbench.tracking import host as track_host
     samples = iter([(1000, 10, 300), (1100, 30, 340)])  # (total, steal, busy) jiffies
     monkeypatch.setattr(track_host, "cpu_times", lambda: next(samples))
     monkeypatch.setattr(track_host.time, "sleep", lambda s: None)

@@ -9,9 +9,9 @@ import re
 
 from conftest import assert_clean_error
 import fake_history
-import track
-import track_bisect
-import track_build
+from mlpbench.tracking import track
+from mlpbench.tracking import bisect as track_bisect
+from mlpbench.tracking import build as track_build
 from test_track import tr  # noqa: F401 - the fixture
 
 BUILD = ("--build-cmd", fake_history.BUILD_CMD, "--bench-path", fake_history.BENCH_PATH)

@@ -79,7 +79,7 @@ def test_the_documented_ci_job_gates_a_planted_slowdown_and_keeps_its_cache(tmp_
                   f"--bench-path {fake_history.BENCH_PATH} --filter BM_Adam/params:407050 "
                   "--repetitions 2 --quiet-wait-s 0")
     options = {"MLPBENCH_HISTORY": str(tmp_path / "history"), "MLPBENCH_LOCK": str(tmp_path / "lock"),
-               "TRACK_TOOLS": TOOLS, "FAKE_BUILD_LOG": str(build_log),
+               "PYTHONPATH": TOOLS, "FAKE_BUILD_LOG": str(build_log),
                "TRACK_OPTIONS": fake_build + " --seed 1", "RECORD_OPTIONS": fake_build}
 
     # a pull request whose head is 30 % slower: the job fails and says so

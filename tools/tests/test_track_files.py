@@ -11,8 +11,8 @@ import threading
 import pytest
 
 from conftest import PYTHON, TOOLS, Result, assert_clean_error, fixture
-import mlpbench_logs as ml
-import track_store
+from mlpbench import logs as ml
+from mlpbench.tracking import store as track_store
 from test_track import make_fake
 
 BENCH = fixture("bench", "a.json")
@@ -20,7 +20,7 @@ BENCH = fixture("bench", "a.json")
 
 def track_env(tmp_path, **extra):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MLPBENCH_HISTORY=str(tmp_path / "h"),
-               TRACK_TOOLS=TOOLS)
+               PYTHONPATH=TOOLS)
     env.pop("MLPBENCH_LOCK", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -8,7 +8,7 @@ import re
 from conftest import assert_png, fixture
 import fake_history
 import make_fixtures
-import track_store
+from mlpbench.tracking import store as track_store
 from test_track import git, tr  # noqa: F401 - tr is a fixture
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))

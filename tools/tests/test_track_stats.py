@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-import track_stats as ts
+from mlpbench.tracking import stats as ts
 
 NAMES = ["gemm", "step_a", "step_b", "adam", "wgrad"]
 

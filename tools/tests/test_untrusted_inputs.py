@@ -7,9 +7,9 @@ timeout."""
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
-import sys
 
 import pytest
 
@@ -26,8 +26,8 @@ HISTORY_ENTRY = "history/raw/0123456789/2026-01-01T000000Z_abc_AVX3.json"
 def calibration_name():
     """history/calibration/<machine>-<build>.json of the machine and build of the B record
     compared (b_same.json): the calibration compare reads."""
-    import mlpbench_logs as ml
-    import track_store
+    from mlpbench import logs as ml
+    from mlpbench.tracking import store as track_store
     context = ml.load_bench(fixture("bench", "b_same.json")).context
     return (f"history/calibration/{track_store.fingerprint(track_store.machine_facts_of(context))}"
             f"-{track_store.fingerprint(track_store.build_facts_of(context))}.json")
@@ -129,6 +129,8 @@ TOOLS_AND_INPUTS = [
     ("side_by_side.py", "experiment", "in.json", ["{input}", "--rounds", "1", "--engine",
                                                   ENGINE, "--out-dir", "sbs"]),
     ("plot_model.py experiment", "experiment", "in.json", ["{input}", "-o", "out.png"]),
+    ("results_page.py", "log", "results/runs/reference/in.json", ["results", "-o", "out.html"]),
+    ("results_tables.py", "log", "results/runs/reference/mlp512_5ep.json", ["results"]),
 ]
 NEEDS_ENGINE = {"epoch_ab.py", "side_by_side.py", "plot_model.py experiment"}
 # A missing or folder history entry is no entry at all; a missing study.json makes the folder
@@ -138,7 +140,8 @@ NOT_APPLICABLE = {("track.py history entry", "missing"), ("track.py history entr
                   ("track.py history host state", "folder"),
                   ("track.py history host state", "JSON of another kind"),  # free-form object
                   ("track.py calibration", "missing"),  # none: every benchmark gates
-                  ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder")}
+                  ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder"),
+                  ("results_page.py", "missing")}  # no reference run: the page says so
 
 
 def place(tmp_path, where, base, kind):
@@ -170,21 +173,25 @@ def cases():
                 yield pytest.param(tool, base, where, argv, kind, id=f"{tool}-{kind}")
 
 
+def module_of(script):
+    """The module that tools/<script>, an entry script, runs."""
+    with open(os.path.join(TOOLS, script), encoding="utf-8") as f:
+        return re.search(r'runpy\.run_module\("([\w.]+)"', f.read()).group(1)
+
+
 def entry_point(script):
-    """The function the script's `if __name__ == "__main__"` calls, taking argv, returning the
+    """The function the module's `if __name__ == "__main__"` calls, taking argv, returning the
     exit status."""
     import importlib
-    import mlpbench_logs as ml
-    if script == "side_by_side.py":
-        sys.path.insert(0, os.path.join(REPO, "bench", "peers"))
-    module = importlib.import_module(script[:-3])
+    from mlpbench import cli
+    module = importlib.import_module(module_of(script))
     if script == "track.py":
         return module.guarded
     if script == "side_by_side.py":
         return module.cli
     if script == "epoch_ab.py":
         return module.main
-    return lambda argv: ml.main_guard(module.PROG, module.main, argv)
+    return lambda argv: cli.main_guard(module.PROG, module.main, argv)
 
 
 class Hung(Exception):
@@ -197,7 +204,7 @@ def _hung(signum, frame):
 
 def run_in_process(script, args, capsys):
     """(exit status, stderr) of the tool's entry point on args."""
-    import mlpbench_files
+    from mlpbench import files as mlpbench_files
     mlpbench_files._inputs.clear()  # each call is its own process on the command line
     entry = entry_point(script)
     capsys.readouterr()
@@ -250,8 +257,7 @@ def test_the_command_line_refuses_a_fifo_without_hanging(tmp_path, monkeypatch, 
                                                          where, argv):
     path, args = setup_case(tmp_path, monkeypatch, tool, base, where, argv, "FIFO")
     script = tool.split()[0]
-    program = os.path.join(REPO, "bench", "peers", script) if script == "side_by_side.py" \
-        else os.path.join(TOOLS, script)
+    program = os.path.join(TOOLS, script)
     proc = subprocess.run([PYTHON, program, *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL,
                           env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
@@ -259,14 +265,13 @@ def test_the_command_line_refuses_a_fifo_without_hanging(tmp_path, monkeypatch, 
 
 
 def test_every_tool_that_reads_files_is_swept():
-    """A new tool must join the sweep: every tools/*.py that runs as a program."""
+    """A new tool must join the sweep: every entry script in tools/, except the test helpers'
+    (they read what the build and the tests write) and the PyTorch peer's (exit statuses of its
+    own, bench/peers/README.md; bench/peers/tests covers its inputs)."""
     programs = {t.split()[0] for t, *_ in TOOLS_AND_INPUTS}
-    here = set()
-    for name in os.listdir(TOOLS):
-        if name.endswith(".py"):
-            with open(os.path.join(TOOLS, name), encoding="utf-8") as f:
-                if 'if __name__ == "__main__":' in f.read():
-                    here.add(name)
+    exempt = ("mlpbench.checks.", "mlpbench.peers.pytorch_mlp")
+    here = {name for name in os.listdir(TOOLS)
+            if name.endswith(".py") and not module_of(name).startswith(exempt)}
     assert len(here) >= 12 and here <= programs, sorted(here - programs)
 
 

@@ -1,12 +1,8 @@
 """Shared by the peer's tests (imported, not a conftest.py: tools/tests has that name): a small
 learnable MNIST-shaped dataset."""
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
-import mlpbench_inputs  # noqa: E402
+from mlpbench import inputs as mlpbench_inputs
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,10 @@
 """side_by_side.py's bookkeeping: what it reads from each run log and how it reports rounds."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from mlpbench.peers import side_by_side
 from peer_fixtures import data_dir  # noqa: F401  (a fixture)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import side_by_side  # noqa: E402
 
 
 def write_log(path, seconds, barriers=None):

@@ -10,8 +10,9 @@ support: when the hosts of two records differed, it reads `hosts differed`."""
 import json
 import math
 
-import mlpbench_logs as ml
-import track_stats as ts
+from mlpbench import logs as ml
+from mlpbench import plotting
+from mlpbench.tracking import stats as ts
 
 SCHEMA = "mlpbench-track-comparison/1"
 HOSTS_DIFFERED = "hosts differed"
@@ -128,17 +129,17 @@ def document(c):
 
 
 def figure(c, output):
-    ml.check_output_path(output)
+    plotting.check_output_path(output)
     fig = draw(c)
-    ml.save_figure(fig, output)
-    ml.pyplot().close(fig)
+    plotting.save_figure(fig, output)
+    plotting.pyplot().close(fig)
 
 
 def draw(c):
     """Each benchmark's change with its interval, coloured by its verdict; the title carries
     the summary line, the overall verdict and its reason."""
     import textwrap
-    plt = ml.pyplot()
+    plt = plotting.pyplot()
     rows = c["rows"]
     fig, ax = plt.subplots(figsize=(10, 2.6 + 0.4 * len(rows)))
     for y, r in enumerate(reversed(rows)):

@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 
-import mlpbench_logs as ml
-from track_run import git
+from mlpbench import logs as ml
+from mlpbench.tracking.run import git
 
 BINARY = "mlp_bench"
 DEFAULT_CACHE_MB = 2048

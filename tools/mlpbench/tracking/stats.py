@@ -18,6 +18,7 @@ so an A/A comparison misses its interval no more often than 1 - confidence, burs
 
 import functools
 import math
+import statistics
 
 import numpy as np
 
@@ -68,8 +69,7 @@ def _lower_rank(cdf, tail):
 
 
 def _normal_rank(total, mean, sd, tail):
-    from scipy.stats import norm
-    k = int(math.floor(mean - norm.ppf(1 - tail) * sd + 0.5))
+    k = int(math.floor(mean - statistics.NormalDist().inv_cdf(1 - tail) * sd + 0.5))
     return max(0, min(k, total))
 
 
@@ -236,13 +236,6 @@ def interleaved(measure, names, threshold, confidence=0.95, min_blocks=4, max_bl
             reason = f"the time budget ({budget_s:g} s) ran out"
             break
     return decide(diffs, threshold, confidence), diffs, reason
-
-
-def detectable_change(interval, threshold=None):
-    """Smallest true change (fraction) that this interval's width could still call a regression:
-    the threshold plus the interval's half-width above the estimate."""
-    half = interval.high - interval.estimate
-    return math.expm1(math.log1p(threshold or 0.0) + half) if math.isfinite(half) else math.inf
 
 
 # ----------------------------------------------------------------------------- change points

@@ -24,9 +24,9 @@ import re
 import sqlite3
 import tempfile
 
-import mlpbench_files
-import mlpbench_logs as ml
-import track_host
+from mlpbench import files as mlpbench_files
+from mlpbench import logs as ml
+from mlpbench.tracking import host as track_host
 
 INDEX_VERSION = "1"
 

@@ -8,7 +8,7 @@ name alone (`BM_Adam`, `TrainStep`), meaning all of its variants. It is never a 
 
 import re
 
-import mlpbench_logs as ml
+from mlpbench import logs as ml
 
 STEP = "BISECT-STEP "
 OUTCOMES = {"good (0)": "good", "bad (1)": "bad", "skip (125)": "skip"}

@@ -1,12 +1,12 @@
 """Running things for tools/track.py: mlp_bench with progress, git, and the wait for a quiet
-host (builds: track_build.py)."""
+host (builds: mlpbench.tracking.build)."""
 
 import subprocess
 import sys
 import time
 
-import mlpbench_logs as ml
-import track_host
+from mlpbench import logs as ml
+from mlpbench.tracking import host as track_host
 
 # The team barrier's round trip is the host probe: on a quiet host it takes 0.03-0.08 us here,
 # on a busy or badly placed VM 0.3 us to hundreds of us; every multi-threaded benchmark slows

@@ -8,7 +8,7 @@ import fcntl
 import os
 import time
 
-import mlpbench_files
+from mlpbench import files as mlpbench_files
 
 LOCK_NAME = "mlpbench-track.lock"
 

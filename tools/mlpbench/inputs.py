@@ -11,14 +11,12 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import mlpbench_files  # noqa: E402
-from mlpbench_files import ToolError  # noqa: E402
+from mlpbench import REPO_ROOT
+from mlpbench import files as mlpbench_files
+from mlpbench.files import ToolError
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}

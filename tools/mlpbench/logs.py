@@ -1,47 +1,29 @@
-"""Shared helpers for the mlpbench tools: run logs, benchmark JSON, CLI plumbing.
+"""Run logs and benchmark JSON of the mlpbench tools: loading and validation.
 
-Not a command-line tool itself; the scripts beside it import it. Everything that reads a
-file reports problems as ``ToolError`` with a message that names the file and, for JSON, the
-JSON path (``results/x.json: /epochs/2/test_loss: expected a number, got "abc"``). ``main_guard``
-turns such errors into one line on stderr and exit status 2, without a traceback.
+Everything that reads a file reports problems as ``ToolError`` with a message that names the
+file and, for JSON, the JSON path (``results/x.json: /epochs/2/test_loss: expected a number,
+got "abc"``); ``mlpbench.cli.main_guard`` turns such errors into one line on stderr and exit
+status 2, without a traceback.
 
-Run log schema "mlpbench.run/1" (docs/run-log.md). The validation is strict
-about what the tools use and lenient about the rest, so that logs of running, diverged and
-interrupted runs (partial summary, maybe no epochs) and logs of the PyTorch peers load too:
-
-* required: ``schema``, ``status``, ``experiment.name``, ``build.compiler``, ``run.threads``,
-  ``run.simd_target``, ``epochs`` (a list) and in every epoch ``epoch``, ``train_loss``,
-  ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``train_seconds``,
-  ``samples_per_second``;
-* losses and accuracies may be ``null`` or NaN (what a diverged run writes);
-* ``host`` and ``summary`` are optional objects; when present their numbers are type-checked;
-* ``callback_events`` is optional; when present every event has an integer ``epoch`` and an
-  ``action``, and a ``restored_epoch`` is an integer.
+Run logs ("mlpbench.run/1", docs/run-log.md) and benchmark records are checked against their
+JSON Schemas (schemas/run-log.schema.json, schemas/benchmark-record.schema.json): strict about
+what the tools use and open to the rest, so that logs of running, diverged, interrupted and
+failed runs and logs of the PyTorch peers load too.
 """
 
-import argparse
 import gzip
 import json
 import math
 import os
-import re
 import statistics
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-import mlpbench_files  # noqa: E402
-from mlpbench_files import ToolError, read_bytes  # noqa: E402,F401  (the tools' ml.ToolError, ml.read_bytes)
+from mlpbench import schemas
+from mlpbench.files import ToolError, read_bytes  # noqa: F401 (the tools' ml.ToolError, ml.read_bytes)
+from mlpbench.schemas import describe_value  # noqa: F401 (the tools' ml.describe_value)
 
 RUN_SCHEMA = "mlpbench.run/1"
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 # Per-epoch numbers that decide whether two runs computed the same thing.
 RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
-_EPOCH_REQUIRED = RESULT_KEYS + ("train_seconds", "samples_per_second")
-_EPOCH_OPTIONAL = ("eval_seconds", "gflops", "steps", "barrier_us", "val_loss", "val_accuracy",
-                   "learning_rate", "learning_rate_end")
-_NULLABLE = set(RESULT_KEYS) | {"gflops", "barrier_us", "val_loss"}
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 # --------------------------------------------------------------------------- JSON helpers
@@ -72,17 +54,6 @@ def load_json(path):
                             f"{body.count(chr(10)) + 1} (truncated?)") from None
         raise ToolError(f"{path}: invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") \
             from None
-
-
-def describe_value(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return "an object" if isinstance(value, dict) else "a list"
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def is_number(value):
@@ -369,69 +340,14 @@ def _num_or_nan(value):
 
 
 def validate_run_log(path, data):
-    c = Checker(path)
-    if not isinstance(data, dict):
-        c.fail("", f"expected a run log object, got {describe_value(data)}")
-    schema = data.get("schema")
-    if schema != RUN_SCHEMA:
+    """A RunLog of `data` (parsed from `path`) if it matches schemas/run-log.schema.json."""
+    if isinstance(data, dict) and data.get("schema") != RUN_SCHEMA:
         if "schema" not in data:
-            c.fail("", f"missing key \"schema\" (not an mlpbench run log; expected \"{RUN_SCHEMA}\")")
-        c.fail("/schema", f"expected \"{RUN_SCHEMA}\", got {describe_value(schema)}")
-    status = c.string(data, "status", "")
-    if status not in STATUSES:
-        c.fail("/status", f"expected one of {', '.join(STATUSES)}, got {describe_value(status)}")
-    exp = c.obj(data, "experiment", "")
-    c.string(exp, "name", "/experiment")
-    ref = c.obj(exp, "reference", "/experiment", required=False)
-    if ref is not None:
-        c.number(ref, "test_accuracy", "/experiment/reference", required=False)
-    build = c.obj(data, "build", "")
-    c.string(build, "compiler", "/build")
-    c.obj(data, "host", "", required=False)
-    run = c.obj(data, "run", "")
-    c.integer(run, "threads", "/run", minimum=1)
-    c.string(run, "simd_target", "/run")
-    c.boolean(run, "flush_denormals", "/run", required=False)
-    c.boolean(run, "host_noisy", "/run", required=False)
-    reasons = run.get("host_noise_reasons")
-    if reasons is not None and not (isinstance(reasons, list)
-                                    and all(isinstance(r, str) for r in reasons)):
-        c.fail("/run/host_noise_reasons", f"expected a list of strings, got "
-                                          f"{describe_value(reasons)}")
-    if "epochs" not in data:
-        c.fail("", "missing key \"epochs\"")
-    epochs = data["epochs"]
-    if not isinstance(epochs, list):
-        c.fail("/epochs", f"expected a list, got {describe_value(epochs)}")
-    for i, e in enumerate(epochs):
-        ptr = f"/epochs/{i}"
-        if not isinstance(e, dict):
-            c.fail(ptr, f"expected an object, got {describe_value(e)}")
-        c.integer(e, "epoch", ptr, minimum=1)
-        for key in _EPOCH_REQUIRED:
-            c.number(e, key, ptr, nullable=key in _NULLABLE)
-        for key in _EPOCH_OPTIONAL:
-            c.number(e, key, ptr, required=False, nullable=key in _NULLABLE)
-    events = data.get("callback_events", [])
-    if not isinstance(events, list):
-        c.fail("/callback_events", f"expected a list, got {describe_value(events)}")
-    for i, event in enumerate(events):
-        ptr = f"/callback_events/{i}"
-        if not isinstance(event, dict):
-            c.fail(ptr, f"expected an object, got {describe_value(event)}")
-        c.integer(event, "epoch", ptr, minimum=1)
-        c.string(event, "action", ptr)
-        for key in ("from", "to"):
-            c.number(event, key, ptr, required=False)
-        if "restored_epoch" in event:
-            c.integer(event, "restored_epoch", ptr, minimum=1)
-    summary = c.obj(data, "summary", "", required=False)
-    if summary is not None:
-        for key, value in summary.items():
-            if key == "target_metric":  # the one word: which accuracy the target is about
-                c.string(summary, key, "/summary")
-            elif value is not None and not is_number(value):
-                c.fail(f"/summary/{key}", f"expected a number, got {describe_value(value)}")
+            raise ToolError(f"{path}: /: missing key \"schema\" (not an mlpbench run log; "
+                            f"expected \"{RUN_SCHEMA}\")")
+        raise ToolError(f"{path}: /schema: expected \"{RUN_SCHEMA}\", got "
+                        f"{schemas.describe_value(data['schema'])}")
+    schemas.check("run-log", path, data)
     return RunLog(path, data)
 
 
@@ -567,30 +483,12 @@ class BenchFile:
 
 
 def validate_bench(path, data):
-    c = Checker(path)
-    if not isinstance(data, dict):
-        c.fail("", f"expected a Google Benchmark JSON object, got {describe_value(data)}")
-    if "benchmarks" not in data:
-        c.fail("", "missing key \"benchmarks\" (not a Google Benchmark JSON output)")
-    if "context" in data and not isinstance(data["context"], dict):
-        c.fail("/context", f"expected an object, got {describe_value(data['context'])}")
-    benchmarks = data["benchmarks"]
-    if not isinstance(benchmarks, list):
-        c.fail("/benchmarks", f"expected a list, got {describe_value(benchmarks)}")
-    for i, entry in enumerate(benchmarks):
-        ptr = f"/benchmarks/{i}"
-        if not isinstance(entry, dict):
-            c.fail(ptr, f"expected an object, got {describe_value(entry)}")
-        c.string(entry, "name", ptr)
-        c.string(entry, "run_name", ptr, required=False)
-        if entry.get("error_occurred"):
-            continue
-        if entry.get("run_type", "iteration") == "iteration":
-            c.number(entry, "real_time", ptr, minimum=0)
-            c.number(entry, "cpu_time", ptr, minimum=0)
-        unit = entry.get("time_unit", "ns")
-        if unit not in _TIME_UNITS:
-            c.fail(f"{ptr}/time_unit", f"expected one of ns, us, ms, s, got {describe_value(unit)}")
+    """A BenchFile of `data` (parsed from `path`) if it matches
+    schemas/benchmark-record.schema.json."""
+    if isinstance(data, dict) and "benchmarks" not in data:
+        raise ToolError(f"{path}: /: missing key \"benchmarks\" (not a Google Benchmark JSON "
+                        f"output)")
+    schemas.check("benchmark-record", path, data)
     return BenchFile(path, data)
 
 
@@ -607,82 +505,3 @@ def format_time_ns(ns):
     value = ns / scale
     decimals = 3 if abs(value) < 10 else 2 if abs(value) < 100 else 1
     return f"{value:.{decimals}f} {unit}"
-
-
-# --------------------------------------------------------------------------- CLI plumbing
-
-FIGURE_FORMATS = (".png", ".svg")
-
-
-def check_output_path(path):
-    """Output files are PNG or SVG, chosen by extension."""
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FIGURE_FORMATS:
-        raise ToolError(f"{path}: unsupported output format \"{ext or '(none)'}\"; "
-                        f"use a .png or .svg file name")
-    return path
-
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (imported lazily: it takes a while)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "mlpbench"  # reproducible SVG ids
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(fig, path):
-    """The figure as PNG or SVG at `path`, whole or not at all (mlpbench_files' rules: never
-    over an input, a link or a special file), its folder made if missing."""
-    check_output_path(path)
-    mlpbench_files.check_output(path)  # refused before any folder is made for it
-    parent = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise ToolError(f"{parent}: cannot create: {e.strerror or e}") from None
-    with mlpbench_files.atomic_output(path, binary=True) as f:
-        if path.lower().endswith(".svg"):
-            fig.savefig(f, format="svg", metadata={"Date": None})
-        else:
-            fig.savefig(f, format="png", dpi=110)
-    print(f"wrote {path}", file=sys.stderr)
-
-
-def arg_parser(prog, doc, epilog):
-    """The tools' argument parser: the module docstring as description, `epilog` (exit status,
-    an example) kept as written."""
-    return argparse.ArgumentParser(prog=prog, description=doc, epilog=epilog,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def add_test_set_args(p, dataset_help):
-    """--dataset, --data-dir and --test-limit: which test set a tool evaluates on."""
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default=None, help=dataset_help)
-    p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
-    p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
-
-
-def main_guard(prog, func, argv=None):
-    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2; Ctrl-C,
-    SIGTERM and SIGHUP end it after clean-up with 128 + the signal's number."""
-    mlpbench_files.terminate_by_exception()
-    try:
-        return func(argv)
-    except ToolError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except mlpbench_files.Terminated as e:
-        print(f"{prog}: terminated by signal {e.signum}", file=sys.stderr)
-        return e.code
-    except BrokenPipeError:
-        return 1
-
-
-def natural_key(text):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]

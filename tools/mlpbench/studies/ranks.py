@@ -23,7 +23,8 @@ import os
 import statistics
 import textwrap
 
-import mlpbench_logs as ml
+from mlpbench import logs as ml
+from mlpbench import plotting
 
 PHASES = ("compute", "reduction", "optimizer", "allgather", "wait")
 PHASE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
@@ -177,7 +178,7 @@ def rank_axis(ax, ranks):
 
 
 def plot(baseline, strong, weak, verdict, details, title, output):
-    plt = ml.pyplot()
+    plt = plotting.pyplot()
     series = ([("strong", strong)] if len(strong) >= 1 else []) + [(f"weak, {rule}", s) for rule, s in weak.items()]
     fig, axes = plt.subplots(1, 4, figsize=(22, 5.6))
     ax_spd, ax_eff, ax_bar, ax_tta = axes
@@ -253,7 +254,7 @@ def plot(baseline, strong, weak, verdict, details, title, output):
              color="darkred" if verdict == "NO" else "black", weight="bold" if verdict == "NO" else "normal")
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.06 + 0.03 * footer.count("\n"), 1, 0.95))
-    ml.save_figure(fig, output)
+    plotting.save_figure(fig, output)
     plt.close(fig)
 
 

@@ -1,0 +1,1 @@
+"""Figures drawn from run logs, study folders and weights files."""

@@ -1,0 +1,1 @@
+"""Studies that run the engine many times: threads/SIMD/shards, ranks, epoch A/B, alpha-beta."""
