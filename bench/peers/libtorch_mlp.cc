@@ -334,16 +334,16 @@ int train(const Options& o) {
                          {"torch_package", MLPBENCH_TORCH_PACKAGE},
                          {"compiled_with", mlpbench::build_json()["compiler"]}};
   for (const char* key : kEnvKeys) peer[key] = env_or_unset(key);
-  log.json()["build"] = {{"version", version},
-                         {"git_commit", mlpbench::git_commit()},
-                         {"compiler", "libtorch " + version},
-                         {"build_type", "libtorch"},
-                         {"cxx_flags", ""},
-                         {"simd_config", "peer"},
-                         {"simd_targets_compiled", nlohmann::json::array()},
-                         {"openmp", true},
-                         {"blas", blas.describe()},
-                         {"peer_config", peer}};
+  log.set_build({{"version", version},
+                 {"git_commit", mlpbench::git_commit()},
+                 {"compiler", "libtorch " + version},
+                 {"build_type", "libtorch"},
+                 {"cxx_flags", ""},
+                 {"simd_config", "peer"},
+                 {"simd_targets_compiled", nlohmann::json::array()},
+                 {"openmp", true},
+                 {"blas", blas.describe()},
+                 {"peer_config", peer}});
   std::vector<EpochResult> history;
   log.write("running", history, since(t_wall));
 

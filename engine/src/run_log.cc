@@ -370,6 +370,24 @@ void RunLog::set_events(const std::vector<CallbackEvent>& events) {
 
 void RunLog::set_evaluation(const Evaluation& e) { log_["evaluation"] = evaluation_json(e); }
 
+void RunLog::set_error(const std::string& message) {
+  if (message.empty()) {
+    log_.erase("error");
+  } else {
+    log_["error"] = message;
+  }
+}
+
+void RunLog::set_granted_threads(int threads) { log_["run"]["threads"] = threads; }
+
+void RunLog::set_distributed(const nlohmann::json& distributed) { log_["distributed"] = distributed; }
+
+void RunLog::add_rank_stats(const nlohmann::json& epoch_stats) {
+  log_["distributed"]["epochs"].push_back(epoch_stats);
+}
+
+void RunLog::set_build(const nlohmann::json& build) { log_["build"] = build; }
+
 namespace {
 std::tm utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

@@ -249,7 +249,7 @@ void end_failed(std::optional<RunLog>& log, const std::exception& ex, const std:
                 double wall_seconds, Comm* comm) {
   if (log) {
     try {
-      log->json()["error"] = ex.what();
+      log->set_error(ex.what());
       log->write("failed", epochs, wall_seconds);
     } catch (const std::exception&) {
       // The log cannot be written either: the message on stderr is all there is.
@@ -360,7 +360,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
   std::optional<RunLog> log;
   for (int attempt = 1; writer; ++attempt) {
     log.emplace(setup.log_path, e.to_json(), run, setup.create_log);
-    if (setup.comm) log->json()["distributed"] = distributed;
+    if (setup.comm) log->set_distributed(distributed);
     log->set_events(trainer.state().events);
     try {
       log->write("running", trainer.state().history, wall());
@@ -418,7 +418,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       create_checkpoint = false;
     };
     auto sync_threads = [&] {
-      if (log) log->json()["run"]["threads"] = trainer.granted_threads();
+      if (log) log->set_granted_threads(trainer.granted_threads());
     };
 
     Progress progress(stderr, quiet, e.epochs,
@@ -449,7 +449,7 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
       const bool checkpoint_due = o.checkpoint_every > 0 && r.epoch % o.checkpoint_every == 0 && r.epoch < e.epochs;
       if (checkpoint_due) checkpoint();  // collective: before rank 0 alone goes on
       if (!log) return;
-      if (setup.comm) log->json()["distributed"]["epochs"].push_back(rank_stats_json(r.epoch, trainer.rank_stats()));
+      if (setup.comm) log->add_rank_stats(rank_stats_json(r.epoch, trainer.rank_stats()));
       log->set_events(trainer.state().events);
       sync_threads();
       if (checkpoint_due) {
@@ -491,13 +491,13 @@ int train_one(const Experiment& e, const Dataset& train, const Dataset& test,
                          e.reference->source.c_str());
           }
           std::fprintf(stderr, "\n");
-          const std::string target = target_report(log->json()["summary"]);
+          const std::string target = target_report(log->json().at("summary"));
           if (!target.empty()) std::fprintf(stderr, "%s\n", target.c_str());
         }
         if (setup.history) *setup.history = trainer.state().history;
-        if (log->json()["run"].value("host_noisy", false)) {
+        if (log->json().at("run").value("host_noisy", false)) {
           std::string why;
-          for (const auto& r : log->json()["run"]["host_noise_reasons"]) {
+          for (const auto& r : log->json().at("run").at("host_noise_reasons")) {
             why += (why.empty() ? "" : "; ") + r.get<std::string>();
           }
           std::fprintf(stderr, "warning: the host was noisy during this run (%s): its timings may be "
