@@ -205,7 +205,7 @@ TEST_CASE("faults: a checkpoint resumes from another folder into the same (absol
   INFO(r.err);
   REQUIRE(r.exit_code == 130);
   const auto c = mlpbench::read_checkpoint(rel_dir + "/rel.ckpt");
-  REQUIRE(c.run_info["log"] == rel_dir + "/rel.json");
+  REQUIRE(c.run_info.log == rel_dir + "/rel.json");
   const auto resumed = run("cd " + s.dir + " && " + s.cmd("--resume work/rel.ckpt"));
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);

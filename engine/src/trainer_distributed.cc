@@ -36,6 +36,12 @@ bool power_of_two(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
 const char* reduction_name(Reduction r) { return r == Reduction::kTree ? "tree" : "mpi"; }
 
+std::optional<Reduction> parse_reduction(const std::string& name) {
+  if (name == "tree") return Reduction::kTree;
+  if (name == "mpi") return Reduction::kMpi;
+  return std::nullopt;
+}
+
 std::string check_rank_count(int ranks, int shards) {
   if (power_of_two(ranks) && shards % ranks == 0) return "";
   std::string allowed;
