@@ -20,6 +20,7 @@
 #include "mlpbench/build_info.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
+#include "median.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;
@@ -176,7 +177,7 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   }
   s["total_train_seconds"] = total;
   s["mean_epoch_seconds"] = total / n;
-  s["median_epoch_seconds"] = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  s["median_epoch_seconds"] = median_of_sorted(times);
   return s;
 }
 
