@@ -41,6 +41,7 @@
 #include "mlpbench/build_info.h"
 #include "mlpbench/cli_options.h"
 #include "mlpbench/dataset.h"
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
@@ -294,10 +295,7 @@ int train(const Options& o) {
                  blas.describe().c_str());
   }
 
-  const char* env_data = std::getenv("MLPBENCH_DATA");
-  const std::string data_dir = !o.data_dir.empty() ? o.data_dir
-                               : env_data && *env_data ? env_data
-                                                       : mlpbench::repo_root() + "/data";
+  const std::string data_dir = !o.data_dir.empty() ? o.data_dir : mlpbench::default_data_dir();
   Dataset train = mlpbench::load_dataset(data_dir, e.dataset, "train", o.train_limit);
   const Dataset test = mlpbench::load_dataset(data_dir, e.dataset, "test", o.test_limit);
   mlpbench::check_same_shape(train, test);
@@ -307,7 +305,7 @@ int train(const Options& o) {
   const std::string version = torch_release();
   const std::string started = mlpbench::utc_timestamp();
   const std::string out = !o.out.empty() ? o.out
-      : mlpbench::repo_root() + "/results/runs/" + e.name + "/" + mlpbench::utc_stamp_compact() +
+      : mlpbench::default_runs_dir() + "/" + e.name + "/" + mlpbench::utc_stamp_compact() +
             "-libtorch-t" + std::to_string(torch_threads) + "b" + std::to_string(blas.threads()) +
             "-p" + std::to_string(::getpid()) + ".json";
 

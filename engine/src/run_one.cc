@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/float_mode.h"
 #include "mlpbench/kernels.h"
@@ -350,7 +351,7 @@ std::string default_log_path(const Experiment& e, int threads, int attempt) {
   std::string name = utc_stamp_compact() + "-s" + std::to_string(e.seed) + "-t" + std::to_string(threads) +
                      "-p" + std::to_string(::getpid());
   if (attempt > 1) name += "-" + std::to_string(attempt);
-  return repo_root() + "/results/runs/" + e.name + "/" + name + ".json";
+  return default_runs_dir() + "/" + e.name + "/" + name + ".json";
 }
 
 std::string replace_extension(const std::string& path, const std::string& ext) {

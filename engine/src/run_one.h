@@ -57,7 +57,7 @@ std::string new_run_id();
 // SIGINT, SIGTERM and SIGHUP stop a run after its current step (checkpoint written).
 void install_signal_handlers();
 
-// <results>/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... for later
+// <default_runs_dir()>/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... for later
 // attempts: unique for a loop over seeds, parallel runs and runs in the same second.
 std::string default_log_path(const Experiment& e, int threads, int attempt);
 std::string replace_extension(const std::string& path, const std::string& ext);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/output_paths.h"
@@ -27,7 +28,7 @@ bool same_numbers(const std::vector<EpochResult>& a, const std::vector<EpochResu
 std::string sweep_folder(const RunPlan& plan, const RunOptions& o) {
   const Experiment& e = plan.experiment;
   const std::string folder = !o.out.empty() ? o.out
-                             : repo_root() + "/results/runs/" + e.name + "/sweep-" + utc_stamp_compact() +
+                             : default_runs_dir() + "/" + e.name + "/sweep-" + utc_stamp_compact() +
                                    "-s" + std::to_string(e.seed) + "-p" + std::to_string(::getpid());
   struct stat st {};
   if (::stat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {

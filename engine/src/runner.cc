@@ -17,10 +17,10 @@
 #include <optional>
 #include <random>
 
-#include "mlpbench/build_config.h"
 #include "mlpbench/checkpoint.h"
 #include "mlpbench/comm.h"
 #include "mlpbench/dataset.h"
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/input_file.h"
@@ -44,13 +44,6 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
   return out;
-}
-
-std::string data_dir_for(const RunOptions& o) {
-  if (!o.data_dir.empty()) return o.data_dir;
-  const char* env = std::getenv("MLPBENCH_DATA");
-  if (env && *env) return env;
-  return repo_root() + "/data";
 }
 
 // The SIMD target of the run (a resumed run's is the checkpoint's), and a sweep's targets
@@ -110,7 +103,7 @@ struct LoadedData {
 
 LoadedData load_data(const RunOptions& o, const RunPlan& plan) {
   const Experiment& e = plan.experiment;
-  const std::string data_dir = data_dir_for(o);
+  const std::string data_dir = !o.data_dir.empty() ? o.data_dir : default_data_dir();
   LoadedData d{load_dataset(data_dir, e.dataset, "train", plan.info.train_limit),
                load_dataset(data_dir, e.dataset, "test", plan.info.test_limit), std::nullopt, {}};
   check_same_shape(d.train, d.test);
@@ -275,12 +268,6 @@ int run_checked(const RunOptions& o) {
 }
 
 }  // namespace
-
-std::string repo_root() {
-  std::error_code ec;
-  if (fs::exists(fs::path(MLPBENCH_SOURCE_ROOT) / "experiments", ec)) return MLPBENCH_SOURCE_ROOT;
-  return fs::current_path(ec).string();
-}
 
 void print_targets() {
   std::printf("compiled:  %s\n", join(kernels::compiled_targets()).c_str());

@@ -12,7 +12,7 @@ struct RunOptions {
   std::optional<int> threads, epochs, batch_size, shards;
   std::optional<uint64_t> seed;
   std::optional<size_t> train_limit, test_limit;  // 0 = all; unset: all, or the checkpoint's
-  std::string data_dir;                     // empty: $MLPBENCH_DATA or <repo>/data
+  std::string data_dir;                     // empty: default_data_dir() (default_paths.h)
   std::string out;                          // log file (a folder for sweeps)
   std::string save_weights;
   std::string simd_target;
@@ -43,9 +43,5 @@ int run(const RunOptions& options);
 
 // Prints compiled, supported and active SIMD targets.
 void print_targets();
-
-// The repository root (for default data and results folders): the source tree this binary was
-// built from if it still exists, else the current folder.
-std::string repo_root();
 
 }  // namespace mlpbench
