@@ -8,6 +8,7 @@
 
 #include "hwy/targets.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/kernels_scalar.h"
 #include "mlpbench/tensor.h"
 #include "test_support.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "mlpbench/run_lock.h"
+#include "io/run_lock.h"
 #include "mlpbench/run_plan.h"
 #include "mlpbench/runner.h"
 #include "run_one.h"

@@ -16,7 +16,7 @@
 #include "mlpbench/kernels.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/progress.h"
-#include "mlpbench/run_identity.h"
+#include "run/run_identity.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/weights.h"
 #include "run_distributed.h"

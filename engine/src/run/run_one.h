@@ -13,7 +13,7 @@
 #include "mlpbench/distributed.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/run_info.h"
-#include "mlpbench/run_lock.h"
+#include "io/run_lock.h"
 #include "mlpbench/runner.h"
 #include "mlpbench/trainer.h"
 

@@ -1,4 +1,4 @@
-#include "mlpbench/run_identity.h"
+#include "run/run_identity.h"
 
 #include <cstdio>
 #include <optional>
