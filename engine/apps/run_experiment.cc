@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
   app.add_option("--sweep-simd", sweep_simd,
                  "One run per SIMD target: a list such as " + targets +
                      " (this machine's), or all (combines with --sweep-threads)");
+  std::string sweep_repeats;
+  app.add_option("--sweep-repeats", sweep_repeats,
+                 "Run every configuration of the sweep N times (1 to 100), round by round: the spread "
+                 "across runs, not across one run's epochs (alone: N runs of the experiment)");
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
   // An option without a row in the table would escape the combination checks.
   for (const CLI::Option* opt : app.get_options()) {
@@ -126,6 +130,7 @@ int main(int argc, char** argv) {
     if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
     if (!length.train_limit.empty()) o.train_limit = parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
     if (!length.test_limit.empty()) o.test_limit = parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
+    if (!sweep_repeats.empty()) o.sweep_repeats = static_cast<int>(parse_integer(sweep_repeats, "--sweep-repeats", 1, 100));
     if (!checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(checkpoint_every, "--checkpoint-every", 1, 100000));
     if (!sweep_threads.empty()) o.sweep_threads = parse_list<int>(sweep_threads, "--sweep-threads");
     if (!sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(sweep_simd, "--sweep-simd");

@@ -128,6 +128,10 @@ double fma_peak_loop(size_t iterations);
 std::vector<std::string> compiled_targets();          // compiled into this binary, best first
 std::vector<std::string> supported_targets();         // compiled and supported by this CPU
 std::string active_target();                          // what dispatch uses now
+// Whether the active target rounds a*b+c once (a fused multiply-add: AVX2 and later) or twice
+// (SSE4, the emulated and scalar targets). Targets of one kind give bitwise the same numbers;
+// the two kinds differ by design.
+bool active_target_fuses_multiply_add();
 // Restricts dispatch to one compiled and supported target (case-insensitive name); false if
 // there is none of that name. An empty name restores the default (the best target).
 bool select_simd_target(const std::string& name);

@@ -54,11 +54,17 @@ std::string target_report(const nlohmann::json& summary);
 struct SweepRow {
   int threads = 1;
   std::string target;
+  bool fused_multiply_add = true;  // the target's kind: only targets of one kind compute alike
   double median_epoch_seconds = 0;
-  bool identical = true;  // per-epoch losses and accuracies bitwise those of the first row
-  int batch_size = 0;     // a batch-size sweep's (0: not one); identity is then per batch size
+  // Per-epoch losses and accuracies bitwise those of the first run of the same batch size and
+  // target kind.
+  bool identical = true;
+  int batch_size = 0;  // a batch-size sweep's (0: not one); identity is then per batch size
+  int round = 1;       // which repeat (--sweep-repeats)
 };
-// configuration | s/epoch | speed-up (against the first row) | identical numbers (yes/no).
+// One line per configuration: configuration | runs | s/epoch (the median over its runs of each
+// run's median epoch) | spread (fastest-slowest run) | speed-up (against the first) | identical
+// numbers (yes/no, every run of it).
 std::string sweep_table(const std::vector<SweepRow>& rows);
 
 }  // namespace mlpbench

@@ -18,7 +18,9 @@ struct SweepPlan {
   std::vector<int> threads;          // empty: the run's threads
   std::vector<std::string> targets;  // empty: the run's target; {"all"}: every supported one
   std::vector<int> batch_sizes;      // empty: not a batch-size sweep
-  bool any() const { return !threads.empty() || !targets.empty() || !batch_sizes.empty(); }
+  int repeats = 0;                   // runs of each configuration, round by round (0: not given, 1)
+  bool any() const { return !threads.empty() || !targets.empty() || !batch_sizes.empty() || repeats > 0; }
+  int rounds() const { return repeats > 0 ? repeats : 1; }
   bool all_targets() const { return targets.size() == 1 && targets.front() == "all"; }
 };
 

@@ -27,6 +27,7 @@ struct RunOptions {
   std::vector<int> sweep_threads;
   std::vector<std::string> sweep_simd;
   std::vector<int> sweep_batch_size;
+  int sweep_repeats = 0;  // every configuration of a sweep this many times, round by round (0: not given)
   // How the learning rate follows the batch size B, against the experiment file's B0:
   // "none", "linear" (x B / B0) or "sqrt" (x sqrt(B / B0)).
   std::string lr_scaling = "none";

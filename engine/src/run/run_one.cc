@@ -129,6 +129,7 @@ class OneRun {
                           {"test_samples", data_.test.size()}};
     if (data_.validation) run["validation_samples"] = data_.validation->size();
     if (setup_.run_info.lr_scaling) run["lr_scaling"] = lr_scaling_log(*setup_.run_info.lr_scaling);
+    if (setup_.sweep_round > 0) run["sweep_round"] = setup_.sweep_round;
     info_ = setup_.run_info;
     info_.identity = identity_;
     if (setup_.resume) {

@@ -41,6 +41,7 @@ struct RunSetup {
   bool summary = true;          // print the model summary (a sweep prints it once)
   std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
   int sweep_batch_size = 0;     // a batch-size sweep's batch size (0: not one)
+  int sweep_round = 0;          // which repeat of its configuration (--sweep-repeats; 0: none)
   Comm* comm = nullptr;         // distributed: this process's job (rank 0 writes the files)
   Reduction reduction = Reduction::kTree;
   RunLocks* locks = nullptr;    // the writer holds its log's and checkpoint's locks here

@@ -57,6 +57,9 @@ void check_sweep(const SweepPlan& s) {
       throw ConfigError("--sweep-batch-size: " + std::to_string(b) + " is given twice (each size is one run and one log)");
     }
   }
+  if (s.repeats < 0 || s.repeats > 100) {
+    throw ConfigError("--sweep-repeats: expected 1 to 100, got " + std::to_string(s.repeats));
+  }
 }
 
 Reduction reduction_of(const std::string& name, const char* what) {
@@ -108,7 +111,7 @@ RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::st
     throw ConfigError("--warmup-epochs: " + std::to_string(o.warmup_epochs) + " epochs of warmup in a run of " +
                       std::to_string(p.experiment.epochs) + "; give at most the run's epochs");
   }
-  p.sweep = {o.sweep_threads, o.sweep_simd, o.sweep_batch_size};
+  p.sweep = {o.sweep_threads, o.sweep_simd, o.sweep_batch_size, o.sweep_repeats};
   check_sweep(p.sweep);
   // A resumed run computes with the target and reduction it started with.
   const nlohmann::json* identity =

@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+
 #include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
@@ -37,7 +40,9 @@ std::string sweep_folder(const RunPlan& plan, const RunOptions& o) {
   return folder;
 }
 
-// One setup per run, batch size outermost, then target, then threads; every run's files.
+// One setup per run: round by round (--sweep-repeats), and within a round batch size outermost,
+// then target, then threads, so that repeats of a configuration meet the machine at different
+// times; every run's files.
 std::vector<RunSetup> sweep_setups(const RunPlan& plan, const RunOptions& o, const std::string& folder,
                                    int default_threads, RunLocks& locks, std::vector<PlannedOutput>& outputs) {
   const Experiment& e = plan.experiment;
@@ -48,28 +53,33 @@ std::vector<RunSetup> sweep_setups(const RunPlan& plan, const RunOptions& o, con
   if (targets.empty()) targets.push_back(plan.simd_target.empty() ? kernels::active_target() : plan.simd_target);
   const bool batch_sweep = !plan.sweep.batch_sizes.empty();
   const std::vector<int> batch_sizes = batch_sweep ? plan.sweep.batch_sizes : std::vector<int>{e.batch_size};
+  const int rounds = plan.sweep.rounds();
   std::vector<RunSetup> setups;
-  for (int batch : batch_sizes) {
-    for (const std::string& target : targets) {
-      select_target_or_throw(target, plan.sweep.targets.empty() ? "--simd-target" : "--sweep-simd");
-      for (int threads : thread_counts) {
-        RunSetup s;
-        s.threads = threads;
-        s.sweep_batch_size = batch_sweep ? batch : 0;
-        s.log_path = folder + "/" + e.name + (batch_sweep ? "-b" + std::to_string(batch) : "") + "-t" +
-                     std::to_string(threads) + "-" + kernels::active_target() + ".json";
-        s.create_log = !o.force;
-        s.checkpoint_path = replace_extension(s.log_path, ".ckpt");
-        s.create_checkpoint = !o.force;
-        outputs.push_back({s.log_path, "sweep log", o.force});
-        outputs.push_back({s.checkpoint_path, "sweep checkpoint", o.force});
-        s.run_info = plan.info;
-        s.run_info.simd_target = target;
-        s.run_info.run_id = new_run_id();
-        s.run_info.reference_applies = plan.info.reference_applies && (!batch_sweep || batch == plan.as_written.batch_size);
-        s.summary = setups.empty();
-        s.locks = &locks;
-        setups.push_back(s);
+  for (int round = 1; round <= rounds; ++round) {
+    for (int batch : batch_sizes) {
+      for (const std::string& target : targets) {
+        select_target_or_throw(target, plan.sweep.targets.empty() ? "--simd-target" : "--sweep-simd");
+        for (int threads : thread_counts) {
+          RunSetup s;
+          s.threads = threads;
+          s.sweep_batch_size = batch_sweep ? batch : 0;
+          s.sweep_round = rounds > 1 ? round : 0;
+          s.log_path = folder + "/" + e.name + (batch_sweep ? "-b" + std::to_string(batch) : "") + "-t" +
+                       std::to_string(threads) + "-" + kernels::active_target() +
+                       (rounds > 1 ? "-r" + std::to_string(round) : "") + ".json";
+          s.create_log = !o.force;
+          s.checkpoint_path = replace_extension(s.log_path, ".ckpt");
+          s.create_checkpoint = !o.force;
+          outputs.push_back({s.log_path, "sweep log", o.force});
+          outputs.push_back({s.checkpoint_path, "sweep checkpoint", o.force});
+          s.run_info = plan.info;
+          s.run_info.simd_target = target;
+          s.run_info.run_id = new_run_id();
+          s.run_info.reference_applies = plan.info.reference_applies && (!batch_sweep || batch == plan.as_written.batch_size);
+          s.summary = setups.empty();
+          s.locks = &locks;
+          setups.push_back(s);
+        }
       }
     }
   }
@@ -96,19 +106,26 @@ int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
   install_signal_handlers();
   const bool batch_sweep = !plan.sweep.batch_sizes.empty();
   std::vector<SweepRow> rows;
-  std::vector<EpochResult> first, history;
+  // Bitwise identity is asked of runs of one batch size on targets of one kind (kernels.h).
+  std::map<std::pair<int, bool>, std::vector<EpochResult>> first;
+  std::vector<EpochResult> history;
   for (RunSetup& setup : setups) {
     select_target_or_throw(setup.run_info.simd_target, "--sweep-simd");
     setup.history = &history;
     const Experiment e = batch_sweep ? at_batch_size(plan, setup.sweep_batch_size) : plan.experiment;
-    // Bitwise identity is asked of runs of one batch size.
-    if (batch_sweep && !rows.empty() && rows.back().batch_size != e.batch_size) first.clear();
     const int status = execute_run(e, data, setup, o);
     if (status != kExitOk) return status;
-    if (first.empty()) first = history;
-    rows.push_back({setup.threads, kernels::active_target(),
-                    summary_json(history, 0)["median_epoch_seconds"].get<double>(), same_numbers(first, history),
-                    setup.sweep_batch_size});
+    const bool fused = kernels::active_target_fuses_multiply_add();
+    const auto& reference = first.try_emplace({e.batch_size, fused}, history).first->second;
+    SweepRow row;
+    row.threads = setup.threads;
+    row.target = kernels::active_target();
+    row.fused_multiply_add = fused;
+    row.median_epoch_seconds = summary_json(history, 0)["median_epoch_seconds"].get<double>();
+    row.identical = same_numbers(reference, history);
+    row.batch_size = setup.sweep_batch_size;
+    row.round = std::max(1, setup.sweep_round);
+    rows.push_back(row);
   }
   if (!o.quiet) print_sweep_end(rows, folder, batch_sweep);
   return kExitOk;
