@@ -13,6 +13,7 @@
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/option_table.h"
+#include "mlpbench/run_info.h"
 #include "mlpbench/runner.h"
 
 namespace {
@@ -86,7 +87,7 @@ void add_options(CLI::App& app, mlpbench::RunOptions& o, OptionText& t) {
   app.add_option("--lr-scaling", o.lr_scaling,
                  "Learning rate for a batch size B other than the experiment's B0: none, linear "
                  "(x B/B0) or sqrt (x sqrt(B/B0)); recorded in the log")
-      ->check(CLI::IsMember({"none", "linear", "sqrt"}));
+      ->check(CLI::IsMember(mlpbench::lr_rule_names()));
   app.add_option("--sweep-threads", t.sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
   const std::string targets = [] {
     std::string s;
