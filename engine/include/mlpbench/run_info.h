@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,11 @@ namespace mlpbench {
 // How the learning rate follows a batch size B other than the experiment file's B0.
 enum class LrRule { kNone, kLinear, kSqrt };
 const char* lr_rule_name(LrRule rule);
-// "none", "linear" or "sqrt"; nullopt otherwise.
+// Every rule's name, in --help's order ("none", "linear", "sqrt"), and them in words for
+// messages ("none, linear or sqrt").
+std::vector<std::string> lr_rule_names();
+std::string lr_rule_choices();
+// A name of lr_rule_names(); nullopt otherwise.
 std::optional<LrRule> parse_lr_rule(const std::string& name);
 // The factor on the rate for batch size `batch` against `base`: 1, B/B0 or sqrt(B/B0).
 double lr_factor(LrRule rule, int batch, int base);

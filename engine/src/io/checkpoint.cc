@@ -330,9 +330,7 @@ void check_run_info(const nlohmann::json& run) {
     const nlohmann::json& ls = run["lr_scaling"];
     if (!ls.is_object()) throw Bad(l, "expected an object");
     const std::string rule = get_string(ls, "rule", l);
-    if (rule != "none" && rule != "linear" && rule != "sqrt") {
-      throw Bad(l + "/rule", "expected none, linear or sqrt, got " + nlohmann::json(rule).dump());
-    }
+    if (!parse_lr_rule(rule)) throw Bad(l + "/rule", "expected " + lr_rule_choices() + ", got " + nlohmann::json(rule).dump());
     if (get_uint(ls, "base_batch_size", l, 65536) == 0) throw Bad(l + "/base_batch_size", "expected a positive number");
     if (ls.contains("warmup_epochs")) get_uint(ls, "warmup_epochs", l, 100000);
     if (ls.contains("base_learning_rate") && !ls["base_learning_rate"].is_number()) {

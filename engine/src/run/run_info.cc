@@ -8,10 +8,29 @@ const char* lr_rule_name(LrRule rule) {
   return rule == LrRule::kLinear ? "linear" : rule == LrRule::kSqrt ? "sqrt" : "none";
 }
 
+namespace {
+constexpr LrRule kRules[] = {LrRule::kNone, LrRule::kLinear, LrRule::kSqrt};
+}  // namespace
+
+std::vector<std::string> lr_rule_names() {
+  std::vector<std::string> names;
+  for (LrRule r : kRules) names.push_back(lr_rule_name(r));
+  return names;
+}
+
+std::string lr_rule_choices() {
+  const std::vector<std::string> names = lr_rule_names();
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) {
+    text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return text;
+}
+
 std::optional<LrRule> parse_lr_rule(const std::string& name) {
-  if (name == "none") return LrRule::kNone;
-  if (name == "linear") return LrRule::kLinear;
-  if (name == "sqrt") return LrRule::kSqrt;
+  for (LrRule r : kRules) {
+    if (name == lr_rule_name(r)) return r;
+  }
   return std::nullopt;
 }
 

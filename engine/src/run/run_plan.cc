@@ -97,7 +97,7 @@ RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::st
   p.source = source;
   p.as_written = loaded;
   const std::optional<LrRule> rule = parse_lr_rule(o.lr_scaling);
-  if (!rule) throw ConfigError("--lr-scaling: expected none, linear or sqrt, got \"" + o.lr_scaling + "\"");
+  if (!rule) throw ConfigError("--lr-scaling: expected " + lr_rule_choices() + ", got \"" + o.lr_scaling + "\"");
   p.lr_rule = *rule;
   // Which options combine with which is the option table's (option_table.h), checked with the
   // command line; what is left here is about values.
