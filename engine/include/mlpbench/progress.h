@@ -54,17 +54,19 @@ std::string target_report(const nlohmann::json& summary);
 struct SweepRow {
   int threads = 1;
   std::string target;
-  bool fused_multiply_add = true;  // the target's kind: only targets of one kind compute alike
   double median_epoch_seconds = 0;
-  // Per-epoch losses and accuracies bitwise those of the first run of the same batch size and
-  // target kind.
+  // Per-epoch losses and accuracies bitwise those of the first run of the same target and batch
+  // size (threads and repeats never change the numbers).
   bool identical = true;
+  // Which of the distinct sequences of numbers of its batch size the target computed (0, 1,
+  // ...): targets with the same index compute alike.
+  int numbers = 0;
   int batch_size = 0;  // a batch-size sweep's (0: not one); identity is then per batch size
   int round = 1;       // which repeat (--sweep-repeats)
 };
 // One line per configuration: configuration | runs | s/epoch (the median over its runs of each
 // run's median epoch) | spread (fastest-slowest run) | speed-up (against the first) | identical
-// numbers (yes/no, every run of it).
+// numbers (yes/no, every run of it); then which targets computed alike.
 std::string sweep_table(const std::vector<SweepRow>& rows);
 
 }  // namespace mlpbench

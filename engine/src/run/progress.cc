@@ -102,9 +102,13 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
     bool identical = true;
   };
   std::vector<Line> lines;  // one per configuration, in the order of the first round
-  bool kinds_differ = false;
+  std::vector<std::vector<std::string>> alike;  // targets by the numbers they computed
   for (const SweepRow& r : rows) {
-    kinds_differ |= r.fused_multiply_add != rows.front().fused_multiply_add;
+    if (r.batch_size == rows.front().batch_size) {
+      if (alike.size() <= static_cast<size_t>(r.numbers)) alike.resize(static_cast<size_t>(r.numbers) + 1);
+      auto& group = alike[static_cast<size_t>(r.numbers)];
+      if (std::find(group.begin(), group.end(), r.target) == group.end()) group.push_back(r.target);
+    }
     const std::string c = config(r);
     auto line = std::find_if(lines.begin(), lines.end(), [&](const Line& l) { return l.config == c; });
     if (line == lines.end()) line = lines.insert(lines.end(), Line{c, {}, true});
@@ -136,11 +140,20 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
   }
   s << "(s/epoch: median epoch" << (repeated ? ", the median over the runs" : "")
     << "; speed-up: against " << lines.front().config << "; identical numbers: every run against "
-    << "the first run of its " << (rows.front().batch_size ? "batch size and " : "")
-    << "target kind)\n";
-  if (kinds_differ) {
-    s << "(targets that fuse multiply-add (AVX2 and later) round a*b+c once, the others twice: "
-         "the two kinds compute different numbers by design, each kind identical within)\n";
+    << "the first run of its target" << (rows.front().batch_size ? " and batch size" : "") << ")\n";
+  size_t targets = 0;
+  for (const auto& group : alike) targets += group.size();
+  if (targets > 1) {
+    s << "Numbers by target" << (rows.front().batch_size ? " at batch " + std::to_string(rows.front().batch_size) : "")
+      << ":";
+    for (size_t g = 0; g < alike.size(); ++g) {
+      s << (g ? ";" : "") << " ";
+      for (size_t i = 0; i < alike[g].size(); ++i) s << (i ? " = " : "") << alike[g][i];
+    }
+    s << (alike.size() > 1 ? " (targets differ by design: AVX2 and later round a*b+c once where the "
+                             "others round twice, and sums over vector lanes add in another order at "
+                             "another width)\n"
+                           : " (all the same numbers)\n");
   }
   return s.str();
 }
