@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mlpbench/float_mode.h"
+#include "mlpbench/kernels.h"
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
@@ -436,4 +437,69 @@ TEST_CASE("real MNIST: a short run learns well above chance", "[cli][mnist]") {
   const json j = read_json(log);
   REQUIRE(j["run"]["train_samples"] == 6000);
   REQUIRE(j["epochs"][0]["test_accuracy"].get<double>() > 0.85);
+}
+
+TEST_CASE("a sweep with --sweep-repeats runs every configuration N times round by round, and groups "
+          "the targets by the numbers they compute", "[cli]") {
+  // One target that fuses multiply-add and one that does not, where the machine has both.
+  std::string fused, unfused;
+  for (const std::string& t : mlpbench::kernels::supported_targets()) {
+    REQUIRE(mlpbench::kernels::select_simd_target(t));
+    std::string& slot = mlpbench::kernels::active_target_fuses_multiply_add() ? fused : unfused;
+    if (slot.empty()) slot = t;
+  }
+  mlpbench::kernels::select_simd_target("");
+  const std::string targets = fused.empty() ? unfused : unfused.empty() ? fused : fused + "," + unfused;
+  if (fused.empty() || unfused.empty()) WARN("this machine has one target kind only: " << targets);
+
+  Sandbox s;
+  const std::string folder = s.dir + "/repeats";
+  const std::string loud = test_support::run_experiment_path() + " --data-dir " + s.dir + "/data ";
+  const auto r = run(loud + s.experiment + " --epochs 1 --train-limit 96 --test-limit 32 --sweep-threads 1,2 "
+                     "--sweep-simd " + targets + " --sweep-repeats 2 --out " + folder);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const size_t kinds = fused.empty() || unfused.empty() ? 1 : 2;
+  std::vector<std::string> logs;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() == ".json") logs.push_back(entry.path().filename().string());
+  }
+  REQUIRE(logs.size() == 2 * 2 * kinds);
+  std::string last_of_round1, first_of_round2 = "~";  // UTC stamps sort as text
+  for (const std::string& name : logs) {
+    const json log = read_json(folder + "/" + name);
+    const int round = log["run"]["sweep_round"].get<int>();
+    CHECK(name.ends_with("-r" + std::to_string(round) + ".json"));
+    const std::string started = log["run"]["started_utc"].get<std::string>();
+    if (round == 1) last_of_round1 = std::max(last_of_round1, started);
+    if (round == 2) first_of_round2 = std::min(first_of_round2, started);
+  }
+  // Round by round: every configuration's first run before any second one.
+  CHECK(last_of_round1 <= first_of_round2);
+  // One line per configuration with its two runs, each identical to its target's first run.
+  CHECK(r.err.find("runs  s/epoch  fastest-slowest  speed-up  identical numbers") != std::string::npos);
+  size_t lines = 0;
+  for (size_t at = r.err.find("     2  "); at != std::string::npos; at = r.err.find("     2  ", at + 1)) ++lines;
+  CHECK(lines == 2 * kinds);
+  size_t yes = 0;
+  for (size_t at = r.err.find("x  yes\n"); at != std::string::npos; at = r.err.find("x  yes\n", at + 1)) ++yes;
+  CHECK(yes == 2 * kinds);
+  // A multiply-add rounded once or twice: the two targets compute different numbers, said so.
+  if (kinds == 2) {
+    CHECK(r.err.find("Numbers by target: " + fused + "; " + unfused + " (targets differ by design") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a sweep's --sweep-repeats takes 1 to 100 and is a sweep for the option table", "[cli]") {
+  Sandbox s;
+  for (const std::string bad : {"0", "101", "-1", "two", "1.5"}) {
+    const auto r = run(s.cmd(s.experiment + " --sweep-repeats " + bad + " --out " + s.dir + "/x"));
+    INFO(bad << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--sweep-repeats") != std::string::npos);
+  }
+  const auto r = run(s.cmd(s.experiment + " --distributed --sweep-repeats 2"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--distributed: not with a sweep (--sweep-repeats)") != std::string::npos);
 }

@@ -205,7 +205,7 @@ TEST_CASE("faults: a checkpoint resumes from another folder into the same (absol
   INFO(r.err);
   REQUIRE(r.exit_code == 130);
   const auto c = mlpbench::read_checkpoint(rel_dir + "/rel.ckpt");
-  REQUIRE(c.run_info["log"] == rel_dir + "/rel.json");
+  REQUIRE(c.run_info.log == rel_dir + "/rel.json");
   const auto resumed = run("cd " + s.dir + " && " + s.cmd("--resume work/rel.ckpt"));
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
@@ -811,8 +811,7 @@ TEST_CASE("faults: a reader parsing a log while it is rewritten always reads one
     std::vector<mlpbench::EpochResult> so_far;
     for (size_t i = 0; i < 100000; ++i) {
       if (so_far.size() < epochs.size()) so_far.push_back(epochs[so_far.size()]);
-      if (i % 3 == 0) log.json()["error"] = std::string(i % 9000, 'e');
-      else log.json().erase("error");
+      log.set_error(i % 3 == 0 ? std::string(i % 9000, 'e') : std::string());
       log.write("running", so_far, 0);
     }
     _exit(0);
@@ -855,18 +854,18 @@ TEST_CASE("faults: a log whose trailer shrinks or whose head changes stays valid
   std::mt19937_64 gen(test_seed());
   const auto epochs = fake_epochs(3, gen);
   mlpbench::RunLog log(path, json::object(), json::object(), /*create=*/true);
-  log.json()["error"] = std::string(5000, 'x');  // a long trailer, then a short one: padded
+  log.set_error(std::string(5000, 'x'));  // a long trailer, then a short one: padded
   log.write("running", {epochs[0]}, 0);
-  log.json().erase("error");
+  log.set_error("");
   log.write("running", {epochs[0], epochs[1]}, 0);
   json j = read_json(path);
   REQUIRE_FALSE(j.contains("error"));
   require_consistent_log(j, epochs);
   REQUIRE(j["epochs"].size() == 2);
-  log.json()["experiment"] = {{"name", "changed"}};  // the head changed: the file is rewritten
+  log.set_build({{"compiler", "changed"}});  // the head changed: the file is rewritten
   log.write("completed", epochs, 0);
   j = read_json(path);
-  REQUIRE(j["experiment"]["name"] == "changed");
+  REQUIRE(j["build"]["compiler"] == "changed");
   REQUIRE(j["status"] == "completed");
   REQUIRE(j["epochs"].size() == 3);
 }
@@ -907,8 +906,7 @@ TEST_CASE("faults: a SIGKILL at any moment leaves a log that parses, with consis
       std::vector<mlpbench::EpochResult> so_far;
       for (const auto& e : epochs) {
         so_far.push_back(e);
-        if (e.epoch % 3 == 0) log.json()["error"] = std::string(static_cast<size_t>(e.epoch % 700), 'e');
-        else log.json().erase("error");
+        log.set_error(e.epoch % 3 == 0 ? std::string(static_cast<size_t>(e.epoch % 700), 'e') : std::string());
         log.write("running", so_far, 0);
       }
       _exit(0);

@@ -485,7 +485,9 @@ TEST_CASE("resume with callbacks and a schedule is bitwise", "[keras][resume][tr
         cb.stop_requested = [&] { return ++polls == stop_after; };
         REQUIRE(part.run(cb) == StopReason::kInterrupted);
         // The run info a checkpoint must carry (docs/formats.md); the values do not matter here.
-        save_checkpoint(ckpt, e, part, {{"train_limit", 0}, {"test_limit", 0}, {"log", "/nowhere/run.json"}});
+        mlpbench::RunInfo info;
+        info.log = "/nowhere/run.json";
+        save_checkpoint(ckpt, e, part, info);
       }
       const Checkpoint c = read_checkpoint(ckpt);
       REQUIRE(c.experiment == e);

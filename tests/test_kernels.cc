@@ -8,6 +8,7 @@
 
 #include "hwy/targets.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/kernels_scalar.h"
 #include "mlpbench/tensor.h"
 #include "test_support.h"
 
@@ -312,5 +313,15 @@ TEST_CASE("the GEMM tile divides a weight panel", "[kernels]") {
     INFO(target << ": tile " << tile.rows << "x" << tile.cols);
     REQUIRE(tile.rows >= 1);
     REQUIRE(kernels::kPanelCols % tile.cols == 0);
+  });
+}
+
+TEST_CASE("targets from AVX2 on fuse multiply-add, the older and emulated ones do not", "[kernels]") {
+  for_each_target([](const std::string& target) {
+    const bool older = target == "SSE4" || target == "SSSE3" || target == "SSE2" ||
+                       target == "EMU128" || target == "SCALAR";
+    const bool x86_fma = target == "AVX2" || target.rfind("AVX3", 0) == 0;
+    if (older) CHECK_FALSE(mlpbench::kernels::active_target_fuses_multiply_add());
+    if (x86_fma) CHECK(mlpbench::kernels::active_target_fuses_multiply_add());
   });
 }

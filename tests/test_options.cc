@@ -78,6 +78,7 @@ struct Fixture {
         {"--lr-scaling", "--lr-scaling linear"},
         {"--sweep-threads", "--sweep-threads 1"},
         {"--sweep-simd", "--sweep-simd " + target},
+        {"--sweep-repeats", "--sweep-repeats 1"},
     };
     const auto it = values.find(option);
     if (it == values.end()) FAIL("tests/test_options.cc has no value for " << option << ": add one");

@@ -112,15 +112,16 @@ bool holds_lock(const std::string& path, const Child& child) {
 TEST_CASE("resume: the checkpoint records the run's identity", "[cli][resume][identity]") {
   Interrupted s;
   const auto c = mlpbench::read_checkpoint(s.checkpoint);
-  const json& id = c.run_info.at("identity");
+  REQUIRE(c.run_info.identity);
+  const json& id = *c.run_info.identity;
   for (const char* key : {"train_images", "train_labels", "test_images", "test_labels"}) {
     REQUIRE(id.at("data_crc32").at(key).is_number_unsigned());
   }
   REQUIRE(id.at("simd_target").is_string());
   REQUIRE(id.at("flush_denormals").is_boolean());
   REQUIRE(id.at("reduction") == "tree");
-  REQUIRE(c.run_info.at("train_limit") == 400);
-  REQUIRE(c.run_info.at("test_limit") == 100);
+  REQUIRE(c.run_info.train_limit == 400);
+  REQUIRE(c.run_info.test_limit == 100);
 }
 
 TEST_CASE("resume: another limit, seed, batch size, shards or SIMD target is refused naming it", "[cli][resume][identity]") {
@@ -211,7 +212,7 @@ TEST_CASE("resume: the committed fuzz seeds (no run.identity) parse, and are ref
     if (entry.path().extension() != ".ckpt") continue;
     INFO(entry.path());
     const auto c = mlpbench::read_checkpoint(entry.path().string());
-    REQUIRE_FALSE(c.run_info.contains("identity"));
+    REQUIRE_FALSE(c.run_info.identity);
     const auto r = run("timeout 60 " + test_support::run_experiment_path() + " --dry-run --resume " + entry.path().string());
     require_refused(r, "records no run/identity");
   }

@@ -12,6 +12,7 @@
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/kernels_scalar.h"
 #include "mlpbench/model.h"
 #include "mlpbench/parallel.h"
 #include "mlpbench/trainer.h"

@@ -37,6 +37,7 @@
 #include "mlpbench/build_info.h"
 #include "mlpbench/cli_options.h"
 #include "mlpbench/dataset.h"
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
@@ -261,7 +262,7 @@ int train(const Options& o) {
   const std::string version = torch_release();
   const std::string started = mlpbench::utc_timestamp();
   const std::string out = !o.out.empty() ? o.out
-      : mlpbench::repo_root() + "/results/runs/" + e.name + "/" + mlpbench::utc_stamp_compact() +
+      : mlpbench::default_runs_dir() + "/" + e.name + "/" + mlpbench::utc_stamp_compact() +
             "-libtorch-t" + std::to_string(torch_threads) + "b" + std::to_string(blas.threads()) +
             "-p" + std::to_string(::getpid()) + ".json";
 
@@ -288,16 +289,16 @@ int train(const Options& o) {
                          {"torch_package", MLPBENCH_TORCH_PACKAGE},
                          {"compiled_with", mlpbench::build_json()["compiler"]}};
   for (const char* key : kEnvKeys) peer[key] = mlpbench::peer::env_or_unset(key);
-  log.json()["build"] = {{"version", version},
-                         {"git_commit", mlpbench::git_commit()},
-                         {"compiler", "libtorch " + version},
-                         {"build_type", "libtorch"},
-                         {"cxx_flags", ""},
-                         {"simd_config", "peer"},
-                         {"simd_targets_compiled", nlohmann::json::array()},
-                         {"openmp", true},
-                         {"blas", blas.describe()},
-                         {"peer_config", peer}};
+  log.set_build({{"version", version},
+                 {"git_commit", mlpbench::git_commit()},
+                 {"compiler", "libtorch " + version},
+                 {"build_type", "libtorch"},
+                 {"cxx_flags", ""},
+                 {"simd_config", "peer"},
+                 {"simd_targets_compiled", nlohmann::json::array()},
+                 {"openmp", true},
+                 {"blas", blas.describe()},
+                 {"peer_config", peer}});
   Model model = initial_model(e);
   Optimizer optimizer(e.optimizer, model.params);
   const size_t n = train.size(), batch = static_cast<size_t>(e.batch_size);

@@ -490,16 +490,16 @@ int train(const Options& o) {
   for (const char* key : kEnvKeys) peer[key] = mlpbench::peer::env_or_unset(key);
   const std::string first_layer = layers[0]["forward"].get<std::string>() + ", weights " +
                                   layers[0]["weights_format"].get<std::string>();
-  log.json()["build"] = {{"version", version},
-                         {"git_commit", mlpbench::git_commit()},
-                         {"compiler", "oneDNN " + version},
-                         {"build_type", "oneDNN"},
-                         {"cxx_flags", ""},
-                         {"simd_config", "peer"},
-                         {"simd_targets_compiled", nlohmann::json::array()},
-                         {"openmp", true},
-                         {"blas", "oneDNN " + version + " inner product (" + first_layer + ")"},
-                         {"peer_config", peer}};
+  log.set_build({{"version", version},
+                 {"git_commit", mlpbench::git_commit()},
+                 {"compiler", "oneDNN " + version},
+                 {"build_type", "oneDNN"},
+                 {"cxx_flags", ""},
+                 {"simd_config", "peer"},
+                 {"simd_targets_compiled", nlohmann::json::array()},
+                 {"openmp", true},
+                 {"blas", "oneDNN " + version + " inner product (" + first_layer + ")"},
+                 {"peer_config", peer}});
   if (!o.quiet) {
     std::string dims = std::to_string(mlpbench::kExperimentInputs);
     for (const auto& l : e.model) dims += "-" + std::to_string(l.units);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mlpbench/cli_options.h"
+#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
@@ -96,10 +97,9 @@ inline Experiment resolve_experiment(const Options& o, const std::string& who) {
   return e;
 }
 
-// --data-dir, else $MLPBENCH_DATA, else data/ at the repository root.
+// --data-dir, else the engine's default (docs/cli.md#default-locations).
 inline std::string data_dir(const Options& o) {
-  const char* env = std::getenv("MLPBENCH_DATA");
-  return !o.data_dir.empty() ? o.data_dir : env && *env ? env : repo_root() + "/data";
+  return !o.data_dir.empty() ? o.data_dir : default_data_dir();
 }
 
 inline std::string env_or_unset(const char* key) {

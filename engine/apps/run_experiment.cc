@@ -13,6 +13,7 @@
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/option_table.h"
+#include "mlpbench/run_info.h"
 #include "mlpbench/runner.h"
 
 namespace {
@@ -47,6 +48,80 @@ std::vector<T> parse_list(const std::string& text, const char* option) {
 }
 
 
+// The options CLI11 reads as text: integers and lists are converted by to_options(), so that
+// a negative value such as "--train-limit -5" is a value with a clear message, not a stray option.
+struct OptionText {
+  std::string threads, shards, seed, checkpoint_every, batch_per_rank, warmup_epochs;
+  mlpbench::cli::RunLengthText length;
+  std::string sweep_threads, sweep_simd, sweep_batch, sweep_repeats;
+  bool list_targets = false;
+};
+
+void add_options(CLI::App& app, mlpbench::RunOptions& o, OptionText& t) {
+  app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
+  app.add_option("--threads", t.threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
+  mlpbench::cli::add_run_length_options(app, t.length, o.data_dir);
+  app.add_option("--seed", t.seed, "Override the experiment's seed (0 to 18446744073709551615)");
+  app.add_option("--shards", t.shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)");
+  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
+  app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
+  app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
+  app.add_flag("--list-targets", t.list_targets, "Print compiled and supported SIMD targets and exit");
+  app.add_flag("--quiet", o.quiet,
+               "Only errors and the log path: no model summary, progress or per-epoch lines, "
+               "final accuracy or sweep table");
+  app.add_flag("--dry-run", o.dry_run,
+               "Validate the experiment (with the overrides), print the model summary (stderr) "
+               "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
+  app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
+  app.add_option("--checkpoint-every", t.checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
+  app.add_option("--resume", o.resume, "Continue from a checkpoint: the experiment, data limits, SIMD target and log come from it, and the data must be its run's (docs/cli.md#resuming)");
+  app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
+  app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
+  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (the default, or on --resume the checkpoint's; numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
+  app.add_option("--batch-size-per-rank", t.batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
+  app.add_option("--warmup-epochs", t.warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
+  app.add_option("--sweep-batch-size", t.sweep_batch,
+                 "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
+                 "--sweep-simd; see --lr-scaling)");
+  app.add_option("--lr-scaling", o.lr_scaling,
+                 "Learning rate for a batch size B other than the experiment's B0: none, linear "
+                 "(x B/B0) or sqrt (x sqrt(B/B0)); recorded in the log")
+      ->check(CLI::IsMember(mlpbench::lr_rule_names()));
+  app.add_option("--sweep-threads", t.sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
+  const std::string targets = [] {
+    std::string s;
+    for (const auto& t : mlpbench::kernels::supported_targets()) s += (s.empty() ? "" : ",") + t;
+    return s;
+  }();
+  app.add_option("--sweep-simd", t.sweep_simd,
+                 "One run per SIMD target: a list such as " + targets +
+                     " (this machine's), or all (combines with --sweep-threads)");
+  app.add_option("--sweep-repeats", t.sweep_repeats,
+                 "Run every configuration of the sweep N times (1 to 100), round by round: the spread "
+                 "across runs, not across one run's epochs (alone: N runs of the experiment)");
+  app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
+}
+
+void to_options(const OptionText& t, mlpbench::RunOptions& o) {
+  constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
+  constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
+  if (!t.threads.empty()) o.threads = static_cast<int>(parse_integer(t.threads, "--threads", 0, 1024, " (0 = all cores)"));
+  if (!t.length.epochs.empty()) o.epochs = static_cast<int>(parse_integer(t.length.epochs, "--epochs", 1, 100000));
+  if (!t.length.batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(t.length.batch_size, "--batch-size", 1, 65536));
+  if (!t.shards.empty()) o.shards = static_cast<int>(parse_integer(t.shards, "--shards", 1, 1024, " (a power of two)"));
+  if (!t.batch_per_rank.empty()) o.batch_size_per_rank = static_cast<int>(parse_integer(t.batch_per_rank, "--batch-size-per-rank", 1, 65536));
+  if (!t.warmup_epochs.empty()) o.warmup_epochs = static_cast<int>(parse_integer(t.warmup_epochs, "--warmup-epochs", 1, 100000));
+  if (!t.seed.empty()) o.seed = parse_integer(t.seed, "--seed", 0, kMaxU64);
+  if (!t.length.train_limit.empty()) o.train_limit = parse_integer(t.length.train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
+  if (!t.length.test_limit.empty()) o.test_limit = parse_integer(t.length.test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
+  if (!t.sweep_repeats.empty()) o.sweep_repeats = static_cast<int>(parse_integer(t.sweep_repeats, "--sweep-repeats", 1, 100));
+  if (!t.checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(t.checkpoint_every, "--checkpoint-every", 1, 100000));
+  if (!t.sweep_threads.empty()) o.sweep_threads = parse_list<int>(t.sweep_threads, "--sweep-threads");
+  if (!t.sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(t.sweep_simd, "--sweep-simd");
+  if (!t.sweep_batch.empty()) o.sweep_batch_size = parse_list<int>(t.sweep_batch, "--sweep-batch-size");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,53 +133,8 @@ int main(int argc, char** argv) {
                "training diverged; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (checkpoint "
                "written); 1 anything else.",
                "run_experiment"};
-  app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
-  // Integers are taken as text and parsed by parse_integer(): a negative value such as
-  // "--train-limit -5" is then a value with a clear message, not a stray option.
-  std::string threads, shards, seed, checkpoint_every;
-  std::string batch_per_rank, warmup_epochs;
-  mlpbench::cli::RunLengthText length;
-  app.add_option("--threads", threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
-  mlpbench::cli::add_run_length_options(app, length, o.data_dir);
-  app.add_option("--seed", seed, "Override the experiment's seed (0 to 18446744073709551615)");
-  app.add_option("--shards", shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)");
-  app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
-  app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
-  app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
-  bool list_targets = false;
-  app.add_flag("--list-targets", list_targets, "Print compiled and supported SIMD targets and exit");
-  app.add_flag("--quiet", o.quiet,
-               "Only errors and the log path: no model summary, progress or per-epoch lines, "
-               "final accuracy or sweep table");
-  app.add_flag("--dry-run", o.dry_run,
-               "Validate the experiment (with the overrides), print the model summary (stderr) "
-               "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
-  app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
-  app.add_option("--checkpoint-every", checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
-  app.add_option("--resume", o.resume, "Continue from a checkpoint: the experiment, data limits, SIMD target and log come from it, and the data must be its run's (docs/cli.md#resuming)");
-  app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
-  app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
-  app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (the default, or on --resume the checkpoint's; numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
-  app.add_option("--batch-size-per-rank", batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
-  app.add_option("--warmup-epochs", warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
-  std::string sweep_threads, sweep_simd, sweep_batch;
-  app.add_option("--sweep-batch-size", sweep_batch,
-                 "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
-                 "--sweep-simd; see --lr-scaling)");
-  app.add_option("--lr-scaling", o.lr_scaling,
-                 "Learning rate for a batch size B other than the experiment's B0: none, linear "
-                 "(x B/B0) or sqrt (x sqrt(B/B0)); recorded in the log")
-      ->check(CLI::IsMember({"none", "linear", "sqrt"}));
-  app.add_option("--sweep-threads", sweep_threads, "One run per thread count, e.g. 1,2: logs side by side in one folder");
-  const std::string targets = [] {
-    std::string s;
-    for (const auto& t : mlpbench::kernels::supported_targets()) s += (s.empty() ? "" : ",") + t;
-    return s;
-  }();
-  app.add_option("--sweep-simd", sweep_simd,
-                 "One run per SIMD target: a list such as " + targets +
-                     " (this machine's), or all (combines with --sweep-threads)");
-  app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
+  OptionText t;
+  add_options(app, o, t);
   // An option without a row in the table would escape the combination checks.
   for (const CLI::Option* opt : app.get_options()) {
     if (!mlpbench::cli::option_rule(opt->get_name())) {
@@ -115,22 +145,8 @@ int main(int argc, char** argv) {
   }
 
   const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
-    constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
-    constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
-    if (!threads.empty()) o.threads = static_cast<int>(parse_integer(threads, "--threads", 0, 1024, " (0 = all cores)"));
-    if (!length.epochs.empty()) o.epochs = static_cast<int>(parse_integer(length.epochs, "--epochs", 1, 100000));
-    if (!length.batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(length.batch_size, "--batch-size", 1, 65536));
-    if (!shards.empty()) o.shards = static_cast<int>(parse_integer(shards, "--shards", 1, 1024, " (a power of two)"));
-    if (!batch_per_rank.empty()) o.batch_size_per_rank = static_cast<int>(parse_integer(batch_per_rank, "--batch-size-per-rank", 1, 65536));
-    if (!warmup_epochs.empty()) o.warmup_epochs = static_cast<int>(parse_integer(warmup_epochs, "--warmup-epochs", 1, 100000));
-    if (!seed.empty()) o.seed = parse_integer(seed, "--seed", 0, kMaxU64);
-    if (!length.train_limit.empty()) o.train_limit = parse_integer(length.train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
-    if (!length.test_limit.empty()) o.test_limit = parse_integer(length.test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
-    if (!checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(checkpoint_every, "--checkpoint-every", 1, 100000));
-    if (!sweep_threads.empty()) o.sweep_threads = parse_list<int>(sweep_threads, "--sweep-threads");
-    if (!sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(sweep_simd, "--sweep-simd");
-    if (!sweep_batch.empty()) o.sweep_batch_size = parse_list<int>(sweep_batch, "--sweep-batch-size");
-    if (!list_targets && o.experiment_path.empty() && o.resume.empty()) {
+    to_options(t, o);
+    if (!t.list_targets && o.experiment_path.empty() && o.resume.empty()) {
       throw CLI::RequiredError("experiment (or --resume CHECKPOINT)");
     }
     const std::string refused = mlpbench::cli::refused_combination([&](std::string_view name) {
@@ -140,7 +156,7 @@ int main(int argc, char** argv) {
     if (!refused.empty()) throw CLI::ValidationError(refused);
   }, "");
   if (status) return *status;
-  if (list_targets) {
+  if (t.list_targets) {
     mlpbench::print_targets();
     return 0;
   }

@@ -15,9 +15,11 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include "hwy/targets.h"
 #include "mlpbench/kernels.h"
+#include "mlpbench/tensor.h"
 
 namespace mlpbench::kernels {
 
@@ -62,6 +64,21 @@ std::vector<std::string> supported_targets() {
 }
 
 std::string active_target() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(CurrentTarget)()); }
+
+bool active_target_fuses_multiply_add() {
+  // (1 + 2^-12)^2 - (1 + 2^-11) is 2^-24 exactly, and 0 once the product is rounded to float.
+  FloatBuffer a(1), b(1), bias(1), c(1);
+  a[0] = b[0] = 1.0f + std::ldexp(1.0f, -12);
+  bias[0] = -(1.0f + std::ldexp(1.0f, -11));
+  GemmArgs g;
+  g.m = g.n = g.k = 1;
+  g.a = a.data(), g.a_row_stride = 1, g.a_col_stride = 1;
+  g.b = b.data(), g.ldb = 1;
+  g.c = c.data(), g.ldc = 1;
+  g.bias = bias.data();
+  gemm(g, {});
+  return c[0] != 0.0f;
+}
 
 bool select_simd_target(const std::string& name) {
   const int64_t supported = HWY_TARGETS & real_supported_targets();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mlpbench/experiment.h"
+#include "mlpbench/run_info.h"
 #include "mlpbench/trainer.h"
 #include "mlpbench/weights.h"
 
@@ -22,11 +23,11 @@ inline constexpr const char* kCheckpointFormat = "mlpbench.checkpoint/3";
 // zlib's crc32 of `bytes` bytes (any length): the checksums of a checkpoint.
 uint32_t crc32_of(const void* data, size_t bytes);
 
-// `run_info` is stored as given (e.g. the log path and start time) for the resuming process.
+// `run_info` is stored for the resuming process (its log path, start time, identity, ...).
 // `create`: the file must not exist yet (exclusive creation, OutputExists otherwise); else an
 // existing regular file is replaced. Throws std::runtime_error naming the path.
 void save_checkpoint(const std::string& path, const Experiment& experiment, Trainer& trainer,
-                     const nlohmann::json& run_info, bool create = false);
+                     const RunInfo& run_info, bool create = false);
 
 // The file's bytes for metadata `meta` and `tensors`: checksums added (save_checkpoint uses it;
 // tests use it to build checkpoints with chosen fields).
@@ -34,7 +35,7 @@ std::string encode_checkpoint(const nlohmann::json& meta, const std::vector<Tens
 
 struct Checkpoint {
   Experiment experiment;
-  nlohmann::json run_info;  // train_limit, test_limit, simd_target, log, started_utc, run_id, identity
+  RunInfo run_info;
   TrainState state;         // everything but what depends on the data (check_resumable)
   nlohmann::json state_json;  // the metadata's "state" (the callbacks' state for restoring)
   SafetensorsFile file;     // the tensors, checksums verified

@@ -2,6 +2,7 @@
 // Data-parallel training across processes: what a Trainer needs to run as one rank of R
 // (Trainer::distribute), and what each rank measures per epoch. docs/scaling.md has the design.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ class Comm;
 // or the MPI library's MPI_Allreduce (a baseline: ranks agree, numbers may depend on R).
 enum class Reduction { kTree, kMpi };
 const char* reduction_name(Reduction r);
+// "tree" or "mpi"; nullopt otherwise.
+std::optional<Reduction> parse_reduction(const std::string& name);
 
 // The median and 90th percentile over an epoch's steps of one phase, in microseconds.
 struct PhaseStats {

@@ -128,6 +128,10 @@ double fma_peak_loop(size_t iterations);
 std::vector<std::string> compiled_targets();          // compiled into this binary, best first
 std::vector<std::string> supported_targets();         // compiled and supported by this CPU
 std::string active_target();                          // what dispatch uses now
+// Whether the active target rounds a*b+c once (a fused multiply-add: AVX2 and later) or twice
+// (SSE4, the emulated and scalar targets). Targets of one kind give bitwise the same numbers;
+// the two kinds differ by design.
+bool active_target_fuses_multiply_add();
 // Restricts dispatch to one compiled and supported target (case-insensitive name); false if
 // there is none of that name. An empty name restores the default (the best target).
 bool select_simd_target(const std::string& name);
@@ -139,21 +143,3 @@ struct GemmTile {
 GemmTile gemm_tile();
 
 }  // namespace mlpbench::kernels
-
-namespace mlpbench::scalar {
-// Plain C++ twins of the kernels above, same contracts, for tests. gemm, column_sums, adam and
-// sgd sum in the kernels' order with the same fused multiply-adds (so targets that fuse match
-// them exactly); softmax_xent sums a row in lane order and uses std::exp, so it matches within a
-// tolerance only.
-void gemm(const kernels::GemmArgs& args);
-void softmax_xent(const float* logits, size_t rows, size_t classes, size_t ld,
-                  const uint8_t* labels, float grad_scale, float* grad, float* loss,
-                  int32_t* predicted);
-void column_sums(const float* x, size_t rows, size_t cols, size_t ld, float* out);
-void transpose(const float* in, size_t rows, size_t cols, float* out);
-void adam(float* param, const float* grad, float* m, float* v, size_t n,
-          const kernels::AdamArgs& args);
-void sgd(float* param, const float* grad, float* velocity, size_t n, const kernels::SgdArgs& args);
-void gather_pixels(const uint8_t* pixels, size_t features, const uint32_t* indices, size_t rows,
-                   float* out);
-}  // namespace mlpbench::scalar

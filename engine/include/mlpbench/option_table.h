@@ -57,6 +57,7 @@ inline constexpr std::array kRunExperimentOptions = {
     OptionRule{"--lr-scaling", kForbidden, true, kEither, "", "the checkpoint holds the scaled rate and its rule"},
     OptionRule{"--sweep-threads", kForbidden, true, kNever, "", "a sweep starts new runs, one after another, in one process"},
     OptionRule{"--sweep-simd", kForbidden, true, kNever, "", "a sweep starts new runs, one after another, in one process"},
+    OptionRule{"--sweep-repeats", kForbidden, true, kNever, "", "a sweep starts new runs, one after another, in one process"},
     OptionRule{"--help", kAllowed, true, kEither, "", ""},
     OptionRule{"--version", kAllowed, true, kEither, "", ""},
 };

@@ -55,10 +55,18 @@ struct SweepRow {
   int threads = 1;
   std::string target;
   double median_epoch_seconds = 0;
-  bool identical = true;  // per-epoch losses and accuracies bitwise those of the first row
-  int batch_size = 0;     // a batch-size sweep's (0: not one); identity is then per batch size
+  // Per-epoch losses and accuracies bitwise those of the first run of the same target and batch
+  // size (threads and repeats never change the numbers).
+  bool identical = true;
+  // Which of the distinct sequences of numbers of its batch size the target computed (0, 1,
+  // ...): targets with the same index compute alike.
+  int numbers = 0;
+  int batch_size = 0;  // a batch-size sweep's (0: not one); identity is then per batch size
+  int round = 1;       // which repeat (--sweep-repeats)
 };
-// configuration | s/epoch | speed-up (against the first row) | identical numbers (yes/no).
+// One line per configuration: configuration | runs | s/epoch (the median over its runs of each
+// run's median epoch) | spread (fastest-slowest run) | speed-up (against the first) | identical
+// numbers (yes/no, every run of it); then which targets computed alike.
 std::string sweep_table(const std::vector<SweepRow>& rows);
 
 }  // namespace mlpbench

@@ -67,8 +67,19 @@ class RunLog {
   RunLog& operator=(const RunLog&) = delete;
 
   const std::string& path() const { return path_; }
-  // The document; "epochs" is filled by write().
-  nlohmann::json& json() { return log_; }
+  // The document as last written or set ("epochs" is filled by write()).
+  const nlohmann::json& json() const { return log_; }
+
+  // What others contribute, written by the next write():
+  // the error that ended the run ("error"; empty: none),
+  void set_error(const std::string& message);
+  // the threads OpenMP granted ("run.threads"),
+  void set_granted_threads(int threads);
+  // the `distributed` object (docs/run-log.md) and one epoch's per-rank statistics in it,
+  void set_distributed(const nlohmann::json& distributed);
+  void add_rank_stats(const nlohmann::json& epoch_stats);
+  // the build that made the numbers (a peer's, replacing this engine's).
+  void set_build(const nlohmann::json& build);
 
   // Records the epochs so far, the status and the summary, and writes the file. Throws if the
   // file this run wrote last was replaced or removed by another process since.

@@ -12,7 +12,7 @@ struct RunOptions {
   std::optional<int> threads, epochs, batch_size, shards;
   std::optional<uint64_t> seed;
   std::optional<size_t> train_limit, test_limit;  // 0 = all; unset: all, or the checkpoint's
-  std::string data_dir;                     // empty: $MLPBENCH_DATA or <repo>/data
+  std::string data_dir;                     // empty: default_data_dir() (default_paths.h)
   std::string out;                          // log file (a folder for sweeps)
   std::string save_weights;
   std::string simd_target;
@@ -27,6 +27,7 @@ struct RunOptions {
   std::vector<int> sweep_threads;
   std::vector<std::string> sweep_simd;
   std::vector<int> sweep_batch_size;
+  int sweep_repeats = 0;  // every configuration of a sweep this many times, round by round (0: not given)
   // How the learning rate follows the batch size B, against the experiment file's B0:
   // "none", "linear" (x B / B0) or "sqrt" (x sqrt(B / B0)).
   std::string lr_scaling = "none";
@@ -43,9 +44,5 @@ int run(const RunOptions& options);
 
 // Prints compiled, supported and active SIMD targets.
 void print_targets();
-
-// The repository root (for default data and results folders): the source tree this binary was
-// built from if it still exists, else the current folder.
-std::string repo_root();
 
 }  // namespace mlpbench

@@ -123,6 +123,12 @@ class Trainer {
   void restore_best_weights();
   // One epoch's steps from state_.step on, as a rank; returns why it ended.
   StopReason distributed_steps(int epoch, const TrainCallbacks& callbacks);
+  // The leader's bookkeeping of a step, one process or a rank alike: after its loss, the running
+  // sums (`batch_loss` summed over the batch's rows in order, `correct` of its `rows`), then
+  // divergence, else the stop asked for; after its update, the counters and on_step.
+  StopReason count_step(int epoch, size_t step, size_t rows, double batch_loss, uint64_t correct,
+                        bool stop_asked);
+  void end_step(int epoch, size_t step, size_t steps, uint64_t update, const TrainCallbacks& callbacks);
   double probe_barrier();
   // Rows `indices` of `data` into `batch` (the share `part` of them).
   void gather_batch(Batch batch, const Dataset& data, const uint32_t* indices, size_t rows,

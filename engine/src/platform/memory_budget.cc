@@ -1,4 +1,4 @@
-#include "mlpbench/memory_budget.h"
+#include "platform/memory_budget.h"
 
 #include <sys/resource.h>
 

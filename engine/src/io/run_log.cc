@@ -20,6 +20,7 @@
 #include "mlpbench/build_info.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
+#include "median.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;
@@ -176,7 +177,7 @@ nlohmann::json summary_json(const std::vector<EpochResult>& epochs, double wall_
   }
   s["total_train_seconds"] = total;
   s["mean_epoch_seconds"] = total / n;
-  s["median_epoch_seconds"] = n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+  s["median_epoch_seconds"] = median_of_sorted(times);
   return s;
 }
 
@@ -369,6 +370,24 @@ void RunLog::set_events(const std::vector<CallbackEvent>& events) {
 }
 
 void RunLog::set_evaluation(const Evaluation& e) { log_["evaluation"] = evaluation_json(e); }
+
+void RunLog::set_error(const std::string& message) {
+  if (message.empty()) {
+    log_.erase("error");
+  } else {
+    log_["error"] = message;
+  }
+}
+
+void RunLog::set_granted_threads(int threads) { log_["run"]["threads"] = threads; }
+
+void RunLog::set_distributed(const nlohmann::json& distributed) { log_["distributed"] = distributed; }
+
+void RunLog::add_rank_stats(const nlohmann::json& epoch_stats) {
+  log_["distributed"]["epochs"].push_back(epoch_stats);
+}
+
+void RunLog::set_build(const nlohmann::json& build) { log_["build"] = build; }
 
 namespace {
 std::tm utc_now() {

@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "mlpbench/errors.h"
-#include "mlpbench/input_file.h"
+#include "io/input_file.h"
 
 namespace mlpbench {
 namespace {

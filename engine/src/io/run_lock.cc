@@ -1,4 +1,4 @@
-#include "mlpbench/run_lock.h"
+#include "io/run_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "mlpbench/errors.h"
-#include "mlpbench/input_file.h"
+#include "io/input_file.h"
 #include "mlpbench/json_errors.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/run_log.h"

@@ -10,6 +10,7 @@
 #include "mlpbench/kernels.h"
 #include "mlpbench/reduction.h"
 #include "mlpbench/trainer.h"
+#include "median.h"
 
 namespace mlpbench {
 namespace {
@@ -25,7 +26,7 @@ PhaseStats phase_stats(std::vector<double> v) {
   if (v.empty()) return s;
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
-  s.median_us = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.median_us = median_of_sorted(v);
   s.p90_us = v[std::min(n - 1, static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n))) - 1)];
   return s;
 }
@@ -35,6 +36,12 @@ bool power_of_two(int n) { return n > 0 && (n & (n - 1)) == 0; }
 }  // namespace
 
 const char* reduction_name(Reduction r) { return r == Reduction::kTree ? "tree" : "mpi"; }
+
+std::optional<Reduction> parse_reduction(const std::string& name) {
+  if (name == "tree") return Reduction::kTree;
+  if (name == "mpi") return Reduction::kMpi;
+  return std::nullopt;
+}
 
 std::string check_rank_count(int ranks, int shards) {
   if (power_of_two(ranks) && shards % ranks == 0) return "";
@@ -117,25 +124,19 @@ StopReason Trainer::distributed_steps(int epoch, const TrainCallbacks& callbacks
         }
         comm.allgather(mine.data(), slot * sizeof(float), all.data());
         double batch_loss = 0;  // over the batch's rows in order, as one process sums them
+        uint64_t correct = 0;
         int signal = 0;
         for (int q = 0; q < ranks; ++q) {
           const float* s = all.data() + slot * static_cast<size_t>(q);
           const size_t n = bounds[(q + 1) * per_rank] - bounds[q * per_rank];
           for (size_t i = 0; i < n; ++i) {
             batch_loss += s[1 + i];
-            state_.correct += s[1 + slot_rows + i] != 0.0f;
+            correct += s[1 + slot_rows + i] != 0.0f;
           }
           signal = std::max(signal, static_cast<int>(s[0]));
         }
-        state_.loss_sum += batch_loss;
-        state_.seen += rows;
-        if (!std::isfinite(batch_loss)) {
-          stop = StopReason::kDiverged;
-          diverged_at_ = {epoch, step + 1};
-        } else if (signal != 0) {
-          stop = StopReason::kInterrupted;
-          agreed_signal_ = signal;
-        }
+        stop = count_step(epoch, step, rows, batch_loss, correct, signal != 0);
+        if (stop == StopReason::kInterrupted) agreed_signal_ = signal;
       }
       const auto c2 = Clock::now();
       transpose_weights(model_, train_ws_, team);
@@ -174,12 +175,7 @@ StopReason Trainer::distributed_steps(int epoch, const TrainCallbacks& callbacks
         t_reduce.push_back(us_between(c3, c4));
         t_optimizer.push_back(us_between(c4, c5));
         t_allgather.push_back(us_between(c5, c6));
-        state_.updates = update;
-        state_.step = step + 1;
-        if (callbacks.on_step) {
-          callbacks.on_step(epoch, step + 1, steps, state_.loss_sum / state_.seen,
-                            static_cast<double>(state_.correct) / state_.seen);
-        }
+        end_step(epoch, step, steps, update, callbacks);
       }
       team.sync();  // publishes `stop` and the leader's bookkeeping
       if (stop != StopReason::kCompleted) break;

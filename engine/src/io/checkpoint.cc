@@ -10,7 +10,7 @@
 
 #include "mlpbench/callbacks.h"
 #include "mlpbench/errors.h"
-#include "mlpbench/input_file.h"
+#include "io/input_file.h"
 #include "mlpbench/json_errors.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/run_log.h"
@@ -306,7 +306,10 @@ void check_run_info(const nlohmann::json& run) {
   if (run.contains("simd_target")) get_string(run, "simd_target", w);
   if (run.contains("started_utc")) get_string(run, "started_utc", w);
   if (run.contains("run_id")) get_string(run, "run_id", w);
-  if (run.contains("batch_size_per_rank")) get_uint(run, "batch_size_per_rank", w);
+  if (run.contains("batch_size_per_rank")) get_uint(run, "batch_size_per_rank", w, 65536);
+  if (run.contains("reference_applies") && !run["reference_applies"].is_boolean()) {
+    throw Bad(w + "/reference_applies", "expected true or false");
+  }
   if (run.contains("identity")) {  // what a resumed run must match (run_identity.h)
     const std::string i = w + "/identity";
     const nlohmann::json& id = run["identity"];
@@ -327,11 +330,12 @@ void check_run_info(const nlohmann::json& run) {
     const nlohmann::json& ls = run["lr_scaling"];
     if (!ls.is_object()) throw Bad(l, "expected an object");
     const std::string rule = get_string(ls, "rule", l);
-    if (rule != "none" && rule != "linear" && rule != "sqrt") {
-      throw Bad(l + "/rule", "expected none, linear or sqrt, got " + nlohmann::json(rule).dump());
-    }
+    if (!parse_lr_rule(rule)) throw Bad(l + "/rule", "expected " + lr_rule_choices() + ", got " + nlohmann::json(rule).dump());
     if (get_uint(ls, "base_batch_size", l, 65536) == 0) throw Bad(l + "/base_batch_size", "expected a positive number");
     if (ls.contains("warmup_epochs")) get_uint(ls, "warmup_epochs", l, 100000);
+    if (ls.contains("base_learning_rate") && !ls["base_learning_rate"].is_number()) {
+      throw Bad(l + "/base_learning_rate", "expected a number");
+    }
   }
 }
 
@@ -350,7 +354,7 @@ std::string encode_checkpoint(const nlohmann::json& meta, const std::vector<Tens
 }
 
 void save_checkpoint(const std::string& path, const Experiment& experiment, Trainer& trainer,
-                     const nlohmann::json& run_info, bool create) {
+                     const RunInfo& run_info, bool create) {
   const TrainState& s = trainer.state();
   nlohmann::json state = {{"epoch", s.epoch},
                           {"step", s.step},
@@ -374,7 +378,7 @@ void save_checkpoint(const std::string& path, const Experiment& experiment, Trai
   const nlohmann::json meta = {{"format", kCheckpointFormat},
                                {"experiment", experiment.to_json()},
                                {"state", state},
-                               {"run", run_info}};
+                               {"run", run_info_json(run_info)}};
 
   std::vector<std::vector<float>> weights;  // Keras-layout copies
   std::vector<TensorView> tensors = model_tensors(trainer.model(), weights);
@@ -405,8 +409,9 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& source) {
       throw Bad("format", format.dump() + ", this build reads \"" + kCheckpointFormat + "\"");
     }
     c.experiment = parse_experiment(field(meta, "experiment", ""), source + " (experiment)");
-    c.run_info = field(meta, "run", "");
-    check_run_info(c.run_info);
+    const nlohmann::json& run = field(meta, "run", "");
+    check_run_info(run);
+    c.run_info = run_info_from_json(run);
     c.state_json = field(meta, "state", "");
     c.state = parse_state(c.state_json, c.experiment);
     check_tensors(c.file, c.experiment, c.state);

@@ -11,6 +11,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "median.h"
+
 namespace mlpbench {
 namespace {
 
@@ -94,24 +96,65 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
     return (r.batch_size ? "batch " + std::to_string(r.batch_size) + ", " : std::string()) +
            std::to_string(r.threads) + (r.threads == 1 ? " thread, " : " threads, ") + r.target;
   };
+  struct Line {
+    std::string config;
+    std::vector<double> seconds;
+    bool identical = true;
+  };
+  std::vector<Line> lines;  // one per configuration, in the order of the first round
+  std::vector<std::vector<std::string>> alike;  // targets by the numbers they computed
+  for (const SweepRow& r : rows) {
+    if (r.batch_size == rows.front().batch_size) {
+      if (alike.size() <= static_cast<size_t>(r.numbers)) alike.resize(static_cast<size_t>(r.numbers) + 1);
+      auto& group = alike[static_cast<size_t>(r.numbers)];
+      if (std::find(group.begin(), group.end(), r.target) == group.end()) group.push_back(r.target);
+    }
+    const std::string c = config(r);
+    auto line = std::find_if(lines.begin(), lines.end(), [&](const Line& l) { return l.config == c; });
+    if (line == lines.end()) line = lines.insert(lines.end(), Line{c, {}, true});
+    line->seconds.push_back(r.median_epoch_seconds);
+    line->identical &= r.identical;
+  }
+  const bool repeated = lines.size() < rows.size();
   size_t width = 13;  // "configuration"
-  for (const auto& r : rows) width = std::max(width, config(r).size());
+  for (const Line& l : lines) width = std::max(width, l.config.size());
   std::ostringstream s;
-  s << pad("configuration", width) << "  s/epoch  speed-up  identical numbers\n";
-  for (const auto& r : rows) {
-    char cells[64];
-    std::snprintf(cells, sizeof cells, "  %7.3f  %7.2fx  %s", r.median_epoch_seconds,
-                  rows.front().median_epoch_seconds / r.median_epoch_seconds,
-                  r.identical ? "yes" : "no");
-    s << pad(config(r), width) << cells << "\n";
+  s << pad("configuration", width) << (repeated ? "  runs  s/epoch  fastest-slowest" : "  s/epoch")
+    << "  speed-up  identical numbers\n";
+  double first = 0;
+  for (Line& l : lines) {
+    std::sort(l.seconds.begin(), l.seconds.end());
+    const double median = median_of_sorted(l.seconds);
+    if (first == 0) first = median;
+    char cells[96];
+    if (repeated) {
+      char spread[40];
+      std::snprintf(spread, sizeof spread, "%.3f-%.3f", l.seconds.front(), l.seconds.back());
+      std::snprintf(cells, sizeof cells, "  %4zu  %7.3f  %15s  %7.2fx  %s", l.seconds.size(), median,
+                    spread, first / median, l.identical ? "yes" : "no");
+    } else {
+      std::snprintf(cells, sizeof cells, "  %7.3f  %7.2fx  %s", median, first / median,
+                    l.identical ? "yes" : "no");
+    }
+    s << pad(l.config, width) << cells << "\n";
   }
-  if (rows.front().batch_size) {
-    s << "(s/epoch: median epoch; speed-up: against the first row; identical numbers: against "
-         "the first row of the same batch size)\n";
-    return s.str();
+  s << "(s/epoch: median epoch" << (repeated ? ", the median over the runs" : "")
+    << "; speed-up: against " << lines.front().config << "; identical numbers: every run against "
+    << "the first run of its target" << (rows.front().batch_size ? " and batch size" : "") << ")\n";
+  size_t targets = 0;
+  for (const auto& group : alike) targets += group.size();
+  if (targets > 1) {
+    s << "Numbers by target" << (rows.front().batch_size ? " at batch " + std::to_string(rows.front().batch_size) : "")
+      << ":";
+    for (size_t g = 0; g < alike.size(); ++g) {
+      s << (g ? ";" : "") << " ";
+      for (size_t i = 0; i < alike[g].size(); ++i) s << (i ? " = " : "") << alike[g][i];
+    }
+    s << (alike.size() > 1 ? " (targets differ by design: AVX2 and later round a*b+c once where the "
+                             "others round twice, and sums over vector lanes add in another order at "
+                             "another width)\n"
+                           : " (all the same numbers)\n");
   }
-  s << "(s/epoch: median epoch; speed-up and identical numbers: against " << config(rows.front())
-    << ")\n";
   return s.str();
 }
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "mlpbench/kernels.h"
+#include "mlpbench/kernels_scalar.h"
 
 namespace mlpbench::scalar {
 namespace {

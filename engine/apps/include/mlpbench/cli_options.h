@@ -43,7 +43,7 @@ inline void add_run_length_options(CLI::App& app, RunLengthText& text, std::stri
   app.add_option("--batch-size", text.batch_size, "Override the experiment's batch size (1 to 65536)");
   app.add_option("--train-limit", text.train_limit, "Use only the first N training samples (0, the default, = all)");
   app.add_option("--test-limit", text.test_limit, "Use only the first N test samples (0, the default, = all)");
-  app.add_option("--data-dir", data_dir, "Where datasets live (default: $MLPBENCH_DATA or data/ at the repo root)");
+  app.add_option("--data-dir", data_dir, "Where datasets live (default: $MLPBENCH_DATA, else data/ in the checkout holding the current folder)");
 }
 
 // A usage error in words: CLI11 words an option given twice as a count ("At Most 1 required

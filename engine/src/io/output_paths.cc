@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "mlpbench/errors.h"
-#include "mlpbench/input_file.h"
+#include "io/input_file.h"
 
 namespace mlpbench {
 namespace fs = std::filesystem;

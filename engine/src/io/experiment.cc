@@ -6,7 +6,7 @@
 // the range checks below, so a command-line override is held to the same rules as the file.
 #include "mlpbench/experiment.h"
 
-#include "mlpbench/input_file.h"
+#include "io/input_file.h"
 #include "mlpbench/json_errors.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "mlpbench/run_identity.h"
+#include "run/run_identity.h"
 
 #include <cstdio>
 #include <optional>
@@ -36,12 +36,12 @@ std::pair<std::string, std::optional<std::string>> resumed_values(std::string_vi
                                                                   const Checkpoint& c,
                                                                   const RunOptions& o) {
   const Experiment& e = c.experiment;
-  const nlohmann::json& id = c.run_info.at("identity");
+  const nlohmann::json& id = *c.run_info.identity;
   if (option == "--batch-size") return {std::to_string(e.batch_size), text(o.batch_size)};
   if (option == "--seed") return {std::to_string(e.seed), text(o.seed)};
   if (option == "--shards") return {std::to_string(e.shards), text(o.shards)};
-  if (option == "--train-limit") return {text(c.run_info.at("train_limit")), text(o.train_limit)};
-  if (option == "--test-limit") return {text(c.run_info.at("test_limit")), text(o.test_limit)};
+  if (option == "--train-limit") return {std::to_string(c.run_info.train_limit), text(o.train_limit)};
+  if (option == "--test-limit") return {std::to_string(c.run_info.test_limit), text(o.test_limit)};
   if (option == "--simd-target") return {text(id.at("simd_target")), text(o.simd_target)};
   if (option == "--reduction") return {text(id.at("reduction")), text(o.reduction)};
   throw std::logic_error("option " + std::string(option) + " must equal the checkpoint's run "
@@ -67,7 +67,7 @@ nlohmann::json run_identity(const nlohmann::json& data, const std::string& reduc
 }
 
 void check_resumed_options(const Checkpoint& c, const RunOptions& o) {
-  if (!c.run_info.contains("identity")) {
+  if (!c.run_info.identity) {
     throw ConfigError(c.path + ": the checkpoint records no run/identity (the data, SIMD target and "
                       "reduction its run used), so a resumed run could not be "
                       "checked to be the run it continues; start the run anew");
@@ -84,7 +84,7 @@ void check_resumed_options(const Checkpoint& c, const RunOptions& o) {
 
 void check_resumed_identity(const Checkpoint& c, const nlohmann::json& identity, const Dataset& train,
                             const Dataset& test) {
-  const nlohmann::json& saved = c.run_info.at("identity");
+  const nlohmann::json& saved = *c.run_info.identity;
   const std::pair<const char*, const std::string*> files[] = {
       {"train_images", &train.images_path}, {"train_labels", &train.labels_path},
       {"test_images", &test.images_path}, {"test_labels", &test.labels_path}};

@@ -144,18 +144,13 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
         const size_t rows = rows_of(step);
         const uint8_t* labels = train_ws_.batch(step).labels;
         double batch_loss = 0;
+        uint64_t correct = 0;
         for (size_t i = 0; i < rows; ++i) {
           batch_loss += train_ws_.losses[i];
-          state_.correct += train_ws_.predicted[i] == labels[i];
+          correct += train_ws_.predicted[i] == labels[i];
         }
-        state_.loss_sum += batch_loss;
-        state_.seen += rows;
-        if (!std::isfinite(batch_loss)) {
-          stop = StopReason::kDiverged;
-          diverged_at_ = {epoch, step + 1};
-        } else if (callbacks.stop_requested && callbacks.stop_requested()) {
-          stop = StopReason::kInterrupted;
-        }
+        stop = count_step(epoch, step, rows, batch_loss, correct,
+                          callbacks.stop_requested && callbacks.stop_requested());
       };
       hooks.prepare_next = [&](kernels::Part part) {
         if (step + 1 < steps) gather(step + 1, part);
@@ -179,12 +174,7 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
                    team, hooks);
         if (team.leader()) {
           set_shards(step + 1);
-          state_.updates = update;
-          state_.step = step + 1;
-          if (callbacks.on_step) {
-            callbacks.on_step(epoch, step + 1, steps, state_.loss_sum / state_.seen,
-                              static_cast<double>(state_.correct) / state_.seen);
-          }
+          end_step(epoch, step, steps, update, callbacks);
         }
         if (stop != StopReason::kCompleted) break;
       }
@@ -345,6 +335,27 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   e.classes = classes;
   e.confusion = std::move(confusion);
   return e;
+}
+
+StopReason Trainer::count_step(int epoch, size_t step, size_t rows, double batch_loss, uint64_t correct,
+                               bool stop_asked) {
+  state_.correct += correct;
+  state_.loss_sum += batch_loss;
+  state_.seen += rows;
+  if (!std::isfinite(batch_loss)) {
+    diverged_at_ = {epoch, step + 1};
+    return StopReason::kDiverged;
+  }
+  return stop_asked ? StopReason::kInterrupted : StopReason::kCompleted;
+}
+
+void Trainer::end_step(int epoch, size_t step, size_t steps, uint64_t update, const TrainCallbacks& callbacks) {
+  state_.updates = update;
+  state_.step = step + 1;
+  if (callbacks.on_step) {
+    callbacks.on_step(epoch, step + 1, steps, state_.loss_sum / state_.seen,
+                      static_cast<double>(state_.correct) / state_.seen);
+  }
 }
 
 }  // namespace mlpbench

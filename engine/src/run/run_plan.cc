@@ -1,0 +1,154 @@
+#include "mlpbench/run_plan.h"
+
+#include <algorithm>
+
+#include "mlpbench/errors.h"
+
+namespace mlpbench {
+namespace {
+
+// A constant rate, or a schedule's rates, times `factor`.
+void scale_learning_rate(OptimizerSpec& o, double factor) {
+  if (factor == 1.0) return;
+  o.learning_rate *= factor;
+  if (o.schedule) {
+    o.schedule->initial_learning_rate *= factor;
+    for (double& v : o.schedule->values) v *= factor;
+    if (o.schedule->warmup_target) *o.schedule->warmup_target *= factor;
+  }
+}
+
+// The command line's overrides on `e`, its rate scaled to its batch size (a resumed run's rate
+// was scaled when it started: the checkpoint holds the result), validated.
+Experiment with_overrides(const RunOptions& o, const Experiment& loaded, LrRule rule, bool resumed,
+                          const std::string& source) {
+  Experiment e = loaded;
+  if (o.epochs) e.epochs = *o.epochs;
+  if (o.batch_size) e.batch_size = *o.batch_size;
+  if (!resumed) scale_learning_rate(e.optimizer, lr_factor(rule, e.batch_size, loaded.batch_size));
+  if (o.seed) e.seed = *o.seed;
+  if (o.threads) e.threads = *o.threads;
+  if (o.shards) e.shards = *o.shards;
+  validate_experiment(e, source);
+  return e;
+}
+
+template <typename T>
+bool given_before(const std::vector<T>& items, size_t i) {
+  return std::find(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(i), items[i]) !=
+         items.begin() + static_cast<std::ptrdiff_t>(i);
+}
+
+void check_sweep(const SweepPlan& s) {
+  for (size_t i = 0; i < s.threads.size(); ++i) {
+    const int t = s.threads[i];
+    if (t < 1 || t > 1024) throw ConfigError("--sweep-threads: expected counts from 1 to 1024, got " + std::to_string(t));
+    if (given_before(s.threads, i)) {
+      throw ConfigError("--sweep-threads: " + std::to_string(t) + " is given twice (each count is one run and one log)");
+    }
+  }
+  for (size_t i = 0; i < s.targets.size() && !s.all_targets(); ++i) {
+    if (given_before(s.targets, i)) throw ConfigError("--sweep-simd: " + s.targets[i] + " is given twice");
+  }
+  for (size_t i = 0; i < s.batch_sizes.size(); ++i) {
+    const int b = s.batch_sizes[i];
+    if (b < 1 || b > 65536) throw ConfigError("--sweep-batch-size: expected sizes from 1 to 65536, got " + std::to_string(b));
+    if (given_before(s.batch_sizes, i)) {
+      throw ConfigError("--sweep-batch-size: " + std::to_string(b) + " is given twice (each size is one run and one log)");
+    }
+  }
+  if (s.repeats < 0 || s.repeats > 100) {
+    throw ConfigError("--sweep-repeats: expected 1 to 100, got " + std::to_string(s.repeats));
+  }
+}
+
+Reduction reduction_of(const std::string& name, const char* what) {
+  const std::optional<Reduction> r = parse_reduction(name);
+  if (!r) throw ConfigError(std::string(what) + ": expected tree or mpi, got \"" + name + "\"");
+  return *r;
+}
+
+// What checkpoints carry; a resumed run keeps what its first part decided.
+RunInfo run_info_for(const RunOptions& o, const RunPlan& p, const Checkpoint* checkpoint) {
+  const Experiment& e = p.experiment;
+  const RunInfo* saved = checkpoint ? &checkpoint->run_info : nullptr;
+  RunInfo info;
+  // Limits the command line leaves out are the checkpoint's (the same when given: check_resumed_options).
+  info.train_limit = o.train_limit.value_or(saved ? saved->train_limit : 0);
+  info.test_limit = o.test_limit.value_or(saved ? saved->test_limit : 0);
+  if (p.lr_rule != LrRule::kNone || !p.sweep.batch_sizes.empty()) {
+    info.lr_scaling = LrScaling{p.lr_rule, p.as_written.batch_size, p.as_written.optimizer.learning_rate, o.warmup_epochs};
+  }
+  info.batch_size_per_rank = o.batch_size_per_rank;
+  if (saved && saved->lr_scaling) info.lr_scaling = saved->lr_scaling;  // its rule and warmup
+  if (saved && saved->batch_size_per_rank) info.batch_size_per_rank = saved->batch_size_per_rank;
+  info.reference_applies = saved ? saved->reference_applies
+                                 : e.epochs == p.as_written.epochs && e.batch_size == p.as_written.batch_size &&
+                                       info.train_limit == 0 && info.test_limit == 0;
+  if (saved) info.run_id = saved->run_id;
+  return info;
+}
+
+}  // namespace
+
+RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::string& source,
+                    const Checkpoint* checkpoint) {
+  RunPlan p;
+  p.source = source;
+  p.as_written = loaded;
+  const std::optional<LrRule> rule = parse_lr_rule(o.lr_scaling);
+  if (!rule) throw ConfigError("--lr-scaling: expected " + lr_rule_choices() + ", got \"" + o.lr_scaling + "\"");
+  p.lr_rule = *rule;
+  // Which options combine with which is the option table's (option_table.h), checked with the
+  // command line; what is left here is about values.
+  if (o.warmup_epochs > 0 && p.lr_rule == LrRule::kNone) {
+    throw ConfigError("--warmup-epochs: needs --lr-scaling linear or sqrt (the warmup ramps from the "
+                      "experiment's rate to the scaled one; with none the rate is not scaled)");
+  }
+  p.experiment = with_overrides(o, loaded, p.lr_rule, checkpoint != nullptr, source);
+  if (o.checkpoint_every < 0) throw ConfigError("--checkpoint-every: expected a positive number");
+  if (o.warmup_epochs > p.experiment.epochs) {
+    throw ConfigError("--warmup-epochs: " + std::to_string(o.warmup_epochs) + " epochs of warmup in a run of " +
+                      std::to_string(p.experiment.epochs) + "; give at most the run's epochs");
+  }
+  p.sweep = {o.sweep_threads, o.sweep_simd, o.sweep_batch_size, o.sweep_repeats};
+  check_sweep(p.sweep);
+  // A resumed run computes with the target and reduction it started with.
+  const nlohmann::json* identity =
+      checkpoint && checkpoint->run_info.identity ? &*checkpoint->run_info.identity : nullptr;
+  p.simd_target = identity ? identity->at("simd_target").get<std::string>() : o.simd_target;
+  p.distributed = o.distributed;
+  p.batch_size_per_rank = o.batch_size_per_rank;
+  if (o.distributed) {
+    p.reduction = !o.reduction.empty() ? reduction_of(o.reduction, "--reduction")
+                  : identity           ? reduction_of(identity->at("reduction").get<std::string>(), "--resume")
+                                       : Reduction::kTree;
+  }
+  p.info = run_info_for(o, p, checkpoint);
+  return p;
+}
+
+void apply_rank_count(RunPlan& p, int ranks) {
+  Experiment& e = p.experiment;
+  const std::string why = check_rank_count(ranks, e.shards);
+  if (!why.empty()) throw ConfigError("--distributed: " + why);
+  if (!p.batch_size_per_rank) return;  // strong scaling, or a resumed run's batch as it was
+  const int per_rank = *p.batch_size_per_rank;
+  const int64_t global = int64_t{per_rank} * ranks;
+  const std::string what = "--batch-size-per-rank: " + std::to_string(per_rank) + " rows x " +
+                           std::to_string(ranks) + " ranks = a global batch of " + std::to_string(global);
+  if (global > 65536) throw ConfigError(what + ", above the largest batch size 65536");
+  if (global < e.shards) throw ConfigError(what + ", fewer rows than the " + std::to_string(e.shards) + " shards");
+  e = at_batch_size(p, static_cast<int>(global));
+  validate_experiment(e, p.source);
+}
+
+Experiment at_batch_size(const RunPlan& p, int batch_size) {
+  Experiment e = p.experiment;
+  e.batch_size = batch_size;
+  e.optimizer = p.as_written.optimizer;
+  scale_learning_rate(e.optimizer, lr_factor(p.lr_rule, batch_size, p.as_written.batch_size));
+  return e;
+}
+
+}  // namespace mlpbench

@@ -1,0 +1,23 @@
+#pragma once
+// A sweep (--sweep-threads, --sweep-simd, --sweep-batch-size): every run's files checked before
+// the first starts, the runs one after another in this process, then the table (docs/cli.md).
+#include <string>
+#include <vector>
+
+#include "io/run_lock.h"
+#include "mlpbench/run_plan.h"
+#include "mlpbench/runner.h"
+#include "run_one.h"
+
+namespace mlpbench {
+
+// `inputs`: every file the runs read (no output may replace one); `threads`: the run's
+// threads when the sweep does not set them.
+int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
+              const std::vector<std::string>& inputs, int threads, RunLocks& locks);
+
+// Throws ConfigError naming `option` unless `name` is a compiled and supported SIMD target,
+// which it makes the active one.
+void select_target_or_throw(const std::string& name, const char* option);
+
+}  // namespace mlpbench

@@ -1,0 +1,304 @@
+// run(): one command line, top to bottom. Read the experiment or checkpoint, resolve the plan
+// (run_plan.cc), set up the machine (SIMD target, MPI), load the data, then execute one run
+// (run_one.cc) or a sweep (run_sweep.cc).
+#include "mlpbench/runner.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+
+#include "mlpbench/checkpoint.h"
+#include "mlpbench/comm.h"
+#include "mlpbench/dataset.h"
+#include "mlpbench/default_paths.h"
+#include "mlpbench/errors.h"
+#include "mlpbench/experiment.h"
+#include "io/input_file.h"
+#include "mlpbench/json_errors.h"
+#include "mlpbench/kernels.h"
+#include "platform/memory_budget.h"
+#include "mlpbench/output_paths.h"
+#include "mlpbench/parallel.h"
+#include "mlpbench/progress.h"
+#include "run/run_identity.h"
+#include "io/run_lock.h"
+#include "mlpbench/run_plan.h"
+#include "run_one.h"
+#include "run_sweep.h"
+
+namespace mlpbench {
+namespace fs = std::filesystem;
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// The SIMD target of the run (a resumed run's is the checkpoint's), and a sweep's targets
+// checked before any run starts.
+void select_targets(const RunPlan& plan, bool resumed) {
+  if (!plan.sweep.all_targets()) {
+    for (const std::string& t : plan.sweep.targets) select_target_or_throw(t, "--sweep-simd");
+  }
+  if (resumed && !kernels::select_simd_target(plan.simd_target)) {
+    throw ConfigError("--resume: the checkpoint's run used the SIMD target " + plan.simd_target + ", which this machine "
+                      "does not run (available: " + join(kernels::supported_targets()) + ")");
+  }
+  if (!plan.simd_target.empty()) select_target_or_throw(plan.simd_target, "--simd-target");
+}
+
+// What a resumed run may do with the log its checkpoint names.
+enum class ResumedLog { kAbsent, kOurs, kCompleted, kForeign };
+ResumedLog inspect_resumed_log(const std::string& path, const RunInfo& saved) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ResumedLog::kAbsent;
+  if (!S_ISREG(st.st_mode)) return ResumedLog::kForeign;
+  try {
+    const nlohmann::json j = JsonChecker{path}.parse(read_input_file(path, uint64_t{1} << 32, "a run log"), 64, "a run log");
+    if (saved.run_id.empty() || j.at("run").value("run_id", std::string()) != saved.run_id) {
+      return ResumedLog::kForeign;
+    }
+    return j.at("status") == "completed" ? ResumedLog::kCompleted : ResumedLog::kOurs;
+  } catch (const std::exception&) {
+    return ResumedLog::kForeign;
+  }
+}
+
+// A resumed run is the only writer of its checkpoint and log from here on; a second process
+// resuming them meanwhile is refused (run_lock.h). What was read before the lock is read again.
+void hold_resumed_run(const RunOptions& o, const Checkpoint& checkpoint, RunLocks& locks, Comm* comm) {
+  if (comm && comm->rank() != 0) return;
+  try {
+    locks.hold(o.resume, "--resume");
+    if (o.out.empty()) locks.hold(checkpoint.run_info.log, "--resume");
+    const Checkpoint now = read_checkpoint(o.resume);
+    if (now.state_json != checkpoint.state_json || run_info_json(now.run_info) != run_info_json(checkpoint.run_info)) {
+      throw ConfigError("--resume: " + o.resume + ": replaced by another process while this run started; "
+                        "run the command again");
+    }
+  } catch (const std::exception& ex) {
+    abort_job_on_error(ex, comm);  // the other ranks would wait for rank 0
+    throw;
+  }
+}
+
+struct LoadedData {
+  Dataset train, test;
+  std::optional<Dataset> validation;
+  nlohmann::json digests;  // of the samples used, before any split
+  RunData view() const { return {train, test, validation ? &*validation : nullptr, digests}; }
+};
+
+LoadedData load_data(const RunOptions& o, const RunPlan& plan) {
+  const Experiment& e = plan.experiment;
+  const std::string data_dir = !o.data_dir.empty() ? o.data_dir : default_data_dir();
+  LoadedData d{load_dataset(data_dir, e.dataset, "train", plan.info.train_limit),
+               load_dataset(data_dir, e.dataset, "test", plan.info.test_limit), std::nullopt, {}};
+  check_same_shape(d.train, d.test);
+  d.digests = data_digests(d.train, d.test);
+  if (static_cast<size_t>(e.model.back().units) != d.train.num_classes) {
+    throw ConfigError(plan.source + ": /model/" + std::to_string(e.model.size() - 1) +
+                      "/units: the output layer must have " + std::to_string(d.train.num_classes) + " units");
+  }
+  if (e.validation_split > 0) {
+    // Keras: the first floor(n * (1 - split)) samples train, the rest validate.
+    const size_t n = d.train.size();
+    const auto split_at = static_cast<size_t>(std::floor(static_cast<double>(n) * (1.0 - e.validation_split)));
+    if (split_at == 0 || split_at == n) {
+      throw ConfigError(plan.source + ": /validation_split: " + std::to_string(n) +
+                        " training samples cannot be split into training and validation sets "
+                        "by validation_split " + nlohmann::json(e.validation_split).dump());
+    }
+    d.validation = split_off_tail(d.train, split_at);
+  }
+  return d;
+}
+
+// A resumed run with nothing left to train says so (exit 0); too few epochs is an error.
+bool nothing_left_to_train(const Checkpoint& checkpoint, const Experiment& e, size_t train_samples,
+                           const std::string& resume) {
+  check_resumable(checkpoint, train_samples);
+  const TrainState& s = checkpoint.state;
+  if (e.epochs < s.epoch || (e.epochs == s.epoch && s.step > 0)) {
+    throw ConfigError("--epochs: " + std::to_string(e.epochs) + " is below the checkpoint's progress (" +
+                      std::to_string(s.epoch) + " epochs and " + std::to_string(s.step) +
+                      " steps done); give at least " + std::to_string(s.epoch + (s.step > 0)));
+  }
+  if (s.stop_training) {
+    std::fprintf(stderr, "%s: this run already completed (stopped early by early_stopping); "
+                 "nothing to train\n", resume.c_str());
+    return true;
+  }
+  if (s.epoch == e.epochs) {
+    std::fprintf(stderr, "%s: this run already completed its %d epochs; nothing to train "
+                 "(pass --epochs N with a larger N to train further)\n", resume.c_str(), e.epochs);
+    return true;
+  }
+  return false;
+}
+
+void check_memory(const Experiment& e, const Dataset& train, const Dataset& test) {
+  const uint64_t data = train.pixels.size() + test.pixels.size();
+  const uint64_t need = training_memory_bytes(e, train.features(), 1000);
+  const MemoryLimit limit = memory_limit();
+  if (need > limit.bytes) {
+    throw ConfigError(e.name + ": this run needs about " + format_bytes(need) +
+                      " (model, optimizer state, activations at batch " + std::to_string(e.batch_size) +
+                      ") besides the " + format_bytes(data) + " of data already loaded, but only " +
+                      format_bytes(limit.bytes) + " is available (" + limit.source +
+                      "); use fewer units or a smaller batch");
+  }
+}
+
+// The run's threads: the experiment's, else every logical CPU. Warns when a run would have more.
+int default_threads(const RunPlan& plan) {
+  const int threads = plan.experiment.threads > 0 ? plan.experiment.threads : available_cpus();
+  int most = threads;
+  for (int t : plan.sweep.threads) most = std::max(most, t);
+  if (most > available_cpus()) {
+    std::fprintf(stderr, "warning: %d threads on %d logical CPUs: the threads will take turns (the "
+                 "team's barrier sleeps instead of spinning), so timings will not show the "
+                 "hardware's speed\n", most, available_cpus());
+  }
+  return threads;
+}
+
+// One run's log and checkpoint: --out and --checkpoint, a resumed run's own, or beside a
+// generated name; checked against the inputs before training.
+void plan_outputs(RunSetup& setup, const RunOptions& o, const Experiment& e, const Checkpoint* checkpoint,
+                  std::vector<std::string> inputs) {
+  if (!o.out.empty()) {
+    setup.log_path = o.out;
+    setup.create_log = !o.force;
+  } else if (checkpoint) {
+    setup.log_path = checkpoint->run_info.log;
+    const ResumedLog state = inspect_resumed_log(setup.log_path, checkpoint->run_info);
+    if (state == ResumedLog::kForeign && !o.force) {
+      throw ConfigError("--resume: " + setup.log_path + ": the log this checkpoint continues exists but "
+                        "belongs to another run; pass --out NEW_LOG (or --force to replace it)");
+    }
+    setup.create_log = state == ResumedLog::kAbsent;
+  } else {
+    setup.log_path = default_log_path(e, setup.threads, 1);
+    setup.log_is_default = true;
+  }
+  // A generated name that is taken is not an error: the exclusive creation picks the next.
+  std::vector<PlannedOutput> outputs = {{setup.log_path, "--out", !setup.create_log || setup.log_is_default}};
+  setup.checkpoint_path = !o.checkpoint.empty() ? o.checkpoint : checkpoint ? checkpoint->path : "";
+  if (setup.checkpoint_path.empty()) {
+    setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
+    setup.checkpoint_is_default = true;
+  }
+  const bool own = checkpoint && same_file(setup.checkpoint_path, checkpoint->path);
+  setup.create_checkpoint = !(o.force || own);
+  outputs.push_back({setup.checkpoint_path, "--checkpoint", !setup.create_checkpoint});
+  if (checkpoint && !own) inputs.push_back(checkpoint->path);
+  if (!o.save_weights.empty()) outputs.push_back({o.save_weights, "--save-weights", o.force});
+  check_outputs(outputs, inputs);
+}
+
+int run_single(const RunPlan& plan, const RunData& data, const RunOptions& o, const Checkpoint* checkpoint,
+               const std::vector<std::string>& inputs, int threads, Comm* comm, RunLocks& locks) {
+  RunSetup setup;
+  setup.threads = threads;
+  setup.resume = checkpoint;
+  plan_outputs(setup, o, plan.experiment, checkpoint, inputs);
+  install_signal_handlers();
+  setup.run_info = plan.info;
+  setup.run_info.simd_target = plan.simd_target;
+  setup.comm = comm;
+  setup.reduction = plan.reduction;
+  setup.locks = &locks;
+  return execute_run(plan.experiment, data, setup, o);
+}
+
+int run_checked(const RunOptions& o) {
+  std::optional<Checkpoint> checkpoint;
+  if (!o.resume.empty()) {
+    checkpoint = read_checkpoint(o.resume);
+    check_resumed_options(*checkpoint, o);  // before the checkpoint's experiment takes overrides
+  }
+  const Experiment loaded = checkpoint ? checkpoint->experiment : load_experiment(o.experiment_path);
+  RunPlan plan = resolve_run(o, loaded, checkpoint ? o.resume : o.experiment_path, checkpoint ? &*checkpoint : nullptr);
+  if (o.dry_run) {
+    std::fprintf(stderr, "%s", model_summary(plan.experiment.name, kExperimentInputs, plan.experiment.model).c_str());
+    std::printf("%s\n", plan.experiment.to_json().dump(2).c_str());
+    return kExitOk;
+  }
+  select_targets(plan, checkpoint.has_value());
+  std::unique_ptr<Comm> comm;
+  if (plan.distributed) {
+    comm = init_mpi();
+    apply_rank_count(plan, comm->size());
+  }
+  RunLocks locks;
+  if (checkpoint) {
+    hold_resumed_run(o, *checkpoint, locks, comm.get());
+    // A resumed run whose log already says "completed" has nothing left to do.
+    const std::string& log = checkpoint->run_info.log;
+    if (o.out.empty() && inspect_resumed_log(log, checkpoint->run_info) == ResumedLog::kCompleted) {
+      std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n", o.resume.c_str(), log.c_str());
+      return kExitOk;
+    }
+  }
+  const LoadedData data = load_data(o, plan);
+  if (checkpoint && nothing_left_to_train(*checkpoint, plan.experiment, data.train.size(), o.resume)) return kExitOk;
+  check_memory(plan.experiment, data.train, data.test);
+  const int threads = default_threads(plan);
+  // Every file the run reads, so that no output can replace one of them.
+  std::vector<std::string> inputs = {data.train.images_path, data.test.images_path, data.train.labels_path,
+                                     data.test.labels_path};
+  if (!o.experiment_path.empty()) inputs.push_back(o.experiment_path);
+  if (plan.info.run_id.empty()) plan.info.run_id = new_run_id();
+  if (!plan.sweep.any()) return run_single(plan, data.view(), o, checkpoint ? &*checkpoint : nullptr, inputs, threads,
+                                           comm.get(), locks);
+  return run_sweep(plan, data.view(), o, inputs, threads, locks);
+}
+
+}  // namespace
+
+void print_targets() {
+  std::printf("compiled:  %s\n", join(kernels::compiled_targets()).c_str());
+  std::printf("supported: %s\n", join(kernels::supported_targets()).c_str());
+  std::printf("default:   %s\n", kernels::active_target().c_str());
+}
+
+int run(const RunOptions& o) {
+  // A closed stdout or stderr pipe (`run_experiment ... | head`) must not kill training: writes
+  // to it fail with EPIPE instead, and the progress output stops (progress.h).
+  std::signal(SIGPIPE, SIG_IGN);
+  // Past a file size limit (ulimit -f) a write fails with EFBIG and is reported; it does not
+  // kill the run.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // A closed descriptor 0-2 would be reused by the next open(), and messages meant for stderr
+  // would land in a log or checkpoint: keep them pointing at /dev/null instead.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int null_fd = ::open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) ::close(null_fd);  // only keep it in the empty slot
+    }
+  }
+  try {
+    return run_checked(o);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return kExitOther;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return exit_status_of(e);
+  }
+}
+
+}  // namespace mlpbench
