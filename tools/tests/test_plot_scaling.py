@@ -159,3 +159,62 @@ def test_noisy_host_runs_are_marked(run, tmp_path):
     assert r.code == 0, r
     assert r.out.count("noisy host: ") == 1 and "2 threads on 1 logical CPUs" in r.out
     assert "noisy host" in (tmp_path / "s.svg").read_text()  # the figure's legend
+
+
+# ----------------------------------------------------------------------------- SIMD families
+
+def simd_study(folder, targets):
+    """A SIMD study at 2 threads: {target: results rows} -> folder of logs."""
+    folder.mkdir()
+    for i, (target, rows) in enumerate(targets.items()):
+        log = make_fixtures.make_log(target, 2, 30000.0 * (i + 1), seed=i, results=rows)
+        (folder / f"{target}.json").write_text(json.dumps(log))
+    return folder
+
+
+def perturbed(rows):
+    first = (rows[0][0] + 1e-9,) + tuple(rows[0][1:])
+    return [first] + list(rows[1:])
+
+
+def test_simd_targets_know_which_targets_fuse_multiply_adds():
+    from mlpbench import simd_targets
+    assert [simd_targets.family(t) for t in ("AVX2", "avx3", "NEON", "SVE2")] == ["FMA"] * 4
+    assert [simd_targets.family(t) for t in ("SSE4", "SSSE3", "EMU128", "SCALAR")] == ["non-FMA"] * 4
+    assert simd_targets.family("AVX10_FUTURE") is None
+    assert simd_targets.lanes("SSE4") == simd_targets.lanes("SSSE3") == 4 and simd_targets.lanes("AVX3") == 16
+
+
+def test_simd_study_compares_within_a_family_and_says_why_families_differ(run, tmp_path):
+    r = run("plot_scaling.py", fixture("simd_only"), "-o", "simd.png")
+    assert r.code == 0, r
+    assert "identical numbers among the FMA targets (AVX2, AVX3) at 2 threads: yes" in r.out
+    assert "non-FMA targets (" not in r.out  # EMU128 alone: nothing to compare it with
+    assert "FMA and non-FMA targets differ by rounding, as expected: a fused multiply-add rounds " \
+           "once, a separate multiply and add twice" in r.out
+    assert "NO" not in r.out
+
+
+def test_simd_study_flags_targets_of_one_family_and_width_that_differ(run, tmp_path):
+    emu = make_fixtures.RESULTS["EMU128"]
+    study = simd_study(tmp_path / "s", {"SSSE3": emu, "SSE4": perturbed(emu), "AVX3": make_fixtures.RESULTS["AVX3"]})
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    r = run("plot_scaling.py", study, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if x.startswith("identical numbers among the non-FMA"))
+    assert "(SSSE3, SSE4) at 2 threads: NO" in line or "(SSE4, SSSE3) at 2 threads: NO" in line
+    assert "epoch 1 train_loss" in line
+    assert "FMA and non-FMA targets differ by rounding" in r.out
+    assert "non-FMA targets" in (tmp_path / "s.svg").read_text()  # in the figure too
+
+
+def test_simd_study_explains_a_difference_between_vector_widths(run, tmp_path):
+    emu = make_fixtures.RESULTS["EMU128"]
+    study = simd_study(tmp_path / "s", {"SCALAR": perturbed(emu), "SSE4": emu, "SSSE3": emu})
+    r = run("plot_scaling.py", study, "-o", "s.png")
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if x.startswith("identical numbers among the non-FMA"))
+    assert ": differ, expected (their vectors hold different numbers of floats" in line
+    assert "softmax_xent.cc" in line and "NO" not in r.out
+    assert "FMA and non-FMA targets differ" not in r.out  # one family only

@@ -21,6 +21,9 @@ computed the same numbers as one process (tools/mlpbench/studies/ranks.py has th
 Determinism check: the engine computes bitwise-identical numbers for any thread count. For each
 group the tool compares train_loss, train_accuracy, test_loss and test_accuracy of every epoch
 exactly and prints, and writes in the figure, "identical numbers at every thread count: yes/NO".
+Across SIMD targets at one thread count it compares within a family (FMA targets among
+themselves, non-FMA among themselves: mlpbench/simd_targets.py) and says why the families
+differ; targets of one family and vector width must agree (NO if not).
 """
 
 import math
@@ -33,6 +36,7 @@ import textwrap
 from mlpbench import cli
 from mlpbench import logs as ml
 from mlpbench import plotting
+from mlpbench import simd_targets
 from mlpbench.studies import ranks as rank_study
 
 PROG = "plot_scaling.py"
@@ -181,6 +185,47 @@ def simd_table(groups):
     return {t: rows for t, rows in sorted(table.items()) if len(rows) >= 2}
 
 
+def family_checks(simd):
+    """[(threads, family, labels, verdict, detail)]: at each thread count of the SIMD study,
+    whether the targets of one family (FMA, non-FMA; simd_targets.py) computed the same
+    numbers. verdict: 'yes'; 'NO' when two targets of one family and one vector width differ;
+    'differ, expected' when only targets of different widths differ (the detail says why)."""
+    out = []
+    for t, rows in simd.items():
+        families = {}
+        for g, _ in rows:
+            families.setdefault(simd_targets.family(g.key[1]), []).append(g)
+        for name, members in sorted(families.items(), key=lambda kv: str(kv[0])):
+            if name is None or len(members) < 2:
+                continue
+            logs = [min((log for log in g.logs if log.threads == t and log.epochs), key=lambda x: x.path)
+                    for g in members]
+            by_width = {}
+            for g, log in zip(members, logs):
+                by_width.setdefault(simd_targets.lanes(g.key[1]) or g.label, []).append(log)
+            same_width = [d for peers in by_width.values() for d in
+                          (compare_numbers(peers[0], other) for other in peers[1:]) if d]
+            firsts = [peers[0] for peers in by_width.values()]
+            across = [d for d in (compare_numbers(firsts[0], other) for other in firsts[1:]) if d]
+            if same_width:
+                verdict, detail = "NO", same_width[0]
+            elif across:
+                verdict, detail = "differ, expected", simd_targets.WHY_WIDTHS_DIFFER
+            else:
+                verdict, detail = "yes", ""
+            out.append((t, name, [g.label for g in members], verdict, detail))
+    return out
+
+
+def family_lines(checks, simd):
+    lines = [f"identical numbers among the {name} targets ({', '.join(labels)}) at {plural(t)}: {verdict}"
+             + (f" ({detail})" if detail else "") for t, name, labels, verdict, detail in checks]
+    mixed = any({simd_targets.family(g.key[1]) for g, _ in rows} >= {"FMA", "non-FMA"} for rows in simd.values())
+    if mixed:
+        lines.append(simd_targets.WHY_FAMILIES_DIFFER)
+    return lines
+
+
 def pick_evenly(items, limit):
     if len(items) <= limit:
         return items
@@ -217,6 +262,7 @@ def report(groups, simd, verdicts, overall):
         for d in details:
             lines.append(f"  {d}")
     lines.append(f"identical numbers at every thread count: {overall}")
+    lines.extend(family_lines(family_checks(simd), simd))
     for g in groups:
         for log in g.logs:
             if log.host_noise():
@@ -357,8 +403,9 @@ def plot(groups, simd, verdicts, overall, title, output):
         verdict, details = verdicts[g.label]
         if verdict == "NO":
             lines.append(f"{g.label}: {details[0]}")
+    lines.extend(family_lines(family_checks(simd), simd))
     width_chars = int(fig.get_figwidth() * 11)
-    footer = "\n".join(w for line in lines[:3] for w in textwrap.wrap(line, width_chars))
+    footer = "\n".join(w for line in lines[:5] for w in textwrap.wrap(line, width_chars))
     fig.text(0.5, 0.015, footer, ha="center", va="bottom", fontsize=10,
              color="darkred" if overall == "NO" else "black",
              weight="bold" if overall == "NO" else "normal")
