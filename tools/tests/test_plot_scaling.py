@@ -218,3 +218,22 @@ def test_simd_study_explains_a_difference_between_vector_widths(run, tmp_path):
     assert ": differ, expected (their vectors hold different numbers of floats" in line
     assert "softmax_xent.cc" in line and "NO" not in r.out
     assert "FMA and non-FMA targets differ" not in r.out  # one family only
+
+
+def test_simd_figure_marks_runs_from_a_noisy_host(run, tmp_path):
+    study = tmp_path / "simd"
+    study.mkdir()
+    for src in sorted(Path(fixture("simd_only")).glob("*.json")):
+        log = json.loads(src.read_text())
+        if src.name == "avx2_t2.json":
+            log["run"].update(host_noisy=True, host_noise_reasons=["load average 3.1 on 2 logical CPUs"])
+        (study / src.name).write_text(json.dumps(log))
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    quiet = run("plot_scaling.py", fixture("simd_only"), "-o", "quiet.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    r = run("plot_scaling.py", study, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert quiet.code == 0 and r.code == 0, (quiet, r)
+    assert "noisy host: AVX2, 2 threads (avx2_t2.json): load average 3.1 on 2 logical CPUs" in r.out
+    assert r.out.count("noisy host: ") == 1
+    assert "noisy host" in (tmp_path / "s.svg").read_text()  # the mark's legend entry
+    assert "noisy host" not in (tmp_path / "quiet.svg").read_text() and "noisy host" not in quiet.out

@@ -69,6 +69,20 @@ def test_plot_scaling_draws_a_rank_study(run, tmp_path):
         assert text in svg, text
 
 
+def test_plot_scaling_rank_study_marks_runs_from_a_noisy_host(run, tmp_path):
+    study = write_study(tmp_path / "study")
+    log = json.loads((study / "strong-r2.json").read_text())
+    log["run"].update(host_noisy=True, host_noise_reasons=["2 ranks of 1 thread on 1 logical CPU"])
+    (study / "strong-r2.json").write_text(json.dumps(log))
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    r = run("plot_scaling.py", study, "-o", "ranks.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert r.code == 0, r
+    assert "noisy host: strong, 2 ranks (strong-r2.json): 2 ranks of 1 thread on 1 logical CPU" in r.out
+    assert r.out.count("noisy host: ") == 1
+    assert (tmp_path / "ranks.svg").read_text().count(">noisy host<") >= 1  # legend of the marked panels
+
+
 def test_plot_scaling_rank_study_says_no_when_a_rank_count_differs(run, tmp_path):
     study = write_study(tmp_path / "study", perturb="strong-r2.json")
     r = run("plot_scaling.py", study, "-o", "ranks.png", "--strict")

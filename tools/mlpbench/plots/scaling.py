@@ -23,7 +23,8 @@ group the tool compares train_loss, train_accuracy, test_loss and test_accuracy 
 exactly and prints, and writes in the figure, "identical numbers at every thread count: yes/NO".
 Across SIMD targets at one thread count it compares within a family (FMA targets among
 themselves, non-FMA among themselves: mlpbench/simd_targets.py) and says why the families
-differ; targets of one family and vector width must agree (NO if not).
+differ; targets of one family and vector width must agree (NO if not). Runs from a noisy host
+(run.host_noisy) get a red x on the throughput panel and the SIMD bars, and a line in the summary.
 """
 
 import math
@@ -265,9 +266,9 @@ def report(groups, simd, verdicts, overall):
     lines.extend(family_lines(family_checks(simd), simd))
     for g in groups:
         for log in g.logs:
-            if log.host_noise():
-                lines.append(f"noisy host: {g.label}, {plural(log.threads)} "
-                             f"({os.path.basename(log.path)}): {'; '.join(log.host_noise())}")
+            line = plotting.noisy_host_line(f"{g.label}, {plural(log.threads)}", log)
+            if line:
+                lines.append(line)
     return "\n".join(lines)
 
 
@@ -311,7 +312,6 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_thr, ax_spd, ax_eff = axes[:3]
         all_threads = sorted({t for g in thread_groups for t in g.throughput()})
         base_threads = {min(g.throughput()) for g in thread_groups}
-        noisy_labelled = False
         for g in thread_groups:
             thr = g.throughput()
             ts = list(thr)
@@ -322,11 +322,7 @@ def plot(groups, simd, verdicts, overall, title, output):
             ax_thr.errorbar(ts, med, yerr=[lo, hi], color=c, marker="o", capsize=3, label=g.label)
             noisy = [t for t, logs in g.by_threads().items() if t in thr
                      and any(log.host_noise() for log in logs)]
-            if noisy:  # runs from a noisy host: their throughput may be the host's
-                ax_thr.plot(noisy, [thr[t][0] for t in noisy], linestyle="none", marker="x",
-                            color="#d62728", markersize=9,
-                            label=None if noisy_labelled else "noisy host")
-                noisy_labelled = True
+            plotting.mark_noisy_host(ax_thr, noisy, [thr[t][0] for t in noisy])
             t0 = ts[0]
             spd = [m / thr[t0][0] for m in med]
             ax_spd.plot(ts, spd, color=c, marker="o", label=g.label)
@@ -375,6 +371,8 @@ def plot(groups, simd, verdicts, overall, title, output):
                 w = width if len(shown) > 1 else 0.6
                 ax.bar(x, factor, w, color=colours[g.label],
                        label=g.label if gi == 0 else None)
+                if any(log.host_noise() for log in g.by_threads().get(t, [])):
+                    plotting.mark_noisy_host(ax, [x], [factor / 2])
                 ax.annotate(f"{factor:.2f}x", (x, factor), ha="center", va="bottom",
                             fontsize=bar_font, xytext=(0, 2), textcoords="offset points")
         if len(shown) > 1:
@@ -386,6 +384,8 @@ def plot(groups, simd, verdicts, overall, title, output):
             ax.set_xticks(range(len(order)))
             ax.set_xticklabels([g.label for g in order], rotation=20 if len(order) > 4 else 0)
             slow_names = [min(simd[shown[0]], key=lambda r: r[1])[0].label]
+            if plotting.NOISY_HOST in ax.get_legend_handles_labels()[1]:  # the targets are the ticks
+                ax.legend(fontsize=8, loc="upper left")
         where = f"at {shown[0]} thread{'s' if shown[0] != 1 else ''}" if len(shown) == 1 else ""
         ax.set_title(f"SIMD targets {where}".strip())
         ax.set_ylabel(f"speed-up vs slowest ({', '.join(slow_names)})")
