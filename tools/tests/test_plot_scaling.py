@@ -237,3 +237,61 @@ def test_simd_figure_marks_runs_from_a_noisy_host(run, tmp_path):
     assert r.out.count("noisy host: ") == 1
     assert "noisy host" in (tmp_path / "s.svg").read_text()  # the mark's legend entry
     assert "noisy host" not in (tmp_path / "quiet.svg").read_text() and "noisy host" not in quiet.out
+
+
+# ----------------------------------------------------------------------------- repeats, Amdahl
+
+SERIAL = 0.2
+
+
+def thread_study(folder, runs_per_count, serial=SERIAL, base=50000.0):
+    """A thread study following Amdahl's law with a known serial fraction: runs_per_count logs
+    at 1, 2, 4 and 8 threads, each run a little faster or slower than the law (by its seed)."""
+    folder.mkdir()
+    for t in (1, 2, 4, 8):
+        for k in range(runs_per_count):
+            factor = 1 + 0.01 * (k - (runs_per_count - 1) / 2)
+            log = make_fixtures.make_log("AVX3", t, factor * base / (serial + (1 - serial) / t), seed=10 * t + k)
+            (folder / f"t{t}_run{k}.json").write_text(json.dumps(log))
+    return folder
+
+
+def test_thread_study_with_repeats_spreads_across_runs_and_fits_amdahl(run, tmp_path):
+    study = thread_study(tmp_path / "study", 3)
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    r = run("plot_scaling.py", study, "-o", "t.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if "Amdahl's law:" in x)
+    fit = plot_scaling.Group(("e", "AVX3"), "AVX3")
+    fit.logs = ml.load_run_logs(sorted(str(p) for p in study.glob("*.json")))
+    result, _ = fit.amdahl_fit()
+    lo, hi = result["interval"]
+    assert lo <= SERIAL <= hi and hi - lo < 0.05 and result["repeats"] == {1: 3, 2: 3, 4: 3, 8: 3}
+    assert f"serial fraction {result['serial_fraction']:.3f} (95 % interval {lo:.3f}-{hi:.3f})" in line
+    svg = (tmp_path / "t.svg").read_text()
+    assert "min-max across runs" in svg and "Amdahl" in svg and f"[{lo:.3f}, {hi:.3f}]" in svg
+    # The whiskers span the runs' medians, not the epochs of all runs pooled.
+    thr = fit.throughput()
+    medians = sorted(plot_scaling.run_throughput(log) for log in fit.logs if log.threads == 4)
+    assert thr[4] == (medians[1], medians[0], medians[2])
+
+
+def test_thread_study_with_one_run_each_fits_without_an_interval(run, tmp_path):
+    study = thread_study(tmp_path / "study", 1)
+    r = run("plot_scaling.py", study, "-o", "t.png")
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if "Amdahl's law:" in x)
+    assert "(one run per thread count: no interval)" in line
+    s = float(line.split("serial fraction ")[1].split()[0])
+    assert abs(s - SERIAL) < 0.03
+
+
+def test_thread_study_says_when_amdahl_does_not_describe_it(run, tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    for t, sps in ((1, 50000.0), (2, 30000.0)):  # slower with more threads
+        (study / f"t{t}.json").write_text(json.dumps(make_fixtures.make_log("AVX3", t, sps, seed=t)))
+    r = run("plot_scaling.py", study, "-o", "t.png")
+    assert r.code == 0, r
+    assert "Amdahl's law not fitted: the runs get slower with more threads" in r.out

@@ -6,9 +6,13 @@ experiment. Logs are grouped by SIMD target (and engine, when several engines ar
 
 Thread study (drawn when a group has >= 2 thread counts), x = run.threads:
   * throughput: median over epochs of samples_per_second (bars: slowest and fastest epoch);
-    several logs at one thread count are pooled;
+    with repeats (several logs of one target at one thread count, e.g. several sweep folders)
+    the median of the runs' medians, the bars spanning the runs;
   * speed-up vs the group's smallest thread count (1 normally), with the ideal line;
-  * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line.
+  * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line;
+  * Amdahl's law (mlpbench/studies/amdahl.py) fitted to every run's median epoch time: the
+    serial fraction, with its interval when there are repeats, printed and drawn as the law's
+    speed-up curve.
 SIMD study (drawn when one thread count has >= 2 targets): bars of speed-up relative to the
 slowest target (the scalar fallback normally: SCALAR or EMU128), annotated with the factor.
 
@@ -38,6 +42,7 @@ from mlpbench import cli
 from mlpbench import logs as ml
 from mlpbench import plotting
 from mlpbench import simd_targets
+from mlpbench.studies import amdahl
 from mlpbench.studies import ranks as rank_study
 
 PROG = "plot_scaling.py"
@@ -96,18 +101,52 @@ class Group:
         return dict(sorted(cells.items()))
 
     def throughput(self):
-        """{threads: (median, min, max)} of samples/s over all epochs of the logs there."""
+        """{threads: (median, min, max)} of samples/s: with repeats (several runs at a thread
+        count) the median and spread of the runs' medians, the spread across runs; with one run
+        the median and spread over its epochs."""
         out = {}
         for t, logs in self.by_threads().items():
-            values = [v for log in logs for v in log.series("samples_per_second")
-                      if math.isfinite(v) and v > 0]
+            runs = [v for v in (run_throughput(log) for log in logs) if v is not None]
+            values = runs if len(runs) > 1 else \
+                [v for log in logs for v in log.series("samples_per_second") if math.isfinite(v) and v > 0]
             if values:
                 out[t] = (statistics.median(values), min(values), max(values))
         return out
 
+    def amdahl_fit(self):
+        """Amdahl's law over every run's median epoch time, or (None, why not)."""
+        points = [(t, statistics.median(times)) for t, logs in self.by_threads().items() for log in logs
+                  if (times := [v for v in log.series("train_seconds") if math.isfinite(v) and v > 0])]
+        try:
+            return amdahl.fit_amdahl(points), None
+        except amdahl.FitError as e:
+            return None, str(e)
+
     def overall_throughput(self):
         values = [m for m, _, _ in self.throughput().values()]
         return statistics.median(values) if values else 0.0
+
+
+def run_throughput(log):
+    """The median samples/s over a run's epochs, or None without any."""
+    values = [v for v in log.series("samples_per_second") if math.isfinite(v) and v > 0]
+    return statistics.median(values) if values else None
+
+
+def amdahl_text(fit):
+    """'serial fraction 0.123 (95 % interval 0.101-0.140), at most 8.1x' for the summary."""
+    s = fit["serial_fraction"]
+    interval = (f"{100 * fit['level']:.0f} % interval {fit['interval'][0]:.3f}-{fit['interval'][1]:.3f}"
+                if fit["interval"] else "one run per thread count: no interval")
+    limit = (f"at most {fit['max_speedup']:.1f}x" if fit["max_speedup"] else
+             "superlinear: the runs scaled better than linearly")
+    return f"serial fraction {s:.3f} ({interval}), {limit}"
+
+
+def amdahl_label(fit):
+    """'s = 0.123 [0.101, 0.140]' (the interval only with repeats) for a legend."""
+    interval = fit["interval"]
+    return f"s = {fit['serial_fraction']:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def config_of(log):
@@ -250,6 +289,9 @@ def report(groups, simd, verdicts, overall):
             s = median / thr[t0][0]
             eff = 100 * s / (t / t0)
             lines.append(f"  {t:>7}  {median:>12,.0f}  {s:>7.2f}x  {eff:>9.1f}%  {len(cells[t])}")
+        if len(thr) >= 2:
+            fit, why_not = g.amdahl_fit()
+            lines.append(f"  Amdahl's law: {amdahl_text(fit)}" if fit else f"  Amdahl's law not fitted: {why_not}")
     for t, rows in simd.items():
         slowest = min(rows, key=lambda r: r[1])
         lines.append(f"SIMD targets at {t} thread{'s' if t != 1 else ''} "
@@ -326,6 +368,12 @@ def plot(groups, simd, verdicts, overall, title, output):
             t0 = ts[0]
             spd = [m / thr[t0][0] for m in med]
             ax_spd.plot(ts, spd, color=c, marker="o", label=g.label)
+            fit, _ = g.amdahl_fit()
+            if fit:  # the law's speed-up against the same smallest thread count, over the axis
+                s = fit["serial_fraction"]
+                xs = sorted(set(ts) | {ts[0] + (ts[-1] - ts[0]) * k / 40 for k in range(41)})
+                ax_spd.plot(xs, [(s + (1 - s) / t0) / (s + (1 - s) / x) for x in xs], color=c,
+                            linestyle=":", linewidth=1.2, label=f"{g.label}, Amdahl's law: {amdahl_label(fit)}")
             ax_eff.plot(ts, [100 * s / (t / t0) for s, t in zip(spd, ts)], color=c, marker="o",
                         label=g.label)
         t_min = min(all_threads)
@@ -335,7 +383,10 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_eff.axhline(100, color="black", linestyle="--", linewidth=1, label="ideal (100%)")
         for ax in (ax_thr, ax_spd, ax_eff):
             setup_thread_axis(ax, all_threads, logical)
-        ax_thr.set_title("throughput (median over epochs)")
+        runs = [len(logs) for g in thread_groups for logs in g.by_threads().values()]
+        spread = ("min-max across runs" if min(runs) > 1 else "min-max over epochs" if max(runs) == 1
+                  else "min-max across runs,\nover epochs where one run")
+        ax_thr.set_title(f"throughput (median; whiskers: {spread})")
         ax_thr.set_ylabel("training samples / s")
         ax_thr.set_ylim(bottom=0)
         from matplotlib.ticker import EngFormatter
