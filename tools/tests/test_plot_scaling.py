@@ -144,6 +144,13 @@ def test_identity_compares_common_epochs(tmp_path):
     assert verdict == "yes" and "common epochs" in details[0]
 
 
+def svg_text_env(tmp_path):
+    """An environment in which matplotlib keeps text as text in SVGs, so that it can be read."""
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    return {"MPLCONFIGDIR": str(tmp_path / "mpl")}
+
+
 def test_noisy_host_runs_are_marked(run, tmp_path):
     sweep = tmp_path / "sweep"
     sweep.mkdir()
@@ -152,10 +159,8 @@ def test_noisy_host_runs_are_marked(run, tmp_path):
         if p.name == "t2_avx3.json":
             log["run"].update(host_noisy=True, host_noise_reasons=["2 threads on 1 logical CPUs"])
         (sweep / p.name).write_text(json.dumps(log))
-    # text kept as text in the SVG, so that the legend can be read
-    (tmp_path / "mpl").mkdir()
-    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
-    r = run("plot_scaling.py", sweep, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", sweep, "-o", "s.svg", env=env)
     assert r.code == 0, r
     assert r.out.count("noisy host: ") == 1 and "2 threads on 1 logical CPUs" in r.out
     assert "noisy host" in (tmp_path / "s.svg").read_text()  # the figure's legend
@@ -198,9 +203,8 @@ def test_simd_study_compares_within_a_family_and_says_why_families_differ(run, t
 def test_simd_study_flags_targets_of_one_family_and_width_that_differ(run, tmp_path):
     emu = make_fixtures.RESULTS["EMU128"]
     study = simd_study(tmp_path / "s", {"SSSE3": emu, "SSE4": perturbed(emu), "AVX3": make_fixtures.RESULTS["AVX3"]})
-    (tmp_path / "mpl").mkdir()
-    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
-    r = run("plot_scaling.py", study, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", study, "-o", "s.svg", env=env)
     assert r.code == 0, r
     line = next(x for x in r.out.splitlines() if x.startswith("identical numbers among the non-FMA"))
     assert "(SSSE3, SSE4) at 2 threads: NO" in line or "(SSE4, SSSE3) at 2 threads: NO" in line
@@ -228,10 +232,9 @@ def test_simd_figure_marks_runs_from_a_noisy_host(run, tmp_path):
         if src.name == "avx2_t2.json":
             log["run"].update(host_noisy=True, host_noise_reasons=["load average 3.1 on 2 logical CPUs"])
         (study / src.name).write_text(json.dumps(log))
-    (tmp_path / "mpl").mkdir()
-    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
-    quiet = run("plot_scaling.py", fixture("simd_only"), "-o", "quiet.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
-    r = run("plot_scaling.py", study, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    env = svg_text_env(tmp_path)
+    quiet = run("plot_scaling.py", fixture("simd_only"), "-o", "quiet.svg", env=env)
+    r = run("plot_scaling.py", study, "-o", "s.svg", env=env)
     assert quiet.code == 0 and r.code == 0, (quiet, r)
     assert "noisy host: AVX2, 2 threads (avx2_t2.json): load average 3.1 on 2 logical CPUs" in r.out
     assert r.out.count("noisy host: ") == 1
@@ -258,9 +261,8 @@ def thread_study(folder, runs_per_count, serial=SERIAL, base=50000.0):
 
 def test_thread_study_with_repeats_spreads_across_runs_and_fits_amdahl(run, tmp_path):
     study = thread_study(tmp_path / "study", 3)
-    (tmp_path / "mpl").mkdir()
-    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
-    r = run("plot_scaling.py", study, "-o", "t.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", study, "-o", "t.svg", env=env)
     assert r.code == 0, r
     line = next(x for x in r.out.splitlines() if "Amdahl's law:" in x)
     fit = plot_scaling.Group(("e", "AVX3"), "AVX3")
