@@ -311,3 +311,11 @@ def test_scaling_study_quick_runs_end_to_end(run, tmp_path):
     r = run("alpha_beta.py", "--study", out, "-o", "ab.png")
     assert r.code == 0, r
     assert_png(tmp_path / "ab.png")
+
+
+def test_alpha_beta_fits_one_size_over_several_rank_counts():
+    from mlpbench.studies import alpha_beta
+    fitted = alpha_beta.fit([(r, 4096, one_regime(r, 4096)) for r in (2, 4, 8)])
+    assert fitted["alpha_s"] == pytest.approx(ALPHA, rel=1e-6)
+    assert [g["from_bytes"] for g in fitted["regimes"]] == [0]
+    assert fitted["regimes"][0]["beta_s_per_byte"] == pytest.approx(BETA, rel=1e-6)

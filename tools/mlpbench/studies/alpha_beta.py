@@ -214,7 +214,8 @@ def fit(samples):
     for count in range(1, MAX_REGIMES + 1):
         for breaks in itertools.combinations(sizes[1:-1], count - 1):
             bounds = [0, *breaks, math.inf]
-            if any(len([n for n in sizes if lo <= n <= hi]) < 2 for lo, hi in zip(bounds, bounds[1:])):
+            if count > 1 and any(len([n for n in sizes if lo <= n <= hi]) < 2
+                                 for lo, hi in zip(bounds, bounds[1:])):
                 continue
             fitted = fit_with_starts(usable, [0, *breaks])
             miss = max(abs(p[4]) for p in residuals(fitted, usable))
