@@ -44,3 +44,22 @@ def save_figure(fig, path):
         else:
             fig.savefig(f, format="png", dpi=110)
     print(f"wrote {path}", file=sys.stderr)
+
+
+NOISY_HOST = "noisy host"
+
+
+def mark_noisy_host(ax, xs, ys):
+    """A red x over each point measured on a host that looked noisy (its speed may be the
+    host's, not the engine's); the legend names the mark once per axis."""
+    if not xs:
+        return
+    named = NOISY_HOST in ax.get_legend_handles_labels()[1]
+    ax.plot(xs, ys, linestyle="none", marker="x", color="#d62728", markersize=9, zorder=5,
+            label=None if named else NOISY_HOST)
+
+
+def noisy_host_line(what, log):
+    """'noisy host: WHAT (FILE): reasons' for the printed summary, or None for a quiet run."""
+    reasons = log.host_noise()
+    return f"{NOISY_HOST}: {what} ({os.path.basename(log.path)}): {'; '.join(reasons)}" if reasons else None

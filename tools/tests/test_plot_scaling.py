@@ -144,6 +144,13 @@ def test_identity_compares_common_epochs(tmp_path):
     assert verdict == "yes" and "common epochs" in details[0]
 
 
+def svg_text_env(tmp_path):
+    """An environment in which matplotlib keeps text as text in SVGs, so that it can be read."""
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    return {"MPLCONFIGDIR": str(tmp_path / "mpl")}
+
+
 def test_noisy_host_runs_are_marked(run, tmp_path):
     sweep = tmp_path / "sweep"
     sweep.mkdir()
@@ -152,10 +159,141 @@ def test_noisy_host_runs_are_marked(run, tmp_path):
         if p.name == "t2_avx3.json":
             log["run"].update(host_noisy=True, host_noise_reasons=["2 threads on 1 logical CPUs"])
         (sweep / p.name).write_text(json.dumps(log))
-    # text kept as text in the SVG, so that the legend can be read
-    (tmp_path / "mpl").mkdir()
-    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
-    r = run("plot_scaling.py", sweep, "-o", "s.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", sweep, "-o", "s.svg", env=env)
     assert r.code == 0, r
     assert r.out.count("noisy host: ") == 1 and "2 threads on 1 logical CPUs" in r.out
     assert "noisy host" in (tmp_path / "s.svg").read_text()  # the figure's legend
+
+
+# ----------------------------------------------------------------------------- SIMD families
+
+def simd_study(folder, targets):
+    """A SIMD study at 2 threads: {target: results rows} -> folder of logs."""
+    folder.mkdir()
+    for i, (target, rows) in enumerate(targets.items()):
+        log = make_fixtures.make_log(target, 2, 30000.0 * (i + 1), seed=i, results=rows)
+        (folder / f"{target}.json").write_text(json.dumps(log))
+    return folder
+
+
+def perturbed(rows):
+    first = (rows[0][0] + 1e-9,) + tuple(rows[0][1:])
+    return [first] + list(rows[1:])
+
+
+def test_simd_targets_know_which_targets_fuse_multiply_adds():
+    from mlpbench import simd_targets
+    assert [simd_targets.family(t) for t in ("AVX2", "avx3", "NEON", "SVE2")] == ["FMA"] * 4
+    assert [simd_targets.family(t) for t in ("SSE4", "SSSE3", "EMU128", "SCALAR")] == ["non-FMA"] * 4
+    assert simd_targets.family("AVX10_FUTURE") is None
+    assert simd_targets.lanes("SSE4") == simd_targets.lanes("SSSE3") == 4 and simd_targets.lanes("AVX3") == 16
+
+
+def test_simd_study_compares_within_a_family_and_says_why_families_differ(run, tmp_path):
+    r = run("plot_scaling.py", fixture("simd_only"), "-o", "simd.png")
+    assert r.code == 0, r
+    assert "identical numbers among the FMA targets (AVX2, AVX3) at 2 threads: yes" in r.out
+    assert "non-FMA targets (" not in r.out  # EMU128 alone: nothing to compare it with
+    assert "FMA and non-FMA targets differ by rounding, as expected: a fused multiply-add rounds " \
+           "once, a separate multiply and add twice" in r.out
+    assert "NO" not in r.out
+
+
+def test_simd_study_flags_targets_of_one_family_and_width_that_differ(run, tmp_path):
+    emu = make_fixtures.RESULTS["EMU128"]
+    study = simd_study(tmp_path / "s", {"SSSE3": emu, "SSE4": perturbed(emu), "AVX3": make_fixtures.RESULTS["AVX3"]})
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", study, "-o", "s.svg", env=env)
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if x.startswith("identical numbers among the non-FMA"))
+    assert "(SSSE3, SSE4) at 2 threads: NO" in line or "(SSE4, SSSE3) at 2 threads: NO" in line
+    assert "epoch 1 train_loss" in line
+    assert "FMA and non-FMA targets differ by rounding" in r.out
+    assert "non-FMA targets" in (tmp_path / "s.svg").read_text()  # in the figure too
+
+
+def test_simd_study_explains_a_difference_between_vector_widths(run, tmp_path):
+    emu = make_fixtures.RESULTS["EMU128"]
+    study = simd_study(tmp_path / "s", {"SCALAR": perturbed(emu), "SSE4": emu, "SSSE3": emu})
+    r = run("plot_scaling.py", study, "-o", "s.png")
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if x.startswith("identical numbers among the non-FMA"))
+    assert ": differ, expected (their vectors hold different numbers of floats" in line
+    assert "softmax_xent.cc" in line and "NO" not in r.out
+    assert "FMA and non-FMA targets differ" not in r.out  # one family only
+
+
+def test_simd_figure_marks_runs_from_a_noisy_host(run, tmp_path):
+    study = tmp_path / "simd"
+    study.mkdir()
+    for src in sorted(Path(fixture("simd_only")).glob("*.json")):
+        log = json.loads(src.read_text())
+        if src.name == "avx2_t2.json":
+            log["run"].update(host_noisy=True, host_noise_reasons=["load average 3.1 on 2 logical CPUs"])
+        (study / src.name).write_text(json.dumps(log))
+    env = svg_text_env(tmp_path)
+    quiet = run("plot_scaling.py", fixture("simd_only"), "-o", "quiet.svg", env=env)
+    r = run("plot_scaling.py", study, "-o", "s.svg", env=env)
+    assert quiet.code == 0 and r.code == 0, (quiet, r)
+    assert "noisy host: AVX2, 2 threads (avx2_t2.json): load average 3.1 on 2 logical CPUs" in r.out
+    assert r.out.count("noisy host: ") == 1
+    assert "noisy host" in (tmp_path / "s.svg").read_text()  # the mark's legend entry
+    assert "noisy host" not in (tmp_path / "quiet.svg").read_text() and "noisy host" not in quiet.out
+
+
+# ----------------------------------------------------------------------------- repeats, Amdahl
+
+SERIAL = 0.2
+
+
+def thread_study(folder, runs_per_count, serial=SERIAL, base=50000.0):
+    """A thread study following Amdahl's law with a known serial fraction: runs_per_count logs
+    at 1, 2, 4 and 8 threads, each run a little faster or slower than the law (by its seed)."""
+    folder.mkdir()
+    for t in (1, 2, 4, 8):
+        for k in range(runs_per_count):
+            factor = 1 + 0.01 * (k - (runs_per_count - 1) / 2)
+            log = make_fixtures.make_log("AVX3", t, factor * base / (serial + (1 - serial) / t), seed=10 * t + k)
+            (folder / f"t{t}_run{k}.json").write_text(json.dumps(log))
+    return folder
+
+
+def test_thread_study_with_repeats_spreads_across_runs_and_fits_amdahl(run, tmp_path):
+    study = thread_study(tmp_path / "study", 3)
+    env = svg_text_env(tmp_path)
+    r = run("plot_scaling.py", study, "-o", "t.svg", env=env)
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if "Amdahl's law:" in x)
+    fit = plot_scaling.Group(("e", "AVX3"), "AVX3")
+    fit.logs = ml.load_run_logs(sorted(str(p) for p in study.glob("*.json")))
+    result, _ = fit.amdahl_fit()
+    lo, hi = result["interval"]
+    assert lo <= SERIAL <= hi and hi - lo < 0.05 and result["repeats"] == {1: 3, 2: 3, 4: 3, 8: 3}
+    assert f"serial fraction {result['serial_fraction']:.3f} (95 % interval {lo:.3f}-{hi:.3f})" in line
+    svg = (tmp_path / "t.svg").read_text()
+    assert "min-max across runs" in svg and "Amdahl" in svg and f"[{lo:.3f}, {hi:.3f}]" in svg
+    # The whiskers span the runs' medians, not the epochs of all runs pooled.
+    thr = fit.throughput()
+    medians = sorted(plot_scaling.run_throughput(log) for log in fit.logs if log.threads == 4)
+    assert thr[4] == (medians[1], medians[0], medians[2])
+
+
+def test_thread_study_with_one_run_each_fits_without_an_interval(run, tmp_path):
+    study = thread_study(tmp_path / "study", 1)
+    r = run("plot_scaling.py", study, "-o", "t.png")
+    assert r.code == 0, r
+    line = next(x for x in r.out.splitlines() if "Amdahl's law:" in x)
+    assert "(one run per thread count: no interval)" in line
+    s = float(line.split("serial fraction ")[1].split()[0])
+    assert abs(s - SERIAL) < 0.03
+
+
+def test_thread_study_says_when_amdahl_does_not_describe_it(run, tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    for t, sps in ((1, 50000.0), (2, 30000.0)):  # slower with more threads
+        (study / f"t{t}.json").write_text(json.dumps(make_fixtures.make_log("AVX3", t, sps, seed=t)))
+    r = run("plot_scaling.py", study, "-o", "t.png")
+    assert r.code == 0, r
+    assert "Amdahl's law not fitted: the runs get slower with more threads" in r.out

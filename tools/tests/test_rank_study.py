@@ -69,6 +69,20 @@ def test_plot_scaling_draws_a_rank_study(run, tmp_path):
         assert text in svg, text
 
 
+def test_plot_scaling_rank_study_marks_runs_from_a_noisy_host(run, tmp_path):
+    study = write_study(tmp_path / "study")
+    log = json.loads((study / "strong-r2.json").read_text())
+    log["run"].update(host_noisy=True, host_noise_reasons=["2 ranks of 1 thread on 1 logical CPU"])
+    (study / "strong-r2.json").write_text(json.dumps(log))
+    (tmp_path / "mpl").mkdir()
+    (tmp_path / "mpl" / "matplotlibrc").write_text("svg.fonttype: none\n")
+    r = run("plot_scaling.py", study, "-o", "ranks.svg", env={"MPLCONFIGDIR": str(tmp_path / "mpl")})
+    assert r.code == 0, r
+    assert "noisy host: strong, 2 ranks (strong-r2.json): 2 ranks of 1 thread on 1 logical CPU" in r.out
+    assert r.out.count("noisy host: ") == 1
+    assert (tmp_path / "ranks.svg").read_text().count(">noisy host<") >= 1  # legend of the marked panels
+
+
 def test_plot_scaling_rank_study_says_no_when_a_rank_count_differs(run, tmp_path):
     study = write_study(tmp_path / "study", perturb="strong-r2.json")
     r = run("plot_scaling.py", study, "-o", "ranks.png", "--strict")
@@ -98,20 +112,35 @@ def test_plot_scaling_study_without_a_successful_run(run, tmp_path):
 ALPHA, BETA = 3e-6, 0.5e-9  # 3 us, 2 GB/s
 
 
-def bench_file(path, ranks, alpha=ALPHA, beta=BETA, noise=0.0):
+def one_regime(ranks, nbytes, alpha=ALPHA, beta=BETA):
+    return 2 * math.log2(ranks) * alpha + 2 * (ranks - 1) / ranks * nbytes * beta
+
+
+BREAK, BETA_LARGE = 65536, 2e-9  # a slower cost per byte from 64 KiB on (e.g. out of a cache)
+
+
+def two_regimes(ranks, nbytes):
+    """The sweep of a transport whose cost per byte changes at BREAK, continuous there."""
+    bandwidth_term = min(nbytes, BREAK) * BETA + max(0, nbytes - BREAK) * BETA_LARGE
+    return 2 * math.log2(ranks) * ALPHA + 2 * (ranks - 1) / ranks * bandwidth_term
+
+
+def bench_file(path, ranks, alpha=ALPHA, beta=BETA, noise=0.0, time_of=None, host="node0"):
+    time_of = time_of or (lambda r, nbytes: one_regime(r, nbytes, alpha, beta))
     entries = []
     sizes = [68, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
     for i, floats in enumerate(sizes + [407056, 52672]):
         name = f"sweep/floats:{floats}" if i < len(sizes) else \
             ("784-512-10/params:407050" if floats == 407056 else "784-64-32-10/params:52650")
         for kind, factor in (("BM_TreeAllreduce", 1.0), ("BM_MpiAllreduce", 0.8)):
-            t = factor * (2 * math.log2(ranks) * alpha + 2 * (ranks - 1) / ranks * 4 * floats * beta)
+            t = factor * time_of(ranks, 4 * floats)
             t *= 1 + noise * ((i % 3) - 1)
             entries.append({"name": f"{kind}/{name}/manual_time", "run_name": f"{kind}/{name}/manual_time",
                             "run_type": "iteration", "iterations": 10, "real_time": t * 1e6,
                             "cpu_time": t * 1e6, "time_unit": "us", "ranks": ranks, "floats": floats,
                             "sent_bytes": 4 * floats, "bytes_per_second": 4 * floats / t})
-    path.write_text(json.dumps({"context": {"mlpbench_ranks": str(ranks)}, "benchmarks": entries}))
+    path.write_text(json.dumps({"context": {"mlpbench_ranks": str(ranks), "host_name": host},
+                                "benchmarks": entries}))
     return path
 
 
@@ -122,9 +151,15 @@ def test_alpha_beta_recovers_the_model_and_predicts(run, tmp_path):
             "-o", "ab.svg", "--json", "ab.json")
     assert r.code == 0, r
     out = json.loads((tmp_path / "ab.json").read_text())
-    alpha, beta = out["fits"]["BM_TreeAllreduce"].values()
-    assert alpha == pytest.approx(ALPHA, rel=0.1) and beta == pytest.approx(BETA, rel=0.03)
-    assert out["fits"]["BM_MpiAllreduce"]["beta_s_per_byte"] == pytest.approx(0.8 * BETA, rel=0.03)
+    tree = out["fits"]["BM_TreeAllreduce"]
+    assert [g["from_bytes"] for g in tree["regimes"]] == [0]  # one line describes it: no break
+    assert tree["alpha_s"] == pytest.approx(ALPHA, rel=0.1)
+    assert tree["regimes"][0]["beta_s_per_byte"] == pytest.approx(BETA, rel=0.03)
+    assert tree["within_tolerance"] and abs(tree["worst_residual"]) <= 0.02
+    assert len(tree["points"]) == 18 and all(abs(p["residual"]) <= 0.02 for p in tree["points"])
+    mpi = out["fits"]["BM_MpiAllreduce"]
+    assert mpi["regimes"][0]["beta_s_per_byte"] == pytest.approx(0.8 * BETA, rel=0.03)
+    assert "not recorded" in out["transport"] and "node0" in out["transport"]
     eth, measured = out["predictions"]
     assert eth["alpha_s"] == pytest.approx(10e-6) and eth["beta_s_per_byte"] == pytest.approx(8 / 25e9)
     rows = {row["nodes"]: row for row in eth["rows"]}
@@ -138,6 +173,49 @@ def test_alpha_beta_recovers_the_model_and_predicts(run, tmp_path):
     svg = (tmp_path / "ab.svg").read_text()
     assert "PREDICTION" in svg and "measured" in svg
     assert "PREDICTION 25GbE" in r.out and "1024 nodes" in r.out
+    assert "PREDICTION measured fit (transport: not recorded" in r.out
+    assert "residuals per buffer size" in svg and "transport: not recorded" in svg
+
+
+def test_alpha_beta_finds_two_regimes_and_their_break(run, tmp_path):
+    files = [bench_file(tmp_path / f"reduction-r{r}.json", r, time_of=two_regimes) for r in (2, 4)]
+    r = run("alpha_beta.py", *files, "--floats", "407056", "--compute-us", "200", "--optimizer-us", "30",
+            "--transport", "shared memory of one node", "-o", "ab.svg", "--json", "ab.json")
+    assert r.code == 0, r
+    tree = json.loads((tmp_path / "ab.json").read_text())["fits"]["BM_TreeAllreduce"]
+    assert [g["from_bytes"] for g in tree["regimes"]] == [0, BREAK]
+    assert tree["alpha_s"] == pytest.approx(ALPHA, rel=1e-3)
+    assert [g["beta_s_per_byte"] for g in tree["regimes"]] == [pytest.approx(BETA, rel=1e-3),
+                                                               pytest.approx(BETA_LARGE, rel=1e-3)]
+    assert tree["within_tolerance"] and abs(tree["worst_residual"]) < 1e-3
+    assert "within 20 % at every size" in r.out and "NOT within" not in r.out
+    assert "fitted on: shared memory of one node" in r.out
+    assert "transport: shared memory of one node" in (tmp_path / "ab.svg").read_text()
+
+
+def test_alpha_beta_says_when_the_fit_misses(run, tmp_path):
+    # Every other size twice as slow: no cost continuous in the buffer follows it within 20 %.
+    zigzag = lambda r, nbytes: one_regime(r, nbytes) * (2 if math.log2(nbytes) % 4 < 2 else 1)  # noqa: E731
+    f = bench_file(tmp_path / "reduction-r2.json", 2, time_of=zigzag)
+    r = run("alpha_beta.py", f, "--floats", "407056", "--compute-us", "200", "--optimizer-us", "30",
+            "-o", "ab.png", "--json", "ab.json")
+    assert r.code == 0, r  # a verdict on the fit, not bad input
+    tree = json.loads((tmp_path / "ab.json").read_text())["fits"]["BM_TreeAllreduce"]
+    assert not tree["within_tolerance"] and abs(tree["worst_residual"]) > 0.2
+    assert "BM_TreeAllreduce" in r.out and "NOT within 20 % at every size" in r.out
+
+
+@pytest.mark.parametrize("study", ["ranks_mlp512", "ranks_mlp64_32"])
+def test_alpha_beta_describes_the_committed_sweeps_within_20_percent(run, tmp_path, study):
+    r = run("alpha_beta.py", "--study", os.path.join(REPO, "results", "studies", study),
+            "-o", "ab.png", "--json", "ab.json")
+    assert r.code == 0, r
+    out = json.loads((tmp_path / "ab.json").read_text())
+    assert out["transport"].startswith("shared memory, all ranks on one node")
+    for kind, fitted in out["fits"].items():
+        assert fitted["within_tolerance"], (kind, fitted["worst_residual"])
+        assert all(abs(p["residual"]) <= 0.2 for p in fitted["points"]), kind
+        assert len(fitted["points"]) == 9  # R = 2; R = 4 was oversubscribed
 
 
 def test_alpha_beta_reads_a_study_folder(run, tmp_path):
@@ -152,7 +230,8 @@ def test_alpha_beta_reads_a_study_folder(run, tmp_path):
     r = run("alpha_beta.py", "--study", study, "-o", "ab.png", "--json", "ab.json")
     assert r.code == 0, r
     assert "not fitted, launched with --oversubscribe" in r.err and "reduction-r4.json" in r.err
-    assert "BM_TreeAllreduce: alpha 3.00 us, beta 0.5000 ns/byte (16.0 Gb/s), 9 points" in r.out
+    assert "BM_TreeAllreduce: alpha 3.00 us, 9 points\n  beta from 0 bytes: 0.5000 ns/byte (16.0 Gb/s)" in r.out
+    assert "fitted on: shared memory, all ranks on one node (node0)" in r.out
     assert_png(tmp_path / "ab.png")
     out = json.loads((tmp_path / "ab.json").read_text())
     assert out["floats"] == 407056  # the study's model, 784-512-10, from its benchmark
@@ -232,3 +311,11 @@ def test_scaling_study_quick_runs_end_to_end(run, tmp_path):
     r = run("alpha_beta.py", "--study", out, "-o", "ab.png")
     assert r.code == 0, r
     assert_png(tmp_path / "ab.png")
+
+
+def test_alpha_beta_fits_one_size_over_several_rank_counts():
+    from mlpbench.studies import alpha_beta
+    fitted = alpha_beta.fit([(r, 4096, one_regime(r, 4096)) for r in (2, 4, 8)])
+    assert fitted["alpha_s"] == pytest.approx(ALPHA, rel=1e-6)
+    assert [g["from_bytes"] for g in fitted["regimes"]] == [0]
+    assert fitted["regimes"][0]["beta_s_per_byte"] == pytest.approx(BETA, rel=1e-6)

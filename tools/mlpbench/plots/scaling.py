@@ -6,9 +6,13 @@ experiment. Logs are grouped by SIMD target (and engine, when several engines ar
 
 Thread study (drawn when a group has >= 2 thread counts), x = run.threads:
   * throughput: median over epochs of samples_per_second (bars: slowest and fastest epoch);
-    several logs at one thread count are pooled;
+    with repeats (several logs of one target at one thread count, e.g. several sweep folders)
+    the median of the runs' medians, the bars spanning the runs;
   * speed-up vs the group's smallest thread count (1 normally), with the ideal line;
-  * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line.
+  * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line;
+  * Amdahl's law (mlpbench/studies/amdahl.py) fitted to every run's median epoch time: the
+    serial fraction, with its interval when there are repeats, printed and drawn as the law's
+    speed-up curve.
 SIMD study (drawn when one thread count has >= 2 targets): bars of speed-up relative to the
 slowest target (the scalar fallback normally: SCALAR or EMU128), annotated with the factor.
 
@@ -21,6 +25,10 @@ computed the same numbers as one process (tools/mlpbench/studies/ranks.py has th
 Determinism check: the engine computes bitwise-identical numbers for any thread count. For each
 group the tool compares train_loss, train_accuracy, test_loss and test_accuracy of every epoch
 exactly and prints, and writes in the figure, "identical numbers at every thread count: yes/NO".
+Across SIMD targets at one thread count it compares within a family (FMA targets among
+themselves, non-FMA among themselves: mlpbench/simd_targets.py) and says why the families
+differ; targets of one family and vector width must agree (NO if not). Runs from a noisy host
+(run.host_noisy) get a red x on the throughput panel and the SIMD bars, and a line in the summary.
 """
 
 import math
@@ -33,6 +41,8 @@ import textwrap
 from mlpbench import cli
 from mlpbench import logs as ml
 from mlpbench import plotting
+from mlpbench import simd_targets
+from mlpbench.studies import amdahl
 from mlpbench.studies import ranks as rank_study
 
 PROG = "plot_scaling.py"
@@ -91,18 +101,52 @@ class Group:
         return dict(sorted(cells.items()))
 
     def throughput(self):
-        """{threads: (median, min, max)} of samples/s over all epochs of the logs there."""
+        """{threads: (median, min, max)} of samples/s: with repeats (several runs at a thread
+        count) the median and spread of the runs' medians, the spread across runs; with one run
+        the median and spread over its epochs."""
         out = {}
         for t, logs in self.by_threads().items():
-            values = [v for log in logs for v in log.series("samples_per_second")
-                      if math.isfinite(v) and v > 0]
+            runs = [v for v in (run_throughput(log) for log in logs) if v is not None]
+            values = runs if len(runs) > 1 else \
+                [v for log in logs for v in log.series("samples_per_second") if math.isfinite(v) and v > 0]
             if values:
                 out[t] = (statistics.median(values), min(values), max(values))
         return out
 
+    def amdahl_fit(self):
+        """Amdahl's law over every run's median epoch time, or (None, why not)."""
+        points = [(t, statistics.median(times)) for t, logs in self.by_threads().items() for log in logs
+                  if (times := [v for v in log.series("train_seconds") if math.isfinite(v) and v > 0])]
+        try:
+            return amdahl.fit_amdahl(points), None
+        except amdahl.FitError as e:
+            return None, str(e)
+
     def overall_throughput(self):
         values = [m for m, _, _ in self.throughput().values()]
         return statistics.median(values) if values else 0.0
+
+
+def run_throughput(log):
+    """The median samples/s over a run's epochs, or None without any."""
+    values = [v for v in log.series("samples_per_second") if math.isfinite(v) and v > 0]
+    return statistics.median(values) if values else None
+
+
+def amdahl_text(fit):
+    """'serial fraction 0.123 (95 % interval 0.101-0.140), at most 8.1x' for the summary."""
+    s = fit["serial_fraction"]
+    interval = (f"{100 * fit['level']:.0f} % interval {fit['interval'][0]:.3f}-{fit['interval'][1]:.3f}"
+                if fit["interval"] else "one run per thread count: no interval")
+    limit = (f"at most {fit['max_speedup']:.1f}x" if fit["max_speedup"] else
+             "superlinear: the runs scaled better than linearly")
+    return f"serial fraction {s:.3f} ({interval}), {limit}"
+
+
+def amdahl_label(fit):
+    """'s = 0.123 [0.101, 0.140]' (the interval only with repeats) for a legend."""
+    interval = fit["interval"]
+    return f"s = {fit['serial_fraction']:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def config_of(log):
@@ -181,6 +225,47 @@ def simd_table(groups):
     return {t: rows for t, rows in sorted(table.items()) if len(rows) >= 2}
 
 
+def family_checks(simd):
+    """[(threads, family, labels, verdict, detail)]: at each thread count of the SIMD study,
+    whether the targets of one family (FMA, non-FMA; simd_targets.py) computed the same
+    numbers. verdict: 'yes'; 'NO' when two targets of one family and one vector width differ;
+    'differ, expected' when only targets of different widths differ (the detail says why)."""
+    out = []
+    for t, rows in simd.items():
+        families = {}
+        for g, _ in rows:
+            families.setdefault(simd_targets.family(g.key[1]), []).append(g)
+        for name, members in sorted(families.items(), key=lambda kv: str(kv[0])):
+            if name is None or len(members) < 2:
+                continue
+            logs = [min((log for log in g.logs if log.threads == t and log.epochs), key=lambda x: x.path)
+                    for g in members]
+            by_width = {}
+            for g, log in zip(members, logs):
+                by_width.setdefault(simd_targets.lanes(g.key[1]) or g.label, []).append(log)
+            same_width = [d for peers in by_width.values() for d in
+                          (compare_numbers(peers[0], other) for other in peers[1:]) if d]
+            firsts = [peers[0] for peers in by_width.values()]
+            across = [d for d in (compare_numbers(firsts[0], other) for other in firsts[1:]) if d]
+            if same_width:
+                verdict, detail = "NO", same_width[0]
+            elif across:
+                verdict, detail = "differ, expected", simd_targets.WHY_WIDTHS_DIFFER
+            else:
+                verdict, detail = "yes", ""
+            out.append((t, name, [g.label for g in members], verdict, detail))
+    return out
+
+
+def family_lines(checks, simd):
+    lines = [f"identical numbers among the {name} targets ({', '.join(labels)}) at {plural(t)}: {verdict}"
+             + (f" ({detail})" if detail else "") for t, name, labels, verdict, detail in checks]
+    mixed = any({simd_targets.family(g.key[1]) for g, _ in rows} >= {"FMA", "non-FMA"} for rows in simd.values())
+    if mixed:
+        lines.append(simd_targets.WHY_FAMILIES_DIFFER)
+    return lines
+
+
 def pick_evenly(items, limit):
     if len(items) <= limit:
         return items
@@ -204,6 +289,9 @@ def report(groups, simd, verdicts, overall):
             s = median / thr[t0][0]
             eff = 100 * s / (t / t0)
             lines.append(f"  {t:>7}  {median:>12,.0f}  {s:>7.2f}x  {eff:>9.1f}%  {len(cells[t])}")
+        if len(thr) >= 2:
+            fit, why_not = g.amdahl_fit()
+            lines.append(f"  Amdahl's law: {amdahl_text(fit)}" if fit else f"  Amdahl's law not fitted: {why_not}")
     for t, rows in simd.items():
         slowest = min(rows, key=lambda r: r[1])
         lines.append(f"SIMD targets at {t} thread{'s' if t != 1 else ''} "
@@ -217,11 +305,12 @@ def report(groups, simd, verdicts, overall):
         for d in details:
             lines.append(f"  {d}")
     lines.append(f"identical numbers at every thread count: {overall}")
+    lines.extend(family_lines(family_checks(simd), simd))
     for g in groups:
         for log in g.logs:
-            if log.host_noise():
-                lines.append(f"noisy host: {g.label}, {plural(log.threads)} "
-                             f"({os.path.basename(log.path)}): {'; '.join(log.host_noise())}")
+            line = plotting.noisy_host_line(f"{g.label}, {plural(log.threads)}", log)
+            if line:
+                lines.append(line)
     return "\n".join(lines)
 
 
@@ -265,7 +354,6 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_thr, ax_spd, ax_eff = axes[:3]
         all_threads = sorted({t for g in thread_groups for t in g.throughput()})
         base_threads = {min(g.throughput()) for g in thread_groups}
-        noisy_labelled = False
         for g in thread_groups:
             thr = g.throughput()
             ts = list(thr)
@@ -276,14 +364,16 @@ def plot(groups, simd, verdicts, overall, title, output):
             ax_thr.errorbar(ts, med, yerr=[lo, hi], color=c, marker="o", capsize=3, label=g.label)
             noisy = [t for t, logs in g.by_threads().items() if t in thr
                      and any(log.host_noise() for log in logs)]
-            if noisy:  # runs from a noisy host: their throughput may be the host's
-                ax_thr.plot(noisy, [thr[t][0] for t in noisy], linestyle="none", marker="x",
-                            color="#d62728", markersize=9,
-                            label=None if noisy_labelled else "noisy host")
-                noisy_labelled = True
+            plotting.mark_noisy_host(ax_thr, noisy, [thr[t][0] for t in noisy])
             t0 = ts[0]
             spd = [m / thr[t0][0] for m in med]
             ax_spd.plot(ts, spd, color=c, marker="o", label=g.label)
+            fit, _ = g.amdahl_fit()
+            if fit:  # the law's speed-up against the same smallest thread count, over the axis
+                s = fit["serial_fraction"]
+                xs = sorted(set(ts) | {ts[0] + (ts[-1] - ts[0]) * k / 40 for k in range(41)})
+                ax_spd.plot(xs, [(s + (1 - s) / t0) / (s + (1 - s) / x) for x in xs], color=c,
+                            linestyle=":", linewidth=1.2, label=f"{g.label}, Amdahl's law: {amdahl_label(fit)}")
             ax_eff.plot(ts, [100 * s / (t / t0) for s, t in zip(spd, ts)], color=c, marker="o",
                         label=g.label)
         t_min = min(all_threads)
@@ -293,7 +383,10 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_eff.axhline(100, color="black", linestyle="--", linewidth=1, label="ideal (100%)")
         for ax in (ax_thr, ax_spd, ax_eff):
             setup_thread_axis(ax, all_threads, logical)
-        ax_thr.set_title("throughput (median over epochs)")
+        runs = [len(logs) for g in thread_groups for logs in g.by_threads().values()]
+        spread = ("min-max across runs" if min(runs) > 1 else "min-max over epochs" if max(runs) == 1
+                  else "min-max across runs,\nover epochs where one run")
+        ax_thr.set_title(f"throughput (median; whiskers: {spread})")
         ax_thr.set_ylabel("training samples / s")
         ax_thr.set_ylim(bottom=0)
         from matplotlib.ticker import EngFormatter
@@ -329,6 +422,8 @@ def plot(groups, simd, verdicts, overall, title, output):
                 w = width if len(shown) > 1 else 0.6
                 ax.bar(x, factor, w, color=colours[g.label],
                        label=g.label if gi == 0 else None)
+                if any(log.host_noise() for log in g.by_threads().get(t, [])):
+                    plotting.mark_noisy_host(ax, [x], [factor / 2])
                 ax.annotate(f"{factor:.2f}x", (x, factor), ha="center", va="bottom",
                             fontsize=bar_font, xytext=(0, 2), textcoords="offset points")
         if len(shown) > 1:
@@ -340,6 +435,8 @@ def plot(groups, simd, verdicts, overall, title, output):
             ax.set_xticks(range(len(order)))
             ax.set_xticklabels([g.label for g in order], rotation=20 if len(order) > 4 else 0)
             slow_names = [min(simd[shown[0]], key=lambda r: r[1])[0].label]
+            if plotting.NOISY_HOST in ax.get_legend_handles_labels()[1]:  # the targets are the ticks
+                ax.legend(fontsize=8, loc="upper left")
         where = f"at {shown[0]} thread{'s' if shown[0] != 1 else ''}" if len(shown) == 1 else ""
         ax.set_title(f"SIMD targets {where}".strip())
         ax.set_ylabel(f"speed-up vs slowest ({', '.join(slow_names)})")
@@ -357,8 +454,9 @@ def plot(groups, simd, verdicts, overall, title, output):
         verdict, details = verdicts[g.label]
         if verdict == "NO":
             lines.append(f"{g.label}: {details[0]}")
+    lines.extend(family_lines(family_checks(simd), simd))
     width_chars = int(fig.get_figwidth() * 11)
-    footer = "\n".join(w for line in lines[:3] for w in textwrap.wrap(line, width_chars))
+    footer = "\n".join(w for line in lines[:5] for w in textwrap.wrap(line, width_chars))
     fig.text(0.5, 0.015, footer, ha="center", va="bottom", fontsize=10,
              color="darkred" if overall == "NO" else "black",
              weight="bold" if overall == "NO" else "normal")

@@ -8,9 +8,13 @@ sending n/2, n/4, ..., n/R of the n-byte buffer, so
 
     T(n, R) = 2 log2(R) alpha + 2 (R - 1)/R n beta
 
-(alpha: the latency of one message, beta: seconds per byte, the additions folded in). alpha and
-beta are fitted by least squares over the `sweep/floats:N` points of every rank count (the
-median time of each), separately for MPI_Allreduce (BM_MpiAllreduce) as a baseline. From a
+(alpha: the latency of one message, beta: seconds per byte, the additions folded in). beta may
+differ per regime of buffer sizes (n beta: the sum over the regimes of the buffer's part in each
+times its beta), fitted over the `sweep/floats:N` points of every rank count (the median time of
+each) with the fewest regimes (up to MAX_REGIMES) that come within TOLERANCE of every point,
+minimising the worst relative residual; separately for MPI_Allreduce (BM_MpiAllreduce) as a
+baseline. The output, the figure and --json show every point's residual, whether the fit is
+within TOLERANCE (said, not an error, when it is not) and the transport it was fitted on. From a
 study folder, rank counts launched with --oversubscribe are not fitted (ranks taking turns on a
 core measure the scheduler) unless --include-oversubscribed or nothing else was measured.
 
@@ -25,13 +29,14 @@ median compute and optimizer) and n the model's parameter buffer in bytes. Effic
 T_step(1) / (R T_step(R)) for strong scaling and T_step(1) / T_step(R) for weak. The
 networks are the user's: --network NAME=ALPHA_US,GBITS (e.g. '25GbE=10,25', the default pair
 being 25 Gb/s Ethernet, alpha 10 us, and 200 Gb/s InfiniBand HDR, alpha 1.5 us; beta =
-8 / (GBITS 1e9) s per byte); `measured` adds the fitted alpha and beta of the machine the
-benchmark ran on. The model assumes a flat network, one rank per node, no overlap of
+8 / (GBITS 1e9) s per byte); `measured` adds the fitted alpha and the regimes' beta over the
+model's buffer, labelled with the transport they were measured on. The model assumes a flat network, one rank per node, no overlap of
 communication with compute, and compute that divides perfectly among ranks; strong scaling is
 predicted only while every rank has a row of the global batch. The figure labels every
 predicted line as a prediction.
 """
 
+import itertools
 import json
 import math
 import os
@@ -48,6 +53,9 @@ PROG = "alpha_beta.py"
 DEFAULT_NETWORKS = ("25GbE=10,25", "200Gb-IB-HDR=1.5,200")
 KINDS = ("BM_TreeAllreduce", "BM_MpiAllreduce")
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+TOLERANCE = 0.20  # the fit must describe every measured point within this relative error
+MAX_REGIMES = 4
+LAWSON_ROUNDS = 60
 
 
 def parse_args(argv):
@@ -73,6 +81,9 @@ def parse_args(argv):
                    help="with --study: also fit the rank counts launched with --oversubscribe (left "
                         "out by default: ranks taking turns on a core measure the scheduler, not the "
                         "network)")
+    p.add_argument("--transport", metavar="TEXT",
+                   help="the transport the benchmark's ranks used, for the labels (default: from the "
+                        "study: shared memory when no hostfile was given; without a study: not recorded)")
     p.add_argument("-o", "--output", default="alpha_beta.png", metavar="PATH", help="figure, .png or .svg")
     p.add_argument("--json", metavar="PATH", help="also write the fit and the predictions as JSON")
     return p.parse_args(argv)
@@ -104,26 +115,61 @@ def features(ranks, nbytes):
     return 2 * math.log2(ranks), 2 * (ranks - 1) / ranks * nbytes
 
 
-def fit(samples):
-    """Least-squares (alpha, beta) of T = a x1 + b x2, both kept non-negative, with the
-    relative residuals weighted equally (small messages count as much as large ones)."""
-    rows = [(features(r, n), t) for r, n, t in samples if r >= 2 and t > 0]
-    if len({(r, n) for r, n, _ in samples if r >= 2}) < 2:
-        raise ml.ToolError("too few sweep points to fit (need at least 2 sizes or rank counts, R >= 2)")
-    # Weighted normal equations: minimise sum ((a x1 + b x2 - t) / t)^2.
-    s11 = sum((x1 / t) ** 2 for (x1, _), t in rows)
-    s22 = sum((x2 / t) ** 2 for (_, x2), t in rows)
-    s12 = sum(x1 * x2 / t ** 2 for (x1, x2), t in rows)
-    s1 = sum(x1 / t for (x1, _), t in rows)
-    s2 = sum(x2 / t for (_, x2), t in rows)
-    det = s11 * s22 - s12 * s12
-    alpha = (s1 * s22 - s2 * s12) / det if det else 0.0
-    beta = (s2 * s11 - s1 * s12) / det if det else 0.0
-    if alpha < 0:  # clamp one and refit the other
-        alpha, beta = 0.0, s2 / s22
-    if beta < 0:
-        alpha, beta = s1 / s11, 0.0
-    return alpha, beta
+def segment_features(ranks, nbytes, starts):
+    """[x1, x2 per regime]: the latency term and, per regime k, the part of the buffer between
+    its start and the next regime's start, scaled like the model's bandwidth term."""
+    bounds = [*starts, math.inf]
+    scale = 2 * (ranks - 1) / ranks
+    return [2 * math.log2(ranks)] + [scale * max(0.0, min(nbytes, hi) - lo) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def nonnegative_least_squares(a, b, weights):
+    """x >= 0 minimising sum weights * (a x - b)^2: the best of the unconstrained solutions on
+    each subset of free coefficients (there are few coefficients, so enumerating is exact)."""
+    import numpy as np
+    root = np.sqrt(weights)[:, None]
+    best = None
+    width = a.shape[1]
+    # All coefficients free first: if that minimum is non-negative it is the constrained one.
+    for free in itertools.chain.from_iterable(itertools.combinations(range(width), k) for k in range(width, 0, -1)):
+        sub, *_ = np.linalg.lstsq(root * a[:, free], root[:, 0] * b, rcond=None)
+        if (sub < 0).any():
+            continue
+        x = np.zeros(width)
+        x[list(free)] = sub
+        cost = float((weights * (a @ x - b) ** 2).sum())
+        if len(free) == width:
+            return x
+        if best is None or cost < best[0]:
+            best = (cost, x)
+    return best[1]
+
+
+def minimax_relative_fit(rows, targets):
+    """Non-negative coefficients whose worst relative residual over the rows is smallest, by
+    Lawson's reweighting of least squares (each round weights the rows by their residuals),
+    so that no size is given up for a better average."""
+    import numpy as np
+    a = np.array([[v / t for v in row] for row, t in zip(rows, targets)])
+    b = np.ones(len(targets))
+    weights = np.full(len(targets), 1.0 / len(targets))
+    best = None
+    for _ in range(LAWSON_ROUNDS):
+        x = nonnegative_least_squares(a, b, weights)
+        miss = np.abs(a @ x - b)
+        if best is None or miss.max() < best[0]:
+            best = (miss.max(), x)
+        weights = weights * miss
+        if miss.max() < 1e-9 or weights.sum() < 1e-300:  # exact already: nothing left to reweight
+            break
+        weights = weights / weights.sum()
+    return [float(v) for v in best[1]]
+
+
+def fit_with_starts(samples, starts):
+    alpha, *betas = minimax_relative_fit([segment_features(r, n, starts) for r, n, _ in samples],
+                                              [t for _, _, t in samples])
+    return {"alpha_s": alpha, "regimes": [{"from_bytes": lo, "beta_s_per_byte": b} for lo, b in zip(starts, betas)]}
 
 
 def model_time(alpha, beta, ranks, nbytes):
@@ -133,11 +179,71 @@ def model_time(alpha, beta, ranks, nbytes):
     return alpha * x1 + beta * x2
 
 
+def mean_beta(fitted, nbytes):
+    """Seconds per byte over a whole buffer of nbytes: the regimes' costs of its parts."""
+    starts = [g["from_bytes"] for g in fitted["regimes"]]
+    parts = segment_features(2, nbytes, starts)[1:]  # R = 2: the bandwidth term's scale is 1
+    return sum(p * g["beta_s_per_byte"] for p, g in zip(parts, fitted["regimes"])) / nbytes
+
+
+def fitted_time(fitted, ranks, nbytes):
+    return model_time(fitted["alpha_s"], mean_beta(fitted, nbytes), ranks, nbytes)
+
+
+def residuals(fitted, samples):
+    """[(ranks, bytes, measured s, fitted s, relative residual)], by buffer then ranks."""
+    out = []
+    for r, n, t in sorted(samples, key=lambda p: (p[1], p[0])):
+        if r >= 2 and t > 0:
+            f = fitted_time(fitted, r, n)
+            out.append((r, n, t, f, f / t - 1))
+    return out
+
+
+def fit(samples):
+    """alpha and the seconds per byte of each buffer regime (1 to MAX_REGIMES, breaks among
+    the measured sizes, each regime holding at least 2): the fewest regimes whose fit is within
+    TOLERANCE of every measured point, else the closest fit found. The cost is continuous in
+    the buffer size, the cost per byte changing at each break: a shared-memory transport slows
+    down per byte as the buffer outgrows a cache level, which one line cannot follow."""
+    usable = [(r, n, t) for r, n, t in samples if r >= 2 and t > 0]
+    if len({(r, n) for r, n, _ in usable}) < 2:
+        raise ml.ToolError("too few sweep points to fit (need at least 2 sizes or rank counts, R >= 2)")
+    sizes = sorted({n for _, n, _ in usable})
+    best = None
+    for count in range(1, MAX_REGIMES + 1):
+        for breaks in itertools.combinations(sizes[1:-1], count - 1):
+            bounds = [0, *breaks, math.inf]
+            if count > 1 and any(len([n for n in sizes if lo <= n <= hi]) < 2
+                                 for lo, hi in zip(bounds, bounds[1:])):
+                continue
+            fitted = fit_with_starts(usable, [0, *breaks])
+            miss = max(abs(p[4]) for p in residuals(fitted, usable))
+            if best is None or miss < best[0]:
+                best = (miss, fitted)
+        if best[0] <= TOLERANCE:
+            break
+    return best[1]
+
+
+def transport(bench_paths, study_runs, named):
+    """What the fitted points measured: the transport between the benchmark's ranks."""
+    if named:
+        return named
+    hosts = ", ".join(sorted({str(ml.load_bench(p).context.get("host_name", "?")) for p in bench_paths}))
+    if study_runs is None:
+        return f"not recorded (benchmark run on {hosts}; --transport names it)"
+    if any("--hostfile" in (r.get("command") or []) for r in study_runs):
+        return f"the network between the hosts of the study's hostfile (launched on {hosts})"
+    return f"shared memory, all ranks on one node ({hosts})"
+
+
 # ----------------------------------------------------------------------------- inputs
 
 def parse_network(text, measured):
     if text == "measured":
-        return ("measured (this machine)", measured[0], measured[1])
+        label, alpha, beta = measured
+        return (label, alpha, beta)
     m = re.fullmatch(r"([^=]+)=([0-9.eE+-]+),([0-9.eE+-]+)", text)
     try:
         if not m:
@@ -152,7 +258,8 @@ def parse_network(text, measured):
 
 
 def study_inputs(folder, include_oversubscribed):
-    """(bench paths, 1-rank strong log or None) of a scaling_study.py folder; rank counts that
+    """(bench paths, their runs in the manifest, 1-rank strong log or None) of a
+    scaling_study.py folder; rank counts that
     were oversubscribed are left out unless asked for or nothing else is there (and said so)."""
     ok = [r for r in ml.load_study(folder) if r.get("exit") == 0]
     benches = [r for r in ok if r.get("kind") == "bench"]
@@ -164,7 +271,7 @@ def study_inputs(folder, include_oversubscribed):
         benches = alone
     bench = [os.path.join(folder, r["output"]) for r in benches]
     log = next((os.path.join(folder, r["output"]) for r in ok if r.get("output") == "strong-r1.json"), None)
-    return bench, (ml.load_run_log(log) if log else None)
+    return bench, benches, (ml.load_run_log(log) if log else None)
 
 
 def phases_of(log):
@@ -201,28 +308,39 @@ def predict(networks, nbytes, compute_s, optimizer_s, global_batch, max_nodes):
     return out
 
 
-def plot(samples, fits, predictions, measured_steps, title, output):
+def plot(samples, fits, transport_text, predictions, measured_steps, title, output):
     plt = plotting.pyplot()
-    fig, (ax_fit, ax_step, ax_eff) = plt.subplots(1, 3, figsize=(19, 5.8))
+    fig, (ax_fit, ax_res, ax_step, ax_eff) = plt.subplots(1, 4, figsize=(24, 5.8))
     cmap = plt.get_cmap("tab10")
     for i, kind in enumerate(KINDS):
-        pts = samples.get(kind) or []
-        if not pts or kind not in fits:
+        if kind not in fits:
             continue
-        alpha, beta = fits[kind]
-        for j, r in enumerate(sorted({p[0] for p in pts})):
-            xs = sorted(n for q, n, _ in pts if q == r)
-            ys = [t for q, n, t in sorted(pts, key=lambda p: p[1]) if q == r]
-            marker = "o" if kind == KINDS[0] else "s"
-            ax_fit.loglog(xs, [1e6 * y for y in ys], marker, color=cmap(2 * j + i), markersize=4,
+        marker = "o" if kind == KINDS[0] else "s"
+        points_of_fit = residuals(fits[kind], samples[kind])
+        for j, r in enumerate(sorted({p[0] for p in points_of_fit})):
+            pts = [p for p in points_of_fit if p[0] == r]
+            xs = [p[1] for p in pts]
+            color = cmap(2 * j + i)
+            ax_fit.loglog(xs, [1e6 * p[2] for p in pts], marker, color=color, markersize=4,
                           label=f"measured {kind[3:]} R={r}")
-            ax_fit.loglog(xs, [1e6 * model_time(alpha, beta, r, n) for n in xs], "-",
-                          color=cmap(2 * j + i), linewidth=1, label=f"fit, R={r}")
+            ax_fit.loglog(xs, [1e6 * p[3] for p in pts], "-", color=color, linewidth=1, label=f"fit, R={r}")
+            ax_res.semilogx(xs, [100 * p[4] for p in pts], marker + "-", color=color, markersize=4,
+                            linewidth=0.8, label=f"{kind[3:]} R={r}")
+        for g in fits[kind]["regimes"][1:]:
+            ax_fit.axvline(g["from_bytes"], color=cmap(i), linestyle=":", linewidth=0.8)
     ax_fit.set_xlabel("buffer (bytes)")
     ax_fit.set_ylabel("microseconds per reduction")
-    ax_fit.set_title("alpha-beta fit to reduction_bench's sweep")
+    ax_fit.set_title(f"alpha-beta fit to reduction_bench's sweep\n(transport: {transport_text})", fontsize=9)
     ax_fit.legend(fontsize=6, ncol=2)
     ax_fit.grid(True, which="both", alpha=0.3)
+    for bound in (-100 * TOLERANCE, 100 * TOLERANCE):
+        ax_res.axhline(bound, color="red", linestyle="--", linewidth=0.8)
+    ax_res.axhline(0, color="black", linewidth=0.6)
+    ax_res.set_xlabel("buffer (bytes)")
+    ax_res.set_ylabel("(fit - measured) / measured (%)")
+    ax_res.set_title(f"residuals per buffer size (red: +-{100 * TOLERANCE:.0f} %)")
+    ax_res.legend(fontsize=6)
+    ax_res.grid(True, which="both", alpha=0.3)
 
     for i, p in enumerate(predictions):
         rows = p["rows"]
@@ -259,7 +377,8 @@ def plot(samples, fits, predictions, measured_steps, title, output):
     ax_eff.set_title("PREDICTED efficiency (alpha-beta model)")
     fig.suptitle(title, fontsize=12)
     fig.text(0.5, 0.01, "Dashed and dotted lines are predictions of the model T = 2 log2(R) alpha + "
-             "2 (R-1)/R n beta, not measurements; markers are measured on this machine.",
+             "2 (R-1)/R n beta (alpha and beta per buffer regime, dotted verticals: the fitted break "
+             f"points), not measurements; markers are measured on this machine, over {transport_text}.",
              ha="center", fontsize=9)
     fig.tight_layout(rect=(0, 0.04, 1, 0.94))
     plotting.save_figure(fig, output)
@@ -291,9 +410,9 @@ def measured_step_times(folder):
 def main(argv=None):
     args = parse_args(argv)
     plotting.check_output_path(args.output)
-    bench_paths, log = list(args.bench), None
+    bench_paths, log, bench_runs = list(args.bench), None, None
     if args.study:
-        found, log = study_inputs(args.study, args.include_oversubscribed)
+        found, bench_runs, log = study_inputs(args.study, args.include_oversubscribed)
         bench_paths += found
     if not bench_paths:
         raise ml.ToolError("no reduction_bench output given (BENCH.json ... or --study DIR)")
@@ -319,13 +438,32 @@ def main(argv=None):
         floats = next((f for name, (_, f) in named.items() if f"/{layers}/" in name), None)
     if floats is None:
         raise ml.ToolError("--floats: the model's parameter buffer is needed (no benchmark of the study's model found)")
-    alpha, beta = fits[KINDS[0]]
-    networks = [parse_network(n, (alpha, beta)) for n in (args.network or list(DEFAULT_NETWORKS) + ["measured"])]
+    transport_text = transport(bench_paths, bench_runs, args.transport)
+    tree = fits[KINDS[0]]
+    measured_network = (f"measured fit (transport: {transport_text})", tree["alpha_s"], mean_beta(tree, 4 * floats))
+    networks = [parse_network(n, measured_network)
+                for n in (args.network or list(DEFAULT_NETWORKS) + ["measured"])]
     predictions = predict(networks, 4 * floats, 1e-6 * compute_us, 1e-6 * optimizer_us, batch, args.max_nodes)
 
-    for kind, (a, b) in fits.items():
-        print(f"{kind}: alpha {a * 1e6:.2f} us, beta {b * 1e9:.4f} ns/byte "
-              f"({8 / b / 1e9 if b > 0 else float('inf'):.1f} Gb/s), {len(samples[kind])} points")
+    print(f"fitted on: {transport_text}")
+    fit_json = {}
+    for kind, fitted in fits.items():
+        print(f"{kind}: alpha {fitted['alpha_s'] * 1e6:.2f} us, {len(samples[kind])} points")
+        for g in fitted["regimes"]:
+            b = g["beta_s_per_byte"]
+            print(f"  beta from {g['from_bytes']} bytes: {b * 1e9:.4f} ns/byte "
+                  f"({8 / b / 1e9 if b > 0 else float('inf'):.1f} Gb/s)")
+        res = residuals(fitted, samples[kind])
+        miss = max(res, key=lambda p: abs(p[4]))
+        within = abs(miss[4]) <= TOLERANCE
+        print(f"  worst residual {100 * miss[4]:+.0f} % at {miss[1]} bytes, R={miss[0]}: "
+              + (f"within {100 * TOLERANCE:.0f} % at every size" if within else
+                 f"NOT within {100 * TOLERANCE:.0f} % at every size; predictions from it are less sure"))
+        fit_json[kind] = {
+            **fitted, "tolerance": TOLERANCE, "within_tolerance": within,
+            "worst_residual": miss[4],
+            "points": [{"ranks": r, "bytes": n, "measured_s": t, "fitted_s": f, "residual": e}
+                       for r, n, t, f, e in res]}
     print(f"model: {floats} floats ({4 * floats} bytes), compute {compute_us:.1f} us and optimizer "
           f"{optimizer_us:.1f} us per step at 1 rank, global batch {batch}")
     for p in predictions:
@@ -343,10 +481,10 @@ def main(argv=None):
         mlpbench_files.check_output(path)
     if args.json and os.path.realpath(args.json) == os.path.realpath(args.output):
         raise ml.ToolError(f"--json {args.json}: the same file as -o")
-    plot(samples, fits, predictions, measured, title, args.output)
+    plot(samples, fits, transport_text, predictions, measured, title, args.output)
     if args.json:
         mlpbench_files.write_atomic(args.json, json.dumps(
-            {"fits": {k: {"alpha_s": a, "beta_s_per_byte": b} for k, (a, b) in fits.items()},
+            {"transport": transport_text, "fits": fit_json,
              "floats": floats, "compute_us": compute_us, "optimizer_us": optimizer_us,
              "global_batch": batch, "predictions": predictions}, indent=2))
     return 0

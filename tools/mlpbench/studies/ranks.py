@@ -15,7 +15,8 @@ mean over ranks of each rank's median per step, with the min-max over ranks as w
 time to accuracy of the weak runs under each rule (test accuracy against cumulative training
 seconds, the experiment's target_accuracy as a line), and the check that every strong run and
 the baseline computed bitwise the same numbers (the fixed tree promises it for any rank count;
-`--reduction mpi` does not, and is reported as not checked).
+`--reduction mpi` does not, and is reported as not checked). Runs from a noisy host get a red x
+on the speed-up, efficiency and step-phase panels and a `noisy host:` line in the summary.
 """
 
 import math
@@ -163,7 +164,15 @@ def report(baseline, strong, weak, verdict, details):
                              f"{100 * acc[-1]:.2f}% after {seconds[-1]:.1f} s of training")
     lines.append(f"identical numbers at every rank count: {verdict}")
     lines.extend(f"  {d}" for d in details)
+    runs = [("one process", log) for log in baseline] + \
+        [(f"strong, {plural_ranks(r)}", log) for r, logs in strong.items() for log in logs] + \
+        [(f"weak {rule}, {plural_ranks(r)}", log) for rule, s in weak.items() for r, logs in s.items() for log in logs]
+    lines.extend(line for line in (plotting.noisy_host_line(what, log) for what, log in runs) if line)
     return "\n".join(lines)
+
+
+def plural_ranks(ranks):
+    return f"{ranks} rank{'s' if ranks != 1 else ''}"
 
 
 def rank_axis(ax, ranks):
@@ -191,6 +200,9 @@ def plot(baseline, strong, weak, verdict, details, title, output):
         rs = list(sp)
         ax_spd.plot(rs, [sp[r][0] for r in rs], marker="o", color=cmap(i), label=label)
         ax_eff.plot(rs, [sp[r][1] for r in rs], marker="o", color=cmap(i), label=label)
+        noisy = [r for r in rs if any(log.host_noise() for log in s[r])]
+        plotting.mark_noisy_host(ax_spd, noisy, [sp[r][0] for r in noisy])
+        plotting.mark_noisy_host(ax_eff, noisy, [sp[r][1] for r in noisy])
     ax_spd.plot(all_ranks, [r / all_ranks[0] for r in all_ranks], "k--", linewidth=1, label="ideal")
     ax_eff.axhline(100, color="black", linestyle="--", linewidth=1, label="ideal (100%)")
     for ax in (ax_spd, ax_eff):
@@ -202,10 +214,12 @@ def plot(baseline, strong, weak, verdict, details, title, output):
     ax_eff.set_ylabel("efficiency (%)")
     ax_eff.set_ylim(0, max(110, ax_eff.get_ylim()[1]))
 
+    bar_logs = strong
     bars = [(r, phase_table(logs)) for r, logs in strong.items()]
     bars = [(r, t) for r, t in bars if t]
     if not bars and weak:  # no strong runs: the first rule's weak runs show the phases
-        bars = [(r, phase_table(logs)) for r, logs in next(iter(weak.values())).items()]
+        bar_logs = next(iter(weak.values()))
+        bars = [(r, phase_table(logs)) for r, logs in bar_logs.items()]
         bars = [(r, t) for r, t in bars if t]
     for k, (r, table) in enumerate(bars):
         bottom = 0.0
@@ -217,6 +231,8 @@ def plot(baseline, strong, weak, verdict, details, title, output):
                 ax_bar.errorbar(k + 0.18 * (p - 2) / 2, top, yerr=[[mean - lo], [hi - mean]],
                                 color="black", capsize=2, linewidth=0.8)
             bottom += mean
+        if any(log.host_noise() for log in bar_logs[r]):
+            plotting.mark_noisy_host(ax_bar, [k], [bottom])
     ax_bar.set_xticks(range(len(bars)))
     ax_bar.set_xticklabels([f"{r} rank{'s' if r != 1 else ''}" for r, _ in bars])
     ax_bar.set_title("where a step's time goes (whiskers: min-max over ranks)")
