@@ -462,7 +462,7 @@ int train(const Options& o) {
   const std::string version = onednn_release();
   const std::string isa = isa_name(dnnl::get_effective_cpu_isa());
   const std::string out = !o.out.empty() ? o.out
-      : mlpbench::repo_root() + "/results/runs/" + e.name + "/" + mlpbench::utc_stamp_compact() +
+      : mlpbench::default_runs_dir() + "/" + e.name + "/" + mlpbench::utc_stamp_compact() +
             "-onednn-t" + std::to_string(threads) + "-" + o.weight_format + "-p" +
             std::to_string(::getpid()) + ".json";
   nlohmann::json experiment = e.to_json();
