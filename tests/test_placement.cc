@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "mlpbench/parallel.h"
 #include "mlpbench/placement.h"
 #include "test_support.h"
 
@@ -94,4 +95,35 @@ TEST_CASE("placement: every thread of a team reports where it runs") {
     tids.insert(t.tid);
   }
   CHECK(tids.size() == p.start.threads.size());
+}
+
+TEST_CASE("placement: every run's log says where its threads ran, and warns of a shared core",
+          "[placement][cli]") {
+  const std::string dir = test_support::temp_dir();
+  test_support::write_tiny_mnist(dir + "/data", 96, 32);
+  test_support::SmallExperiment{"placement", 1}.write(dir + "/exp.json");
+  // More threads than CPUs: two of them must share a core.
+  const int cpus = mlpbench::available_cpus();
+  const int threads = test_support::granted_threads(cpus + 1);
+  const auto r = test_support::run("OMP_PROC_BIND=true timeout 120 " + test_support::run_experiment_path() +
+                                   " --data-dir " + dir + "/data --threads " + std::to_string(threads) +
+                                   " --out " + dir + "/log.json " + dir + "/exp.json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto log = nlohmann::json::parse(test_support::read_file(dir + "/log.json"));
+  const auto& p = log["run"]["placement"];
+  CHECK(p["env"]["OMP_PROC_BIND"] == "true");
+  // The main thread's mask: with OMP_PROC_BIND libgomp has bound it to its place already.
+  CHECK_FALSE(p["allowed_cpus"].empty());
+  CHECK(p["allowed_cpus"].size() <= static_cast<size_t>(cpus));
+  REQUIRE(p["start"].size() == static_cast<size_t>(threads));
+  REQUIRE(p["end"].size() == static_cast<size_t>(threads));
+  for (const auto& seat : p["start"]) CHECK(seat["tid"].get<long>() > 0);
+  if (threads > cpus) {
+    REQUIRE_FALSE(p["warnings"].empty());
+    CHECK(p["warnings"][0].get<std::string>().find("shared core") != std::string::npos);
+    CHECK(r.err.find("placement: threads ") != std::string::npos);
+  } else {
+    WARN("OpenMP granted " << threads << " threads for " << cpus + 1 << ": no shared core to warn of");
+  }
 }

@@ -25,7 +25,7 @@ struct PlacementSample {
 
 struct Placement {
   std::map<std::string, std::string> env;  // the affinity variables that were set
-  std::vector<int> allowed_cpus;           // the process's affinity mask
+  std::vector<int> allowed_cpus;           // the main thread's affinity mask (bound by OMP_PROC_BIND)
   PlacementSample start, end;
 };
 

@@ -78,8 +78,10 @@ class RunLog {
   // the `distributed` object (docs/run-log.md) and one epoch's per-rank statistics in it,
   void set_distributed(const nlohmann::json& distributed);
   void add_rank_stats(const nlohmann::json& epoch_stats);
-  // the build that made the numbers (a peer's, replacing this engine's).
+  // the build that made the numbers (a peer's, replacing this engine's),
   void set_build(const nlohmann::json& build);
+  // where the team's threads ran ("run.placement", placement.h).
+  void set_placement(const nlohmann::json& placement);
 
   // Records the epochs so far, the status and the summary, and writes the file. Throws if the
   // file this run wrote last was replaced or removed by another process since.

@@ -381,6 +381,8 @@ void RunLog::set_error(const std::string& message) {
 
 void RunLog::set_granted_threads(int threads) { log_["run"]["threads"] = threads; }
 
+void RunLog::set_placement(const nlohmann::json& placement) { log_["run"]["placement"] = placement; }
+
 void RunLog::set_distributed(const nlohmann::json& distributed) { log_["distributed"] = distributed; }
 
 void RunLog::add_rank_stats(const nlohmann::json& epoch_stats) {

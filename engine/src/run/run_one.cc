@@ -15,6 +15,7 @@
 #include "mlpbench/float_mode.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/output_paths.h"
+#include "mlpbench/placement.h"
 #include "mlpbench/progress.h"
 #include "run/run_identity.h"
 #include "mlpbench/run_log.h"
@@ -89,6 +90,7 @@ class OneRun {
                         e_.optimizer.schedule.has_value() || e_.callbacks.reduce_lr_on_plateau.has_value());
       const StopReason stop = trainer_.run(callbacks(progress));
       sync_threads();
+      print_placement_warnings();
       if (log_) log_->set_events(trainer_.state().events);
       // Distributed: the signal some rank saw (every rank stops after the same step).
       const int sig = setup_.comm ? trainer_.agreed_signal() : static_cast<int>(g_signal);
@@ -130,6 +132,8 @@ class OneRun {
     if (data_.validation) run["validation_samples"] = data_.validation->size();
     if (setup_.run_info.lr_scaling) run["lr_scaling"] = lr_scaling_log(*setup_.run_info.lr_scaling);
     if (setup_.sweep_round > 0) run["sweep_round"] = setup_.sweep_round;
+    placement_ = placement_at_start(trainer_.granted_threads());
+    run["placement"] = placement_json(placement_);
     info_ = setup_.run_info;
     info_.identity = identity_;
     if (setup_.resume) {
@@ -205,8 +209,20 @@ class OneRun {
     create_checkpoint_ = false;
   }
 
+  // After each epoch and after training: the threads granted, and where they ran (warnings for a
+  // shared core or a thread the kernel moved: a scaling study's numbers then depend on the
+  // scheduler).
   void sync_threads() {
-    if (log_) log_->set_granted_threads(trainer_.granted_threads());
+    placement_.end = sample_placement(trainer_.granted_threads());
+    if (log_) {
+      log_->set_granted_threads(trainer_.granted_threads());
+      log_->set_placement(placement_json(placement_));
+    }
+  }
+
+  void print_placement_warnings() const {
+    if (quiet_) return;
+    for (const std::string& w : placement_warnings(placement_)) std::fprintf(stderr, "placement: %s\n", w.c_str());
   }
 
   TrainCallbacks callbacks(Progress& progress) {
@@ -317,6 +333,7 @@ class OneRun {
   Trainer trainer_;
   RunInfo info_;                     // what this run's checkpoints carry
   nlohmann::json distributed_;       // the log's `distributed` object
+  Placement placement_;              // where the threads ran: at the start, then at the end
   std::optional<RunLog> log_;
   bool create_checkpoint_ = setup_.create_checkpoint;
   bool target_settled_ = false;      // reached (this run or the part it resumes), and said so
