@@ -344,21 +344,17 @@ int main(int argc, char** argv) {
                "experiment file, or the log exists (see --force); 3 dataset missing or corrupt; 4 "
                "diverged; 130/143 interrupted by SIGINT/SIGTERM; 1 anything else.",
                "libtorch_mlp"};
-  mlpbench::peer::OptionText text;
-  std::string torch_threads, blas_threads;
   mlpbench::peer::add_options(
-      app, o, text, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)",
+      app, o, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)",
       "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced "
       "without --force");
-  app.add_option("--torch-threads", torch_threads, "torch intra-op threads (default: --threads)");
-  app.add_option("--blas-threads", blas_threads, "OpenBLAS threads (default: --threads)");
+  app.add_option("--torch-threads", o.torch_threads, "torch intra-op threads (default: --threads)")
+      ->check(mlpbench::cli::integer_in(1, 1024));
+  app.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads (default: --threads)")
+      ->check(mlpbench::cli::integer_in(1, 1024));
   app.set_version_flag("--version", std::string("libtorch_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), libtorch " + torch_release());
-  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] {
-    mlpbench::peer::convert_options(text, o);
-    if (!torch_threads.empty()) o.torch_threads = mlpbench::peer::parse_int(torch_threads, "--torch-threads", 1, 1024);
-    if (!blas_threads.empty()) o.blas_threads = mlpbench::peer::parse_int(blas_threads, "--blas-threads", 1, 1024);
-  }, "libtorch_mlp: ");
+  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [] {}, "libtorch_mlp: ");
   if (status) return *status;
   return mlpbench::peer::exit_status("libtorch_mlp", [&] { return train(o); });
 }

@@ -547,17 +547,15 @@ int main(int argc, char** argv) {
                "the log exists (see --force); 3 dataset missing or corrupt; 4 diverged; 130/143 "
                "interrupted by SIGINT/SIGTERM; 1 anything else.",
                "onednn_mlp"};
-  mlpbench::peer::OptionText text;
   mlpbench::peer::add_options(
-      app, o, text, "OpenMP threads of oneDNN and the optimizer, 1 to 1024 (default: the experiment's, else all cores)",
+      app, o, "OpenMP threads of oneDNN and the optimizer, 1 to 1024 (default: the experiment's, else all cores)",
       "Log file (default results/runs/<name>/<UTC stamp>-onednn-t<threads>-<format>-p<pid>.json); never replaced "
       "without --force");
   app.add_option("--weight-format", o.weight_format, "Weights' memory format: any (oneDNN's choice), io (Keras [in][out]) or oi ([out][in])")
       ->check(CLI::IsMember({"any", "io", "oi"}));
   app.set_version_flag("--version", std::string("onednn_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), oneDNN " + onednn_release());
-  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [&] { mlpbench::peer::convert_options(text, o); },
-                                                   "onednn_mlp: ");
+  const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [] {}, "onednn_mlp: ");
   if (status) return *status;
   return mlpbench::peer::exit_status("onednn_mlp", [&] { return train(o); });
 }

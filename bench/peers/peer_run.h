@@ -41,41 +41,20 @@ struct Options {
   bool force = false, quiet = false;
 };
 
-// The options as text, converted by convert_options() after CLI11 has parsed them.
-struct OptionText {
-  std::string threads, seed, eval_batch;
-  cli::RunLengthText length;
-};
-
-inline void add_options(CLI::App& app, Options& o, OptionText& text, const std::string& threads_help,
+inline void add_options(CLI::App& app, Options& o, const std::string& threads_help,
                         const std::string& out_help) {
   app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
-  app.add_option("--threads", text.threads, threads_help);
-  app.add_option("--seed", text.seed, "Override the experiment's seed (0 to 2^63-1)");
-  app.add_option("--eval-batch-size", text.eval_batch, "Batch size of the test-set evaluation (default 1000)");
-  cli::add_run_length_options(app, text.length, o.data_dir);
+  app.add_option("--threads", o.threads, threads_help)->check(cli::integer_in(1, 1024));
+  app.add_option("--seed", o.seed, "Override the experiment's seed (0 to 2^63-1)")
+      ->check(cli::integer_in(0, std::numeric_limits<int64_t>::max(), " (2^63-1)"));
+  app.add_option("--eval-batch-size", o.eval_batch_size, "Batch size of the test-set evaluation (default 1000)")
+      ->check(cli::integer_in(1, 1 << 20));
+  cli::add_run_length_options(app, o.epochs, o.batch_size, o.train_limit, o.test_limit,
+                              std::numeric_limits<int32_t>::max(), o.data_dir);
   app.add_option("--out", o.out, out_help);
   app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
   app.add_flag("--force", o.force, "Replace an existing log at --out");
   app.add_flag("--quiet", o.quiet, "Only errors and the log path");
-}
-
-inline int parse_int(const std::string& text, const char* option, uint64_t lo, uint64_t hi) {
-  return static_cast<int>(cli::parse_integer(text, option, lo, hi));
-}
-
-// Throws CLI errors (usage, exit 2) for values out of their documented range.
-inline void convert_options(const OptionText& text, Options& o) {
-  if (!text.threads.empty()) o.threads = parse_int(text.threads, "--threads", 1, 1024);
-  if (!text.length.epochs.empty()) o.epochs = parse_int(text.length.epochs, "--epochs", 1, 100000);
-  if (!text.length.batch_size.empty()) o.batch_size = parse_int(text.length.batch_size, "--batch-size", 1, 65536);
-  if (!text.seed.empty()) {
-    o.seed = cli::parse_integer(text.seed, "--seed", 0, std::numeric_limits<int64_t>::max(), " (2^63-1)");
-  }
-  constexpr uint64_t kMaxSamples = std::numeric_limits<int32_t>::max();
-  if (!text.length.train_limit.empty()) o.train_limit = cli::parse_integer(text.length.train_limit, "--train-limit", 0, kMaxSamples);
-  if (!text.length.test_limit.empty()) o.test_limit = cli::parse_integer(text.length.test_limit, "--test-limit", 0, kMaxSamples);
-  if (!text.eval_batch.empty()) o.eval_batch_size = parse_int(text.eval_batch, "--eval-batch-size", 1, 1 << 20);
 }
 
 // The engine's experiment with the command line's overrides; what the peer (`who`, e.g. "the

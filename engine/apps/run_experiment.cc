@@ -18,7 +18,7 @@
 
 namespace {
 
-using mlpbench::cli::parse_integer;
+using mlpbench::cli::integer_in;
 
 template <typename T>
 std::vector<T> parse_list(const std::string& text, const char* option) {
@@ -48,21 +48,22 @@ std::vector<T> parse_list(const std::string& text, const char* option) {
 }
 
 
-// The options CLI11 reads as text: integers and lists are converted by to_options(), so that
-// a negative value such as "--train-limit -5" is a value with a clear message, not a stray option.
+// The options CLI11 reads as text: the lists, converted by to_options().
 struct OptionText {
-  std::string threads, shards, seed, checkpoint_every, batch_per_rank, warmup_epochs;
-  mlpbench::cli::RunLengthText length;
-  std::string sweep_threads, sweep_simd, sweep_batch, sweep_repeats;
+  std::string sweep_threads, sweep_simd, sweep_batch;
   bool list_targets = false;
 };
 
 void add_options(CLI::App& app, mlpbench::RunOptions& o, OptionText& t) {
   app.add_option("experiment", o.experiment_path, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json");
-  app.add_option("--threads", t.threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)");
-  mlpbench::cli::add_run_length_options(app, t.length, o.data_dir);
-  app.add_option("--seed", t.seed, "Override the experiment's seed (0 to 18446744073709551615)");
-  app.add_option("--shards", t.shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)");
+  app.add_option("--threads", o.threads, "OpenMP threads, 0 to 1024 (default: the experiment's, else all cores; 0 = all cores)")
+      ->check(integer_in(0, 1024, " (0 = all cores)"));
+  mlpbench::cli::add_run_length_options(app, o.epochs, o.batch_size, o.train_limit, o.test_limit,
+                                        std::numeric_limits<uint32_t>::max(), o.data_dir);
+  app.add_option("--seed", o.seed, "Override the experiment's seed (0 to 18446744073709551615)")
+      ->check(integer_in(0, std::numeric_limits<uint64_t>::max()));
+  app.add_option("--shards", o.shards, "Override the experiment's micro-shards per batch (a power of two, 1 to 1024; see docs/experiment.md)")
+      ->check(integer_in(1, 1024, " (a power of two)"));
   app.add_option("--out", o.out, "Log file (default results/runs/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json); a folder for sweeps; never replaces a file without --force");
   app.add_option("--save-weights", o.save_weights, "Write the trained model as a safetensors file");
   app.add_option("--simd-target", o.simd_target, "Run on one compiled Highway target (see --list-targets)");
@@ -74,13 +75,16 @@ void add_options(CLI::App& app, mlpbench::RunOptions& o, OptionText& t) {
                "Validate the experiment (with the overrides), print the model summary (stderr) "
                "and the resolved experiment as JSON (stdout), and exit: 0 valid, 2 not");
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint file (written on interrupt and every --checkpoint-every epochs; default: the log path with .ckpt)");
-  app.add_option("--checkpoint-every", t.checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "Save a checkpoint every N epochs (1 to 100000)")
+      ->check(integer_in(1, 100000));
   app.add_option("--resume", o.resume, "Continue from a checkpoint: the experiment, data limits, SIMD target and log come from it, and the data must be its run's (docs/cli.md#resuming)");
   app.add_flag("--force", o.force, "Replace existing regular files at --out, --checkpoint and --save-weights (never special files)");
   app.add_flag("--distributed", o.distributed, "Train as one rank of an MPI job (start it with mpirun -n R; see docs/scaling.md)");
   app.add_option("--reduction", o.reduction, "Distributed: combine gradients by the fixed tree (the default, or on --resume the checkpoint's; numbers independent of the rank count) or by MPI_Allreduce (mpi, a baseline)")->check(CLI::IsMember({"tree", "mpi"}));
-  app.add_option("--batch-size-per-rank", t.batch_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)");
-  app.add_option("--warmup-epochs", t.warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)");
+  app.add_option("--batch-size-per-rank", o.batch_size_per_rank, "Distributed weak scaling: N rows per rank, the global batch N x ranks (1 to 65536; instead of --batch-size; see --lr-scaling)")
+      ->check(integer_in(1, 65536));
+  app.add_option("--warmup-epochs", o.warmup_epochs, "With --lr-scaling linear or sqrt: the rate ramps linearly per update from the experiment's rate to the scaled one over E epochs (1 to 100000; Goyal et al. 2017)")
+      ->check(integer_in(1, 100000));
   app.add_option("--sweep-batch-size", t.sweep_batch,
                  "One run per batch size, e.g. 32,64,128,256,512 (combines with --sweep-threads and "
                  "--sweep-simd; see --lr-scaling)");
@@ -97,26 +101,14 @@ void add_options(CLI::App& app, mlpbench::RunOptions& o, OptionText& t) {
   app.add_option("--sweep-simd", t.sweep_simd,
                  "One run per SIMD target: a list such as " + targets +
                      " (this machine's), or all (combines with --sweep-threads)");
-  app.add_option("--sweep-repeats", t.sweep_repeats,
+  app.add_option("--sweep-repeats", o.sweep_repeats,
                  "Run every configuration of the sweep N times (1 to 100), round by round: the spread "
-                 "across runs, not across one run's epochs (alone: N runs of the experiment)");
+                 "across runs, not across one run's epochs (alone: N runs of the experiment)")
+      ->check(integer_in(1, 100));
   app.set_version_flag("--version", "run_experiment " + mlpbench::version() + " (" + mlpbench::git_commit() + ")");
 }
 
 void to_options(const OptionText& t, mlpbench::RunOptions& o) {
-  constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
-  constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
-  if (!t.threads.empty()) o.threads = static_cast<int>(parse_integer(t.threads, "--threads", 0, 1024, " (0 = all cores)"));
-  if (!t.length.epochs.empty()) o.epochs = static_cast<int>(parse_integer(t.length.epochs, "--epochs", 1, 100000));
-  if (!t.length.batch_size.empty()) o.batch_size = static_cast<int>(parse_integer(t.length.batch_size, "--batch-size", 1, 65536));
-  if (!t.shards.empty()) o.shards = static_cast<int>(parse_integer(t.shards, "--shards", 1, 1024, " (a power of two)"));
-  if (!t.batch_per_rank.empty()) o.batch_size_per_rank = static_cast<int>(parse_integer(t.batch_per_rank, "--batch-size-per-rank", 1, 65536));
-  if (!t.warmup_epochs.empty()) o.warmup_epochs = static_cast<int>(parse_integer(t.warmup_epochs, "--warmup-epochs", 1, 100000));
-  if (!t.seed.empty()) o.seed = parse_integer(t.seed, "--seed", 0, kMaxU64);
-  if (!t.length.train_limit.empty()) o.train_limit = parse_integer(t.length.train_limit, "--train-limit", 0, kMaxSamples, " (0 = all)");
-  if (!t.length.test_limit.empty()) o.test_limit = parse_integer(t.length.test_limit, "--test-limit", 0, kMaxSamples, " (0 = all)");
-  if (!t.sweep_repeats.empty()) o.sweep_repeats = static_cast<int>(parse_integer(t.sweep_repeats, "--sweep-repeats", 1, 100));
-  if (!t.checkpoint_every.empty()) o.checkpoint_every = static_cast<int>(parse_integer(t.checkpoint_every, "--checkpoint-every", 1, 100000));
   if (!t.sweep_threads.empty()) o.sweep_threads = parse_list<int>(t.sweep_threads, "--sweep-threads");
   if (!t.sweep_simd.empty()) o.sweep_simd = parse_list<std::string>(t.sweep_simd, "--sweep-simd");
   if (!t.sweep_batch.empty()) o.sweep_batch_size = parse_list<int>(t.sweep_batch, "--sweep-batch-size");

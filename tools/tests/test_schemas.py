@@ -221,8 +221,8 @@ def schema_keys():
 
 
 def parser_keys():
-    """The same, from the key lists engine/src/experiment.cc checks objects against."""
-    with open(os.path.join(REPO, "engine", "src", "experiment.cc"), encoding="utf-8") as f:
+    """The same, from the key lists engine/src/io/experiment.cc checks objects against."""
+    with open(os.path.join(REPO, "engine", "src", "io", "experiment.cc"), encoding="utf-8") as f:
         source = f.read()
     lists = {m.group(1): set(re.findall(r'"([^"]+)"', m.group(2))) for m in re.finditer(
         r"const std::vector<std::string> (k\w+) = \{(.*?)\};", source, re.S)}

@@ -284,7 +284,7 @@ STEP_NAME = re.compile(r"^BM_TrainStep/(\d+(?:-\d+)+)/batch:(\d+)$")
 def step_phases(widths, batch):
     """[(phase, GEMM benchmark name)] of one training step, in the order the step runs them:
     each layer's forward, then from the top layer down its weight gradient with Adam fused and,
-    above the first layer, its input gradient (engine/src/model.cc, backward_layers)."""
+    above the first layer, its input gradient (engine/src/model/model.cc, backward_layers)."""
     layers = list(zip(widths, widths[1:]))
     out = [(f"forward {i + 1} ({a}->{b})", f"BM_GemmForward/m:{batch}/n:{b}/k:{a}")
            for i, (a, b) in enumerate(layers)]
