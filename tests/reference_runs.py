@@ -35,13 +35,14 @@ TIMEOUT = 1800  # seconds for one run on a busy 2-core machine
 VOLATILE = re.compile(
     r"^/(build|host|writer)/"
     r"|^/run/(started_utc|run_id|host_noisy|host_noise_reasons|threads)$"
+    r"|^/run/placement/"
     r"|^/epochs/\[\]/(train_seconds|eval_seconds|samples_per_second|gflops|barrier_us)$"
     r"|^/summary/(wall_seconds|total_train_seconds|mean_epoch_seconds|median_epoch_seconds"
     r"|time_to_target_seconds|eval_seconds_to_target)$"
     r"|^/distributed/(mpi_library|rank_hosts/)"
     r"|^/distributed/epochs/\[\]/ranks/\[\]/(compute|reduction|optimizer|allgather|wait)/")
-# Paths whose presence depends on the host's load during the run.
-VOLATILE_PATHS = re.compile(r"^/run/host_noise_reasons/")
+# Paths whose presence depends on the host's load during the run, or on where its threads ran.
+VOLATILE_PATHS = re.compile(r"^/run/host_noise_reasons/|^/run/placement/(warnings|env)/")
 
 
 def fail(msg, status=2):
