@@ -199,19 +199,20 @@ void GemmTileCols(const GemmArgs& g, const TileAt& at, size_t cols, size_t N) {
   }
 }
 
-// Tiles of kLo..kHi rows (those the target's tile height allows): the instantiations are split
-// by row count across gemm_rows_*.cc, so that the build compiles them in parallel.
+// Tiles of kLo..kHi rows, fewer than the target's full tile height (gemm.cc runs the full
+// tiles itself, inline: they are nearly all of them): the instantiations are split by row count
+// across gemm_rows_*.cc, so that the build compiles them in parallel.
 template <size_t kLo, size_t kHi>
 HWY_INLINE void GemmTileRowsIn(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols,
                                size_t N) {
-  if constexpr (kLo <= kHi && kLo <= kTileRows) {
+  if constexpr (kLo <= kHi && kLo < kTileRows) {
     if (rows == kLo) return GemmTileCols<kLo>(g, at, cols, N);
     return GemmTileRowsIn<kLo + 1, kHi>(g, rows, at, cols, N);
   }
 }
 
-// One tile of `rows` rows, defined in gemm_rows_<lo>_<hi>.cc. Under the sanitizers, one file
-// with all of them was the longest compile of the build by minutes.
+// One tile of `rows` rows (fewer than kTileRows), defined in gemm_rows_<lo>_<hi>.cc. Under the
+// sanitizers, one file with all of them was the longest compile of the build by minutes.
 void GemmTileRows1And2(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols, size_t N);
 void GemmTileRows3And4(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols, size_t N);
 void GemmTileRows5And6(const GemmArgs& g, size_t rows, const TileAt& at, size_t cols, size_t N);

@@ -37,7 +37,9 @@ void Gemm(const GemmArgs& g, Part part) {
     const size_t rows = std::min(kTileRows, g.m - i0);
     const TileAt at = Locate(g, i0, j0);
     const size_t cols = std::min(strip_cols, g.n - j0);
-    if (rows <= 2) {
+    if (rows == kTileRows) {  // every tile but a GEMM's last row of tiles: inline, no call
+      GemmTileCols<kTileRows>(g, at, cols, N);
+    } else if (rows <= 2) {
       GemmTileRows1And2(g, rows, at, cols, N);
     } else if (rows <= 4) {
       GemmTileRows3And4(g, rows, at, cols, N);
