@@ -94,6 +94,12 @@ CHEAP = {
     "--out results/runs/threads":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads "
         "1,2,4,8 --out results/runs/threads",
+    "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 "
+    "--sweep-repeats 5 --out results/runs/threads-repeated":
+        "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 "
+        "--sweep-repeats 5 --out results/runs/threads-repeated",
+    "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png":
+        "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png",
     "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
     "--out results/runs/simd":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
