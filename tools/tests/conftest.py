@@ -9,6 +9,8 @@ import pytest
 
 sys.dont_write_bytecode = True
 
+pytest_plugins = ["cpu_times"]  # pytest --cpu-times=N (fixtures/cpu_times.py)
+
 TESTS = os.path.dirname(os.path.realpath(__file__))
 TOOLS = os.path.dirname(TESTS)
 FIXTURES = os.path.join(TESTS, "fixtures")
