@@ -5,15 +5,19 @@ samples go in plain ``` blocks. CHEAP maps each documented command, exactly as w
 form the test runs: the same program and options with smaller limits (a tiny synthetic MNIST,
 fewer steps or benchmarks, a history in a temporary folder). The first tests fail when the
 docs and CHEAP disagree, so a new command cannot go untested, and when a cheap form starts
-another program than the one documented. Commands run from the repository root on the built
-tree (build/), the program started as a user types it (`tools/x.py`, executed through its #!
-line, never `python3 tools/x.py`: a missing run bit or a bad #! line fails here); files they
-write into folders git ignores are removed after.
+another program than the one documented. Each code block is one test, its commands run in
+order (a command may use what an earlier one of its block wrote), in a copy of the checkout of
+its own (the files git shows, as they are, with build/ linking to the built tree): blocks run
+in parallel under pytest-xdist without meeting in results/runs/, and the copy's `git status`
+must be the same after the block as before. Programs start as a user types them (`tools/x.py`,
+executed through its #! line, never `python3 tools/x.py`: a missing run bit or a bad #! line
+fails here).
 """
 
 import os
 import re
 import shlex
+import shutil
 import subprocess
 
 import pytest
@@ -21,7 +25,6 @@ import pytest
 from conftest import make_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-RUNS = os.path.join(REPO, "results", "runs")
 DOCS = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(os.path.join(REPO, "docs"))
                               if f.endswith(".md"))
 QUICK_BENCH = "--benchmark_filter=BM_Adam --benchmark_min_time=0.01"
@@ -209,19 +212,22 @@ def planted_slowdown_repo(tmp):
                                   branch_at=0)
 
 
-def documented_commands():
-    """[(file, command)] in document order."""
+def documented_blocks():
+    """[(file, line, [command])]: each ```sh block's commands, in document order."""
     out = []
     for doc in DOCS:
-        in_block = False
+        block = None
         with open(os.path.join(REPO, doc), encoding="utf-8") as f:
             pending = ""
-            for line in f:
+            for number, line in enumerate(f, 1):
                 fence = re.match(r"^```(\w*)", line)
                 if fence:
-                    in_block = not in_block and fence.group(1) in ("sh", "bash")
+                    block = None if block is not None or fence.group(1) not in ("sh", "bash") \
+                        else (doc, number, [])
+                    if block is not None:
+                        out.append(block)
                     continue
-                if not in_block:
+                if block is None:
                     continue
                 command = re.sub(r"\s+#.*$", "", line.strip())
                 if pending:  # the previous line ended with a backslash: one command
@@ -231,18 +237,41 @@ def documented_commands():
                     pending = command[:-1].rstrip()
                     continue
                 if command and not command.startswith("#"):
-                    out.append((doc, command))
+                    block[2].append(command)
     return out
 
 
-def git_state():
-    """Tracked changes and untracked files (what `git status` shows), and ignored files."""
-    def lines(*args):
-        proc = subprocess.run(["git", "-C", REPO, "status", "--porcelain", *args],
-                              capture_output=True, text=True, check=True)
-        return set(proc.stdout.splitlines())
-    shown = lines("--untracked-files=all")
-    return shown, lines("--untracked-files=all", "--ignored") - shown
+def documented_commands():
+    """[(file, command)] in document order."""
+    return [(doc, command) for doc, _, commands in documented_blocks() for command in commands]
+
+
+def git_status(checkout):
+    """What `git status` shows: tracked changes and untracked files."""
+    proc = subprocess.run(["git", "-C", checkout, "status", "--porcelain", "--untracked-files=all"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    return set(proc.stdout.splitlines())
+
+
+def snapshot_of_the_checkout(dest):
+    """`dest`: the files of this checkout that git shows (tracked and untracked, not ignored, as
+    they are now), committed in a repository of its own, with build/ linking to the build."""
+    listed = subprocess.run(["git", "-C", REPO, "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], capture_output=True, text=True, check=True,
+                            timeout=60).stdout.split("\0")
+    for name in filter(None, listed):
+        source, target = os.path.join(REPO, name), os.path.join(dest, name)
+        if not os.path.lexists(source):  # deleted, not yet committed
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        else:
+            shutil.copy2(source, target)
+    os.symlink(os.path.join(REPO, "build"), os.path.join(dest, "build"))
+    git = ["git", "-C", dest, "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "checkout"]):
+        subprocess.run(git + args, check=True, capture_output=True, timeout=120)
 
 
 def test_every_documented_command_has_a_cheap_form():
@@ -260,7 +289,7 @@ def test_the_cheap_forms_start_the_documented_programs():
             assert shlex.split(cheap)[0] == typed, f"{command!r} runs as {cheap!r}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for dataset in ("mnist", "fashion-mnist"):
@@ -269,42 +298,54 @@ def tiny_data(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def checkout_snapshot(tmp_path_factory):
+    """Made once per session (per pytest-xdist worker); each block runs in a copy of it."""
+    dest = str(tmp_path_factory.mktemp("snapshot") / "checkout")
+    snapshot_of_the_checkout(dest)
+    return dest
+
+
+RUNNABLE_BLOCKS = [(doc, line, commands) for doc, line, commands in documented_blocks()
+                   if any(CHEAP.get(command) for command in commands)]
+
+
 @pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "build", "engine", "run_experiment")),
                     reason="needs the release build (cmake --preset release)")
-def test_documented_commands_run_and_leave_git_status_clean(tiny_data, tmp_path):
-    shown_before, ignored_before = git_state()
-    runs_before = set(os.listdir(RUNS)) if os.path.isdir(RUNS) else set()
+@pytest.mark.parametrize("doc, line, commands", RUNNABLE_BLOCKS,
+                         ids=[f"{doc}:{line}" for doc, line, _ in RUNNABLE_BLOCKS])
+def test_documented_block_runs_and_leaves_git_status_clean(doc, line, commands, tiny_data,
+                                                           checkout_snapshot, tmp_path):
+    checkout = str(tmp_path / "checkout")
+    subprocess.run(["cp", "-a", checkout_snapshot, checkout], check=True, timeout=120)
+    shown_before = git_status(checkout)
     # a private measurement lock: another measurement on the machine must not stall the test
     env = dict(os.environ, MLPBENCH_DATA=str(tiny_data), MPLBACKEND="Agg",
                PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"),
-               PYTHONPATH=os.path.join(REPO, "tools"))
-    planted = planted_slowdown_repo(tmp_path)
+               PYTHONPATH=os.path.join(checkout, "tools"))
+    planted = planted_slowdown_repo(tmp_path) if any(
+        "{tmp}/bisect-repo" in (CHEAP[command] or "") for command in commands) else None
     failures = []
     try:
-        for doc, command in documented_commands():
+        for command in commands:
             cheap = CHEAP[command]
             if cheap is None:
                 continue
             argv = shlex.split(cheap.format(tmp=tmp_path))
             try:
-                proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True,
-                                      timeout=300)
+                proc = subprocess.run(argv, cwd=checkout, env=env, capture_output=True,
+                                      text=True, timeout=300)
             except OSError as e:  # not executable, or its #! names no interpreter
-                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  cannot start: {e}")
+                failures.append(f"{doc}:{line}: {command}\n  ran: {cheap}\n  cannot start: {e}")
                 continue
             if proc.returncode not in ALLOWED_EXIT.get(command, (0,)):
-                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  exit {proc.returncode}: "
-                                f"{proc.stderr.strip()[-800:]}")
+                failures.append(f"{doc}:{line}: {command}\n  ran: {cheap}\n  exit "
+                                f"{proc.returncode}: {proc.stderr.strip()[-800:]}")
             elif command in CHECKS and not CHECKS[command](proc.stdout, planted):
-                failures.append(f"{doc}: {command}\n  ran: {cheap}\n  said: {proc.stdout[-800:]}")
-        shown_after, ignored_after = git_state()
+                failures.append(f"{doc}:{line}: {command}\n  ran: {cheap}\n  said: "
+                                f"{proc.stdout[-800:]}")
+        shown_after = git_status(checkout)
     finally:
-        _, ignored_now = git_state()
-        new = [os.path.join(REPO, entry[3:]) for entry in ignored_now - ignored_before]
-        if os.path.isdir(RUNS):  # folders the runs created (git lists no empty ones)
-            new += [os.path.join(RUNS, name) for name in set(os.listdir(RUNS)) - runs_before]
-        for path in new:
-            if path.startswith(RUNS + os.sep) or path.endswith(".png"):
-                subprocess.run(["rm", "-rf", path], check=True)
+        shutil.rmtree(checkout, ignore_errors=True)  # a copy of the whole tree per block
     assert not failures, "\n".join(failures)
     assert shown_after == shown_before, "the commands changed what git status shows"
