@@ -6,7 +6,9 @@
 #                                UndefinedBehaviorSanitizer (with the fuzz corpus replayed and
 #                                the MPI checks), and the Python tests
 #        tools/test.sh --quick   the loop while working: the release build's C++ tests without
-#                                the MPI checks, and the Python tests
+#                                the MPI checks, and the Python tests without those marked
+#                                slow (whole pipelines: builds of commits, studies, the
+#                                documented commands); it ends by listing what it left out
 #
 # CTest and pytest use every core (ctest -j, pytest-xdist). In the whole suite the release
 # build's tests (C++, then Python) run while the sanitizer build compiles and its tests run:
@@ -35,15 +37,19 @@ stage() {  # stage NAME COMMAND...: runs it, records its wall time
   timings+=("$(printf '%-34s %4d s' "$name" $((SECONDS - start)))")
 }
 
-python_tests() {
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" tools/tests bench/peers/tests
+python_tests() {  # python_tests [PYTEST OPTIONS...]
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider -n "$jobs" "$@" tools/tests bench/peers/tests
 }
 
 cmake --preset release >/dev/null
 stage "release build" cmake --build --preset release
 if ((quick)); then
   stage "release: C++ tests (no MPI)" ctest --preset release -j "$jobs" --label-exclude mpi
-  stage "Python tools and peers" python_tests
+  stage "Python tools and peers (not slow)" python_tests -m "not slow"
+  echo "== left out by --quick (tools/test.sh runs them): the MPI checks and the slow Python tests"
+  ctest --preset release --label-regex mpi --show-only | sed -n 's/^ *Test *#[0-9]*: /  /p'
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider --collect-only -m slow tools/tests \
+    bench/peers/tests | sed -n 's/^/  /; /::/p'
 else
   beside=$(mktemp -d) beside_pid=
   kill_tree() {  # a process and everything it started

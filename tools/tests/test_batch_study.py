@@ -18,6 +18,7 @@ STUDIES = ("mlp512_5ep", "mlp64_32_100ep", "fashion_mlp512_5ep", "fashion_mlp64_
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "build", "bench", "mlp_bench")),
                     reason="needs the release build (cmake --preset release)")
+@pytest.mark.slow
 def test_quick_study_writes_every_log_and_figure_outside_the_repository(tmp_path):
     for dataset in ("mnist", "fashion-mnist"):
         for split, n in (("train", 200), ("test", 50)):

@@ -314,6 +314,7 @@ RUNNABLE_BLOCKS = [(doc, line, commands) for doc, line, commands in documented_b
                     reason="needs the release build (cmake --preset release)")
 @pytest.mark.parametrize("doc, line, commands", RUNNABLE_BLOCKS,
                          ids=[f"{doc}:{line}" for doc, line, _ in RUNNABLE_BLOCKS])
+@pytest.mark.slow
 def test_documented_block_runs_and_leaves_git_status_clean(doc, line, commands, tiny_data,
                                                            checkout_snapshot, tmp_path):
     checkout = str(tmp_path / "checkout")

@@ -289,6 +289,7 @@ HAVE_MPI_BUILD = (os.access(os.path.join(BUILD, "engine", "run_experiment"), os.
 
 
 @pytest.mark.skipif(not HAVE_MPI_BUILD, reason="needs the release build with MPI and mpirun")
+@pytest.mark.slow
 def test_scaling_study_quick_runs_end_to_end(run, tmp_path):
     data = tmp_path / "data"
     make_dataset(data, "mnist", n=300, split="train")

@@ -226,6 +226,7 @@ def test_default_history_is_outside_the_repo(monkeypatch):
 
 # ----------------------------------------------------------------------------- ab, calibrate
 
+@pytest.mark.slow
 def test_ab_passes_equal_and_fails_slower_binaries(tr, tmp_path):
     a = make_fake(tmp_path / "a")
     same = make_fake(tmp_path / "same")
@@ -239,6 +240,7 @@ def test_ab_passes_equal_and_fails_slower_binaries(tr, tmp_path):
     assert r.out.count("regression") == 3 and "BM_TeamBarrier" not in r.out.split("stopped")[1]
 
 
+@pytest.mark.slow
 def test_ab_compares_only_the_benchmarks_both_builds_have(tr, tmp_path):
     a = make_fake(tmp_path / "a")
     b = make_fake(tmp_path / "b")
@@ -393,6 +395,7 @@ def test_report_formats(tr, tmp_path):
 
 # ----------------------------------------------------------------------------- bisect
 
+@pytest.mark.slow
 def test_bisect_finds_the_culprit_and_skips_a_broken_commit(tr, tmp_path):
     """32 commits; commit 20 makes the benchmark 30 % slower, commit 23 (where the search
     goes after the first good midpoint) does not build and is skipped."""

@@ -7,6 +7,8 @@ import json
 import os
 import re
 
+import pytest
+
 from conftest import assert_clean_error
 import fake_history
 from mlpbench.tracking import track
@@ -22,6 +24,7 @@ def built(log):
     return log.read_text().split() if log.exists() else []
 
 
+@pytest.mark.slow
 def test_documented_default_path_names_the_planted_commit_and_reuses_its_builds(tr, tmp_path):
     """`bisect main HEAD --benchmark NAME` without --seed; then ab and record --commit of the
     same commits build nothing again."""
@@ -66,6 +69,7 @@ def test_a_step_that_cannot_measure_is_never_bad(tr, tmp_path):
     assert "first bad commit" not in r.out
 
 
+@pytest.mark.slow
 def test_no_culprit_is_named_without_measurements_around_it(tr, tmp_path):
     # the slowdown lands among commits that do not build: git can only list candidates
     repo = tmp_path / "repo"

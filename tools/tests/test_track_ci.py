@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 
+import pytest
 import yaml
 
 import fake_history
@@ -62,6 +63,7 @@ def uploaded_paths():
     return upload[0]["with"]["path"].split()
 
 
+@pytest.mark.slow
 def test_the_documented_ci_job_gates_a_planted_slowdown_and_keeps_its_cache(tmp_path):
     checkout = tmp_path / "checkout"
     sha = fake_history.make_repo(checkout, [1.0, 1.0, 1.3])

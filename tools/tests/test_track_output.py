@@ -5,6 +5,8 @@ import json
 import os
 import re
 
+import pytest
+
 from conftest import assert_png, fixture
 import fake_history
 import make_fixtures
@@ -95,6 +97,7 @@ def documented_json_fields():
     return top, named
 
 
+@pytest.mark.slow
 def test_ab_for_ci_names_commits_and_writes_markdown_json_and_a_figure(tr, tmp_path):
     repo = tmp_path / "repo"
     sha = fake_history.make_repo(repo, [1.0, 1.0, 1.3], branch_at=0)

@@ -32,6 +32,7 @@ def run(*args):
     return subprocess.run([VENDOR_GEMM, *args], capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_every_shape_library_and_thread_count_has_a_verified_record():
     r = run("--threads=2", "--benchmark_min_time=0.001", "--benchmark_format=json")
     assert r.returncode == 0, r.stderr[-2000:]

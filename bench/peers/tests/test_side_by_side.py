@@ -45,6 +45,7 @@ LIBTORCH = BUILD / "bench" / "libtorch_mlp"
 
 
 @pytest.mark.skipif(not ENGINE.exists(), reason="needs the release build")
+@pytest.mark.slow
 def test_main_runs_engine_and_both_peers_and_writes_its_summary(tmp_path, data_dir, capsys):
     """The whole driver in-process, one round of a Python and a libtorch configuration on a
     tiny dataset."""
