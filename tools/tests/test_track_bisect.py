@@ -29,26 +29,26 @@ def test_documented_default_path_names_the_planted_commit_and_reuses_its_builds(
     """`bisect main HEAD --benchmark NAME` without --seed; then ab and record --commit of the
     same commits build nothing again."""
     repo = tmp_path / "repo"
-    sha = fake_history.make_repo(repo, [1.0] * 5 + [1.3] * 4, branch_at=0)
+    sha = fake_history.make_repo(repo, [1.0] * 3 + [1.3] * 2, branch_at=0)
     log = tmp_path / "builds.log"
     env = {"FAKE_BUILD_LOG": str(log)}
     r = tr("bisect", "main", "HEAD", "--benchmark", "TrainStep/784-512-10/batch:32",
            "--repo", repo, *BUILD, *QUICK, env=env, timeout=600)
     assert r.code == 0, r
-    assert f"first bad commit: {sha[5][:7]} commit 5" in r.out
+    assert f"first bad commit: {sha[3][:7]} commit 3" in r.out
     assert "bisecting on BM_TrainStep/784-512-10/batch:32/real_time\n" in r.err
     assert f"building main ({sha[0][:7]} commit 0, GOOD)" in r.err  # build progress
     assert f"building main ({sha[0][:7]} commit 0, GOOD): [1/1]" in r.err
-    assert re.search(rf"{sha[5][:7]}: .* -> bad \(1\)", r.out)
-    assert re.search(rf"{sha[4][:7]}: .* -> good \(0\)", r.out)
+    assert re.search(rf"{sha[3][:7]}: .* -> bad \(1\)", r.out)
+    assert re.search(rf"{sha[2][:7]}: .* -> good \(0\)", r.out)
     first = built(log)
     assert len(first) == len(set(first)), first  # each commit built once
     r = tr("ab", "main", "HEAD", "--repo", repo, *BUILD, *QUICK, "--filter", "TrainStep",
            "--format", "json", "--seed", "1", env=env, timeout=300)
     assert r.code == 1, r
     doc = json.loads(r.out)
-    assert (doc["a"]["commit"], doc["b"]["commit"]) == (sha[0], sha[8])
-    assert doc["b"]["subject"] == f"{sha[8][:7]} commit 8"
+    assert (doc["a"]["commit"], doc["b"]["commit"]) == (sha[0], sha[4])
+    assert doc["b"]["subject"] == f"{sha[4][:7]} commit 4"
     r = tr("record", "--commit", "main", "--repo", repo, *BUILD, *QUICK, "--filter", "Adam",
            env=env, timeout=300)
     assert r.code == 0, r
