@@ -6,10 +6,11 @@ form the test runs: the same program and options with smaller limits (a tiny syn
 fewer steps or benchmarks, a history in a temporary folder). The first tests fail when the
 docs and CHEAP disagree, so a new command cannot go untested, and when a cheap form starts
 another program than the one documented. Each code block is one test, its commands run in
-order (a command may use what an earlier one of its block wrote), in a copy of the checkout of
-its own (the files git shows, as they are, with build/ linking to the built tree): blocks run
-in parallel under pytest-xdist without meeting in results/runs/, and the copy's `git status`
-must be the same after the block as before. Programs start as a user types them (`tools/x.py`,
+order (a command may use what an earlier one of its block wrote; one shown in an earlier block
+too runs there only), in a copy of the checkout of its own (the files git shows, as they are,
+with build/ linking to the built tree): blocks run in parallel under pytest-xdist without
+meeting in results/runs/, and the copy's `git status` must be the same after the block as
+before. Programs start as a user types them (`tools/x.py`,
 executed through its #! line, never `python3 tools/x.py`: a missing run bit or a bad #! line
 fails here).
 """
@@ -306,8 +307,20 @@ def checkout_snapshot(tmp_path_factory):
     return dest
 
 
-RUNNABLE_BLOCKS = [(doc, line, commands) for doc, line, commands in documented_blocks()
-                   if any(CHEAP.get(command) for command in commands)]
+def blocks_to_run():
+    """[(file, line, [command])]: each block's commands that run here. A command shown in an
+    earlier block too runs there only (its cheap form is the same), so a block must not rely on
+    the output of a command repeated from an earlier one."""
+    out, earlier = [], set()
+    for doc, line, commands in documented_blocks():
+        runs = [command for command in commands if CHEAP[command] and command not in earlier]
+        earlier.update(commands)
+        if runs:
+            out.append((doc, line, runs))
+    return out
+
+
+RUNNABLE_BLOCKS = blocks_to_run()
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "build", "engine", "run_experiment")),
@@ -325,13 +338,11 @@ def test_documented_block_runs_and_leaves_git_status_clean(doc, line, commands, 
                PYTHONDONTWRITEBYTECODE="1", MLPBENCH_LOCK=str(tmp_path / "track.lock"),
                PYTHONPATH=os.path.join(checkout, "tools"))
     planted = planted_slowdown_repo(tmp_path) if any(
-        "{tmp}/bisect-repo" in (CHEAP[command] or "") for command in commands) else None
+        "{tmp}/bisect-repo" in CHEAP[command] for command in commands) else None
     failures = []
     try:
         for command in commands:
             cheap = CHEAP[command]
-            if cheap is None:
-                continue
             argv = shlex.split(cheap.format(tmp=tmp_path))
             try:
                 proc = subprocess.run(argv, cwd=checkout, env=env, capture_output=True,
