@@ -189,11 +189,14 @@ CHEAP = {
 }
 # Exit statuses other than 0 that a documented command may end with here.
 ALLOWED_EXIT = {
-    # two records (or an A/A ab) of one build: "same", or "inconclusive" when the shared host
-    # is too noisy to tell
+    # two records of one build: "same", or "inconclusive" when the shared host is too noisy
+    # to tell
     "tools/track.py compare previous latest -o results/runs/compare.png": (0, 3),
-    "tools/track.py ab main": (0, 3),
-    "tools/track.py ab origin/main HEAD --budget-s 900": (0, 3),
+    # an A/A ab of one build, its blocks beside other tests on a busy host: any verdict (a
+    # "regression" happens by chance, at most 1 - confidence of the time, more when the load
+    # changes between blocks), never an error; test_track.py checks the verdicts themselves
+    "tools/track.py ab main": (0, 1, 3),
+    "tools/track.py ab origin/main HEAD --budget-s 900": (0, 1, 3),
     # a checkout with local changes makes "-dirty" records, which history views leave out
     "tools/track.py report -o results/runs/history.html": (0, 2),
 }
