@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import assert_png, make_dataset
-from test_documented_commands import REPO, git_status
+from test_documented_commands import REPO, git_state
 
 SCRIPT = os.path.join(REPO, "tools", "batch_study.sh")
 STUDIES = ("mlp512_5ep", "mlp64_32_100ep", "fashion_mlp512_5ep", "fashion_mlp64_32_100ep")
@@ -23,7 +23,7 @@ def test_quick_study_writes_every_log_and_figure_outside_the_repository(tmp_path
     for dataset in ("mnist", "fashion-mnist"):
         for split, n in (("train", 200), ("test", 50)):
             make_dataset(tmp_path / "data", dataset, n=n, split=split)
-    shown_before = git_status(REPO)
+    shown_before, _ = git_state()
     env = dict(os.environ, MLPBENCH_DATA=str(tmp_path / "data"), MPLBACKEND="Agg",
                PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run(["bash", SCRIPT, "--quick"], cwd=tmp_path, env=env, capture_output=True,
@@ -48,6 +48,6 @@ def test_quick_study_writes_every_log_and_figure_outside_the_repository(tmp_path
                     assert 0.8 < log["experiment"]["target_accuracy"] < 1
                     assert len(log["epochs"]) == 2
                     assert log["summary"]["time_to_target_seconds"] is None  # random pixels
-        assert shown_before == git_status(REPO), "the quick study changed what git status shows"
+        assert shown_before == git_state()[0], "the quick study changed what git status shows"
     finally:
         subprocess.run(["rm", "-rf", out], check=True)

@@ -250,6 +250,15 @@ def documented_commands():
     return [(doc, command) for doc, _, commands in documented_blocks() for command in commands]
 
 
+def git_state():
+    """Tracked changes and untracked files (what `git status` shows), and ignored files, of
+    this checkout (for the tests of tools that must leave it as it was)."""
+    shown = git_status(REPO)
+    proc = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=all",
+                           "--ignored"], capture_output=True, text=True, check=True, timeout=60)
+    return shown, set(proc.stdout.splitlines()) - shown
+
+
 def git_status(checkout):
     """What `git status` shows: tracked changes and untracked files."""
     proc = subprocess.run(["git", "-C", checkout, "status", "--porcelain", "--untracked-files=all"],
