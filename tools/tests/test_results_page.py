@@ -20,7 +20,7 @@ def results_folder(root):
     for name in ("completed_avx3_t2.json", "pytorch.json"):
         shutil.copy(fixture("runs", name), reference / name)
     (root / "peers" / "mlp512").mkdir(parents=True)
-    shutil.copy(os.path.join(REPO, "results", "peers", "mlp512", "summary.json"),
+    shutil.copy(os.path.join(REPO, "results", "amd-f25m17-2cpu", "peers", "mlp512", "summary.json"),
                 root / "peers" / "mlp512" / "summary.json")
     shutil.copytree(fixture("sweep"), root / "studies" / "sweep")
     (root / "demo-history").mkdir()
