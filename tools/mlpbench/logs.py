@@ -473,6 +473,20 @@ class BenchFile:
         return [float(e[metric]) * _TIME_UNITS[e.get("time_unit", "ns")]
                 for e in self.iterations().get(run_name, [])]
 
+    def median(self, run_name, key):
+        """(median of `key` over a benchmark's repetitions, its entries); from the file's median
+        aggregate when it holds aggregates only (--benchmark_report_aggregates_only). A name
+        matches with or without its "/real_time" suffix. None and [] when the benchmark or the
+        key is not there."""
+        names = (run_name, run_name + "/real_time")
+        entries = [e for name in names for e in self.iterations().get(name, [])
+                   if is_number(e.get(key))]
+        if entries:
+            return statistics.median(e[key] for e in entries), entries
+        entries = [e for e in self.benchmarks if e.get("run_name") in names
+                   and e.get("aggregate_name") == "median" and is_number(e.get(key))]
+        return (entries[0][key], entries) if entries else (None, [])
+
     def simd_target(self):
         value = self.context.get("mlpbench_simd_target")
         return str(value) if value not in (None, "") else None
