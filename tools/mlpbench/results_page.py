@@ -51,17 +51,6 @@ def percent(value):
     return f"{value * 100:.2f} %" if ml.is_number(value) else "-"
 
 
-def logs_under(folder, only_logs=False):
-    """The run logs in `folder` and its subfolders; other JSON files are skipped, or with
-    `only_logs` refused."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True)):
-        data = ml.load_json(path)
-        if only_logs or (isinstance(data, dict) and data.get("schema") == ml.RUN_SCHEMA):
-            out.append(ml.validate_run_log(path, data))
-    return out
-
-
 def machine_section(page, logs):
     s = page.section("Machine, build and host", "where every timing on this page was taken")
     if not logs:
@@ -140,7 +129,7 @@ def study_section(page, folder, plt):
     name = os.path.basename(folder.rstrip(os.sep))
     s = page.section(f"Study {name}", "every run of the study: its settings, epoch time and "
                                       "final accuracy")
-    logs = logs_under(folder)
+    logs = ml.run_logs_under(folder)
     if not logs:
         s.text("No run logs in this study.")
         return
@@ -204,7 +193,7 @@ def main(argv=None):
     if not args.output.lower().endswith(".html"):
         raise ml.ToolError(f"{args.output}: expected an .html file name")
     plt = plotting.pyplot()
-    reference = logs_under(os.path.join(args.results, "runs", "reference"), only_logs=True)
+    reference = ml.run_logs_under(os.path.join(args.results, "runs", "reference"), only_logs=True)
     page = Page(args.title, f"from {os.path.abspath(args.results)}")
     machine_section(page, reference)
     reference_section(page, reference, plt)
