@@ -5,8 +5,8 @@
 # experiments and their PyTorch peers, the side-by-side speed comparison, repeated thread and
 # SIMD-target studies of both reference models, the roofline, the price of shards, a regression
 # comparison, the model diagrams and dataset samples, then the folder's README tables and page.
-# About 30 minutes on 2 cores. Run it on an otherwise idle machine (nothing else compiling or
-# training): every figure is a timing.
+# Its steps are sized for about 30 minutes on 2 cores. Run it on an otherwise idle machine
+# (nothing else compiling or training): every figure is a timing.
 #
 #   tools/reproduce_results.sh [--dry-run] [--root DIR] [--cpuinfo FILE] [step ...]
 #     steps: machine bench reference peers side_by_side threads simd roofline shards regression
