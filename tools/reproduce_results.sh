@@ -81,7 +81,7 @@ if step bench "benchmarks (1 thread and $CPUS; every SIMD target at 1 thread); m
     bench/mlp_bench_t1.json "bench/mlp_bench_t$CPUS.json" bench/mlp_bench_simd_t1.json machine.json; then
   mkdir -p "$OUT/bench"
   for t in $(printf '%s\n' 1 "$CPUS" | sort -nu); do
-    "$BENCH" --threads=$t --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+    "$BENCH" --threads="$t" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
       --benchmark_out="$OUT/bench/mlp_bench_t$t.json" --benchmark_out_format=json >/dev/null
   done
   "$BENCH" --threads=1 --simd-target=all --benchmark_filter='FmaPeak|GemmForward/m:32/n:512/k:784|GemmWeightGrad/m:784/n:512/k:32|TrainStep/784-512-10/batch:32' \
@@ -159,11 +159,11 @@ if step shards "the price of micro-shards in one process: steps (1 and $CPUS thr
     "studies/shards_cost_t<T>.json" "studies/shards_epochs_t<T>.json"; then
   mkdir -p "$OUT/studies"
   for t in $(printf '%s\n' 1 "$CPUS" | sort -nu); do
-    "$BENCH" --threads=$t --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32/' \
+    "$BENCH" --threads="$t" --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32/' \
       --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
       --benchmark_out="$OUT/studies/shards_cost_t$t.json" --benchmark_out_format=json >/dev/null
     $PY tools/epoch_ab.py experiments/mlp512_5ep.json --a="--shards 1" --b="--shards 4" \
-      --threads $t --rounds 30 --out "$OUT/studies/shards_epochs_t$t.json" >/dev/null
+      --threads "$t" --rounds 30 --out "$OUT/studies/shards_epochs_t$t.json" >/dev/null
   done
 fi
 
