@@ -21,12 +21,7 @@ from test_documented_commands import REPO
 BUILD = os.path.join(REPO, "build")
 EXPERIMENT = "copied_tree_check"  # a name no other test writes logs for
 
-pytestmark = [
-    pytest.mark.slow,  # a configure and a (cached) build of run_experiment: tens of seconds of CPU
-    pytest.mark.skipif(not os.path.exists(os.path.join(BUILD, "CMakeCache.txt")),
-                       reason="needs the release build (tools/build.sh)"),
-    pytest.mark.skipif(shutil.which("ccache") is None, reason="needs ccache (tools/setup.sh installs it)"),
-]
+SCRIPT = os.path.join(REPO, "tools", "build.sh")
 
 
 def tracked_files():
@@ -66,6 +61,20 @@ def differences(before, after, ignore=lambda path: False):
     return {"changed": changed, "added": added, "removed": removed}
 
 
+def test_an_unknown_preset_is_a_usage_error_in_one_line():
+    proc = subprocess.run(["bash", SCRIPT, "nosuch"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("build.sh: CMakePresets.json has no configure preset 'nosuch'")
+    assert len(proc.stderr.splitlines()) == 1 and "release" in proc.stderr
+    assert proc.stdout == ""
+
+
+# A configure and a build of run_experiment: a few seconds of CPU when ccache holds the
+# original's compilations, minutes when it holds nothing yet.
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(os.path.join(BUILD, "CMakeCache.txt")),
+                    reason="needs the release build (tools/build.sh)")
+@pytest.mark.skipif(shutil.which("ccache") is None, reason="needs ccache (tools/setup.sh installs it)")
 def test_a_copied_built_tree_rebuilds_and_runs_without_touching_the_original(tmp_path):
     copy = tmp_path / "copy"
     copy_tree(copy)
