@@ -22,7 +22,7 @@
 namespace mlpbench::cli {
 
 // With --resume: the option may be given (kAllowed), must equal what the checkpoint's run used
-// (kSameAsCheckpoint: runner.cc compares it), or cannot be given (kForbidden).
+// (kSameAsCheckpoint: run/run_identity.cc compares it), or cannot be given (kForbidden).
 enum class OnResume { kAllowed, kSameAsCheckpoint, kForbidden };
 // With --distributed: with or without it (kEither), never with it (kNever), only with it (kOnly).
 enum class WithDistributed { kEither, kNever, kOnly };
@@ -58,6 +58,7 @@ struct OptionRule {
 using enum OnResume;
 using enum WithDistributed;
 
+// run_experiment's largest --train-limit and --test-limit (the peers give their own).
 inline constexpr uint64_t kMaxSamples = std::numeric_limits<uint32_t>::max();
 constexpr std::string_view kSweepWhy = "a sweep starts new runs, one after another, in one process";
 
