@@ -18,6 +18,11 @@ PYTHON = "/usr/bin/python3"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: costs more than about 20 s of CPU; the quick loop may "
+                                       "leave it out with -m 'not slow'")
+
+
 def fixture(*parts):
     return os.path.join(FIXTURES, *parts)
 
