@@ -629,6 +629,11 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
            {"--sweep-batch-size 4294967296", "--sweep-batch-size: 4294967296 is too large"},
            {"--sweep-batch-size 70000", "--sweep-batch-size: expected sizes from 1 to 65536, got 70000"},
            {"--sweep-threads 1,+2", "--sweep-threads: expected positive integers"},
+           {"--sweep-threads 1,,2", "--sweep-threads: an empty item in \"1,,2\""},
+           {"--sweep-batch-size 32,", "--sweep-batch-size: an empty item in \"32,\""},
+           {"--sweep-simd SCALAR,", "--sweep-simd: an empty item"},
+           {"--sweep-simd ''", "--sweep-simd: expected a comma-separated list"},
+           {"--sweep-simd SCALAR,scalar", "--sweep-simd: scalar is given twice"},
            {"--train-limit 10 --train-limit 20", "--train-limit: given more than once"},
            {"--sweep-threads 1 --sweep-threads 2", "--sweep-threads: given more than once"}}) {
     INFO(args);

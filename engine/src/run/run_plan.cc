@@ -49,8 +49,12 @@ void check_sweep(const SweepPlan& s) {
       throw ConfigError("--sweep-threads: " + std::to_string(t) + " is given twice (each count is one run and one log)");
     }
   }
-  for (size_t i = 0; i < s.targets.size() && !s.all_targets(); ++i) {
-    if (given_before(s.targets, i)) throw ConfigError("--sweep-simd: " + s.targets[i] + " is given twice");
+  std::vector<std::string> targets = s.targets;  // names match in any case: avx2 is AVX2
+  for (std::string& t : targets) {
+    for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  for (size_t i = 0; i < targets.size() && !s.all_targets(); ++i) {
+    if (given_before(targets, i)) throw ConfigError("--sweep-simd: " + s.targets[i] + " is given twice");
   }
   for (size_t i = 0; i < s.batch_sizes.size(); ++i) {
     const int b = s.batch_sizes[i];

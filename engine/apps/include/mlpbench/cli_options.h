@@ -42,14 +42,15 @@ inline CLI::Validator integer_in(uint64_t lo, uint64_t hi, const std::string& no
 }
 
 // A comma-separated list of positive integers (T = int) or of names: a usage error naming the
-// option otherwise. Empty items are skipped; an empty list is refused.
+// option otherwise. An empty item ("1,,2", "1,") is refused: it is usually a shell variable
+// that expanded to nothing.
 template <typename T>
 std::vector<T> parse_list(const std::string& text, const std::string& option) {
   std::vector<T> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
+    if (item.empty()) throw CLI::ValidationError(option, "an empty item in \"" + text + "\"");
     if constexpr (std::is_same_v<T, int>) {
       long long v = 0;
       const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
@@ -65,7 +66,9 @@ std::vector<T> parse_list(const std::string& text, const std::string& option) {
       out.push_back(item);
     }
   }
-  if (out.empty()) throw CLI::ValidationError(option, "expected a comma-separated list");
+  if (out.empty() || text.back() == ',') {
+    throw CLI::ValidationError(option, out.empty() ? "expected a comma-separated list" : "an empty item in \"" + text + "\"");
+  }
   return out;
 }
 
