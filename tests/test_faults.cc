@@ -640,6 +640,9 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
     require_clean_error(run(s.cmd(s.experiment + " " + args + " --out " + s.dir + "/sw")), 2, says);
   }
   REQUIRE((!fs::exists(s.dir + "/sw") || fs::is_empty(s.dir + "/sw")));  // refused before any run
+  require_clean_error(run(s.cmd(s.experiment + " --sweep-repeats 2 --out " + s.dir + "/sw.json")), 2,
+                      "--out: a sweep writes a folder of logs");
+  REQUIRE_FALSE(fs::exists(s.dir + "/sw.json"));
   const std::string huge = s.dir + "/huge.json";
   e = read_json(s.experiment);
   e["model"] = json::array();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <string_view>
 
 #include "mlpbench/errors.h"
 
@@ -158,7 +159,14 @@ std::vector<PlannedRun> sweep_runs(const RunPlan& p) {
 
 // A sweep's folder: --out, or <runs>/<name>/sweep-<stamp>-s<seed>-p<pid>.
 std::string sweep_folder(const RunOptions& o, const RunPlan& p) {
-  if (!o.out.empty()) return o.out;
+  if (!o.out.empty()) {
+    const std::string_view out(o.out);
+    if (out.size() > 5 && out.substr(out.size() - 5) == ".json") {
+      throw ConfigError("--out: a sweep writes a folder of logs, one per run; " + o.out +
+                        " names a file (give a folder, e.g. " + o.out.substr(0, o.out.size() - 5) + ")");
+    }
+    return o.out;
+  }
   return p.facts.runs_dir + "/" + p.experiment.name + "/sweep-" + p.facts.utc_stamp + "-s" +
          std::to_string(p.experiment.seed) + "-p" + std::to_string(p.facts.pid);
 }
