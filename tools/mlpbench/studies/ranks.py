@@ -271,15 +271,17 @@ def plot(baseline, strong, weak, verdict, details, title, output):
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.06 + 0.03 * footer.count("\n"), 1, 0.95))
     plotting.save_figure(fig, output)
-    plt.close(fig)
+    return fig
 
 
 def study(logs, title, output, strict):
-    """The rank study of `logs` (some distributed): report, figure, exit status."""
+    """The rank study of `logs` (some distributed): prints the report and saves the figure;
+    returns (exit status, the report, the figure, left open for a study page)."""
     baseline, strong, weak = classify([log for log in logs if log.epochs])
     if not strong and not weak:
         raise ml.ToolError("no distributed log has any finished epoch: nothing to plot")
     verdict, details = identity(baseline, strong)
-    print(report(baseline, strong, weak, verdict, details))
-    plot(baseline, strong, weak, verdict, details, title, output)
-    return 1 if strict and verdict == "NO" else 0
+    text = report(baseline, strong, weak, verdict, details)
+    print(text)
+    fig = plot(baseline, strong, weak, verdict, details, title, output)
+    return (1 if strict and verdict == "NO" else 0), text, fig
