@@ -119,6 +119,7 @@ EpochResult epoch_from_json(const nlohmann::json& j, const std::string& where) {
     const std::string at = where + "/phases";
     const nlohmann::json& p = j.at("phases");
     r.phase_steps = get_uint(p, "steps", at, r.steps);
+    if (r.phase_steps == 0) throw Bad(at + "/steps", "expected at least 1 step");
     const nlohmann::json& threads = field(p, "threads", at);
     if (!threads.is_array() || threads.empty()) {
       throw Bad(at + "/threads", "expected a non-empty array");
