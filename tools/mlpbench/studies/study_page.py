@@ -61,7 +61,10 @@ def run_names(logs):
 
 
 def _number(value, digits=0):
-    return round(value, digits) if ml.is_number(value) and math.isfinite(value) else "-"
+    """Rounded to `digits` decimals (a whole number for 0), or "-"."""
+    if not (ml.is_number(value) and math.isfinite(value)):
+        return "-"
+    return round(value, digits) if digits else round(value)
 
 
 def host_facts(log):
