@@ -131,6 +131,8 @@ def test_rank_study_page_lists_the_study_commands(run, tmp_path):
     text = assert_study_page(tmp_path / "ranks.html", 1, absent=[tmp_path])
     assert "mpirun -n 1 build/engine/run_experiment e.json" in text
     assert "identical numbers at every rank count" in text
+    assert "strong scaling: median samples/s over epochs" in text
+    assert "strong scaling: where a step&#x27;s time goes" in text and "<th>allgather</th>" in text
     assert text.count("<tr>") >= 1 + len(manifest["runs"])  # every log in the runs table
 
 

@@ -616,7 +616,7 @@ def main(argv=None):
         title = args.title or f"{logs[0].name}: scaling across ranks"
         status, summary, fig = rank_study.study(logs, title, args.output, args.strict)
         if args.html:
-            write_page(args, argv, logs, title, summary, fig, [])
+            write_page(args, argv, logs, title, summary, fig, rank_study.tables(logs))
         plotting.pyplot().close(fig)
         return status
     groups = make_groups([log for log in logs if log.epochs])
