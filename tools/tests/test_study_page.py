@@ -152,13 +152,15 @@ def test_batch_study_page_from_the_tool(run, tmp_path):
 
 @pytest.mark.parametrize("args, needles", [
     (["--figure", "best.txt"], ["best.txt", "not a PNG"]),
-    (["--figure", "missing.png"], ["missing.png", "cannot read"]),
-    (["--summary", "missing.txt"], ["missing.txt", "cannot read"]),
+    (["--figure", "missing.png"], ["missing.png", "no such file"]),
+    (["--summary", "missing.txt"], ["missing.txt", "no such file"]),
+    (["--summary", "latin1.txt"], ["latin1.txt", "not UTF-8"]),
     (["--command", "a 'b"], ["--command"]),
 ])
 def test_study_page_refuses_bad_input_and_writes_nothing(run, tmp_path, args, needles):
     sweep = thread_sweep(tmp_path / "logs")
     (tmp_path / "best.txt").write_text("text\n")
+    (tmp_path / "latin1.txt").write_bytes("caf\u00e9\n".encode("latin-1"))
     assert_clean_error(run("study_page.py", "--title", "t", *args, "-o", "p.html", sweep), *needles)
     assert not (tmp_path / "p.html").exists()
 

@@ -181,12 +181,11 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def read_bytes(path, binary):
+def read_text(path):
     try:
-        with open(path, "rb" if binary else "r", **({} if binary else {"encoding": "utf-8"})) as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ml.ToolError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        return mlpbench_files.read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ml.ToolError(f"{path}: not UTF-8 text") from None
 
 
 def main(argv=None):
@@ -195,11 +194,11 @@ def main(argv=None):
     logs = ml.load_run_logs(args.inputs)
     figures = []
     for path in args.figure:
-        data = read_bytes(path, binary=True)
+        data = mlpbench_files.read_bytes(path)
         if not data.startswith(b"\x89PNG\r\n\x1a\n"):
             raise ml.ToolError(f"{path}: not a PNG file (a study page embeds PNG figures)")
         figures.append((data, os.path.basename(path)))
-    summary = "\n".join(f"{os.path.basename(p)}:\n{read_bytes(p, binary=False)}" for p in args.summary)
+    summary = "\n".join(f"{os.path.basename(p)}:\n{read_text(p)}" for p in args.summary)
     try:
         commands = [shlex.split(c) for c in args.command]
     except ValueError as e:
