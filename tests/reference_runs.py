@@ -37,6 +37,7 @@ VOLATILE = re.compile(
     r"|^/run/(started_utc|run_id|host_noisy|host_noise_reasons|threads)$"
     r"|^/run/placement/"
     r"|^/epochs/\[\]/(train_seconds|eval_seconds|samples_per_second|gflops|barrier_us)$"
+    r"|^/epochs/\[\]/phases/threads/"
     r"|^/summary/(wall_seconds|total_train_seconds|mean_epoch_seconds|median_epoch_seconds"
     r"|time_to_target_seconds|eval_seconds_to_target)$"
     r"|^/distributed/(mpi_library|rank_hosts/)"

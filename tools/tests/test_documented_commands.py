@@ -98,14 +98,22 @@ CHEAP = {
     "--sweep-repeats 5 --out results/runs/threads-repeated":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 "
         "--sweep-repeats 5 --out results/runs/threads-repeated",
-    "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png":
-        "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png",
+    "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png "
+    "--html results/runs/threads-repeated.html --command \"build/engine/run_experiment "
+    "experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 --sweep-repeats 5 --out "
+    "results/runs/threads-repeated\"":
+        "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png "
+        "--html results/runs/threads-repeated.html --command \"build/engine/run_experiment "
+        "experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 --sweep-repeats 5 --out "
+        "results/runs/threads-repeated\"",
     "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
     "--out results/runs/simd":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
         "--out results/runs/simd",
     "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
         "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
+    "tools/plot_scaling.py results/runs/simd -o results/runs/simd.png --html results/runs/simd.html":
+        "tools/plot_scaling.py results/runs/simd -o results/runs/simd.png --html results/runs/simd.html",
     # docs/scaling.md, distributed: root and 2 cores need these two Open MPI flags
     "mpirun -n 2 --bind-to none build/engine/run_experiment experiments/mlp512_5ep.json "
     "--distributed --shards 4 --threads 1 --out results/runs/mlp512_r2.json":
