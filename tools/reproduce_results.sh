@@ -135,17 +135,21 @@ study() {
   rm -rf "$OUT/studies/${kind}_$model"
   mkdir -p "$OUT/studies"
   "$RUN" "experiments/$experiment.json" --quiet --epochs "$epochs" "$@" --out "$OUT/studies/${kind}_$model"
-  $PY tools/plot_scaling.py "$OUT/studies/${kind}_$model" -o "$OUT/figures/${kind}_$model.png"
+  $PY tools/plot_scaling.py "$OUT/studies/${kind}_$model" -o "$OUT/figures/${kind}_$model.png" \
+    --html "$OUT/studies/${kind}_$model.html" \
+    --command "build/engine/run_experiment experiments/$experiment.json --quiet --epochs $epochs $*"
 }
 
 if step threads "thread studies of both reference models, threads $threads, 5 repeats" \
-    studies/threads_mlp512/ studies/threads_mlp64_32/ figures/threads_mlp512.png figures/threads_mlp64_32.png; then
+    studies/threads_mlp512/ studies/threads_mlp64_32/ figures/threads_mlp512.png figures/threads_mlp64_32.png \
+    studies/threads_mlp512.html studies/threads_mlp64_32.html; then
   study threads mlp512 mlp512_5ep 3 --sweep-threads "$threads" --sweep-repeats 5
   study threads mlp64_32 mlp64_32_100ep 5 --sweep-threads "$threads" --sweep-repeats 5
 fi
 
 if step simd "SIMD-target studies of both reference models (every supported target), 3 repeats" \
-    studies/simd_mlp512/ studies/simd_mlp64_32/ figures/simd_mlp512.png figures/simd_mlp64_32.png; then
+    studies/simd_mlp512/ studies/simd_mlp64_32/ figures/simd_mlp512.png figures/simd_mlp64_32.png \
+    studies/simd_mlp512.html studies/simd_mlp64_32.html; then
   targets=$("$RUN" --list-targets | sed -n 's/^supported: *//p' | tr -d ' ')
   study simd mlp512 mlp512_5ep 1 --sweep-simd "$targets" --sweep-repeats 3
   study simd mlp64_32 mlp64_32_100ep 3 --sweep-simd "$targets" --sweep-repeats 3
