@@ -37,6 +37,7 @@ VOLATILE = re.compile(
     r"|^/run/(started_utc|run_id|host_noisy|host_noise_reasons|threads)$"
     r"|^/run/placement/"
     r"|^/epochs/\[\]/(train_seconds|eval_seconds|samples_per_second|gflops|barrier_us)$"
+    r"|^/epochs/\[\]/phases/threads/"
     r"|^/summary/(wall_seconds|total_train_seconds|mean_epoch_seconds|median_epoch_seconds"
     r"|time_to_target_seconds|eval_seconds_to_target)$"
     r"|^/distributed/(mpi_library|rank_hosts/)"
@@ -193,6 +194,8 @@ def main():
     p.add_argument("--run-experiment", default=os.path.join(ROOT, "build", "engine", "run_experiment"))
     p.add_argument("--data-dir", default=os.environ.get("MLPBENCH_DATA") or os.path.join(ROOT, "data"))
     a = p.parse_args()
+    # The runs start in a temporary folder: paths given relative to here must still name the same files.
+    a.run_experiment, a.data_dir = os.path.abspath(a.run_experiment), os.path.abspath(a.data_dir)
     if not os.access(a.run_experiment, os.X_OK):
         fail(f"--run-experiment: {a.run_experiment}: not an executable")
     if not os.path.exists(os.path.join(a.data_dir, "mnist", "train-images-idx3-ubyte")):

@@ -115,6 +115,22 @@ TEST_CASE("run_experiment trains and writes a complete log", "[cli]") {
   } else {
     REQUIRE(j["epochs"][1]["barrier_us"].is_null());
   }
+  // Each thread's phase times of the step: present, non-negative, within the epoch's train time.
+  for (const auto& epoch : j["epochs"]) {
+    REQUIRE(epoch["phases"]["steps"] == epoch["steps"]);
+    REQUIRE(epoch["phases"]["threads"].size() == j["run"]["threads"].get<size_t>());
+    for (const auto& thread : epoch["phases"]["threads"]) {
+      double sum = 0;
+      for (const char* key : {"layer0_forward_seconds", "upper_layers_or_gather_seconds",
+                              "barrier_wait_seconds", "layer0_backward_update_seconds"}) {
+        INFO(key);
+        REQUIRE(thread[key].get<double>() >= 0);
+        sum += thread[key].get<double>();
+      }
+      REQUIRE(thread.size() == 4);
+      REQUIRE(sum <= epoch["train_seconds"].get<double>());
+    }
+  }
   for (const char* key : {"final_test_accuracy", "best_test_accuracy", "total_train_seconds", "mean_epoch_seconds", "wall_seconds"}) {
     REQUIRE(j["summary"].contains(key));
   }

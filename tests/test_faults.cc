@@ -323,6 +323,10 @@ TEST_CASE("faults: every checkpoint field is validated (exit 2 naming it)", "[fa
       {"rng all zero", "state/shuffle_rng", [](Rebuilt& c) { c.meta["state"]["shuffle_rng"] = {0, 0, 0, 0}; }},
       {"history too long", "state/history", [](Rebuilt& c) { c.meta["state"]["history"].push_back(c.meta["state"]["history"][0]); }},
       {"history accuracy above 1", "train_accuracy", [](Rebuilt& c) { c.meta["state"]["history"][0]["train_accuracy"] = 1.5; }},
+      {"negative phase time", "state/history/0/phases/threads/0/barrier_wait_seconds", [](Rebuilt& c) { c.meta["state"]["history"][0]["phases"]["threads"][0]["barrier_wait_seconds"] = -1; }},
+      {"phase steps beyond the epoch", "state/history/0/phases/steps", [](Rebuilt& c) { c.meta["state"]["history"][0]["phases"]["steps"] = 1u << 20; }},
+      {"no phase steps", "state/history/0/phases/steps", [](Rebuilt& c) { c.meta["state"]["history"][0]["phases"]["steps"] = 0; }},
+      {"no phase threads", "state/history/0/phases/threads", [](Rebuilt& c) { c.meta["state"]["history"][0]["phases"]["threads"] = json::array(); }},
       {"relative log path", "run/log", [](Rebuilt& c) { c.meta["run"]["log"] = "rel.json"; }},
       {"format", "format", [](Rebuilt& c) { c.meta["format"] = "mlpbench.checkpoint/2"; }},
       {"experiment units", "tensor dense_0.kernel", [](Rebuilt& c) { c.meta["experiment"]["model"][0]["units"] = 25; }},
@@ -629,12 +633,20 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
            {"--sweep-batch-size 4294967296", "--sweep-batch-size: 4294967296 is too large"},
            {"--sweep-batch-size 70000", "--sweep-batch-size: expected sizes from 1 to 65536, got 70000"},
            {"--sweep-threads 1,+2", "--sweep-threads: expected positive integers"},
+           {"--sweep-threads 1,,2", "--sweep-threads: an empty item in \"1,,2\""},
+           {"--sweep-batch-size 32,", "--sweep-batch-size: an empty item in \"32,\""},
+           {"--sweep-simd SCALAR,", "--sweep-simd: an empty item"},
+           {"--sweep-simd ''", "--sweep-simd: expected a comma-separated list"},
+           {"--sweep-simd SCALAR,scalar", "--sweep-simd: scalar is given twice"},
            {"--train-limit 10 --train-limit 20", "--train-limit: given more than once"},
            {"--sweep-threads 1 --sweep-threads 2", "--sweep-threads: given more than once"}}) {
     INFO(args);
     require_clean_error(run(s.cmd(s.experiment + " " + args + " --out " + s.dir + "/sw")), 2, says);
   }
   REQUIRE((!fs::exists(s.dir + "/sw") || fs::is_empty(s.dir + "/sw")));  // refused before any run
+  require_clean_error(run(s.cmd(s.experiment + " --sweep-repeats 2 --out " + s.dir + "/sw.json")), 2,
+                      "--out: a sweep writes a folder of logs");
+  REQUIRE_FALSE(fs::exists(s.dir + "/sw.json"));
   const std::string huge = s.dir + "/huge.json";
   e = read_json(s.experiment);
   e["model"] = json::array();

@@ -503,7 +503,13 @@ TEST_CASE("resume with callbacks and a schedule is bitwise", "[keras][resume][tr
         CHECK(a[i].val_loss == b[i].val_loss);
         CHECK(a[i].test_accuracy == b[i].test_accuracy);
         CHECK(a[i].learning_rate == b[i].learning_rate);
+        // Phase times: the checkpoint keeps those of the epochs it holds; a resumed epoch's
+        // cover the steps the resuming process ran.
+        CHECK(b[i].phase_steps <= b[i].steps);
+        CHECK(b[i].phases.size() == (b[i].phase_steps ? 2u : 0u));
       }
+      CHECK(b[0].phase_steps == b[0].steps);
+      if (stop_after == 30) CHECK(b[2].phase_steps == b[2].steps - 2);
       REQUIRE(full.state().events.size() == resumed.state().events.size());
       for (size_t i = 0; i < full.state().events.size(); ++i) {
         CHECK(full.state().events[i].reason == resumed.state().events[i].reason);

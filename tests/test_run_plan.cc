@@ -1,8 +1,9 @@
-// resolve_run and the run information checkpoints carry: every rule of the plan, without data,
-// files or MPI.
+// resolve_run and the run information checkpoints carry: every rule of the plan and every path
+// it plans, without data, files or MPI.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "mlpbench/errors.h"
 #include "mlpbench/run_info.h"
@@ -12,6 +13,8 @@ using mlpbench::Checkpoint;
 using mlpbench::ConfigError;
 using mlpbench::Experiment;
 using mlpbench::LrRule;
+using mlpbench::PlannedRun;
+using mlpbench::RunFacts;
 using mlpbench::RunOptions;
 using mlpbench::RunPlan;
 using nlohmann::json;
@@ -30,8 +33,19 @@ Experiment experiment() {
     "epochs": 4, "batch_size": 32, "shards": 4, "seed": 1})"), kSource);
 }
 
+// A machine with 2 logical CPUs whose default target is AVX2, at 12:00:00 on 1 Jan 2026, pid 77.
+RunFacts facts() {
+  return {"20260101T120000Z", 77, "/runs", "AVX2", {"AVX2", "SSE4", "SCALAR"}, 2};
+}
+
 RunPlan resolve(const RunOptions& o, const Checkpoint* checkpoint = nullptr) {
-  return mlpbench::resolve_run(o, checkpoint ? checkpoint->experiment : experiment(), kSource, checkpoint);
+  return mlpbench::resolve_run(o, checkpoint ? checkpoint->experiment : experiment(), kSource, checkpoint, facts());
+}
+
+std::vector<std::string> logs_of(const RunPlan& p) {
+  std::vector<std::string> logs;
+  for (const PlannedRun& r : p.runs) logs.push_back(r.log);
+  return logs;
 }
 
 std::string error_of(const RunOptions& o) {
@@ -56,6 +70,7 @@ Checkpoint resumable() {
   c.run_info.reference_applies = false;
   c.run_info.run_id = "0123456789abcdef0123456789abcdef";
   c.run_info.log = "/runs/plan.json";
+  c.path = "/ckpt/plan.ckpt";
   c.run_info.identity = json{{"simd_target", "SSE4"}, {"reduction", "mpi"}, {"ranks", 2}};
   return c;
 }
@@ -209,4 +224,104 @@ TEST_CASE("run info: JSON round trip, optional fields absent when unset", "[plan
   REQUIRE(mlpbench::lr_factor(LrRule::kSqrt, 128, 32) == 2.0);
   REQUIRE(mlpbench::parse_lr_rule("linear") == LrRule::kLinear);
   REQUIRE_FALSE(mlpbench::parse_lr_rule("Linear"));
+}
+
+TEST_CASE("plan paths: one run's generated log, its checkpoint beside it, and the next attempt's names",
+          "[plan][paths]") {
+  RunPlan p = resolve(RunOptions{});
+  REQUIRE(p.sweep_folder.empty());
+  REQUIRE(p.runs.size() == 1);
+  const PlannedRun& r = p.runs.front();
+  REQUIRE(r.threads == 2);  // neither --threads nor the experiment: every logical CPU
+  REQUIRE(r.log == "/runs/plan/20260101T120000Z-s1-t2-p77.json");
+  REQUIRE(r.log_is_default);
+  REQUIRE(r.checkpoint == "/runs/plan/20260101T120000Z-s1-t2-p77.ckpt");
+  REQUIRE(r.checkpoint_is_default);
+  const PlannedRun third = mlpbench::nth_attempt(p, r, 3);
+  REQUIRE(third.log == "/runs/plan/20260101T120000Z-s1-t2-p77-3.json");
+  REQUIRE(third.checkpoint == "/runs/plan/20260101T120000Z-s1-t2-p77-3.ckpt");
+  REQUIRE(mlpbench::nth_attempt(p, third, 1).log == r.log);
+  RunOptions o;
+  o.seed = 9;
+  o.threads = 3;
+  o.checkpoint = "keep.ckpt";  // given: it stays when the log's name moves on
+  p = resolve(o);
+  REQUIRE(p.runs.front().log == "/runs/plan/20260101T120000Z-s9-t3-p77.json");
+  REQUIRE(mlpbench::nth_attempt(p, p.runs.front(), 2).log == "/runs/plan/20260101T120000Z-s9-t3-p77-2.json");
+  REQUIRE(mlpbench::nth_attempt(p, p.runs.front(), 2).checkpoint == "keep.ckpt");
+}
+
+TEST_CASE("plan paths: --out names one run's log, its checkpoint follows unless given", "[plan][paths]") {
+  RunOptions o;
+  o.out = "out/run.json";
+  RunPlan p = resolve(o);
+  REQUIRE(p.runs.front().log == "out/run.json");
+  REQUIRE_FALSE(p.runs.front().log_is_default);
+  REQUIRE(p.runs.front().checkpoint == "out/run.ckpt");
+  REQUIRE(mlpbench::nth_attempt(p, p.runs.front(), 2).log == "out/run.json");  // a given name is not changed
+  o.checkpoint = "elsewhere/c.ckpt";
+  p = resolve(o);
+  REQUIRE(p.runs.front().checkpoint == "elsewhere/c.ckpt");
+  REQUIRE_FALSE(p.runs.front().checkpoint_is_default);
+}
+
+TEST_CASE("plan paths: a sweep's folder and every run's log and checkpoint, in the order they run",
+          "[plan][paths]") {
+  RunOptions o;
+  o.sweep_threads = {1, 2};
+  o.sweep_simd = {"sse4", "AVX2"};  // file names spell a target as the machine does
+  o.sweep_batch_size = {32, 64};
+  o.sweep_repeats = 2;
+  RunPlan p = resolve(o);
+  REQUIRE(p.sweep_folder == "/runs/plan/sweep-20260101T120000Z-s1-p77");
+  REQUIRE(p.runs.size() == 16);
+  const std::string f = p.sweep_folder + "/plan-";
+  REQUIRE(p.runs[0].log == f + "b32-t1-SSE4-r1.json");
+  REQUIRE(p.runs[1].log == f + "b32-t2-SSE4-r1.json");
+  REQUIRE(p.runs[2].log == f + "b32-t1-AVX2-r1.json");
+  REQUIRE(p.runs[4].log == f + "b64-t1-SSE4-r1.json");
+  REQUIRE(p.runs[15].log == f + "b64-t2-AVX2-r2.json");
+  REQUIRE(p.runs[15].checkpoint == f + "b64-t2-AVX2-r2.ckpt");
+  REQUIRE(p.runs[0].simd_target == "sse4");  // selected as given
+  REQUIRE(p.runs[15].batch_size == 64);
+  REQUIRE(p.runs[15].round == 2);
+  for (const PlannedRun& r : p.runs) {
+    REQUIRE_FALSE(r.log_is_default);  // a sweep's names are fixed: a taken one is an error
+    REQUIRE(r.checkpoint == r.log.substr(0, r.log.size() - 5) + ".ckpt");
+  }
+  // --out is the folder; a thread sweep alone runs the default target; all is every supported one.
+  o = RunOptions{};
+  o.out = "sweeps/a";
+  o.sweep_threads = {1, 4};
+  p = resolve(o);
+  REQUIRE(logs_of(p) == std::vector<std::string>{"sweeps/a/plan-t1-AVX2.json", "sweeps/a/plan-t4-AVX2.json"});
+  o.sweep_threads.clear();
+  o.sweep_simd = {"all"};
+  o.simd_target = "";
+  p = resolve(o);
+  REQUIRE(logs_of(p) == std::vector<std::string>{"sweeps/a/plan-t2-AVX2.json", "sweeps/a/plan-t2-SSE4.json",
+                                                 "sweeps/a/plan-t2-SCALAR.json"});
+  // Repeats alone: the experiment's configuration N times.
+  o = RunOptions{};
+  o.sweep_repeats = 2;
+  o.simd_target = "SSE4";
+  p = resolve(o);
+  REQUIRE(logs_of(p) == std::vector<std::string>{p.sweep_folder + "/plan-t2-SSE4-r1.json",
+                                                 p.sweep_folder + "/plan-t2-SSE4-r2.json"});
+}
+
+TEST_CASE("plan paths: a resumed run continues its own log and checkpoint, or --out's", "[plan][paths][resume]") {
+  const Checkpoint c = resumable();
+  RunPlan p = resolve(RunOptions{}, &c);
+  REQUIRE(p.runs.size() == 1);
+  REQUIRE(p.runs.front().log == "/runs/plan.json");
+  REQUIRE_FALSE(p.runs.front().log_is_default);
+  REQUIRE(p.runs.front().checkpoint == "/ckpt/plan.ckpt");
+  REQUIRE(p.runs.front().simd_target == "SSE4");  // the checkpoint's
+  RunOptions o;
+  o.out = "new.json";
+  o.checkpoint = "new.ckpt";
+  p = resolve(o, &c);
+  REQUIRE(p.runs.front().log == "new.json");
+  REQUIRE(p.runs.front().checkpoint == "new.ckpt");
 }

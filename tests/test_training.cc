@@ -76,6 +76,39 @@ TEST_CASE("training learns the tiny dataset and keeps the last partial batch", "
   REQUIRE(std::isnan(train(e, 1).history.front().barrier_us));
 }
 
+TEST_CASE("every epoch records each thread's step phases, within its train time", "[training][phases]") {
+  Experiment e = tiny_experiment();
+  for (int threads : {1, 2, 3}) {
+    INFO(threads << " threads");
+    const int granted = test_support::granted_threads(threads);
+    const TrainOutcome out = train(e, threads);
+    for (const EpochResult& r : out.history) {
+      REQUIRE(r.phase_steps == r.steps);
+      REQUIRE(r.phases.size() == static_cast<size_t>(granted));
+      for (const StepPhaseSeconds& p : r.phases) {
+        REQUIRE(p.layer0_forward >= 0);
+        REQUIRE(p.upper_layers_or_gather >= 0);
+        REQUIRE(p.barrier_wait >= 0);
+        REQUIRE(p.layer0_backward_update >= 0);
+        // Every thread passed through the steps, so their time is not all zero.
+        REQUIRE(p.layer0_forward + p.layer0_backward_update > 0);
+        REQUIRE(p.layer0_forward + p.upper_layers_or_gather + p.barrier_wait +
+                    p.layer0_backward_update <= r.train_seconds);
+      }
+      const nlohmann::json j = epoch_json(r);
+      REQUIRE(j["phases"]["steps"] == r.steps);
+      REQUIRE(j["phases"]["threads"].size() == r.phases.size());
+      REQUIRE(j["phases"]["threads"][0]["barrier_wait_seconds"] == r.phases[0].barrier_wait);
+    }
+  }
+}
+
+TEST_CASE("an epoch without timed steps logs no phases", "[training][phases]") {
+  EpochResult r;
+  r.steps = 4;
+  REQUIRE_FALSE(epoch_json(r).contains("phases"));
+}
+
 TEST_CASE("a diverging run stops with the epoch and step", "[training]") {
   Experiment e = tiny_experiment();
   e.optimizer.kind = OptimizerKind::kSgd;

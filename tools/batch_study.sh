@@ -8,7 +8,9 @@
 #   tools/batch_study.sh [--quick]     (--quick: 3,000 samples, 2 epochs, batch 32 and 128, into
 #                                       a temporary folder; checks the pipeline)
 #
-# Writes results/studies/batch_<experiment>/<rule>/*.json and results/figures/batch_<experiment>.png.
+# Writes results/studies/batch_<experiment>/<rule>/*.json, results/figures/batch_<experiment>.png
+# and the study's page, results/figures/batch_study.html (one self-contained HTML page: the
+# figures, the printed summaries, host, placement, noisy runs, every run and the commands).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ENGINE="$ROOT/build/engine/run_experiment"
@@ -35,6 +37,7 @@ STUDIES=("mlp512_5ep 0.98 $EPOCHS_512" "mlp64_32_100ep 0.97 $EPOCHS_64"
          "fashion_mlp512_5ep 0.88 $EPOCHS_512" "fashion_mlp64_32_100ep 0.86 $EPOCHS_64")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+PAGE_ARGS=() LOG_DIRS=()  # the page's figures, summaries and commands; its logs
 "$ROOT/build/bench/mlp_bench" --threads="$THREADS" --benchmark_filter=FmaPeak \
   --benchmark_repetitions="$PEAK_REPETITIONS" --benchmark_out="$TMP/peak.json" >/dev/null 2>"$TMP/peak.err" \
   || { cat "$TMP/peak.err" >&2; exit 1; }
@@ -49,12 +52,19 @@ json.dump(e, open(sys.argv[2], "w"), indent=2)
 PY
   for rule in none linear sqrt; do
     rm -rf "$OUT/batch_$name/$rule"
-    "$ENGINE" "$TMP/$name.json" --quiet --threads "$THREADS" --epochs "$epochs" "${LIMITS[@]}" \
-      --sweep-batch-size "$BATCHES" --lr-scaling "$rule" --out "$OUT/batch_$name/$rule" >/dev/null
+    run=("$ENGINE" "$TMP/$name.json" --quiet --threads "$THREADS" --epochs "$epochs" "${LIMITS[@]}"
+         --sweep-batch-size "$BATCHES" --lr-scaling "$rule" --out "$OUT/batch_$name/$rule")
+    "${run[@]}" >/dev/null
+    PAGE_ARGS+=(--command "$(printf "%q " "${run[@]}")")
+    LOG_DIRS+=("$OUT/batch_$name/$rule")
   done
   cp "$TMP/peak.json" "$OUT/batch_$name/fma_peak.json"
-  /usr/bin/python3 "$ROOT/tools/plot_batch.py" "$OUT/batch_$name"/{none,linear,sqrt} \
-    --bench "$OUT/batch_$name/fma_peak.json" -o "$FIGURES/batch_$name.png" \
-    | tee "$OUT/batch_$name/best.txt"
+  plot=(/usr/bin/python3 "$ROOT/tools/plot_batch.py" "$OUT/batch_$name"/{none,linear,sqrt}
+        --bench "$OUT/batch_$name/fma_peak.json" -o "$FIGURES/batch_$name.png")
+  "${plot[@]}" | tee "$OUT/batch_$name/best.txt"
+  PAGE_ARGS+=(--command "$(printf "%q " "${plot[@]}")" --figure "$FIGURES/batch_$name.png" --summary "$OUT/batch_$name/best.txt")
 done
-echo "batch_study.sh: logs in $OUT/batch_*, figures in $FIGURES/batch_*.png" >&2
+/usr/bin/python3 "$ROOT/tools/study_page.py" --title "Batch size and time to accuracy ($THREADS threads)" \
+  --command "build/bench/mlp_bench --threads=$THREADS --benchmark_filter=FmaPeak --benchmark_repetitions=$PEAK_REPETITIONS" \
+  "${PAGE_ARGS[@]}" -o "$FIGURES/batch_study.html" "${LOG_DIRS[@]}"
+echo "batch_study.sh: logs in $OUT/batch_*, figures in $FIGURES/batch_*.png, page $FIGURES/batch_study.html" >&2

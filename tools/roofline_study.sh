@@ -5,11 +5,12 @@
 # with their work counters; then tools/plot_roofline.py draws the figure and prints the table.
 # Timings need a quiet machine (`uptime` load below 0.5).
 #
-#   tools/roofline_study.sh [--quick]   (--quick: a few benchmarks, one short repetition, into a
-#                                        temporary folder removed after; checks the pipeline)
+#   tools/roofline_study.sh [--quick] [--out DIR]
+#     --quick: a few benchmarks, one short repetition, into a temporary folder removed after;
+#              checks the pipeline
+#     --out DIR: a results folder (default results; tools/reproduce_results.sh gives its machine's)
 #
-# Writes results/roofline/mlp_bench_t<T>.json, results/roofline/table.txt and
-# results/figures/roofline.svg. Exit status: 0 success; 1 a benchmark or the figure failed;
+# Writes DIR/roofline/mlp_bench_t<T>.json, DIR/roofline/table.txt and DIR/figures/roofline.svg. Exit status: 0 success; 1 a benchmark or the figure failed;
 # 2 bad command line or nothing built.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,18 +19,26 @@ CPUS=$(nproc)
 THREADS=$( (echo 1; echo "$CPUS") | sort -nu)
 FILTER='^BM_(FmaPeak|Bandwidth|Gemm(Forward|WeightGrad|InputGrad)|Adam|TrainStep/|TeamBarrier)'
 RUN_ARGS=(--simd-target=all --benchmark_repetitions=3)
-OUT="$ROOT/results/roofline"
-FIGURE="$ROOT/results/figures/roofline.svg"
+RESULTS="$ROOT/results"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-case "${1:-}" in
-  "") ;;
-  --quick)
-    FILTER='^BM_(FmaPeak|Bandwidth/triad|GemmForward/m:32/n:512|Adam/params:52650|TrainStep/784-64-32-10/batch:32/real|TeamBarrier)'
-    RUN_ARGS=(--benchmark_min_time=0.001)
-    OUT="$TMP/out" FIGURE="$TMP/out/roofline.png" ;;
-  *) echo "usage: tools/roofline_study.sh [--quick]" >&2; exit 2 ;;
-esac
+usage() { echo "usage: tools/roofline_study.sh [--quick] [--out DIR]" >&2; exit 2; }
+quick=0
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) (($# > 1)) || usage; RESULTS=$2; shift ;;
+    *) usage ;;
+  esac
+  shift
+done
+OUT="$RESULTS/roofline"
+FIGURE="$RESULTS/figures/roofline.svg"
+if ((quick)); then
+  FILTER='^BM_(FmaPeak|Bandwidth/triad|GemmForward/m:32/n:512|Adam/params:52650|TrainStep/784-64-32-10/batch:32/real|TeamBarrier)'
+  RUN_ARGS=(--benchmark_min_time=0.001)
+  OUT="$TMP/out" FIGURE="$TMP/out/roofline.png"
+fi
 [ -x "$BENCH" ] || { echo "roofline_study.sh: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 load=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' && echo "roofline_study.sh: warning: load average $load: timings will be noisy (the table and figure mark it)" >&2

@@ -51,7 +51,6 @@ fi
 bash "$repo_root/tools/fetch_data.sh"
 
 if [[ ${1:-} != --no-build ]]; then
-  cmake --preset release >/dev/null
-  cmake --build --preset release
+  bash "$repo_root/tools/build.sh" release  # also configures afresh a build/ copied from another tree
 fi
 echo "setup: done"

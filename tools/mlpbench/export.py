@@ -27,7 +27,8 @@ def parse_args(argv):
         "A directory argument stands for every *.json log directly inside it.\n"
                "Exit status: 0 success, 2 bad command line or unreadable/invalid log, or an output\n"
                "that is one of the logs (or a link, folder or special file).\n"
-               "Example: tools/export.py results/runs/reference/mlp512_5ep.json -o epochs.csv")
+               "Example: tools/export.py "
+               "results/amd-f25m17-2cpu/runs/reference/mlp512_5ep.json -o epochs.csv")
     p.add_argument("logs", nargs="+", metavar="LOG", help="run log files (or folders of them)")
     p.add_argument("-o", "--output", metavar="PATH", help="CSV file (default: standard output)")
     return p.parse_args(argv)

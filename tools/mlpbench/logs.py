@@ -11,6 +11,7 @@ what the tools use and open to the rest, so that logs of running, diverged, inte
 failed runs and logs of the PyTorch peers load too.
 """
 
+import glob
 import gzip
 import json
 import math
@@ -378,6 +379,17 @@ def load_run_logs(args):
     return [load_run_log(p) for p in expand_log_args(args)]
 
 
+def run_logs_under(folder, only_logs=False):
+    """The run logs in `folder` and its subfolders, by path; other JSON files are skipped, or
+    with `only_logs` refused."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True)):
+        data = load_json(path)
+        if only_logs or (isinstance(data, dict) and data.get("schema") == RUN_SCHEMA):
+            out.append(validate_run_log(path, data))
+    return out
+
+
 def study_manifest(folder):
     """The path of a tools/scaling_study.py folder's study.json."""
     return os.path.join(folder, "study.json")
@@ -472,6 +484,24 @@ class BenchFile:
     def times_ns(self, run_name, metric):
         return [float(e[metric]) * _TIME_UNITS[e.get("time_unit", "ns")]
                 for e in self.iterations().get(run_name, [])]
+
+    def median(self, run_name, key):
+        """(median of `key` over a benchmark's repetitions, its entries); from the file's median
+        aggregate when it holds aggregates only (--benchmark_report_aggregates_only). A name
+        matches with or without its "/real_time" suffix; times (real_time, cpu_time) are in ns.
+        None and [] when the benchmark or the key is not there."""
+        names = (run_name, run_name + "/real_time")
+
+        def value(e):
+            scale = _TIME_UNITS[e.get("time_unit", "ns")] if key in ("real_time", "cpu_time") else 1
+            return float(e[key]) * scale
+        entries = [e for name in names for e in self.iterations().get(name, [])
+                   if is_number(e.get(key))]
+        if entries:
+            return statistics.median(value(e) for e in entries), entries
+        entries = [e for e in self.benchmarks if e.get("run_name") in names
+                   and e.get("aggregate_name") == "median" and is_number(e.get(key))]
+        return (value(entries[0]), entries) if entries else (None, [])
 
     def simd_target(self):
         value = self.context.get("mlpbench_simd_target")

@@ -27,6 +27,7 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: bold; } dd { margin: 0; }
 figure { margin: 1em 0; } img { max-width: 100%; } figcaption { color: #555; }
 nav li { margin: 0.2em 0; }
+pre { background: #f4f4f4; padding: 0.5em; overflow-x: auto; white-space: pre-wrap; }
 """
 
 
@@ -60,6 +61,10 @@ class Section:
 
     def text(self, paragraph):
         self.parts.append(f"<p>{html.escape(paragraph)}</p>")
+
+    def code(self, text):
+        """Preformatted text: commands, a tool's printed summary."""
+        self.parts.append(f"<pre>{html.escape(text)}</pre>")
 
     def figure(self, fig, caption):
         """A matplotlib figure, embedded as a PNG data URI (the figure is closed afterwards)."""

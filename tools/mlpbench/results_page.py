@@ -2,14 +2,15 @@
 the reference runs against the Keras reference; the peers side by side; every study (threads,
 SIMD targets, batch sizes, ranks); the tracker's benchmark history with its change points.
 
-Reads a results folder laid out as results/ is (results/README.md): runs/reference/*.json (run
+Reads a machine's results folder laid out as results/<machine>/ is (results/README.md):
+machine.json (the CPU and its measured FMA peak: the page's title), runs/reference/*.json (run
 logs, nothing else), peers/*/summary.json (bench/peers/side_by_side.py), studies/*/ (run logs
 of a study, in subfolders too; other JSON files there are left out), and a history folder of
 benchmark records (--history, default <results>/demo-history). A part that is missing is said
 so on the page.
 
 Exit status: 0 written, 2 bad command line or a malformed input (one line naming the file).
-Example: tools/results_page.py results -o results/runs/results.html
+Example: tools/results_page.py results/amd-f25m17-2cpu -o results/runs/results.html
 """
 
 import glob
@@ -19,6 +20,7 @@ import sys
 
 from mlpbench import cli
 from mlpbench import logs as ml
+from mlpbench import machine
 from mlpbench import plotting
 from mlpbench.report import Page
 from mlpbench.tracking import stats as ts
@@ -33,7 +35,8 @@ def parse_args(argv):
     p.add_argument("-o", "--output", required=True, metavar="PAGE.html", help="the page to write")
     p.add_argument("--history", metavar="DIR",
                    help="benchmark records of the tracker (default RESULTS/demo-history)")
-    p.add_argument("--title", default="mlpbench results", help="the page's title")
+    p.add_argument("--title", help="the page's title (default: mlpbench results of the "
+                                   "folder's machine)")
     return p.parse_args(argv)
 
 
@@ -51,28 +54,34 @@ def percent(value):
     return f"{value * 100:.2f} %" if ml.is_number(value) else "-"
 
 
-def logs_under(folder, only_logs=False):
-    """The run logs in `folder` and its subfolders; other JSON files are skipped, or with
-    `only_logs` refused."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True)):
-        data = ml.load_json(path)
-        if only_logs or (isinstance(data, dict) and data.get("schema") == ml.RUN_SCHEMA):
-            out.append(ml.validate_run_log(path, data))
-    return out
+def peaks_text(facts):
+    """ "FMA peak 117.2 GFLOP/s on 1 thread, 227.8 on 2 (AVX3)" of machine.json, or ""."""
+    peaks = list((facts or {}).get("fma_peak_gflops", {}).items())
+    if not peaks:
+        return ""
+    first = f"FMA peak {peaks[0][1]['gflops']:.1f} GFLOP/s on {peaks[0][0]} " \
+            f"thread{'s' * (peaks[0][0] != '1')}"
+    return first + "".join(f", {p['gflops']:.1f} on {t}" for t, p in peaks[1:]) + \
+        f" ({peaks[-1][1]['simd_target']})"
 
 
-def machine_section(page, logs):
+def machine_section(page, facts, logs):
     s = page.section("Machine, build and host", "where every timing on this page was taken")
+    if facts:
+        s.facts({"machine folder": facts["name"], "CPU": facts["model_name"],
+                 "CPUID": f"{facts['vendor']} family {facts['cpu_family']} model "
+                          f"{facts['cpu_model']}",
+                 "logical CPUs": facts["logical_cpus"], "measured": peaks_text(facts) or "-"})
     if not logs:
-        s.text("No reference run log: the machine is unknown.")
+        s.text("No reference run log: the build is unknown.")
         return
-    log = logs[0]
+    # the build is the engine's, not a peer's
+    log = next((g for g in logs if g.engine.startswith("mlpbench")), logs[0])
     host, build = log.host, log.data["build"]
-    s.facts({"CPU": host.get("cpu_model", "-"), "CPUID": host.get("cpu_id", "-"),
-             "logical CPUs": host.get("logical_cpus", "-"),
-             "caches": ", ".join(f"{k} {v // 1024} KiB" for k, v in
-                                 (host.get("caches") or {}).items() if isinstance(v, int)),
+    cpu = {} if facts else {"CPU": host.get("cpu_model", "-"), "CPUID": host.get("cpu_id", "-"),
+                            "logical CPUs": host.get("logical_cpus", "-")}
+    s.facts({**cpu, "caches": ", ".join(f"{k} {v // 1024} KiB" for k, v in
+                                        (host.get("caches") or {}).items() if isinstance(v, int)),
              "engine": log.engine, "commit": build.get("git_commit", "-"),
              "SIMD": f"{log.simd_target} (compiled: {build.get('simd_config', '-')})",
              "flags": build.get("cxx_flags", "-")})
@@ -140,7 +149,7 @@ def study_section(page, folder, plt):
     name = os.path.basename(folder.rstrip(os.sep))
     s = page.section(f"Study {name}", "every run of the study: its settings, epoch time and "
                                       "final accuracy")
-    logs = logs_under(folder)
+    logs = ml.run_logs_under(folder)
     if not logs:
         s.text("No run logs in this study.")
         return
@@ -204,9 +213,13 @@ def main(argv=None):
     if not args.output.lower().endswith(".html"):
         raise ml.ToolError(f"{args.output}: expected an .html file name")
     plt = plotting.pyplot()
-    reference = logs_under(os.path.join(args.results, "runs", "reference"), only_logs=True)
-    page = Page(args.title, f"from {os.path.abspath(args.results)}")
-    machine_section(page, reference)
+    reference = ml.run_logs_under(os.path.join(args.results, "runs", "reference"), only_logs=True)
+    facts = machine.load(args.results)
+    name = facts["name"] if facts else os.path.basename(os.path.abspath(args.results))
+    page = Page(args.title or f"mlpbench results: {name}",
+                "; ".join(filter(None, [peaks_text(facts),
+                                        f"from {os.path.abspath(args.results)}"])))
+    machine_section(page, facts, reference)
     reference_section(page, reference, plt)
     peers_section(page, os.path.join(args.results, "peers"), plt)
     for folder in sorted(glob.glob(os.path.join(args.results, "studies", "*", ""))):

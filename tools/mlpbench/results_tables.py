@@ -1,21 +1,31 @@
-"""The README's headline table, computed from a results folder's committed logs, never typed:
+"""The tables of a results folder (one machine's, results/<machine>/), computed from its files,
+never typed. A table is named by a KIND and its arguments, paths relative to the folder:
 
-* seconds per epoch, engine and the fastest PyTorch peer configuration, from the side-by-side
-  summaries peers/mlp512/summary.json and peers/mlp64_32/summary.json (both measured in turns);
-* final test accuracy: the mean over runs/reference/mlp512_5ep.json and its -seed<N> runs, the
-  Keras reference of the experiment, and the PyTorch peer's run (mlp512_5ep-pytorch.json);
-* thread scaling 1 -> 2: the ratio of median epoch times of studies/threads_mlp512's 1- and
-  2-thread logs, and whether their numbers are bitwise the same.
+  headline                    README.md's table: s per epoch of the engine and the fastest
+                              PyTorch peer configuration (peers/mlp512, peers/mlp64_32), the
+                              mean final accuracy of runs/reference/mlp512_5ep.json and its
+                              -seed<N> runs against Keras and the peer, thread scaling 1 -> 2
+                              (studies/threads_mlp512)
+  machine                     the CPU (machine.json), the build, the FMA peaks
+  bench                       key benchmarks of bench/mlp_bench_t<T>.json, a column per T
+  epochs LOG [peer=LOG] [at=1,2,5]   a run's epochs (and a peer run's test accuracy)
+  threads STUDY | simd STUDY  a repeated thread or SIMD-target study: per setting the median
+                              epoch seconds over runs, the speed-up, whether numbers agree
+  peers DIR...                side-by-side summaries (DIR/summary.json) next to each other
+  batch DIR...                batch-size studies: the soonest to the target accuracy
+  shards_cost FILE...         training steps by shard count (mlp_bench JSON)
+  epoch_ab FILE...            tools/epoch_ab.py results
 
-It prints the table. With --epochs LOG (a path under RESULTS) it prints that run's
-table of epochs instead. In a Markdown file a table sits between the lines
-`<!-- results_tables: headline -->` (or `<!-- results_tables: epochs LOG -->`) and
-`<!-- /results_tables -->`; --check FILE exits 1 when one of the file's tables is not the one
-the logs give (tools/tests/test_results_tables.py checks README.md and results/README.md so;
-a file is never written over: paste the printed table).
+It prints the headline table, or with --table "KIND ARGS" that one (--epochs LOG: the same
+as --table "epochs LOG"). In a Markdown file a table sits between the lines
+`<!-- results_tables: KIND ARGS -->` and `<!-- /results_tables -->`; --check FILE exits 1 when
+one of the file's tables is not the one the files give (tools/tests/test_results_tables.py
+checks README.md and every machine folder's README.md so; a file is never written over: paste
+the printed table). --readme prints a README for the folder (mlpbench.results_readme): its
+parts, the commands that made them and their tables, filled in.
 
 Exit status: 0 printed or the same, 1 (--check) different, 2 bad command line or input.
-Example: tools/results_tables.py results --check README.md
+Example: tools/results_tables.py results/amd-f25m17-2cpu --check README.md
 """
 
 import glob
@@ -26,6 +36,9 @@ import sys
 from mlpbench import cli
 from mlpbench import files as mlpbench_files
 from mlpbench import logs as ml
+from mlpbench import machine
+from mlpbench import results_readme
+from mlpbench.plots import batch as batch_plot
 
 PROG = "results_tables.py"
 BEGIN, END = "<!-- results_tables: ", "<!-- /results_tables -->"
@@ -34,10 +47,14 @@ BEGIN, END = "<!-- results_tables: ", "<!-- /results_tables -->"
 def parse_args(argv):
     doc, _, epilog = __doc__.partition("\nExit status")
     p = cli.arg_parser(PROG, doc, "Exit status" + epilog)
-    p.add_argument("results", metavar="RESULTS", help="a results folder (results/)")
-    p.add_argument("--epochs", metavar="LOG", help="the table of epochs of this run log")
-    p.add_argument("--check", metavar="FILE.md", help="exit 1 if one of this file's tables "
-                                                      "differs")
+    p.add_argument("results", metavar="RESULTS", help="a machine's results folder "
+                                                      "(results/<machine>)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--table", metavar="'KIND ARGS'", help="print this table")
+    what.add_argument("--epochs", metavar="LOG", help="print the table of epochs of this run log")
+    what.add_argument("--check", metavar="FILE.md", help="exit 1 if one of this file's tables "
+                                                           "differs")
+    what.add_argument("--readme", action="store_true", help="print a README of the folder")
     return p.parse_args(argv)
 
 
@@ -73,8 +90,7 @@ def thread_scaling(results):
     if 1 not in logs or 2 not in logs:
         raise ml.ToolError(f"{folder}: expected logs of 1 and 2 threads")
     one, two = logs[1], logs[2]
-    same = [{k: e[k] for k in ml.RESULT_KEYS} for e in one.epochs] == \
-        [{k: e[k] for k in ml.RESULT_KEYS} for e in two.epochs]
+    same = result_numbers(one) == result_numbers(two)
     return median_epoch_seconds(one) / median_epoch_seconds(two), same
 
 
@@ -104,28 +120,271 @@ def headline(results):
     ]
 
 
-def epochs_table(results, log_path):
-    """Every epoch of a run log: losses, accuracies, train seconds and GFLOP/s."""
+def epochs_table(results, log_path, peer=None, at=None):
+    """A run log's epochs (those numbered in `at`, or all): losses, accuracies, train seconds and
+    GFLOP/s, and with `peer` (a log of the same experiment) the peer's test accuracy."""
     log = ml.load_run_log(os.path.join(results, log_path))
-    lines = ["| epoch | train loss | train acc | test loss | test acc | train s | GFLOP/s |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    peer_log = ml.load_run_log(os.path.join(results, peer)) if peer else None
+    peer_acc = {e["epoch"]: e["test_accuracy"] for e in peer_log.epochs} if peer_log else {}
+    head = "| epoch | train loss | train acc | test loss | test acc | train s | GFLOP/s |"
+    lines = [head + (" peer test acc |" if peer_log else ""),
+             "|" + " ---: |" * (8 if peer_log else 7)]
     for e in log.epochs:
+        if at and e["epoch"] not in at:
+            continue
         gflops = e.get("gflops")
-        lines.append(f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_accuracy'] * 100:.2f} % "
-                     f"| {e['test_loss']:.4f} | {e['test_accuracy'] * 100:.2f} % | "
-                     f"{e['train_seconds']:.3f} | "
-                     f"{f'{gflops:.1f}' if ml.is_number(gflops) else '-'} |")
+        row = (f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_accuracy'] * 100:.2f} % "
+               f"| {e['test_loss']:.4f} | {e['test_accuracy'] * 100:.2f} % | "
+               f"{e['train_seconds']:.3f} | {f'{gflops:.1f}' if ml.is_number(gflops) else '-'} |")
+        if peer_log:
+            acc = peer_acc.get(e["epoch"])
+            row += f" {acc * 100:.2f} % |" if ml.is_number(acc) else " - |"
+        lines.append(row)
     return lines
 
 
+def machine_table(results):
+    """The machine of machine.json, the build of the first reference log, the FMA peaks."""
+    facts = machine.load(results)
+    if facts is None:
+        raise ml.ToolError(f"{os.path.join(results, 'machine.json')}: missing (tools/machine.py "
+                           f"describe {results} writes it)")
+    lines = ["| | |", "| --- | --- |",
+             f"| CPU | {facts['model_name']} ({facts['vendor']}, family {facts['cpu_family']} "
+             f"model {facts['cpu_model']}), {facts['logical_cpus']} logical CPUs |"]
+    logs = sorted(glob.glob(os.path.join(results, "runs", "reference", "*.json")))
+    engine_logs = [g for g in map(ml.load_run_log, logs) if g.engine.startswith("mlpbench")]
+    if engine_logs:
+        build = engine_logs[0].data["build"]
+        lines.append(f"| build | {build.get('compiler', '-')}, {build.get('build_type', '-')}, "
+                     f"commit {build.get('git_commit', '-')}, SIMD {engine_logs[0].simd_target} |")
+    for threads, peak in facts["fma_peak_gflops"].items():
+        lines.append(f"| FMA peak, {threads} thread{'s' * (threads != '1')} | "
+                     f"{peak['gflops']:.1f} GFLOP/s ({peak['simd_target']}) |")
+    return lines
+
+
+# (row label, benchmark, what is shown: its GFLOP/s, GFLOP/s with the % of the FMA peak, or
+# the median time)
+BENCH_ROWS = [
+    ("FMA peak", "BM_FmaPeak", "GFLOPS"),
+    ("forward GEMM 32x784 . 784x512", "BM_GemmForward/m:32/n:512/k:784", "peak"),
+    ("weight-gradient GEMM 784x32 . 32x512", "BM_GemmWeightGrad/m:784/n:512/k:32", "peak"),
+    ("the same with Adam fused (what the step runs)", "BM_GemmWeightGradAdam/m:784/n:512/k:32",
+     "real_time"),
+    ("training step 784-512-10, batch 32", "BM_TrainStep/784-512-10/batch:32", "real_time"),
+    ("training step 784-64-32-10, batch 32", "BM_TrainStep/784-64-32-10/batch:32", "real_time"),
+    ("Adam, 407,050 parameters", "BM_Adam/params:407050", "real_time"),
+    ("gathering a batch of 32 random rows (bytes -> floats)", "BM_GatherBatch/batch:32",
+     "real_time"),
+    ("the same from floats", "BM_GatherBatchFloatCopy/batch:32", "real_time"),
+    ("evaluation, 10,000 samples", "BM_Evaluate/784-512-10/samples:10000/chunk:1000",
+     "real_time"),
+]
+
+
+def thread_files(results, prefix):
+    """{threads: path} of <results>/<prefix><T>.json, by thread count."""
+    found = {}
+    for path in glob.glob(os.path.join(results, prefix + "*.json")):
+        threads = os.path.basename(path)[len(os.path.basename(prefix)):-len(".json")]
+        if threads.isdigit():
+            found[int(threads)] = path
+    if not found:
+        raise ml.ToolError(f"{os.path.join(results, prefix)}<T>.json: no such file")
+    return dict(sorted(found.items()))
+
+
+def bench_table(results):
+    """Key benchmarks of bench/mlp_bench_t<T>.json side by side, one column per thread count."""
+    benches = {t: ml.load_bench(p) for t, p in thread_files(results, "bench/mlp_bench_t").items()}
+    lines = ["| |" + "".join(f" {t} thread{'s' * (t != 1)} |" for t in benches),
+             "| --- |" + " ---: |" * len(benches)]
+    for label, name, shown in BENCH_ROWS:
+        cells = []
+        for bench in benches.values():
+            value, entries = bench.median(name, "real_time" if shown == "real_time" else "GFLOPS")
+            if value is None:
+                cells.append("-")
+            elif shown == "real_time":
+                cells.append(ml.format_time_ns(value))
+            elif shown == "GFLOPS":
+                cells.append(f"{value:.1f} GFLOP/s ({entries[0].get('label', '-')})")
+            else:
+                peak = bench.median("BM_FmaPeak", "GFLOPS")[0]
+                share = f" ({value / peak * 100:.0f} %)" if peak else ""
+                cells.append(f"{value:.1f} GFLOP/s{share}")
+        lines.append(f"| {label} |" + "".join(f" {c} |" for c in cells))
+    return lines
+
+
+def result_numbers(log):
+    """What decides whether two runs computed the same thing: every epoch's RESULT_KEYS."""
+    return [{k: e[k] for k in ml.RESULT_KEYS} for e in log.epochs]
+
+
+def study_table(results, folder, key):
+    """A thread (key "threads") or SIMD-target ("simd") study: per setting its runs, the median
+    over runs of their median epoch seconds (min-max), the speed-up over the slowest setting,
+    and whether every run computed the numbers of the first one."""
+    path = os.path.join(results, folder)
+    logs = ml.load_run_logs([path])
+    groups = {}
+    for g in logs:
+        groups.setdefault(g.threads if key == "threads" else g.simd_target, []).append(g)
+    if len(groups) < 2:
+        raise ml.ToolError(f"{path}: expected runs of at least two {key} settings")
+    medians = {k: [median_epoch_seconds(g) for g in runs] for k, runs in groups.items()}
+    slowest = max(groups, key=lambda k: statistics.median(medians[k]))
+    base = statistics.median(medians[slowest])
+    order = sorted(groups) if key == "threads" else \
+        sorted(groups, key=lambda k: statistics.median(medians[k]))
+    first = result_numbers(groups[order[0]][0])
+    lines = [f"| {'threads' if key == 'threads' else 'SIMD target'} | runs | epochs | "
+             f"median s / epoch (min–max over runs) | speed-up over {slowest} | "
+             f"numbers against {order[0]} |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for k in order:
+        m = medians[k]
+        same = all(result_numbers(g) == first for g in groups[k])
+        lines.append(f"| {k} | {len(m)} | {len(groups[k][0].epochs)} | "
+                     f"{statistics.median(m):.3f} ({min(m):.3f}–{max(m):.3f}) | "
+                     f"{base / statistics.median(m):.2f}x | "
+                     f"{'bitwise the same' if same else 'differ'} |")
+    return lines
+
+
+def peers_table(results, *folders):
+    """Side-by-side summaries (peers/<name>/summary.json) next to each other: per peer
+    configuration, the peer's and the engine's median epoch seconds and their ratio."""
+    summaries = []
+    for folder in folders:
+        path = os.path.join(results, folder, "summary.json")
+        data = ml.load_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("configs"), dict):
+            raise ml.ToolError(f"{path}: /configs: expected an object (a side_by_side summary)")
+        summaries.append((os.path.basename(folder.rstrip("/")), data))
+    configs = []
+    for _, data in summaries:
+        configs += [c for c in data["configs"] if c not in configs]
+    lines = ["| configuration |" + "".join(f" {n}: peer s | engine s | peer / engine |"
+                                           for n, _ in summaries),
+             "| --- |" + " ---: | ---: | ---: |" * len(summaries)]
+    for config in configs:
+        cells = []
+        for _, data in summaries:
+            c = data["configs"].get(config) or {}
+            peer, engine, ratio = (c.get("peer_median_epoch_seconds"),
+                                   c.get("engine_median_epoch_seconds"),
+                                   c.get("ratio_peer_over_engine"))
+            cells += [f"{v:.3f}" if ml.is_number(v) else "-" for v in (peer, engine)]
+            cells.append(f"{ratio:.2f}" if ml.is_number(ratio) else "skipped")
+        lines.append(f"| {config} |" + "".join(f" {c} |" for c in cells))
+    return lines
+
+
+def batch_table(results, *folders):
+    """Batch-size studies (tools/batch_study.sh): per study the soonest run to its target
+    accuracy against the smallest batch of the same learning-rate rule (as its figure says)."""
+    lines = ["| study (target) | soonest to the target | smallest batch, same rule | gain |",
+             "| --- | --- | --- | ---: |"]
+    for folder in folders:
+        table, _ = batch_plot.collect(ml.run_logs_under(os.path.join(results, folder)), None)
+        some = next(iter(next(iter(table.values())).values()))
+        target = f"{some['target'] * 100:g} %" if ml.is_number(some["target"]) else "-"
+        best = batch_plot.best_batch(table)
+        if best is None:
+            lines.append(f"| {folder} ({target}) | never reached | - | - |")
+            continue
+        rule, batch, seconds, smallest, base = best
+        rows = table[rule]
+        lines.append(f"| {folder} ({target}) | batch {batch}, rule {rule}: {seconds:.1f} s, "
+                     f"{rows[batch]['epochs_to_target']} epochs | batch {smallest}: " +
+                     (f"{base:.1f} s, {rows[smallest]['epochs_to_target']} epochs | "
+                      f"{base / seconds:.2f}x |" if ml.is_number(base) else "not reached | - |"))
+    return lines
+
+
+def shards_cost_table(results, *files):
+    """Training steps by shard count (mlp_bench BM_TrainStep .../shards:N), one row per model
+    and file (its thread count), each count with its ratio to 1 shard."""
+    counts = (1, 2, 4, 8)
+    lines = ["| step, threads (file) |" + "".join(f" {n} shard{'s' * (n != 1)} |"
+                                                  for n in counts),
+             "| --- |" + " ---: |" * len(counts)]
+    for f in files:
+        bench = ml.load_bench(os.path.join(results, f))
+        threads = bench.context.get("mlpbench_threads", "-")
+        for model in ("784-512-10", "784-64-32-10"):
+            name = f"BM_TrainStep/{model}/batch:32"
+            one = bench.median(name, "real_time")[0]
+            if one is None:
+                continue
+            cells = [ml.format_time_ns(one)]
+            for n in counts[1:]:
+                value = bench.median(f"{name}/shards:{n}", "real_time")[0]
+                cells.append(f"{ml.format_time_ns(value)} ({value / one:.2f})"
+                             if value is not None else "-")
+            lines.append(f"| {model}, {threads} ({f}) |" + "".join(f" {c} |" for c in cells))
+    return lines
+
+
+def epoch_ab_table(results, *files):
+    """tools/epoch_ab.py results, one row each: the median epoch seconds of A and B, the ratio
+    B / A over the rounds (median, min–max) and the rounds in which B was slower."""
+    lines = ["| file | threads | A | B | rounds | B / A: median (min–max) | rounds B slower |",
+             "| --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    for f in files:
+        path = os.path.join(results, f)
+        data = ml.load_json(path)
+        try:
+            med, ratio = data["median_seconds_per_epoch"], data["ratio_b_over_a"]
+            lines.append(f"| {f} | {data['threads']} | `{data['a']}`: {med['A']:.3f} s | "
+                         f"`{data['b']}`: {med['B']:.3f} s | {data['rounds']} | "
+                         f"**{ratio['median']:.2f}** ({ratio['min']:.2f}–{ratio['max']:.2f}) | "
+                         f"{ratio['rounds_b_slower']} |")
+        except (KeyError, TypeError, ValueError):
+            raise ml.ToolError(f"{path}: not a tools/epoch_ab.py result (threads, a, b, rounds, "
+                               f"median_seconds_per_epoch, ratio_b_over_a)") from None
+    return lines
+
+
+def epoch_numbers(text):
+    """{1, 2, 5} of "1,2,5"."""
+    return {int(n) for n in text.split(",") if n.strip().isdigit()}
+
+
+# marker kind -> (table of (results, *paths, **options), how many paths: a number, or None for
+# one or more)
+TABLES = {
+    "headline": (headline, 0),
+    "machine": (machine_table, 0),
+    "bench": (bench_table, 0),
+    "epochs": (lambda r, log, peer=None, at=None:
+               epochs_table(r, log, peer, epoch_numbers(at) if at else None), 1),
+    "threads": (lambda r, folder: study_table(r, folder, "threads"), 1),
+    "simd": (lambda r, folder: study_table(r, folder, "simd"), 1),
+    "peers": (peers_table, None),
+    "batch": (batch_table, None),
+    "shards_cost": (shards_cost_table, None),
+    "epoch_ab": (epoch_ab_table, None),
+}
+
+
 def table_of(path, results, marker):
-    """The table a marker line names: `headline` or `epochs LOG`."""
-    words = marker[len(BEGIN):].removesuffix("-->").split()
-    if words == ["headline"]:
-        return headline(results)
-    if len(words) == 2 and words[0] == "epochs":
-        return epochs_table(results, words[1])
-    raise ml.ToolError(f"{path}: {marker}: expected headline or epochs LOG")
+    """The table a marker line of `path` (or its words) names: KIND [PATH ...] [key=value ...]."""
+    words = marker[len(BEGIN):].removesuffix("-->").split() if marker.startswith(BEGIN) \
+        else marker.split()
+    kind = words[0] if words else ""
+    if kind not in TABLES:
+        raise ml.ToolError(f"{path}: {marker}: unknown table {kind!r} (expected one of "
+                           f"{', '.join(TABLES)})")
+    func, count = TABLES[kind]
+    paths = [w for w in words[1:] if "=" not in w]
+    options = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+    if (len(paths) != count if count is not None else not paths) or \
+            (options and kind != "epochs") or set(options) - {"peer", "at"}:
+        raise ml.ToolError(f"{path}: {marker}: wrong arguments for the table {kind!r}")
+    return func(results, *paths, **options)
 
 
 def regenerated(path, text, results):
@@ -148,16 +407,23 @@ def regenerated(path, text, results):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not os.path.isdir(args.results):
+        raise ml.ToolError(f"{args.results}: not a folder")
+    if args.readme:
+        print(regenerated(args.results, results_readme.skeleton(args.results), args.results),
+              end="")
+        return 0
     if not args.check:
-        table = epochs_table(args.results, args.epochs) if args.epochs else headline(args.results)
-        print("\n".join(table))
+        words = args.table or (f"epochs {args.epochs}" if args.epochs else "headline")
+        print("\n".join(table_of("--table", args.results, words)))
         return 0
     text = mlpbench_files.read_bytes(args.check).decode("utf-8", errors="replace")
     if regenerated(args.check, text, args.results) != text:
         print(f"{PROG}: {args.check}: a table is not the logs' (print it with {PROG} "
-              f"{args.results} [--epochs LOG])", file=sys.stderr)
+              f"{args.results} --table 'KIND ARGS')", file=sys.stderr)
         return 1
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(cli.main_guard(PROG, main))

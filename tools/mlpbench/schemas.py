@@ -25,6 +25,7 @@ KINDS = {
     "track-comparison": "track-comparison.schema.json",
     "weights-metadata": "weights-metadata.schema.json",
     "checkpoint-metadata": "checkpoint-metadata.schema.json",
+    "machine": "machine.schema.json",
 }
 _TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string",
                "number": "a number", "integer": "an integer", "boolean": "true or false",

@@ -1,13 +1,17 @@
 """Shared helpers for the tools' tests: run a tool as a subprocess, check figure files."""
 
+import base64
 import gzip
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 sys.dont_write_bytecode = True
+
+from mlpbench.studies import study_page  # noqa: E402 (after: it writes no bytecode either)
 
 pytest_plugins = ["cpu_times"]  # pytest --cpu-times=N (fixtures/cpu_times.py)
 
@@ -95,3 +99,25 @@ def assert_clean_error(result, *needles):
     assert "Traceback" not in result.err, result
     for needle in needles:
         assert needle in result.err, result
+
+
+def assert_study_page(path, figures, absent=()):
+    """Every section, `figures` embedded PNGs, nothing referenced outside the file, and none of
+    the `absent` strings (the machine's own paths)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert re.findall(r"<h2>(.*?)</h2>", text) == list(study_page.SECTIONS)
+    sources = re.findall(r'\bsrc\s*=\s*"([^"]*)"', text)
+    assert len(sources) == figures
+    for source in sources:
+        head, _, data = source.partition(",")
+        assert head == "data:image/png;base64"
+        assert base64.b64decode(data).startswith(PNG_SIGNATURE)
+    ids = set(re.findall(r'\bid="([^"]*)"', text))
+    for href in re.findall(r'\bhref\s*=\s*"([^"]*)"', text):
+        assert href[1:] in ids if href.startswith("#") else re.fullmatch(r"https?://\S+", href), href
+    assert not re.search(r"<(link|script|iframe|object|embed)\b|@import|url\(", text, re.I)
+    assert "file:" not in text
+    for needle in absent:
+        assert str(needle) not in text
+    return text

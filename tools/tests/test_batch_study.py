@@ -1,6 +1,6 @@
 """tools/batch_study.sh --quick: the whole batch-size study pipeline on a tiny dataset, written
 into a temporary folder (never into results/), one log per rule and batch size, one figure per
-experiment."""
+experiment, one page for the study."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import assert_png, make_dataset
+from conftest import assert_png, assert_study_page, make_dataset
 from test_documented_commands import REPO, git_state
 
 SCRIPT = os.path.join(REPO, "tools", "batch_study.sh")
@@ -48,6 +48,9 @@ def test_quick_study_writes_every_log_and_figure_outside_the_repository(tmp_path
                     assert 0.8 < log["experiment"]["target_accuracy"] < 1
                     assert len(log["epochs"]) == 2
                     assert log["summary"]["time_to_target_seconds"] is None  # random pixels
+        text = assert_study_page(os.path.join(out, "batch_study.html"), len(STUDIES), absent=[out, tmp_path])
+        assert text.count("tools/plot_batch.py") == len(STUDIES)
+        assert text.count("--sweep-batch-size 32,128") == 3 * len(STUDIES)
         assert shown_before == git_state()[0], "the quick study changed what git status shows"
     finally:
         subprocess.run(["rm", "-rf", out], check=True)

@@ -53,16 +53,16 @@ CHEAP = {
     "bench/peers/side_by_side.py experiments/mlp512_5ep.json --epochs 2 --rounds 3":
         "bench/peers/side_by_side.py experiments/mlp512_5ep.json --epochs 1 --rounds 1 "
         "--peer-config 1thread",
-    "tools/plot_runs.py results/runs/reference/mlp512_5ep.json "
-    "results/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png":
-        "tools/plot_runs.py results/runs/reference/mlp512_5ep.json "
-        "results/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png",
+    "tools/plot_runs.py results/amd-f25m17-2cpu/runs/reference/mlp512_5ep.json "
+    "results/amd-f25m17-2cpu/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png":
+        "tools/plot_runs.py results/amd-f25m17-2cpu/runs/reference/mlp512_5ep.json "
+        "results/amd-f25m17-2cpu/runs/reference/mlp512_5ep-pytorch.json -o results/runs/curves.png",
     "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png":
         "tools/plot_model.py experiments/mlp64_32_100ep.json -o results/runs/model.png",
     "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png":
         "tools/show_samples.py --dataset fashion-mnist -o results/runs/samples.png",
-    "tools/results_page.py results -o results/runs/results.html":
-        "tools/results_page.py results -o results/runs/results.html",
+    "tools/results_page.py results/amd-f25m17-2cpu -o results/runs/results.html":
+        "tools/results_page.py results/amd-f25m17-2cpu -o results/runs/results.html",
     # docs/benchmarks.md
     "tools/roofline_study.sh": "tools/roofline_study.sh --quick",
     "tools/plot_roofline.py results/roofline -o results/figures/roofline.svg":
@@ -102,14 +102,22 @@ CHEAP = {
     "--sweep-repeats 5 --out results/runs/threads-repeated":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 "
         "--sweep-repeats 5 --out results/runs/threads-repeated",
-    "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png":
-        "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png",
+    "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png "
+    "--html results/runs/threads-repeated.html --command \"build/engine/run_experiment "
+    "experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 --sweep-repeats 5 --out "
+    "results/runs/threads-repeated\"":
+        "tools/plot_scaling.py results/runs/threads-repeated -o results/runs/threads-repeated.png "
+        "--html results/runs/threads-repeated.html --command \"build/engine/run_experiment "
+        "experiments/mlp512_5ep.json --epochs 3 --sweep-threads 1,2 --sweep-repeats 5 --out "
+        "results/runs/threads-repeated\"",
     "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
     "--out results/runs/simd":
         "build/engine/run_experiment experiments/mlp512_5ep.json --epochs 1 --sweep-simd all "
         "--out results/runs/simd",
     "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png":
         "tools/plot_scaling.py results/runs/threads -o results/runs/threads.png",
+    "tools/plot_scaling.py results/runs/simd -o results/runs/simd.png --html results/runs/simd.html":
+        "tools/plot_scaling.py results/runs/simd -o results/runs/simd.png --html results/runs/simd.html",
     # docs/scaling.md, distributed: root and 2 cores need these two Open MPI flags
     "mpirun -n 2 --bind-to none build/engine/run_experiment experiments/mlp512_5ep.json "
     "--distributed --shards 4 --threads 1 --out results/runs/mlp512_r2.json":
@@ -123,25 +131,25 @@ CHEAP = {
         "experiments/mlp512_5ep.json --distributed --shards 4 --threads 1 --batch-size-per-rank 32 "
         "--lr-scaling sqrt --warmup-epochs 1 --epochs 1 --out results/runs/mlp512_weak_r4.json",
     # the rank study: --quick on 1 and 2 ranks into a temporary folder, then its figures
-    "tools/scaling_study.py experiments/mlp512_5ep.json -o results/studies/ranks_mlp512":
+    "tools/scaling_study.py experiments/mlp512_5ep.json -o results/amd-f26m2-2cpu/studies/ranks_mlp512":
         "tools/scaling_study.py experiments/mlp512_5ep.json -o {tmp}/ranks_mlp512 --quick "
         "--ranks 1,2 --rules none,sqrt",
     "tools/scaling_study.py experiments/mlp64_32_100ep.json --epochs 15 -o "
-    "results/studies/ranks_mlp64_32":
+    "results/amd-f26m2-2cpu/studies/ranks_mlp64_32":
         "tools/scaling_study.py experiments/mlp64_32_100ep.json --epochs 15 -o "
         "{tmp}/ranks_mlp64_32 --quick --ranks 1,2 --rules linear",
-    "tools/plot_scaling.py results/studies/ranks_mlp512 -o results/figures/ranks_mlp512.png":
+    "tools/plot_scaling.py results/amd-f26m2-2cpu/studies/ranks_mlp512 -o results/amd-f26m2-2cpu/figures/ranks_mlp512.png":
         "tools/plot_scaling.py {tmp}/ranks_mlp512 -o {tmp}/ranks_mlp512.png",
-    "tools/plot_scaling.py results/studies/ranks_mlp64_32 -o results/figures/ranks_mlp64_32.png":
+    "tools/plot_scaling.py results/amd-f26m2-2cpu/studies/ranks_mlp64_32 -o results/amd-f26m2-2cpu/figures/ranks_mlp64_32.png":
         "tools/plot_scaling.py {tmp}/ranks_mlp64_32 -o {tmp}/ranks_mlp64_32.png",
-    "tools/alpha_beta.py --study results/studies/ranks_mlp512 -o "
-    "results/figures/alpha_beta_mlp512.png":
+    "tools/alpha_beta.py --study results/amd-f26m2-2cpu/studies/ranks_mlp512 -o "
+    "results/amd-f26m2-2cpu/figures/alpha_beta_mlp512.png":
         "tools/alpha_beta.py --study {tmp}/ranks_mlp512 -o {tmp}/alpha_beta_mlp512.png",
-    "tools/alpha_beta.py --study results/studies/ranks_mlp64_32 -o "
-    "results/figures/alpha_beta_mlp64_32.png":
+    "tools/alpha_beta.py --study results/amd-f26m2-2cpu/studies/ranks_mlp64_32 -o "
+    "results/amd-f26m2-2cpu/figures/alpha_beta_mlp64_32.png":
         "tools/alpha_beta.py --study {tmp}/ranks_mlp64_32 -o {tmp}/alpha_beta_mlp64_32.png",
     "build/bench/mlp_bench --threads=1 --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32' "
-    "--benchmark_repetitions=5 --benchmark_out=results/studies/shards_cost_t1.json":
+    "--benchmark_repetitions=5 --benchmark_out=results/amd-f26m2-2cpu/studies/shards_cost_t1.json":
         "build/bench/mlp_bench --threads=1 --benchmark_filter='BM_TrainStep/784-[0-9-]+/batch:32' "
         "--benchmark_min_time=0.01 --benchmark_out={tmp}/shards_cost.json",
     # needs a hostfile of several machines; tests/mpi runs the same engine under mpirun here

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import TOOLS, assert_clean_error, assert_png, assert_svg, make_dataset
+from conftest import TOOLS, assert_clean_error, assert_png, assert_study_page, assert_svg, make_dataset
 import make_fixtures
 
 REPO = os.path.dirname(TOOLS)
@@ -304,6 +304,9 @@ def test_scaling_study_quick_runs_end_to_end(run, tmp_path):
     assert names == ["one-process.json", "reduction-r2.json", "strong-r1.json", "strong-r2.json",
                      "weak-none-r1.json", "weak-none-r2.json", "weak-sqrt-r1.json", "weak-sqrt-r2.json"]
     assert all(run_["exit"] == 0 for run_ in manifest["runs"])
+    # the study's figure and its page, made by the study itself
+    assert_png(out / "ranks.png")
+    assert_study_page(out / "study.html", 1, absent=[tmp_path])
     weak = json.loads((out / "weak-sqrt-r2.json").read_text())["distributed"]
     assert weak["scaling"] == "weak" and weak["global_batch"] == 64 and weak["lr_scaling"]["rule"] == "sqrt"
     r = run("plot_scaling.py", out, "-o", "ranks.png")

@@ -20,7 +20,7 @@ def results_folder(root):
     for name in ("completed_avx3_t2.json", "pytorch.json"):
         shutil.copy(fixture("runs", name), reference / name)
     (root / "peers" / "mlp512").mkdir(parents=True)
-    shutil.copy(os.path.join(REPO, "results", "peers", "mlp512", "summary.json"),
+    shutil.copy(os.path.join(REPO, "results", "amd-f25m17-2cpu", "peers", "mlp512", "summary.json"),
                 root / "peers" / "mlp512" / "summary.json")
     shutil.copytree(fixture("sweep"), root / "studies" / "sweep")
     (root / "demo-history").mkdir()
@@ -65,3 +65,19 @@ def test_missing_parts_are_said_and_bad_input_is_one_line(run, tmp_path):
     assert_clean_error(run("results_page.py", results, "-o", "p2.html"), str(bad), "/run/threads")
     assert not (tmp_path / "p2.html").exists()
     assert_clean_error(run("results_page.py", results, "-o", "p.png"), "p.png", ".html")
+
+
+def test_the_page_of_a_committed_machine_folder(run, tmp_path):
+    folder = os.path.join(REPO, "results", "amd-f25m17-2cpu")
+    r = run("results_page.py", folder, "-o", "zen4.html", timeout=300)
+    assert r.code == 0, r
+    page = (tmp_path / "zen4.html").read_text(encoding="utf-8")
+    assert "<h1>mlpbench results: amd-f25m17-2cpu</h1>" in page
+    assert "FMA peak 117.2 GFLOP/s on 1 thread, 227.8 on 2 (AVX3)" in page
+    assert "<dd>AuthenticAMD family 25 model 17</dd>" in page
+    assert "<dd>mlpbench 0.1.0 (GNU 12.2.0)</dd>" in page  # the engine's build, not a peer's
+    titles = re.findall(r"<h2>([^<]*)</h2>", page)
+    assert titles[:3] == SECTIONS[:3] and titles[-1] == "Benchmark history"
+    assert {"Study threads_mlp512", "Study threads_mlp64_32", "Study simd_mlp512"} <= set(titles)
+    links = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert all(link.startswith(("data:image/png;base64,", "#")) for link in links)

@@ -1,5 +1,6 @@
-"""tools/results_tables.py: the tables of README.md and results/README.md are the ones the
-committed logs give."""
+"""tools/results_tables.py: every table of README.md and of each machine folder's README.md is
+the one the folder's committed files give; each kind of table from committed files; a changed
+log changes its table and fails the check; a generated README passes its own check."""
 
 import json
 import os
@@ -8,13 +9,86 @@ import shutil
 from conftest import TOOLS, assert_clean_error
 
 REPO = os.path.dirname(TOOLS)
-RESULTS = os.path.join(REPO, "results")
+RESULTS = os.path.join(REPO, "results", "amd-f25m17-2cpu")  # the README's headline machine
+ZEN5 = os.path.join(REPO, "results", "amd-f26m2-2cpu")
+
+
+def machine_folders():
+    root = os.path.join(REPO, "results")
+    return [os.path.join(root, f) for f in sorted(os.listdir(root))
+            if os.path.exists(os.path.join(root, f, "machine.json"))]
 
 
 def test_the_readme_tables_are_the_committed_logs_tables(run):
-    for readme in (os.path.join(REPO, "README.md"), os.path.join(RESULTS, "README.md")):
-        r = run("results_tables.py", RESULTS, "--check", readme)
+    assert RESULTS in machine_folders() and ZEN5 in machine_folders()
+    r = run("results_tables.py", RESULTS, "--check", os.path.join(REPO, "README.md"))
+    assert r.code == 0, r
+    for folder in machine_folders():
+        r = run("results_tables.py", folder, "--check", os.path.join(folder, "README.md"))
         assert r.code == 0, r
+
+
+def test_no_results_readme_table_is_typed_by_hand():
+    """Every Markdown table of a machine folder's README.md sits between results_tables
+    markers."""
+    for path in [os.path.join(f, "README.md") for f in machine_folders()]:
+        inside = False
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if line.startswith("<!-- results_tables: "):
+                    inside = True
+                elif line.startswith("<!-- /results_tables -->"):
+                    inside = False
+                elif line.startswith("|"):
+                    assert inside, f"{path}:{number}: a table without a results_tables marker"
+
+
+def test_every_kind_of_table_from_committed_files(run):
+    def table(results, words):
+        r = run("results_tables.py", results, "--table", words)
+        assert r.code == 0, r
+        return r.out
+    assert "| FMA peak, 2 threads | 227.8 GFLOP/s (AVX3) |" in table(RESULTS, "machine")
+    assert "| training step 784-512-10, batch 32 | 623.7 us | 335.4 us |" in \
+        table(RESULTS, "bench")
+    assert "| 2 | 1 | 3 | 0.639 (0.639–0.639) | 1.88x | bitwise the same |" in \
+        table(RESULTS, "threads studies/threads_mlp512")
+    simd = table(RESULTS, "simd studies/simd_mlp512").splitlines()
+    assert simd[2].startswith("| AVX3 |") and simd[-1].startswith("| SCALAR |")
+    assert "| 1thread | 2.167 | 0.632 | 3.43 | 0.663 | 0.108 | 6.12 |" in \
+        table(RESULTS, "peers peers/mlp512 peers/mlp64_32")
+    epochs = table(RESULTS, "epochs runs/reference/mlp64_32_100ep.json "
+                            "peer=runs/reference/mlp64_32_100ep-pytorch.json at=1,100")
+    assert len(epochs.splitlines()) == 4 and epochs.splitlines()[3].endswith("| 97.82 % |")
+    assert "rule sqrt: 1.7 s, 5 epochs | batch 32: 2.8 s, 6 epochs | 1.66x |" in \
+        table(ZEN5, "batch studies/batch_mlp512_5ep")
+    assert "| 228.5 us | 242.2 us (1.06) | 261.0 us (1.14) |" in \
+        table(ZEN5, "shards_cost studies/shards_cost_t2.json")
+    assert "**1.10** (0.96–1.29) | 29 |" in table(ZEN5, "epoch_ab studies/shards_epochs_t1.json")
+
+
+def test_a_generated_readme_passes_its_own_check(run, tmp_path):
+    for folder in machine_folders():
+        r = run("results_tables.py", folder, "--readme")
+        assert r.code == 0, r
+        assert r.out.startswith(f"# Results of {os.path.basename(folder)}\n")
+        readme = tmp_path / f"{os.path.basename(folder)}.md"
+        readme.write_text(r.out)
+        assert run("results_tables.py", folder, "--check", readme).code == 0
+
+
+def test_bad_markers_and_arguments_are_one_line(run, tmp_path):
+    readme = tmp_path / "README.md"
+    for marker, needle in (("nonsense", "unknown table 'nonsense'"),
+                           ("threads", "wrong arguments"), ("bench peer=x", "wrong arguments"),
+                           ("epochs a.json b.json", "wrong arguments")):
+        readme.write_text(f"<!-- results_tables: {marker} -->\n<!-- /results_tables -->\n")
+        assert_clean_error(run("results_tables.py", RESULTS, "--check", readme), "README.md",
+                           needle)
+    readme.write_text("<!-- results_tables: bench -->\n| a |\n")
+    assert_clean_error(run("results_tables.py", RESULTS, "--check", readme), "no line")
+    assert_clean_error(run("results_tables.py", tmp_path / "none"), "not a folder")
+    assert_clean_error(run("results_tables.py", tmp_path, "--table", "bench"), "no such file")
 
 
 def test_an_epoch_table(run):
@@ -45,3 +119,5 @@ def test_a_changed_log_changes_the_table_and_the_check_fails(run, tmp_path):
                        "no table marked")
     (results / "studies" / "threads_mlp512" / "mlp512_5ep-t1-AVX3.json").unlink()
     assert_clean_error(run("results_tables.py", results), "threads_mlp512", "1 and 2 threads")
+    assert_clean_error(run("results_tables.py", results, "--table",
+                           "threads studies/threads_mlp512"), "threads_mlp512", "at least two")

@@ -131,6 +131,9 @@ TOOLS_AND_INPUTS = [
     ("plot_model.py experiment", "experiment", "in.json", ["{input}", "-o", "out.png"]),
     ("results_page.py", "log", "results/runs/reference/in.json", ["results", "-o", "out.html"]),
     ("results_tables.py", "log", "results/runs/reference/mlp512_5ep.json", ["results"]),
+    ("study_page.py", "log", "in.json", ["{input}", "--title", "t", "-o", "out.html"]),
+    ("study_page.py --figure", "log", "in.png", [GOOD_LOG, "--title", "t", "--figure", "{input}",
+                                                 "-o", "out.html"]),
 ]
 NEEDS_ENGINE = {"epoch_ab.py", "side_by_side.py", "plot_model.py experiment"}
 # A missing or folder history entry is no entry at all; a missing study.json makes the folder

@@ -20,6 +20,16 @@ namespace mlpbench {
 
 class TreeReduction;
 
+// One thread's time in each phase of the training step (step.h), summed over an epoch's steps.
+// A step's first phase starts where the previous step's last ended, so it also holds the
+// leader's bookkeeping between steps; the phases of a thread add up to its time in the steps.
+struct StepPhaseSeconds {
+  double layer0_forward = 0;          // phase 1: layer 0's forward pass, its share, to its barrier
+  double upper_layers_or_gather = 0;  // phase 2: the leader's upper layers, the others' gather
+  double barrier_wait = 0;            // phase 2's barrier: waiting for the leader
+  double layer0_backward_update = 0;  // phase 3: layer 0's weight gradient and update, to its barrier
+};
+
 struct EpochResult {
   int epoch = 0;  // from 1
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
@@ -36,6 +46,10 @@ struct EpochResult {
   // The rate of the epoch's first and last update (a schedule's, or the constant rate).
   double learning_rate = std::numeric_limits<double>::quiet_NaN();
   double learning_rate_end = std::numeric_limits<double>::quiet_NaN();
+  // Per thread of the team (index: Team part), over the epoch's `phase_steps` steps run by this
+  // process (fewer than `steps` when it resumed the epoch); empty for a distributed rank.
+  std::vector<StepPhaseSeconds> phases;
+  size_t phase_steps = 0;
 };
 
 struct Evaluation {
@@ -157,6 +171,9 @@ class Trainer {
   std::vector<RankEpochStats> rank_stats_;
   // shard_bounds() of a full batch and of an epoch's last batch (set by run()).
   std::vector<size_t> shard_bounds_full_, shard_bounds_last_;
+  // The current epoch's phase times and the steps they cover, in this process.
+  std::vector<StepPhaseSeconds> epoch_phases_;
+  size_t epoch_phase_steps_ = 0;
 };
 
 }  // namespace mlpbench

@@ -115,6 +115,23 @@ EpochResult epoch_from_json(const nlohmann::json& j, const std::string& where) {
     r.learning_rate = get_finite(j, "learning_rate", where);
     r.learning_rate_end = get_finite(j, "learning_rate_end", where);
   }
+  if (j.contains("phases")) {
+    const std::string at = where + "/phases";
+    const nlohmann::json& p = j.at("phases");
+    r.phase_steps = get_uint(p, "steps", at, r.steps);
+    if (r.phase_steps == 0) throw Bad(at + "/steps", "expected at least 1 step");
+    const nlohmann::json& threads = field(p, "threads", at);
+    if (!threads.is_array() || threads.empty()) {
+      throw Bad(at + "/threads", "expected a non-empty array");
+    }
+    for (size_t i = 0; i < threads.size(); ++i) {
+      const std::string t = at + "/threads/" + std::to_string(i);
+      r.phases.push_back({get_finite(threads[i], "layer0_forward_seconds", t),
+                          get_finite(threads[i], "upper_layers_or_gather_seconds", t),
+                          get_finite(threads[i], "barrier_wait_seconds", t),
+                          get_finite(threads[i], "layer0_backward_update_seconds", t)});
+    }
+  }
   return r;
 }
 

@@ -45,6 +45,16 @@ nlohmann::json epoch_json(const EpochResult& r) {
     j["learning_rate"] = r.learning_rate;
     j["learning_rate_end"] = r.learning_rate_end;
   }
+  if (!r.phases.empty()) {
+    nlohmann::json threads = nlohmann::json::array();
+    for (const StepPhaseSeconds& p : r.phases) {
+      threads.push_back({{"layer0_forward_seconds", p.layer0_forward},
+                         {"upper_layers_or_gather_seconds", p.upper_layers_or_gather},
+                         {"barrier_wait_seconds", p.barrier_wait},
+                         {"layer0_backward_update_seconds", p.layer0_backward_update}});
+    }
+    j["phases"] = {{"steps", r.phase_steps}, {"threads", threads}};
+  }
   return j;
 }
 

@@ -1,6 +1,5 @@
 #include "run_one.h"
 
-#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -10,7 +9,6 @@
 #include <optional>
 #include <random>
 
-#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/float_mode.h"
 #include "mlpbench/kernels.h"
@@ -71,7 +69,7 @@ class OneRun {
       : e_(e), data_(data), setup_(setup), o_(o), identity_(identity),
         writer_(!setup.comm || setup.comm->rank() == 0),
         quiet_(o.quiet || !writer_),
-        trainer_(e, data.train, data.test, setup.threads, data.validation) {}
+        trainer_(e, data.train, data.test, setup.run.threads, data.validation) {}
 
   int execute() {
     const nlohmann::json run = start();
@@ -82,7 +80,7 @@ class OneRun {
     try {
       if (!quiet_) {
         print_run_start({e_, trainer_.model().inputs(), trainer_.granted_threads(), data_.train, data_.test,
-                         data_.validation, setup_.threads, setup_.summary, setup_.comm, setup_.reduction,
+                         data_.validation, setup_.run.threads, setup_.summary, setup_.comm, setup_.reduction,
                          setup_.resume ? &setup_.resume->path : nullptr, trainer_.state().epoch + 1,
                          trainer_.state().step});
       }
@@ -122,7 +120,7 @@ class OneRun {
   // The trainer set up (resumed, distributed, warmup) and the log's `run` object.
   nlohmann::json start() {
     nlohmann::json run = {{"threads", trainer_.granted_threads()},
-                          {"threads_requested", setup_.threads},
+                          {"threads_requested", setup_.run.threads},
                           {"simd_target", kernels::active_target()},
                           {"flush_denormals", can_flush_denormals()},
                           {"seed", e_.seed},
@@ -131,7 +129,7 @@ class OneRun {
                           {"test_samples", data_.test.size()}};
     if (data_.validation) run["validation_samples"] = data_.validation->size();
     if (setup_.run_info.lr_scaling) run["lr_scaling"] = lr_scaling_log(*setup_.run_info.lr_scaling);
-    if (setup_.sweep_round > 0) run["sweep_round"] = setup_.sweep_round;
+    if (setup_.run.round > 0) run["sweep_round"] = setup_.run.round;
     placement_ = placement_at_start(trainer_.granted_threads());
     run["placement"] = placement_json(placement_);
     info_ = setup_.run_info;
@@ -146,7 +144,7 @@ class OneRun {
       trainer_.distribute(setup_.comm, setup_.reduction);
       trainer_.stop_signal = [] { return static_cast<int>(g_signal); };
       check_agreement(*setup_.comm, e_, trainer_, data_.train, data_.test);
-      distributed_ = distributed_json(*setup_.comm, e_, setup_.threads, setup_.reduction,
+      distributed_ = distributed_json(*setup_.comm, e_, setup_.run.threads, setup_.reduction,
                                       run.value("lr_scaling", nlohmann::json()),
                                       setup_.run_info.batch_size_per_rank.value_or(0));
     }
@@ -170,33 +168,32 @@ class OneRun {
   // already). A generated log name is locked once created: a name taken meanwhile is no error.
   void hold_locks() {
     if (!writer_ || !setup_.locks) return;
-    setup_.locks->hold(setup_.log_path, "--out");
-    setup_.locks->hold(setup_.checkpoint_path, "--checkpoint");
+    setup_.locks->hold(setup_.run.log, "--out");
+    setup_.locks->hold(setup_.run.checkpoint, "--checkpoint");
   }
 
   // The log's first version is created exclusively: of two runs given one path, one stops here.
   // Distributed: rank 0 alone has a log.
   void open_log(const nlohmann::json& run) {
-    if (!setup_.log_is_default) hold_locks();
+    if (!setup_.run.log_is_default) hold_locks();
     for (int attempt = 1; writer_; ++attempt) {
-      log_.emplace(setup_.log_path, e_.to_json(), run, setup_.create_log);
+      log_.emplace(setup_.run.log, e_.to_json(), run, setup_.create_log);
       if (setup_.comm) log_->set_distributed(distributed_);
       log_->set_events(trainer_.state().events);
       try {
         log_->write("running", trainer_.state().history, wall());
         break;
       } catch (const OutputExists& ex) {
-        if (!setup_.log_is_default || attempt >= 100) {
+        if (!setup_.run.log_is_default || attempt >= 100) {
           throw ConfigError(std::string(ex.what()) + "; pass --force to replace it");
         }
-        // Another run took this name since the check: the next free one, with its checkpoint.
-        setup_.log_path = default_log_path(e_, setup_.threads, attempt + 1);
-        if (setup_.checkpoint_is_default) setup_.checkpoint_path = replace_extension(setup_.log_path, ".ckpt");
+        // Another run took this name since the check: the next one, with its checkpoint.
+        setup_.run = nth_attempt(*setup_.plan, setup_.run, attempt + 1);
       }
     }
-    if (setup_.log_is_default) hold_locks();  // a name of its own, now that it is created
+    if (setup_.run.log_is_default) hold_locks();  // a name of its own, now that it is created
     // Absolute, so that resuming from another folder continues the same log.
-    info_.log = fs::absolute(setup_.log_path).lexically_normal().string();
+    info_.log = fs::absolute(setup_.run.log).lexically_normal().string();
     info_.started_utc = run["started_utc"].get<std::string>();
   }
 
@@ -205,7 +202,7 @@ class OneRun {
   void save_checkpoint_now() {
     trainer_.gather_optimizer_state();
     if (!writer_) return;
-    save_checkpoint(setup_.checkpoint_path, e_, trainer_, info_, create_checkpoint_);
+    save_checkpoint(setup_.run.checkpoint, e_, trainer_, info_, create_checkpoint_);
     create_checkpoint_ = false;
   }
 
@@ -286,7 +283,7 @@ class OneRun {
     if (!o_.quiet) print_completed(e_, final_test.accuracy, setup_.run_info.reference_applies, log_->json());
     if (setup_.history) *setup_.history = trainer_.state().history;
     print_host_noise(log_->json());
-    std::printf("%s\n", setup_.log_path.c_str());
+    std::printf("%s\n", setup_.run.log.c_str());
     std::fflush(stdout);  // before MPI_Finalize, whose helpers must not inherit the buffer
     return kExitOk;
   }
@@ -295,7 +292,7 @@ class OneRun {
     if (!writer_) return kExitDiverged;
     log_->write("diverged", trainer_.state().history, wall());
     const auto [epoch, step] = trainer_.diverged_at();
-    print_diverged(e_, epoch, step, setup_.log_path);
+    print_diverged(e_, epoch, step, setup_.run.log);
     return kExitDiverged;
   }
 
@@ -315,9 +312,9 @@ class OneRun {
     }
     if (!writer_) return 128 + sig;
     log_->write("interrupted", s.history, wall());
-    print_interrupted(signal_name(sig), s.epoch + 1, s.step, setup_.checkpoint_path, checkpoint_error,
-                      setup_.log_path);
-    std::printf("%s\n", setup_.log_path.c_str());
+    print_interrupted(signal_name(sig), s.epoch + 1, s.step, setup_.run.checkpoint, checkpoint_error,
+                      setup_.run.log);
+    std::printf("%s\n", setup_.run.log.c_str());
     std::fflush(stdout);
     return 128 + sig;  // 130 SIGINT, 143 SIGTERM, 129 SIGHUP
   }
@@ -363,17 +360,6 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);  // the terminal closed: stop the same way
-}
-
-std::string default_log_path(const Experiment& e, int threads, int attempt) {
-  std::string name = utc_stamp_compact() + "-s" + std::to_string(e.seed) + "-t" + std::to_string(threads) +
-                     "-p" + std::to_string(::getpid());
-  if (attempt > 1) name += "-" + std::to_string(attempt);
-  return default_runs_dir() + "/" + e.name + "/" + name + ".json";
-}
-
-std::string replace_extension(const std::string& path, const std::string& ext) {
-  return fs::path(path).replace_extension(ext).string();
 }
 
 int exit_status_of(const std::exception& e) {

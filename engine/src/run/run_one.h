@@ -13,6 +13,7 @@
 #include "mlpbench/distributed.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/run_info.h"
+#include "mlpbench/run_plan.h"
 #include "io/run_lock.h"
 #include "mlpbench/runner.h"
 #include "mlpbench/trainer.h"
@@ -29,19 +30,14 @@ struct RunData {
 
 // Everything one training run needs besides the experiment and the data.
 struct RunSetup {
-  int threads = 1;
-  std::string log_path;
-  bool log_is_default = false;  // a generated name: another is tried if it is taken
-  bool create_log = true;       // exclusive creation (false: --force or this run's own log)
-  std::string checkpoint_path;  // where interrupts and --checkpoint-every write
-  bool checkpoint_is_default = false;  // derived from the log path (follows it)
+  const RunPlan* plan = nullptr;  // the run's plan (nth_attempt names a log whose name is taken)
+  PlannedRun run;                 // its threads, target and files (run_plan.h)
+  bool create_log = true;         // exclusive creation (false: --force or this run's own log)
   bool create_checkpoint = true;
   const Checkpoint* resume = nullptr;
   RunInfo run_info;             // carried in checkpoints
   bool summary = true;          // print the model summary (a sweep prints it once)
   std::vector<EpochResult>* history = nullptr;  // receives the epochs when the run completes
-  int sweep_batch_size = 0;     // a batch-size sweep's batch size (0: not one)
-  int sweep_round = 0;          // which repeat of its configuration (--sweep-repeats; 0: none)
   Comm* comm = nullptr;         // distributed: this process's job (rank 0 writes the files)
   Reduction reduction = Reduction::kTree;
   RunLocks* locks = nullptr;    // the writer holds its log's and checkpoint's locks here
@@ -57,11 +53,6 @@ std::string new_run_id();
 
 // SIGINT, SIGTERM and SIGHUP stop a run after its current step (checkpoint written).
 void install_signal_handlers();
-
-// <default_runs_dir()>/<name>/<UTC stamp>-s<seed>-t<threads>-p<pid>.json, and -2, -3, ... for later
-// attempts: unique for a loop over seeds, parallel runs and runs in the same second.
-std::string default_log_path(const Experiment& e, int threads, int attempt);
-std::string replace_extension(const std::string& path, const std::string& ext);
 
 // The exit status of an error (docs/cli.md): a bad command line or experiment 2, a bad dataset
 // 3, anything else 1.

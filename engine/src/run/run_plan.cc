@@ -1,6 +1,9 @@
 #include "mlpbench/run_plan.h"
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <string_view>
 
 #include "mlpbench/errors.h"
 
@@ -47,8 +50,12 @@ void check_sweep(const SweepPlan& s) {
       throw ConfigError("--sweep-threads: " + std::to_string(t) + " is given twice (each count is one run and one log)");
     }
   }
-  for (size_t i = 0; i < s.targets.size() && !s.all_targets(); ++i) {
-    if (given_before(s.targets, i)) throw ConfigError("--sweep-simd: " + s.targets[i] + " is given twice");
+  std::vector<std::string> targets = s.targets;  // names match in any case: avx2 is AVX2
+  for (std::string& t : targets) {
+    for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  for (size_t i = 0; i < targets.size() && !s.all_targets(); ++i) {
+    if (given_before(targets, i)) throw ConfigError("--sweep-simd: " + s.targets[i] + " is given twice");
   }
   for (size_t i = 0; i < s.batch_sizes.size(); ++i) {
     const int b = s.batch_sizes[i];
@@ -89,12 +96,102 @@ RunInfo run_info_for(const RunOptions& o, const RunPlan& p, const Checkpoint* ch
   return info;
 }
 
+// A target as the machine spells it (file names say "AVX2" for --sweep-simd avx2).
+std::string target_name(const RunFacts& f, const std::string& given) {
+  const auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const std::string& t : f.supported_targets) {
+    if (lower(t) == lower(given)) return t;
+  }
+  return given;
+}
+
+// The run's threads: the experiment's (overrides applied), else every logical CPU.
+int run_threads(const RunPlan& p) { return p.experiment.threads > 0 ? p.experiment.threads : p.facts.available_cpus; }
+
+// One run's log: --out, a resumed run's own, or a generated name; its checkpoint: --checkpoint,
+// the one resumed, or beside the log.
+PlannedRun single_run(const RunOptions& o, const RunPlan& p, const Checkpoint* checkpoint) {
+  PlannedRun r;
+  r.threads = run_threads(p);
+  r.simd_target = p.simd_target;
+  r.log = !o.out.empty() ? o.out : checkpoint ? checkpoint->run_info.log : "";
+  r.log_is_default = o.out.empty() && !checkpoint;
+  r.checkpoint = !o.checkpoint.empty() ? o.checkpoint : checkpoint ? checkpoint->path : "";
+  r.checkpoint_is_default = r.checkpoint.empty();
+  return nth_attempt(p, r, 1);
+}
+
+// A sweep's runs, round by round (--sweep-repeats), and within a round batch size outermost,
+// then target, then threads, so that repeats of a configuration meet the machine at different
+// times. Each run's log is <folder>/<name>[-b<batch>]-t<threads>-<target>[-r<round>].json.
+std::vector<PlannedRun> sweep_runs(const RunPlan& p) {
+  const SweepPlan& s = p.sweep;
+  const std::vector<int> thread_counts = s.threads.empty() ? std::vector<int>{run_threads(p)} : s.threads;
+  std::vector<std::string> targets = s.all_targets() ? p.facts.supported_targets : s.targets;
+  if (targets.empty()) targets.push_back(p.simd_target.empty() ? p.facts.active_target : p.simd_target);
+  const bool batch_sweep = !s.batch_sizes.empty();
+  const std::vector<int> batch_sizes = batch_sweep ? s.batch_sizes : std::vector<int>{p.experiment.batch_size};
+  const bool repeated = s.rounds() > 1;
+  std::vector<PlannedRun> runs;
+  for (int round = 1; round <= s.rounds(); ++round) {
+    for (int batch : batch_sizes) {
+      for (const std::string& target : targets) {
+        for (int threads : thread_counts) {
+          PlannedRun r;
+          r.threads = threads;
+          r.simd_target = target;
+          r.batch_size = batch_sweep ? batch : 0;
+          r.round = repeated ? round : 0;
+          r.log = p.sweep_folder + "/" + p.experiment.name + (batch_sweep ? "-b" + std::to_string(batch) : "") +
+                  "-t" + std::to_string(threads) + "-" + target_name(p.facts, target) +
+                  (repeated ? "-r" + std::to_string(round) : "") + ".json";
+          r.checkpoint_is_default = true;
+          runs.push_back(nth_attempt(p, r, 1));
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+// A sweep's folder: --out, or <runs>/<name>/sweep-<stamp>-s<seed>-p<pid>.
+std::string sweep_folder(const RunOptions& o, const RunPlan& p) {
+  if (!o.out.empty()) {
+    const std::string_view out(o.out);
+    if (out.size() > 5 && out.substr(out.size() - 5) == ".json") {
+      throw ConfigError("--out: a sweep writes a folder of logs, one per run; " + o.out +
+                        " names a file (give a folder, e.g. " + o.out.substr(0, o.out.size() - 5) + ")");
+    }
+    return o.out;
+  }
+  return p.facts.runs_dir + "/" + p.experiment.name + "/sweep-" + p.facts.utc_stamp + "-s" +
+         std::to_string(p.experiment.seed) + "-p" + std::to_string(p.facts.pid);
+}
+
 }  // namespace
 
+PlannedRun nth_attempt(const RunPlan& p, const PlannedRun& run, int attempt) {
+  PlannedRun r = run;
+  if (r.log_is_default) {
+    // <runs>/<name>/<stamp>-s<seed>-t<threads>-p<pid>[-<attempt>].json: unique for a loop over
+    // seeds, parallel runs and runs in the same second.
+    const Experiment& e = p.experiment;
+    r.log = p.facts.runs_dir + "/" + e.name + "/" + p.facts.utc_stamp + "-s" + std::to_string(e.seed) + "-t" +
+            std::to_string(r.threads) + "-p" + std::to_string(p.facts.pid) +
+            (attempt > 1 ? "-" + std::to_string(attempt) : "") + ".json";
+  }
+  if (r.checkpoint_is_default) r.checkpoint = std::filesystem::path(r.log).replace_extension(".ckpt").string();
+  return r;
+}
+
 RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::string& source,
-                    const Checkpoint* checkpoint) {
+                    const Checkpoint* checkpoint, const RunFacts& facts) {
   RunPlan p;
   p.source = source;
+  p.facts = facts;
   p.as_written = loaded;
   const std::optional<LrRule> rule = parse_lr_rule(o.lr_scaling);
   if (!rule) throw ConfigError("--lr-scaling: expected " + lr_rule_choices() + ", got \"" + o.lr_scaling + "\"");
@@ -125,6 +222,12 @@ RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::st
                                        : Reduction::kTree;
   }
   p.info = run_info_for(o, p, checkpoint);
+  if (p.sweep.any()) {
+    p.sweep_folder = sweep_folder(o, p);
+    p.runs = sweep_runs(p);
+  } else {
+    p.runs = {single_run(o, p, checkpoint)};
+  }
   return p;
 }
 

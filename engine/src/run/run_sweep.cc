@@ -1,12 +1,10 @@
 #include "run_sweep.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 
-#include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/output_paths.h"
@@ -28,60 +26,35 @@ bool same_numbers(const std::vector<EpochResult>& a, const std::vector<EpochResu
   return true;
 }
 
-std::string sweep_folder(const RunPlan& plan, const RunOptions& o) {
-  const Experiment& e = plan.experiment;
-  const std::string folder = !o.out.empty() ? o.out
-                             : default_runs_dir() + "/" + e.name + "/sweep-" + utc_stamp_compact() +
-                                   "-s" + std::to_string(e.seed) + "-p" + std::to_string(::getpid());
+// A sweep writes into a folder (its planned one: --out, or a generated one).
+void check_sweep_folder(const std::string& folder) {
   struct stat st {};
   if (::stat(folder.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     throw ConfigError("--out: " + folder + ": a sweep writes its logs into a folder, and this is not one");
   }
-  return folder;
 }
 
-// One setup per run: round by round (--sweep-repeats), and within a round batch size outermost,
-// then target, then threads, so that repeats of a configuration meet the machine at different
-// times; every run's files.
-std::vector<RunSetup> sweep_setups(const RunPlan& plan, const RunOptions& o, const std::string& folder,
-                                   int default_threads, RunLocks& locks, std::vector<PlannedOutput>& outputs) {
-  const Experiment& e = plan.experiment;
-  std::vector<int> thread_counts = plan.sweep.threads;
-  if (thread_counts.empty()) thread_counts.push_back(default_threads);
-  std::vector<std::string> targets = plan.sweep.targets;
-  if (plan.sweep.all_targets()) targets = kernels::supported_targets();
-  if (targets.empty()) targets.push_back(plan.simd_target.empty() ? kernels::active_target() : plan.simd_target);
-  const bool batch_sweep = !plan.sweep.batch_sizes.empty();
-  const std::vector<int> batch_sizes = batch_sweep ? plan.sweep.batch_sizes : std::vector<int>{e.batch_size};
-  const int rounds = plan.sweep.rounds();
+// One setup per planned run, and every run's files.
+std::vector<RunSetup> sweep_setups(const RunPlan& plan, const RunOptions& o, RunLocks& locks,
+                                   std::vector<PlannedOutput>& outputs) {
   std::vector<RunSetup> setups;
-  for (int round = 1; round <= rounds; ++round) {
-    for (int batch : batch_sizes) {
-      for (const std::string& target : targets) {
-        select_target_or_throw(target, plan.sweep.targets.empty() ? "--simd-target" : "--sweep-simd");
-        for (int threads : thread_counts) {
-          RunSetup s;
-          s.threads = threads;
-          s.sweep_batch_size = batch_sweep ? batch : 0;
-          s.sweep_round = rounds > 1 ? round : 0;
-          s.log_path = folder + "/" + e.name + (batch_sweep ? "-b" + std::to_string(batch) : "") + "-t" +
-                       std::to_string(threads) + "-" + kernels::active_target() +
-                       (rounds > 1 ? "-r" + std::to_string(round) : "") + ".json";
-          s.create_log = !o.force;
-          s.checkpoint_path = replace_extension(s.log_path, ".ckpt");
-          s.create_checkpoint = !o.force;
-          outputs.push_back({s.log_path, "sweep log", o.force});
-          outputs.push_back({s.checkpoint_path, "sweep checkpoint", o.force});
-          s.run_info = plan.info;
-          s.run_info.simd_target = target;
-          s.run_info.run_id = new_run_id();
-          s.run_info.reference_applies = plan.info.reference_applies && (!batch_sweep || batch == plan.as_written.batch_size);
-          s.summary = setups.empty();
-          s.locks = &locks;
-          setups.push_back(s);
-        }
-      }
-    }
+  for (const PlannedRun& run : plan.runs) {
+    select_target_or_throw(run.simd_target, plan.sweep.targets.empty() ? "--simd-target" : "--sweep-simd");
+    RunSetup s;
+    s.plan = &plan;
+    s.run = run;
+    s.create_log = !o.force;
+    s.create_checkpoint = !o.force;
+    outputs.push_back({run.log, "sweep log", o.force});
+    outputs.push_back({run.checkpoint, "sweep checkpoint", o.force});
+    s.run_info = plan.info;
+    s.run_info.simd_target = run.simd_target;
+    s.run_info.run_id = new_run_id();
+    s.run_info.reference_applies =
+        plan.info.reference_applies && (run.batch_size == 0 || run.batch_size == plan.as_written.batch_size);
+    s.summary = setups.empty();
+    s.locks = &locks;
+    setups.push_back(s);
   }
   return setups;
 }
@@ -98,10 +71,10 @@ void select_target_or_throw(const std::string& name, const char* option) {
 }
 
 int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
-              const std::vector<std::string>& inputs, int threads, RunLocks& locks) {
-  const std::string folder = sweep_folder(plan, o);
+              const std::vector<std::string>& inputs, RunLocks& locks) {
+  check_sweep_folder(plan.sweep_folder);
   std::vector<PlannedOutput> outputs;
-  std::vector<RunSetup> setups = sweep_setups(plan, o, folder, threads, locks, outputs);
+  std::vector<RunSetup> setups = sweep_setups(plan, o, locks, outputs);
   check_outputs(outputs, inputs);  // every run's files, before the first run starts
   install_signal_handlers();
   const bool batch_sweep = !plan.sweep.batch_sizes.empty();
@@ -114,7 +87,7 @@ int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
   for (RunSetup& setup : setups) {
     select_target_or_throw(setup.run_info.simd_target, "--sweep-simd");
     setup.history = &history;
-    const Experiment e = batch_sweep ? at_batch_size(plan, setup.sweep_batch_size) : plan.experiment;
+    const Experiment e = batch_sweep ? at_batch_size(plan, setup.run.batch_size) : plan.experiment;
     const int status = execute_run(e, data, setup, o);
     if (status != kExitOk) return status;
     const auto& reference = first.try_emplace({e.batch_size, kernels::active_target()}, history).first->second;
@@ -122,16 +95,16 @@ int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
     auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& h) { return same_numbers(h, reference); });
     if (same == seen.end()) same = seen.insert(seen.end(), reference);
     SweepRow row;
-    row.threads = setup.threads;
+    row.threads = setup.run.threads;
     row.target = kernels::active_target();
     row.numbers = static_cast<int>(same - seen.begin());
     row.median_epoch_seconds = summary_json(history, 0)["median_epoch_seconds"].get<double>();
     row.identical = same_numbers(reference, history);
-    row.batch_size = setup.sweep_batch_size;
-    row.round = std::max(1, setup.sweep_round);
+    row.batch_size = setup.run.batch_size;
+    row.round = std::max(1, setup.run.round);
     rows.push_back(row);
   }
-  if (!o.quiet) print_sweep_end(rows, folder, batch_sweep);
+  if (!o.quiet) print_sweep_end(rows, plan.sweep_folder, batch_sweep);
   return kExitOk;
 }
 

@@ -11,10 +11,9 @@
 
 namespace mlpbench {
 
-// `inputs`: every file the runs read (no output may replace one); `threads`: the run's
-// threads when the sweep does not set them.
+// The plan's runs (plan.runs); `inputs`: every file the runs read (no output may replace one).
 int run_sweep(const RunPlan& plan, const RunData& data, const RunOptions& o,
-              const std::vector<std::string>& inputs, int threads, RunLocks& locks);
+              const std::vector<std::string>& inputs, RunLocks& locks);
 
 // Throws ConfigError naming `option` unless `name` is a compiled and supported SIMD target,
 // which it makes the active one.

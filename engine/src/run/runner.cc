@@ -30,6 +30,7 @@
 #include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
 #include "mlpbench/progress.h"
+#include "mlpbench/run_log.h"
 #include "run/run_identity.h"
 #include "io/run_lock.h"
 #include "mlpbench/run_plan.h"
@@ -162,59 +163,55 @@ void check_memory(const Experiment& e, const Dataset& train, const Dataset& test
   }
 }
 
-// The run's threads: the experiment's, else every logical CPU. Warns when a run would have more.
-int default_threads(const RunPlan& plan) {
-  const int threads = plan.experiment.threads > 0 ? plan.experiment.threads : available_cpus();
-  int most = threads;
-  for (int t : plan.sweep.threads) most = std::max(most, t);
+// Warns when a run would have more threads than the machine has logical CPUs.
+void warn_oversubscribed(const RunPlan& plan) {
+  int most = 0;
+  for (const PlannedRun& r : plan.runs) most = std::max(most, r.threads);
   if (most > available_cpus()) {
     std::fprintf(stderr, "warning: %d threads on %d logical CPUs: the threads will take turns (the "
                  "team's barrier sleeps instead of spinning), so timings will not show the "
                  "hardware's speed\n", most, available_cpus());
   }
-  return threads;
 }
 
-// One run's log and checkpoint: --out and --checkpoint, a resumed run's own, or beside a
-// generated name; checked against the inputs before training.
-void plan_outputs(RunSetup& setup, const RunOptions& o, const Experiment& e, const Checkpoint* checkpoint,
-                  std::vector<std::string> inputs) {
-  if (!o.out.empty()) {
-    setup.log_path = o.out;
-    setup.create_log = !o.force;
-  } else if (checkpoint) {
-    setup.log_path = checkpoint->run_info.log;
-    const ResumedLog state = inspect_resumed_log(setup.log_path, checkpoint->run_info);
+// What the plan takes from the machine and the moment.
+RunFacts read_facts() {
+  return {utc_stamp_compact(), static_cast<long>(::getpid()), default_runs_dir(), kernels::active_target(),
+          kernels::supported_targets(), available_cpus()};
+}
+
+// One run's planned log and checkpoint, checked against the inputs before training: what
+// exists may be replaced only with --force, or when it is this run's own (a resumed run's).
+void check_run_outputs(RunSetup& setup, const RunOptions& o, const Checkpoint* checkpoint,
+                       std::vector<std::string> inputs) {
+  const PlannedRun& run = setup.run;
+  if (checkpoint && o.out.empty()) {
+    const ResumedLog state = inspect_resumed_log(run.log, checkpoint->run_info);
     if (state == ResumedLog::kForeign && !o.force) {
-      throw ConfigError("--resume: " + setup.log_path + ": the log this checkpoint continues exists but "
+      throw ConfigError("--resume: " + run.log + ": the log this checkpoint continues exists but "
                         "belongs to another run; pass --out NEW_LOG (or --force to replace it)");
     }
     setup.create_log = state == ResumedLog::kAbsent;
   } else {
-    setup.log_path = default_log_path(e, setup.threads, 1);
-    setup.log_is_default = true;
+    setup.create_log = run.log_is_default || !o.force;  // a generated name is always new
   }
   // A generated name that is taken is not an error: the exclusive creation picks the next.
-  std::vector<PlannedOutput> outputs = {{setup.log_path, "--out", !setup.create_log || setup.log_is_default}};
-  setup.checkpoint_path = !o.checkpoint.empty() ? o.checkpoint : checkpoint ? checkpoint->path : "";
-  if (setup.checkpoint_path.empty()) {
-    setup.checkpoint_path = replace_extension(setup.log_path, ".ckpt");
-    setup.checkpoint_is_default = true;
-  }
-  const bool own = checkpoint && same_file(setup.checkpoint_path, checkpoint->path);
+  std::vector<PlannedOutput> outputs = {{run.log, "--out", !setup.create_log || run.log_is_default}};
+  const bool own = checkpoint && same_file(run.checkpoint, checkpoint->path);
   setup.create_checkpoint = !(o.force || own);
-  outputs.push_back({setup.checkpoint_path, "--checkpoint", !setup.create_checkpoint});
+  outputs.push_back({run.checkpoint, "--checkpoint", !setup.create_checkpoint});
   if (checkpoint && !own) inputs.push_back(checkpoint->path);
   if (!o.save_weights.empty()) outputs.push_back({o.save_weights, "--save-weights", o.force});
   check_outputs(outputs, inputs);
 }
 
 int run_single(const RunPlan& plan, const RunData& data, const RunOptions& o, const Checkpoint* checkpoint,
-               const std::vector<std::string>& inputs, int threads, Comm* comm, RunLocks& locks) {
+               const std::vector<std::string>& inputs, Comm* comm, RunLocks& locks) {
   RunSetup setup;
-  setup.threads = threads;
+  setup.plan = &plan;
+  setup.run = plan.runs.front();
   setup.resume = checkpoint;
-  plan_outputs(setup, o, plan.experiment, checkpoint, inputs);
+  check_run_outputs(setup, o, checkpoint, inputs);
   install_signal_handlers();
   setup.run_info = plan.info;
   setup.run_info.simd_target = plan.simd_target;
@@ -231,7 +228,8 @@ int run_checked(const RunOptions& o) {
     check_resumed_options(*checkpoint, o);  // before the checkpoint's experiment takes overrides
   }
   const Experiment loaded = checkpoint ? checkpoint->experiment : load_experiment(o.experiment_path);
-  RunPlan plan = resolve_run(o, loaded, checkpoint ? o.resume : o.experiment_path, checkpoint ? &*checkpoint : nullptr);
+  RunPlan plan = resolve_run(o, loaded, checkpoint ? o.resume : o.experiment_path, checkpoint ? &*checkpoint : nullptr,
+                             read_facts());
   if (o.dry_run) {
     std::fprintf(stderr, "%s", model_summary(plan.experiment.name, kExperimentInputs, plan.experiment.model).c_str());
     std::printf("%s\n", plan.experiment.to_json().dump(2).c_str());
@@ -256,15 +254,14 @@ int run_checked(const RunOptions& o) {
   const LoadedData data = load_data(o, plan);
   if (checkpoint && nothing_left_to_train(*checkpoint, plan.experiment, data.train.size(), o.resume)) return kExitOk;
   check_memory(plan.experiment, data.train, data.test);
-  const int threads = default_threads(plan);
+  warn_oversubscribed(plan);
   // Every file the run reads, so that no output can replace one of them.
   std::vector<std::string> inputs = {data.train.images_path, data.test.images_path, data.train.labels_path,
                                      data.test.labels_path};
   if (!o.experiment_path.empty()) inputs.push_back(o.experiment_path);
   if (plan.info.run_id.empty()) plan.info.run_id = new_run_id();
-  if (!plan.sweep.any()) return run_single(plan, data.view(), o, checkpoint ? &*checkpoint : nullptr, inputs, threads,
-                                           comm.get(), locks);
-  return run_sweep(plan, data.view(), o, inputs, threads, locks);
+  if (!plan.sweep.any()) return run_single(plan, data.view(), o, checkpoint ? &*checkpoint : nullptr, inputs, comm.get(), locks);
+  return run_sweep(plan, data.view(), o, inputs, locks);
 }
 
 }  // namespace

@@ -23,6 +23,29 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// A thread's phase clock: one steady_clock read at each StepPoint (4 per step), the time since
+// the previous read added to the phase that point ends.
+class PhaseClock {
+ public:
+  PhaseClock() : mark_(std::chrono::steady_clock::now()) {}
+  void at(StepPoint point) {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - mark_).count();
+    mark_ = now;
+    switch (point) {
+      case StepPoint::kForwardDone: sums_.layer0_forward += s; break;
+      case StepPoint::kOwnWorkDone: sums_.upper_layers_or_gather += s; break;
+      case StepPoint::kBarrierPassed: sums_.barrier_wait += s; break;
+      case StepPoint::kUpdateDone: sums_.layer0_backward_update += s; break;
+    }
+  }
+  const StepPhaseSeconds& sums() const { return sums_; }
+
+ private:
+  std::chrono::steady_clock::time_point mark_;
+  StepPhaseSeconds sums_;
+};
+
 std::vector<uint32_t> identity_order(size_t n) {
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
@@ -81,6 +104,8 @@ void Trainer::begin_epoch() {
   state_.loss_sum = 0;
   state_.correct = state_.seen = 0;
   state_.train_seconds = 0;
+  epoch_phases_.clear();
+  epoch_phase_steps_ = 0;
 }
 
 void Trainer::gather_batch(Batch batch, const Dataset& data, const uint32_t* indices,
@@ -125,6 +150,8 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     const uint64_t first_update = state_.updates;
     const double barrier_us = probe_barrier();
     optimizer_.plan_rates(first_update + 1, steps - first_step);
+    size_t team_size = 0;  // of the steps' team, for the phase times
+    if (!comm_ && epoch_phases_.size() < static_cast<size_t>(threads_)) epoch_phases_.resize(threads_);
     const auto t0 = std::chrono::steady_clock::now();
     // A run interrupted on an epoch's last step resumes with only the evaluation left (a rank
     // still joins its epoch's collectives, which do nothing for no steps).
@@ -167,6 +194,8 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
       if (team.leader()) set_shards(first_step);
       gather(first_step, team.part());
       team.sync();
+      PhaseClock clock;
+      hooks.at = [&clock](StepPoint point) { clock.at(point); };
       for (; step < steps; ++step) {
         const uint64_t update = first_update + (step - first_step) + 1;  // from 1
         // Its last sync publishes the leader's running sums and `stop`, and the next batch.
@@ -178,8 +207,19 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
         }
         if (stop != StopReason::kCompleted) break;
       }
+      // Each thread its own entry, once (no lines shared between threads during the steps).
+      StepPhaseSeconds& sums = epoch_phases_[team.part().index];
+      sums.layer0_forward += clock.sums().layer0_forward;
+      sums.upper_layers_or_gather += clock.sums().upper_layers_or_gather;
+      sums.barrier_wait += clock.sums().barrier_wait;
+      sums.layer0_backward_update += clock.sums().layer0_backward_update;
+      if (team.leader()) {
+        team_size = team.part().count;
+        epoch_phase_steps_ += std::min(step + 1, steps) - first_step;
+      }
     });
     state_.train_seconds += seconds_since(t0);
+    if (team_size) epoch_phases_.resize(team_size);  // OpenMP may grant fewer threads than asked
     if (stop == StopReason::kCompleted &&
         kernels::any_non_finite(model_.params().data(), model_.params().size())) {
       stop = StopReason::kDiverged;
@@ -208,6 +248,10 @@ StopReason Trainer::run(const TrainCallbacks& callbacks) {
     r.gflops = flops_per_sample * state_.seen / r.train_seconds * 1e-9;
     r.learning_rate = optimizer_.learning_rate(state_.updates - steps + 1);
     r.learning_rate_end = optimizer_.learning_rate(state_.updates);
+    if (epoch_phase_steps_) {
+      r.phases = epoch_phases_;
+      r.phase_steps = epoch_phase_steps_;
+    }
     state_.history.push_back(r);
     state_.epoch = epoch;
     state_.step = 0;

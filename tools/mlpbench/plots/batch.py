@@ -26,7 +26,7 @@ def parse_args(argv):
         "A directory argument stands for every *.json log directly inside it.\n"
                "Exit status: 0 success, 2 bad command line or unreadable/unsuitable logs.\n"
                "Example: tools/plot_batch.py results/runs/batch/* --bench "
-               "results/bench/mlp_bench_t2.json -o batch.png")
+               "results/amd-f25m17-2cpu/bench/mlp_bench_t2.json -o batch.png")
     p.add_argument("logs", nargs="+", metavar="LOG", help="run logs (or folders of them)")
     p.add_argument("-o", "--output", default="batch.png", metavar="PATH",
                    help="output figure, .png or .svg (default batch.png)")

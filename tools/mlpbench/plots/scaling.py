@@ -12,7 +12,11 @@ Thread study (drawn when a group has >= 2 thread counts), x = run.threads:
   * parallel efficiency = speed-up / (threads / smallest threads), with the 100% line;
   * Amdahl's law (mlpbench/studies/amdahl.py) fitted to every run's median epoch time: the
     serial fraction, with its interval when there are repeats, printed and drawn as the law's
-    speed-up curve.
+    speed-up curve;
+  * where a step's time goes (the logs' epochs[].phases; mlpbench/studies/thread_phases.py):
+    stacked bars per thread count of microseconds per step in each phase, for the leader and
+    for the mean of the other threads (median over repeats), of the fastest SIMD target; logs
+    of older builds have no phases, which the panel says.
 SIMD study (drawn when one thread count has >= 2 targets): bars of speed-up relative to the
 slowest target (the scalar fallback normally: SCALAR or EMU128), annotated with the factor.
 
@@ -34,6 +38,7 @@ differ; targets of one family and vector width must agree (NO if not). Runs from
 import math
 import os
 import re
+import shlex
 import statistics
 import sys
 import textwrap
@@ -44,6 +49,8 @@ from mlpbench import plotting
 from mlpbench import simd_targets
 from mlpbench.studies import amdahl
 from mlpbench.studies import ranks as rank_study
+from mlpbench.studies import study_page
+from mlpbench.studies import thread_phases
 
 PROG = "plot_scaling.py"
 MAX_SIMD_GROUPS = 8
@@ -64,6 +71,13 @@ def parse_args(argv):
     p.add_argument("--title", help="figure title (default: the experiment name and host)")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 1 when a group's numbers differ between its logs")
+    p.add_argument("--html", metavar="PAGE.html",
+                   help="also write the study as one self-contained HTML page (figure, tables, "
+                        "host, placement, noisy runs, commands)")
+    p.add_argument("--command", action="append", default=[], metavar="CMD",
+                   help="with --html: a command line that made the logs, e.g. the sweep's "
+                        "run_experiment (repeatable; a scaling_study.py folder's are read from "
+                        "its study.json)")
     return p.parse_args(argv)
 
 
@@ -121,6 +135,10 @@ class Group:
             return amdahl.fit_amdahl(points), None
         except amdahl.FitError as e:
             return None, str(e)
+
+    def phases(self):
+        """thread_phases.by_threads of this group's logs."""
+        return thread_phases.by_threads(self.by_threads())
 
     def overall_throughput(self):
         values = [m for m, _, _ in self.throughput().values()]
@@ -275,6 +293,21 @@ def pick_evenly(items, limit):
 
 # ----------------------------------------------------------------------------- report
 
+def phase_lines(group):
+    """The printed table of where a step's time goes, or the note that the logs have none."""
+    table = group.phases()
+    rows = thread_phases.table_rows(table)
+    if not rows:
+        return ["  step phases: none in these logs (written by builds older than epochs[].phases)"]
+    lines = ["  step phases, us per step (" + ", ".join(label for _, label in thread_phases.PHASES) + "):"]
+    lines += [f"  {t:>7}  {role:<6}  " + "  ".join(f"{v:>9.2f}" for v in values)
+              for t, role, *values in rows]
+    without = [t for t, e in table.items() if e["without"]]
+    if without:
+        lines.append("  logs without step phases (older builds) at " + ", ".join(plural(t) for t in without))
+    return lines
+
+
 def report(groups, simd, verdicts, overall):
     lines = []
     for g in groups:
@@ -292,6 +325,7 @@ def report(groups, simd, verdicts, overall):
         if len(thr) >= 2:
             fit, why_not = g.amdahl_fit()
             lines.append(f"  Amdahl's law: {amdahl_text(fit)}" if fit else f"  Amdahl's law not fitted: {why_not}")
+            lines.extend(phase_lines(g))
     for t, rows in simd.items():
         slowest = min(rows, key=lambda r: r[1])
         lines.append(f"SIMD targets at {t} thread{'s' if t != 1 else ''} "
@@ -339,10 +373,55 @@ def setup_thread_axis(ax, threads, logical_cpus):
     ax.grid(True, alpha=0.3)
 
 
+PHASE_COLOURS = ("#4c72b0", "#dd8452", "#c44e52", "#55a868")
+
+
+def plot_phases(ax, thread_groups):
+    """Stacked bars of us per step per phase: per thread count the leader and the mean of the
+    other threads side by side, for the fastest target whose logs have phases."""
+    with_phases = [g for g in thread_groups if thread_phases.table_rows(g.phases())]
+    if not with_phases:
+        ax.text(0.5, 0.5, "no per-phase times in these logs\n(written by builds older than\nepochs[].phases)",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_title("where a step's time goes")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    group = with_phases[-1]  # groups are sorted slowest first
+    table = group.phases()
+    width = 0.38
+    for i, (t, entry) in enumerate(table.items()):
+        for k, role in enumerate(thread_phases.ROLES):
+            values = entry[role]
+            if not values:
+                continue
+            x = i + (k - 0.5) * width if t > 1 else i
+            bottom = 0.0
+            for p, value in enumerate(values):
+                ax.bar(x, value, width * 0.95, bottom=bottom, color=PHASE_COLOURS[p],
+                       label=thread_phases.PHASES[p][1] if (i, k) == (0, 0) else None)
+                bottom += value
+            ax.annotate("L" if role == "leader" else "o", (x, bottom), ha="center", va="bottom",
+                        fontsize=7, xytext=(0, 1), textcoords="offset points")
+        if entry["runs"] == 0:
+            ax.annotate("no phases\n(older log)", (i, 0), ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(range(len(table)))
+    ax.set_xticklabels([f"{t} thr" for t in table])
+    runs = [e["runs"] for e in table.values() if e["runs"]]
+    counts = f"{min(runs)}-{max(runs)}" if min(runs) != max(runs) else f"{min(runs)}"
+    repeats = f"median of {counts} runs" if max(runs) > 1 else "one run"
+    ax.set_title(f"where a step's time goes ({group.label}; {repeats})\nL: leader, o: other threads' mean",
+                 fontsize=10)
+    ax.set_ylabel("us per step")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+
+
 def plot(groups, simd, verdicts, overall, title, output):
     plt = plotting.pyplot()
     thread_groups = [g for g in groups if len(g.throughput()) >= 2]
-    panels = (3 if thread_groups else 0) + (1 if simd else 0)
+    panels = (4 if thread_groups else 0) + (1 if simd else 0)
     fig, axes = plt.subplots(1, panels, figsize=(max(7.5, 5.4 * panels + 0.6), 5.4), squeeze=False)
     axes = list(axes[0])
     colours = colour_map(groups)
@@ -404,6 +483,7 @@ def plot(groups, simd, verdicts, overall, title, output):
         ax_eff.set_ylim(0, max(110, ax_eff.get_ylim()[1]))
         for ax in (ax_thr, ax_spd, ax_eff):
             ax.legend(fontsize=8)
+        plot_phases(axes[3], thread_groups)
 
     if simd:
         ax = axes[-1]
@@ -463,12 +543,63 @@ def plot(groups, simd, verdicts, overall, title, output):
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.04 + 0.035 * footer.count("\n") + 0.02, 1, 0.95))
     plotting.save_figure(fig, output)
-    plt.close(fig)
+    return fig
+
+
+def thread_tables(groups):
+    """[(title, headers, rows)] of the thread study for its page: throughput per thread count,
+    and where a step's time goes."""
+    tables = []
+    for g in groups:
+        thr = g.throughput()
+        if not thr:
+            continue
+        t0, cells = min(thr), g.by_threads()
+        tables.append((f"{g.label}: throughput (median samples/s; with repeats the median of the runs' medians)",
+                       ["threads", "samples/s", "min", "max", "speed-up", "efficiency %", "runs"],
+                       [[t, round(m), round(lo), round(hi), round(m / thr[t0][0], 3),
+                         round(100 * m / thr[t0][0] / (t / t0), 1), len(cells[t])]
+                        for t, (m, lo, hi) in thr.items()]))
+        rows = thread_phases.table_rows(g.phases())
+        if len(thr) >= 2 and rows:
+            tables.append((f"{g.label}: where a step's time goes, us per step (leader; other threads' "
+                           f"mean; median over runs)", thread_phases.HEADERS, rows))
+    return tables
+
+
+def study_commands(argv, args):
+    """The commands given with --command and those a tools/scaling_study.py folder's study.json
+    lists, then this tool's own command line."""
+    try:
+        commands = [shlex.split(c) for c in args.command]
+    except ValueError as e:
+        raise ml.ToolError(f"--command: {e}") from None
+    for arg in args.inputs:
+        if os.path.isdir(arg) and os.path.lexists(ml.study_manifest(arg)):
+            commands += [r["command"] for r in ml.load_study(arg) if r.get("command")]
+    own, rest = ["tools/plot_scaling.py"], iter(argv)
+    for arg in rest:  # without the --command lines: they are listed above it
+        if arg == "--command":
+            next(rest, None)
+        elif not arg.startswith("--command="):
+            own.append(arg)
+    return commands + [own]
+
+
+def write_page(args, argv, logs, title, summary, fig, tables):
+    page = study_page.build(title, logs, [(fig, os.path.basename(args.output))], summary, tables,
+                            study_commands(argv, args))
+    plotting.pyplot().close(fig)
+    study_page.write(page, args.html)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     plotting.check_output_path(args.output)
+    if args.html:
+        study_page.check_page_path(args.html)
+        study_commands(argv, args)  # a bad --command is refused before any work
     logs = ml.load_run_logs(expand_inputs(args.inputs))
     names = {}
     for log in logs:
@@ -483,7 +614,11 @@ def main(argv=None):
             print(f"{PROG}: warning: {log.path}: no epochs, ignored", file=sys.stderr)
     if any(rank_study.is_distributed(log) for log in logs):
         title = args.title or f"{logs[0].name}: scaling across ranks"
-        return rank_study.study(logs, title, args.output, args.strict)
+        status, summary, fig = rank_study.study(logs, title, args.output, args.strict)
+        if args.html:
+            write_page(args, argv, logs, title, summary, fig, rank_study.tables(logs))
+        plotting.pyplot().close(fig)
+        return status
     groups = make_groups([log for log in logs if log.epochs])
     if not groups:
         raise ml.ToolError("no log has any finished epoch: nothing to plot")
@@ -491,7 +626,8 @@ def main(argv=None):
     states = [v for v, _ in verdicts.values()]
     overall = "NO" if "NO" in states else ("yes" if "yes" in states else "n/a")
     simd = simd_table(groups)
-    print(report(groups, simd, verdicts, overall))
+    summary = report(groups, simd, verdicts, overall)
+    print(summary)
     if not simd and not any(len(g.throughput()) >= 2 for g in groups):
         raise ml.ToolError("nothing to compare: need >= 2 thread counts of one SIMD target or "
                            ">= 2 SIMD targets at one thread count")
@@ -501,7 +637,10 @@ def main(argv=None):
     if host and family:  # a VM may mask the model name; family and model still say what it is
         host += f" ({family.group(0)})"
     title = args.title or f"{logs[0].name}: scaling" + (f" on {host}" if host else "")
-    plot(groups, simd, verdicts, overall, title, args.output)
+    fig = plot(groups, simd, verdicts, overall, title, args.output)
+    if args.html:
+        write_page(args, argv, logs, title, summary, fig, thread_tables(groups))
+    plotting.pyplot().close(fig)
     return 1 if args.strict and overall == "NO" else 0
 
 

@@ -171,6 +171,31 @@ def report(baseline, strong, weak, verdict, details):
     return "\n".join(lines)
 
 
+def tables(logs):
+    """[(title, headers, rows)] of the rank study for its page: throughput per series, and where
+    a strong-scaling step's time goes per rank count."""
+    _, strong, weak = classify([log for log in logs if log.epochs])
+    out = []
+    for title, series in [("strong scaling", strong)] + [(f"weak scaling, lr rule {rule}", s)
+                                                         for rule, s in weak.items()]:
+        sp = speedups(series)
+        if sp:
+            out.append((f"{title}: median samples/s over epochs",
+                        ["ranks", "samples/s", "speed-up", "efficiency %", "global batch"],
+                        [[r, round(throughput(series[r])), round(s, 3), round(eff, 1),
+                          dist(series[r][0]).get("global_batch")] for r, (s, eff) in sp.items()]))
+    rows = []
+    for r, logs in strong.items():
+        table = phase_table(logs)
+        if table:
+            rows.append([r] + [f"{table[p][0]:.1f} [{table[p][1]:.1f}-{table[p][2]:.1f}]" if p in table
+                               else "-" for p in PHASES])
+    if rows:
+        out.append(("strong scaling: where a step's time goes, us (mean over ranks [min-max])",
+                    ["ranks"] + list(PHASES), rows))
+    return out
+
+
 def plural_ranks(ranks):
     return f"{ranks} rank{'s' if ranks != 1 else ''}"
 
@@ -271,15 +296,17 @@ def plot(baseline, strong, weak, verdict, details, title, output):
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.06 + 0.03 * footer.count("\n"), 1, 0.95))
     plotting.save_figure(fig, output)
-    plt.close(fig)
+    return fig
 
 
 def study(logs, title, output, strict):
-    """The rank study of `logs` (some distributed): report, figure, exit status."""
+    """The rank study of `logs` (some distributed): prints the report and saves the figure;
+    returns (exit status, the report, the figure, left open for a study page)."""
     baseline, strong, weak = classify([log for log in logs if log.epochs])
     if not strong and not weak:
         raise ml.ToolError("no distributed log has any finished epoch: nothing to plot")
     verdict, details = identity(baseline, strong)
-    print(report(baseline, strong, weak, verdict, details))
-    plot(baseline, strong, weak, verdict, details, title, output)
-    return 1 if strict and verdict == "NO" else 0
+    text = report(baseline, strong, weak, verdict, details)
+    print(text)
+    fig = plot(baseline, strong, weak, verdict, details, title, output)
+    return (1 if strict and verdict == "NO" else 0), text, fig

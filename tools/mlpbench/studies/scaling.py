@@ -13,7 +13,9 @@ bitwise its numbers) and, for R >= 2, `mpirun -n R reduction_bench` (out/reducti
 sweep tools/alpha_beta.py fits). S defaults to the largest R (so that every R divides it), N to
 the experiment's batch size, E to 1 epoch for the linear and sqrt rules. Every rank runs
 --threads T (default 1). out/study.json lists every command (paths inside the repository relative to it), its exit status
-and seconds.
+and seconds. Then tools/plot_scaling.py draws the study into out/ranks.png and writes its
+page, out/study.html (one self-contained HTML page: figure, tables, host, placement, noisy runs,
+commands).
 
 Open MPI flags: `--bind-to none` always (by default Open MPI binds each of 2 or fewer ranks to
 one core, squeezing a rank's threads onto it); `--oversubscribe` when R x T exceeds this
@@ -40,6 +42,7 @@ from mlpbench import cli
 from mlpbench import files as mlpbench_files
 from mlpbench import inputs as mlpbench_inputs
 from mlpbench import logs as ml
+from mlpbench.plots import scaling as plot_scaling
 
 PROG = "scaling_study.py"
 RULES = ("none", "linear", "sqrt")
@@ -49,7 +52,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Exit status: 0 every run succeeded; 1 a run failed (the others still ran; "
-               "study.json says which); 2 bad command line or output folder.")
+               "study.json says which) or the figure and page could not be made from the runs; "
+               "2 bad command line or output folder.")
     p.add_argument("experiment", help="experiment file, e.g. experiments/mlp512_5ep.json")
     p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="folder for the logs (created; must be empty unless --force)")
@@ -227,8 +231,13 @@ def main(argv=None):
         # after every run, whole: a partial study is readable
         mlpbench_files.write_atomic(os.path.join(args.out, "study.json"),
                                     json.dumps(manifest, indent=2), inputs=(args.experiment,))
-    print(f"{PROG}: {len(runs) - failed} of {len(runs)} runs succeeded; logs in {args.out}\n"
-          f"plot: tools/plot_scaling.py {args.out} -o {os.path.join(args.out, 'ranks.png')}")
+    print(f"{PROG}: {len(runs) - failed} of {len(runs)} runs succeeded; logs in {args.out}")
+    figure, page = os.path.join(args.out, "ranks.png"), os.path.join(args.out, "study.html")
+    try:
+        plot_scaling.main([args.out, "-o", figure, "--html", page])
+    except ml.ToolError as e:
+        print(f"{PROG}: no figure or page: {e}", file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 

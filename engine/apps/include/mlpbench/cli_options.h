@@ -8,10 +8,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "mlpbench/errors.h"
+#include "mlpbench/kernels.h"
+#include "mlpbench/option_table.h"
 
 namespace mlpbench::cli {
 
@@ -35,20 +41,84 @@ inline CLI::Validator integer_in(uint64_t lo, uint64_t hi, const std::string& no
       "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
-// The options of what to train on and for how long, bound to the program's own fields (a limit
-// is size_t or std::optional<size_t>; `max_samples` is the program's largest limit).
+// A comma-separated list of positive integers (T = int) or of names: a usage error naming the
+// option otherwise. An empty item ("1,,2", "1,") is refused: it is usually a shell variable
+// that expanded to nothing.
+template <typename T>
+std::vector<T> parse_list(const std::string& text, const std::string& option) {
+  std::vector<T> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) throw CLI::ValidationError(option, "an empty item in \"" + text + "\"");
+    if constexpr (std::is_same_v<T, int>) {
+      long long v = 0;
+      const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (ec == std::errc::result_out_of_range ||
+          (ec == std::errc() && end == item.data() + item.size() && v > std::numeric_limits<int>::max())) {
+        throw CLI::ValidationError(option, item + " is too large");
+      }
+      if (ec != std::errc() || end != item.data() + item.size() || v < 1) {
+        throw CLI::ValidationError(option, "expected positive integers separated by commas, got \"" + text + "\"");
+      }
+      out.push_back(static_cast<int>(v));
+    } else {
+      out.push_back(item);
+    }
+  }
+  if (out.empty() || text.back() == ',') {
+    throw CLI::ValidationError(option, out.empty() ? "expected a comma-separated list" : "an empty item in \"" + text + "\"");
+  }
+  return out;
+}
+
+// A row's help with "{targets}" replaced by this machine's supported SIMD targets.
+inline std::string help_of(const OptionRule& row) {
+  std::string help(row.help);
+  const auto at = help.find("{targets}");
+  if (at == std::string::npos) return help;
+  std::string targets;
+  for (const auto& t : kernels::supported_targets()) targets += (targets.empty() ? "" : ",") + t;
+  return help.replace(at, std::string_view("{targets}").size(), targets);
+}
+
+// `row`'s option bound to `field` (a flag for bool, a list for std::vector, else a value), with
+// the row's help and its range or choices.
+template <class T>
+CLI::Option* add_table_option(CLI::App& app, const OptionRule& row, T& field) {
+  const std::string name(row.name);
+  CLI::Option* opt = nullptr;
+  if constexpr (std::is_same_v<T, bool>) {
+    opt = app.add_flag(name, field, help_of(row));
+  } else if constexpr (std::is_same_v<T, std::vector<int>> || std::is_same_v<T, std::vector<std::string>>) {
+    opt = app.add_option_function<std::string>(
+        name, [&field, name](const std::string& text) { field = parse_list<typename T::value_type>(text, name); },
+        help_of(row));
+  } else {
+    opt = app.add_option(name, field, help_of(row));
+  }
+  if (row.range.hi > 0) opt->check(integer_in(row.range.lo, row.range.hi, std::string(row.range.note)));
+  if (row.choices) opt->check(CLI::IsMember(row.choices()));
+  return opt;
+}
+
+// The options of what to train on and for how long, as run_experiment declares them, bound to
+// the program's own fields (a limit is size_t or std::optional<size_t>; `max_samples` is the
+// program's largest limit).
 template <class Limit>
 void add_run_length_options(CLI::App& app, std::optional<int>& epochs, std::optional<int>& batch_size,
                             Limit& train_limit, Limit& test_limit, uint64_t max_samples,
                             std::string& data_dir) {
-  app.add_option("--epochs", epochs, "Override the experiment's epochs (1 to 100000)")->check(integer_in(1, 100000));
-  app.add_option("--batch-size", batch_size, "Override the experiment's batch size (1 to 65536)")
-      ->check(integer_in(1, 65536));
-  app.add_option("--train-limit", train_limit, "Use only the first N training samples (0, the default, = all)")
-      ->check(integer_in(0, max_samples, " (0 = all)"));
-  app.add_option("--test-limit", test_limit, "Use only the first N test samples (0, the default, = all)")
-      ->check(integer_in(0, max_samples, " (0 = all)"));
-  app.add_option("--data-dir", data_dir, "Where datasets live (default: $MLPBENCH_DATA, else data/ in the checkout holding the current folder)");
+  const auto row = [max_samples](std::string_view name) {
+    OptionRule r = *option_rule(name);
+    if (r.range.hi == kMaxSamples) r.range.hi = max_samples;
+    return r;
+  };
+  add_table_option(app, row("--epochs"), epochs);
+  add_table_option(app, row("--batch-size"), batch_size);
+  add_table_option(app, row("--train-limit"), train_limit);
+  add_table_option(app, row("--test-limit"), test_limit);
+  add_table_option(app, row("--data-dir"), data_dir);
 }
 
 // A usage error in words: CLI11 words an option given twice as a count ("At Most 1 required
