@@ -38,6 +38,7 @@ from mlpbench import files as mlpbench_files
 from mlpbench import logs as ml
 from mlpbench import machine
 from mlpbench import results_readme
+from mlpbench import simd_targets
 from mlpbench.plots import batch as batch_plot
 
 PROG = "results_tables.py"
@@ -246,11 +247,27 @@ def study_table(results, folder, key):
     for k in order:
         m = medians[k]
         same = all(result_numbers(g) == first for g in groups[k])
+        verdict = "bitwise the same" if same else "differ"
+        if key == "simd" and not same:
+            verdict = simd_difference(k, order[0], groups[k])
         lines.append(f"| {k} | {len(m)} | {len(groups[k][0].epochs)} | "
                      f"{statistics.median(m):.3f} ({min(m):.3f}–{max(m):.3f}) | "
-                     f"{base / statistics.median(m):.2f}x | "
-                     f"{'bitwise the same' if same else 'differ'} |")
+                     f"{base / statistics.median(m):.2f}x | {verdict} |")
     return lines
+
+
+def simd_difference(target, reference, runs):
+    """Why a target's numbers differ from the reference target's: expected across FMA families
+    and vector widths (docs/design.md, "Determinism"); a defect only between runs of one target."""
+    if any(result_numbers(g) != result_numbers(runs[0]) for g in runs):
+        return "**runs of this target differ from each other** (a defect)"
+    if simd_targets.family(target) != simd_targets.family(reference):
+        return (f"differ, as expected: {'no ' if simd_targets.family(target) == 'non-FMA' else ''}"
+                "fused multiply-add (rounds differently)")
+    if simd_targets.lanes(target) != simd_targets.lanes(reference):
+        return (f"differ, as expected: {simd_targets.lanes(target)} lanes, not "
+                f"{simd_targets.lanes(reference)} (the softmax's sums)")
+    return "**differ** (same rounding and width: unexpected)"
 
 
 def peers_table(results, *folders):
