@@ -63,6 +63,7 @@
 
 #include "bandwidth.h"
 #include "bench_support.h"
+#include "benchmark_out.h"
 #include "work_counts.h"
 #include "mlpbench/build_info.h"
 #include "mlpbench/experiment.h"
@@ -564,6 +565,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!mlpbench::bench::make_benchmark_out_folders(argc, argv, "mlp_bench")) return 2;
   register_all(targets);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmark_out.h"
 #include "mlpbench/comm.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/model.h"
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
     argc = kept;
     argv[argc] = nullptr;
   }
+  if (!mlpbench::bench::make_benchmark_out_folders(argc, argv, "reduction_bench")) return 2;
   std::vector<std::unique_ptr<mlpbench::Mlp>> models;
   register_all(models);
   benchmark::Initialize(&argc, argv);

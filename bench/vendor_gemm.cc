@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "benchmark_out.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
 #include "mlpbench/spec.h"
@@ -393,6 +394,7 @@ int main(int argc, char** argv) {
   const std::string blis_choice = choose_blis_arch(blis_flag);
   bli_init();  // reads BLIS_ARCH_TYPE; bli_arch_query_id() before it would abort when that is set
 
+  if (!mlpbench::bench::make_benchmark_out_folders(argc, argv, "vendor_gemm")) return 2;
   register_all(threads);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;

@@ -41,7 +41,7 @@ if ((quick)); then
 fi
 [ -x "$BENCH" ] || { echo "roofline_study.sh: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 load=$(cut -d' ' -f1 /proc/loadavg)
-awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' && echo "roofline_study.sh: warning: load average $load: timings will be noisy (the table and figure mark it)" >&2
+awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' && echo "roofline_study.sh: warning: load average $load: timings may be noisy (a run right after other work shows its load too; the table and figure mark a run whose load exceeded the CPUs or whose team barrier was slow)" >&2
 
 # Measured into a temporary folder, moved into place whole.
 mkdir -p "$TMP/runs"

@@ -290,9 +290,6 @@ def snapshot_of_the_checkout(dest):
         else:
             shutil.copy2(source, target)
     os.symlink(os.path.join(REPO, "build"), os.path.join(dest, "build"))
-    # as in a checkout where the engine has run once: Google Benchmark's --benchmark_out (the
-    # vendor_gemm and reduction_bench commands of docs/benchmarks.md) makes no folder
-    os.makedirs(os.path.join(dest, "results", "runs"), exist_ok=True)
     git = ["git", "-C", dest, "-c", "user.name=test", "-c", "user.email=test@localhost"]
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "checkout"]):
         subprocess.run(git + args, check=True, capture_output=True, timeout=120)

@@ -131,6 +131,7 @@ TOOLS_AND_INPUTS = [
     ("plot_model.py experiment", "experiment", "in.json", ["{input}", "-o", "out.png"]),
     ("results_page.py", "log", "results/runs/reference/in.json", ["results", "-o", "out.html"]),
     ("results_tables.py", "log", "results/runs/reference/mlp512_5ep.json", ["results"]),
+    ("machine.py describe", "bench", "f/bench/mlp_bench_t1.json", ["describe", "f"]),
     ("study_page.py", "log", "in.json", ["{input}", "--title", "t", "-o", "out.html"]),
     ("study_page.py --figure", "log", "in.png", [GOOD_LOG, "--title", "t", "--figure", "{input}",
                                                  "-o", "out.html"]),
