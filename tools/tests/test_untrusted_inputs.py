@@ -145,7 +145,8 @@ NOT_APPLICABLE = {("track.py history entry", "missing"), ("track.py history entr
                   ("track.py history host state", "JSON of another kind"),  # free-form object
                   ("track.py calibration", "missing"),  # none: every benchmark gates
                   ("plot_scaling.py study", "missing"), ("plot_scaling.py study", "folder"),
-                  ("results_page.py", "missing")}  # no reference run: the page says so
+                  ("results_page.py", "missing"),  # no reference run: the page says so
+                  ("machine.py describe", "missing")}  # no benchmarks yet: machine.json without peaks
 
 
 def place(tmp_path, where, base, kind):
