@@ -43,17 +43,18 @@ fi
 load=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }' && echo "roofline_study.sh: warning: load average $load: timings may be noisy (a run right after other work shows its load too; the table and figure mark a run whose load exceeded the CPUs or whose team barrier was slow)" >&2
 
-# Measured into a temporary folder, moved into place whole.
-mkdir -p "$TMP/runs"
+# Measured into a temporary folder, moved into place whole. The table names the runs as
+# roofline/mlp_bench_t<T>.json, their path inside the results folder.
+mkdir -p "$TMP/roofline"
 for t in $THREADS; do
   "$BENCH" --threads="$t" "${RUN_ARGS[@]}" --benchmark_filter="$FILTER" \
-    --benchmark_out="$TMP/runs/mlp_bench_t$t.json" >/dev/null 2>"$TMP/bench.err" \
+    --benchmark_out="$TMP/roofline/mlp_bench_t$t.json" >/dev/null 2>"$TMP/bench.err" \
     || { cat "$TMP/bench.err" >&2; exit 1; }
 done
-/usr/bin/python3 "$ROOT/tools/plot_roofline.py" "$TMP/runs" -o "$TMP/roofline.${FIGURE##*.}" >"$TMP/runs/table.txt" \
+(cd "$TMP" && /usr/bin/python3 "$ROOT/tools/plot_roofline.py" roofline -o "roofline.${FIGURE##*.}" >"$TMP/roofline/table.txt") \
   || exit 1
 mkdir -p "$OUT" "$(dirname "$FIGURE")"
-for f in "$TMP/runs"/*; do mv -f "$f" "$OUT/"; done
+for f in "$TMP/roofline"/*; do mv -f "$f" "$OUT/"; done
 mv -f "$TMP/roofline.${FIGURE##*.}" "$FIGURE"
 cat "$OUT/table.txt"
 echo "roofline_study.sh: runs and table in $OUT, figure $FIGURE" >&2
