@@ -106,12 +106,12 @@ def test_a_changed_log_changes_the_table_and_the_check_fails(run, tmp_path):
         shutil.copytree(os.path.join(RESULTS, part), results / part)
     r = run("results_tables.py", results)
     assert r.code == 0, r
-    assert "| 0.63 | 2.17 (1 thread) |" in r.out and "1.88x, bitwise-identical" in r.out
+    assert "| 0.63 | 2.17 (`1thread`, 1 thread) |" in r.out and "1.88x, bitwise-identical" in r.out
     summary = results / "peers" / "mlp512" / "summary.json"
     data = json.loads(summary.read_text())
     data["engine_median_epoch_seconds"] = 0.5
     summary.write_text(json.dumps(data))
-    assert "| 0.50 | 2.17 (1 thread) |" in run("results_tables.py", results).out
+    assert "| 0.50 | 2.17 (`1thread`, 1 thread) |" in run("results_tables.py", results).out
     readme = tmp_path / "README.md"
     shutil.copy(os.path.join(REPO, "README.md"), readme)
     r = run("results_tables.py", results, "--check", readme)
