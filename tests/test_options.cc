@@ -60,7 +60,7 @@ struct Fixture {
         {"--data-dir", "--data-dir " + dir + "/data"},
         {"--seed", "--seed 3"},
         {"--shards", "--shards 1"},
-        {"--out", "--out " + dir + "/walk.json"},
+        {"--out", "--out " + dir + "/walk"},  // a log file, or a sweep's folder (a sweep refuses .json)
         {"--save-weights", "--save-weights " + dir + "/walk.safetensors"},
         {"--simd-target", "--simd-target " + target},
         {"--list-targets", "--list-targets"},
