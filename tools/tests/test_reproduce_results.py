@@ -75,9 +75,9 @@ def test_cheap_steps_write_only_into_the_machine_folder(tmp_path):
     root.mkdir()
     env = {"MLPBENCH_DATA": str(tmp_path / "data"), "MPLBACKEND": "Agg",
            "PYTHONDONTWRITEBYTECODE": "1"}
-    def state():  # build/ aside: the script (re)builds it first, as other tests may meanwhile
-        shown, ignored = git_state()
-        return shown, {line for line in ignored if not line.startswith("!! build/")}
+    def state():  # build folders aside: the script (re)builds build/ first, and other tests
+        shown, ignored = git_state()  # build and run in build*/ meanwhile (CTest's discovery)
+        return shown, {line for line in ignored if not line.startswith("!! build")}
     before = state()
     args = ["--root", root, "--cpuinfo", fixture("cpuinfo", "zen4_2cpu")]
     proc = reproduce(*args, "machine", "pictures", "readme", "page", env=env)
