@@ -3,14 +3,15 @@
 # results/<vendor>-f<family>m<model>-<N>cpu/ (named by tools/machine.py from /proc/cpuinfo;
 # results/README.md lists the folders and what each holds): benchmarks, both reference
 # experiments and their PyTorch peers, the side-by-side speed comparison, repeated thread and
-# SIMD-target studies of both reference models, the roofline, the price of shards, a regression
+# SIMD-target studies of both reference models, the roofline, every GEMM against the vendor
+# libraries (oneDNN, OpenBLAS, BLIS; where vendor_gemm is built), the price of shards, a regression
 # comparison, the model diagrams and dataset samples, then the folder's README tables and page.
-# Its steps are sized for about 30 minutes on 2 cores. Run it on an otherwise idle machine
-# (nothing else compiling or training): every figure is a timing.
+# Its steps take about 75 minutes on 2 cores (57 before the vendor step, which takes 17). Run it
+# on an otherwise idle machine (nothing else compiling or training): every figure is a timing.
 #
 #   tools/reproduce_results.sh [--dry-run] [--root DIR] [--cpuinfo FILE] [step ...]
-#     steps: machine bench reference peers side_by_side threads simd roofline shards regression
-#            pictures readme page (default: all, in this order)
+#     steps: machine bench reference peers side_by_side threads simd roofline vendor shards
+#            regression pictures readme page (default: all, in this order)
 #     --dry-run       print the folder and what each step would write, and run nothing
 #     --root DIR      the folder that holds the machine folders (default results)
 #     --cpuinfo FILE  name the machine from FILE instead of /proc/cpuinfo
@@ -25,8 +26,8 @@ cd "$repo_root"
 PY=/usr/bin/python3
 RUN=build/engine/run_experiment
 BENCH=build/bench/mlp_bench
-ALL=(machine bench reference peers side_by_side threads simd roofline shards regression pictures
-     readme page)
+ALL=(machine bench reference peers side_by_side threads simd roofline vendor shards regression
+     pictures readme page)
 usage() { echo "usage: tools/reproduce_results.sh [--dry-run] [--root DIR] [--cpuinfo FILE] [step ...] (steps: ${ALL[*]})" >&2; exit 2; }
 
 dry_run=0 root=results cpuinfo=/proc/cpuinfo steps=()
@@ -65,7 +66,7 @@ step() {
 }
 
 needs_build=0
-for s in bench reference peers side_by_side threads simd roofline shards regression; do
+for s in bench reference peers side_by_side threads simd roofline vendor shards regression; do
   if want $s; then needs_build=1; fi
 done
 if ((needs_build && !dry_run)); then
@@ -157,6 +158,20 @@ fi
 
 if step roofline "the roofline (tools/roofline_study.sh)" roofline/ figures/roofline.svg; then
   tools/roofline_study.sh --out "$OUT"
+fi
+
+if step vendor "every GEMM of both steps: the engine against oneDNN, OpenBLAS and BLIS (1 and $CPUS threads; repetitions interleaved)" \
+    bench/vendor_gemm.json; then
+  if [[ -x build/bench/vendor_gemm ]]; then
+    mkdir -p "$OUT/bench"
+    # OpenBLAS at its own choice of kernels, as the peers' best configuration (docs/benchmarks.md)
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/vendor_gemm --threads="$CPUS" \
+      --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+      --benchmark_report_aggregates_only=true \
+      --benchmark_out="$OUT/bench/vendor_gemm.json" --benchmark_out_format=json >/dev/null
+  else
+    echo "   skipped: build/bench/vendor_gemm is not built (it needs oneDNN, BLIS and OpenBLAS)"
+  fi
 fi
 
 if step shards "the price of micro-shards in one process: steps (1 and $CPUS threads), mlp512 epochs" \

@@ -91,6 +91,11 @@ def skeleton(results):
                 "--b=\"--shards 4\" --rounds 30` (step `shards`):", ""]
         out += (_marker("shards_cost " + " ".join(cost)) + [""] if cost else []) + \
             (_marker("epoch_ab " + " ".join(epochs)) + [""] if epochs else [])
+    if _has(results, "bench/vendor_gemm.json"):
+        out += ["## The vendor floor: every GEMM against oneDNN, OpenBLAS and BLIS", "",
+                "`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/vendor_gemm "
+                "--benchmark_repetitions=5` (step `vendor`; docs/benchmarks.md), "
+                "`bench/vendor_gemm.json`:", ""] + _marker("vendor bench/vendor_gemm.json") + [""]
     if _has(results, "roofline/table.txt"):
         out += ["## Roofline", "", "`tools/roofline_study.sh` (step `roofline`): the table in "
                 "`roofline/table.txt`, the figure `figures/roofline.svg`.", ""]

@@ -15,6 +15,9 @@ never typed. A table is named by a KIND and its arguments, paths relative to the
   batch DIR...                batch-size studies: the soonest to the target accuracy
   shards_cost FILE...         training steps by shard count (mlp_bench JSON)
   epoch_ab FILE...            tools/epoch_ab.py results
+  vendor FILE                 every GEMM of vendor_gemm JSON: the engine's GFLOP/s against the
+                              fastest library's (oneDNN, OpenBLAS, BLIS) at each shape and
+                              thread count, their ratio, and its median per thread count
 
 It prints the headline table, or with --table "KIND ARGS" that one (--epochs LOG: the same
 as --table "epochs LOG"). In a Markdown file a table sits between the lines
@@ -349,6 +352,55 @@ def shards_cost_table(results, *files):
     return lines
 
 
+def vendor_table(results, file):
+    """Rows per GEMM (BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T/<library>, medians of GFLOPS):
+    the engine, the fastest other library, engine / fastest; then per thread count the median
+    and the lowest of that ratio."""
+    bench = ml.load_bench(os.path.join(results, file))
+    libraries = {}  # "<op>/m:M/n:N/k:K/threads:T" -> its libraries, in the file's order
+    for e in bench.benchmarks:
+        name = str(e.get("run_name", "")).removesuffix("/real_time")
+        if name.startswith("BM_VendorGemm/"):
+            prefix, _, library = name.rpartition("/")
+            if library not in libraries.setdefault(prefix, []):
+                libraries[prefix].append(library)
+    lines = ["| GEMM (M x K times K x N) | threads | engine | fastest other library | "
+             "engine / fastest |", "| --- | ---: | ---: | ---: | ---: |"]
+    ratios = {}
+    ops = ("forward", "weight_grad", "input_grad")
+
+    def order(prefix):  # by thread count, operation, then shape (the file's order is shuffled)
+        op, fields = prefix.split("/")[1], dict(p.split(":", 1) for p in prefix.split("/")[2:])
+        numbers = [int(fields.get(key, "0")) if fields.get(key, "0").isdigit() else 0
+                   for key in ("threads", "m", "k", "n")]
+        return numbers[0], ops.index(op) if op in ops else len(ops), op, numbers[1:]
+    for prefix in sorted(libraries, key=order):
+        names = libraries[prefix]
+        gflops = {lib: bench.median(f"{prefix}/{lib}", "GFLOPS")[0] for lib in names}
+        engine = gflops.pop("engine", None)
+        others = {lib: v for lib, v in gflops.items() if v is not None and v > 0}
+        if engine is None or not others:
+            continue
+        best = max(others, key=others.get)
+        fields = dict(part.split(":", 1) for part in prefix.split("/")[2:])
+        op = prefix.split("/")[1]
+        ratio = engine / others[best]
+        ratios.setdefault(int(fields["threads"]), []).append((ratio, f"{op} {fields['m']}x"
+                                                              f"{fields['k']}x{fields['n']}"))
+        lines.append(f"| {op} {fields['m']} x {fields['k']} x {fields['n']} | "
+                     f"{fields['threads']} | {engine:.1f} GFLOP/s | {others[best]:.1f} GFLOP/s "
+                     f"({best}) | {ratio:.2f}x |")
+    if not ratios:
+        raise ml.ToolError(f"{os.path.join(results, file)}: no BM_VendorGemm benchmark with "
+                           f"the engine and another library")
+    for threads, found in sorted(ratios.items()):
+        low = min(found)
+        lines.append(f"| median over {len(found)} GEMMs | {threads} | | | "
+                     f"**{statistics.median(r for r, _ in found):.2f}x** (lowest {low[0]:.2f}x, "
+                     f"{low[1]}) |")
+    return lines
+
+
 def epoch_ab_table(results, *files):
     """tools/epoch_ab.py results, one row each: the median epoch seconds of A and B, the ratio
     B / A over the rounds (median, min–max) and the rounds in which B was slower."""
@@ -388,6 +440,7 @@ TABLES = {
     "batch": (batch_table, None),
     "shards_cost": (shards_cost_table, None),
     "epoch_ab": (epoch_ab_table, None),
+    "vendor": (vendor_table, 1),
 }
 
 

@@ -13,7 +13,7 @@ from test_documented_commands import REPO, git_state
 
 SCRIPT = os.path.join(REPO, "tools", "reproduce_results.sh")
 STEPS = ["machine", "bench", "reference", "peers", "side_by_side", "threads", "simd", "roofline",
-         "shards", "regression", "pictures", "readme", "page"]
+         "vendor", "shards", "regression", "pictures", "readme", "page"]
 
 
 def reproduce(*args, env=None):
@@ -35,6 +35,7 @@ def test_the_folder_is_named_for_the_machine_and_every_step_writes_inside_it(tmp
     writes = re.findall(r"^   writes (.*)$", proc.stdout, re.M)
     assert len(writes) > len(STEPS) and all(w.startswith(folder) for w in writes)
     assert f"{folder}bench/mlp_bench_t2.json" in writes and f"{folder}roofline/" in writes
+    assert f"{folder}bench/vendor_gemm.json" in writes
     assert "threads 1,2, 5 repeats" in proc.stdout
     assert os.listdir(tmp_path) == []  # a dry run writes nothing
 

@@ -123,3 +123,49 @@ def test_a_changed_log_changes_the_table_and_the_check_fails(run, tmp_path):
     assert_clean_error(run("results_tables.py", results), "threads_mlp512", "1 and 2 threads")
     assert_clean_error(run("results_tables.py", results, "--table",
                            "threads studies/threads_mlp512"), "threads_mlp512", "at least two")
+
+
+def test_the_vendor_table_compares_the_engine_with_the_fastest_library(run, tmp_path):
+    context = json.load(open(os.path.join(ZEN5, "bench", "mlp_bench_t1.json")))["context"]
+    rows = []
+    def median(name, gflops):
+        rows.append({"name": name + "/real_time_median", "run_name": name + "/real_time",
+                     "run_type": "aggregate", "repetitions": 5, "threads": 1,
+                     "aggregate_name": "median", "aggregate_unit": "time", "iterations": 5,
+                     "real_time": 1.0, "cpu_time": 1.0, "time_unit": "us", "GFLOPS": gflops})
+    for threads, engine, vendors in ((1, 200.0, {"onednn_sgemm": 160.0, "openblas": 100.0,
+                                                 "blis": 170.0}),
+                                     (2, 300.0, {"onednn_sgemm": 330.0, "openblas": 200.0})):
+        prefix = f"BM_VendorGemm/forward/m:32/n:512/k:784/threads:{threads}"
+        median(f"{prefix}/engine", engine)
+        for lib, value in vendors.items():
+            median(f"{prefix}/{lib}", value)
+    prefix = "BM_VendorGemm/weight_grad/m:784/n:512/k:32/threads:1"
+    median(f"{prefix}/engine", 150.0)
+    median(f"{prefix}/onednn_matmul", 100.0)
+    median("BM_VendorGemm/input_grad/m:32/n:512/k:10/threads:1/openblas", 5.0)  # no engine
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "vendor_gemm.json").write_text(
+        json.dumps({"context": context, "benchmarks": rows}))
+    r = run("results_tables.py", tmp_path, "--table", "vendor bench/vendor_gemm.json")
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    # rows by thread count, then operation and shape, whatever the file's (shuffled) order
+    assert lines[2] == ("| forward 32 x 784 x 512 | 1 | 200.0 GFLOP/s | 170.0 GFLOP/s (blis) "
+                        "| 1.18x |")
+    assert lines[3] == ("| weight_grad 784 x 32 x 512 | 1 | 150.0 GFLOP/s | 100.0 GFLOP/s "
+                        "(onednn_matmul) | 1.50x |")
+    assert lines[4] == ("| forward 32 x 784 x 512 | 2 | 300.0 GFLOP/s | 330.0 GFLOP/s "
+                        "(onednn_sgemm) | 0.91x |")
+    assert lines[5] == ("| median over 2 GEMMs | 1 | | | **1.34x** (lowest 1.18x, "
+                        "forward 32x784x512) |")
+    assert lines[6].startswith("| median over 1 GEMMs | 2 |") and len(lines) == 7
+    # a file without the engine's GEMMs is refused in one line
+    (tmp_path / "bench" / "other.json").write_text(json.dumps({"context": context,
+                                                               "benchmarks": rows[-1:]}))
+    assert_clean_error(run("results_tables.py", tmp_path, "--table", "vendor bench/other.json"),
+                       "no BM_VendorGemm benchmark with the engine and another library")
+    # and the folder's generated README holds the table
+    r = run("results_tables.py", tmp_path, "--readme")
+    assert r.code == 0, r
+    assert "<!-- results_tables: vendor bench/vendor_gemm.json -->" in r.out
