@@ -352,44 +352,49 @@ def shards_cost_table(results, *files):
     return lines
 
 
+VENDOR_OPS = ("forward", "weight_grad", "input_grad")
+
+
+def vendor_gemm(prefix):
+    """(threads, op, m, k, n) of "BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T", None if it is not
+    such a name."""
+    parts = prefix.split("/")
+    fields = dict(part.split(":", 1) for part in parts[2:] if ":" in part)
+    numbers = [fields.get(key, "") for key in ("threads", "m", "k", "n")]
+    if len(parts) != 6 or not all(n.isdigit() for n in numbers):
+        return None
+    threads, m, k, n = map(int, numbers)
+    return threads, parts[1], m, k, n
+
+
 def vendor_table(results, file):
-    """Rows per GEMM (BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T/<library>, medians of GFLOPS):
-    the engine, the fastest other library, engine / fastest; then per thread count the median
-    and the lowest of that ratio."""
+    """Rows per GEMM (BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T/<library>, medians of GFLOPS),
+    by thread count, operation and shape: the engine, the fastest other library, engine /
+    fastest; then per thread count the median and the lowest of that ratio."""
     bench = ml.load_bench(os.path.join(results, file))
-    libraries = {}  # "<op>/m:M/n:N/k:K/threads:T" -> its libraries, in the file's order
+    libraries = {}  # (threads, op, m, k, n) -> (name prefix, its libraries)
     for e in bench.benchmarks:
         name = str(e.get("run_name", "")).removesuffix("/real_time")
-        if name.startswith("BM_VendorGemm/"):
-            prefix, _, library = name.rpartition("/")
-            if library not in libraries.setdefault(prefix, []):
-                libraries[prefix].append(library)
+        prefix, _, library = name.rpartition("/")
+        gemm = vendor_gemm(prefix) if name.startswith("BM_VendorGemm/") else None
+        if gemm is not None:
+            libraries.setdefault(gemm, (prefix, set()))[1].add(library)
     lines = ["| GEMM (M x K times K x N) | threads | engine | fastest other library | "
              "engine / fastest |", "| --- | ---: | ---: | ---: | ---: |"]
     ratios = {}
-    ops = ("forward", "weight_grad", "input_grad")
-
-    def order(prefix):  # by thread count, operation, then shape (the file's order is shuffled)
-        op, fields = prefix.split("/")[1], dict(p.split(":", 1) for p in prefix.split("/")[2:])
-        numbers = [int(fields.get(key, "0")) if fields.get(key, "0").isdigit() else 0
-                   for key in ("threads", "m", "k", "n")]
-        return numbers[0], ops.index(op) if op in ops else len(ops), op, numbers[1:]
-    for prefix in sorted(libraries, key=order):
-        names = libraries[prefix]
+    order = {op: i for i, op in enumerate(VENDOR_OPS)}
+    for gemm in sorted(libraries, key=lambda g: (g[0], order.get(g[1], len(order))) + g[1:]):
+        (threads, op, m, k, n), (prefix, names) = gemm, libraries[gemm]
         gflops = {lib: bench.median(f"{prefix}/{lib}", "GFLOPS")[0] for lib in names}
         engine = gflops.pop("engine", None)
         others = {lib: v for lib, v in gflops.items() if v is not None and v > 0}
         if engine is None or not others:
             continue
-        best = max(others, key=others.get)
-        fields = dict(part.split(":", 1) for part in prefix.split("/")[2:])
-        op = prefix.split("/")[1]
+        best = max(sorted(others), key=others.get)
         ratio = engine / others[best]
-        ratios.setdefault(int(fields["threads"]), []).append((ratio, f"{op} {fields['m']}x"
-                                                              f"{fields['k']}x{fields['n']}"))
-        lines.append(f"| {op} {fields['m']} x {fields['k']} x {fields['n']} | "
-                     f"{fields['threads']} | {engine:.1f} GFLOP/s | {others[best]:.1f} GFLOP/s "
-                     f"({best}) | {ratio:.2f}x |")
+        ratios.setdefault(threads, []).append((ratio, f"{op} {m}x{k}x{n}"))
+        lines.append(f"| {op} {m} x {k} x {n} | {threads} | {engine:.1f} GFLOP/s | "
+                     f"{others[best]:.1f} GFLOP/s ({best}) | {ratio:.2f}x |")
     if not ratios:
         raise ml.ToolError(f"{os.path.join(results, file)}: no BM_VendorGemm benchmark with "
                            f"the engine and another library")
