@@ -18,6 +18,7 @@
 #include "fuzz_common.h"
 #include "mlpbench/checkpoint.h"
 #include "mlpbench/errors.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/weights.h"
 
 namespace {
@@ -66,7 +67,7 @@ void try_resealed(const uint8_t* data, size_t size) {
     f = mlpbench::parse_safetensors(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
     const auto it = f.metadata.find("mlpbench.checkpoint");
     if (it == f.metadata.end()) return;
-    meta = nlohmann::json::parse(it->second);
+    meta = mlpbench::JsonChecker{"fuzz"}.parse(it->second, 64, "JSON");  // as the loader reads it
   } catch (const std::exception&) {
     return;  // not safetensors with JSON metadata: case 1 covered it
   }

@@ -12,6 +12,7 @@
 #include "fuzz_common.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
+#include "mlpbench/json_errors.h"
 
 namespace {
 
@@ -56,7 +57,7 @@ void check_round_trip(const mlpbench::Experiment& e) {
   }
 
   // As text (what a run log file holds on disk).
-  const std::string text = resolved.dump(2);
+  const std::string text = mlpbench::json_text_exact(resolved, 2);
   const mlpbench::Experiment from_text = reparse("text round trip", text);
   if (!(from_text == e)) finding(kTarget, "text round trip", "parse(to_json().dump()) != original");
   if (from_text.to_json() != resolved) {

@@ -17,6 +17,8 @@
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
+namespace test_cli {
+
 namespace fs = std::filesystem;
 using test_support::require_same_epoch_numbers;
 using test_support::run;
@@ -41,7 +43,7 @@ struct Sandbox {
   }
 };
 
-json read_json(const std::string& path) { return json::parse(test_support::read_file(path)); }
+json read_json(const std::string& path) { return test_support::parse_json(test_support::read_file(path)); }
 
 // Starts `command` in the background and returns once its log holds `epochs` epochs (or after
 // a minute). The log must be valid JSON every time it is looked at: it is written atomically.
@@ -223,7 +225,7 @@ TEST_CASE("a dry run validates, describes and prints the resolved experiment", "
   auto r = run(test_support::run_experiment_path() + " --dry-run --epochs 7 " + s.experiment);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const json resolved = json::parse(r.out);
+  const json resolved = test_support::parse_json(r.out);
   REQUIRE(resolved["epochs"] == 7);
   REQUIRE(resolved["optimizer"]["beta_2"] == 0.999);  // defaults filled in
   REQUIRE(resolved["model"][0] == json({{"units", 24}, {"activation", "relu"}}));
@@ -241,7 +243,7 @@ TEST_CASE("the reference figure is quoted only for a run that matches it", "[cli
   Sandbox s;
   json e = read_json(s.experiment);
   e["reference"] = {{"test_accuracy", 0.5}, {"source", "a notebook"}};
-  test_support::write_file(s.experiment, e.dump());
+  test_support::write_file(s.experiment, test_support::dump_json(e));
   const std::string loud = test_support::run_experiment_path() + " --data-dir " + s.dir + "/data ";
   auto r = run(loud + s.experiment + " --out " + s.dir + "/full.json");
   INFO(r.err);
@@ -263,11 +265,11 @@ TEST_CASE("bad command lines and experiment files exit 2 with a clear message", 
   const std::string typo = s.dir + "/typo.json";
   json t = read_json(s.experiment);
   t["optimizer"]["learning_rate"] = "fast";
-  test_support::write_file(typo, t.dump());
+  test_support::write_file(typo, test_support::dump_json(t));
   const std::string classes = s.dir + "/classes.json";
   t = read_json(s.experiment);
   t["model"][1]["units"] = 12;
-  test_support::write_file(classes, t.dump());
+  test_support::write_file(classes, test_support::dump_json(t));
   const std::vector<Case> cases = {
       {"--no-such-option " + s.experiment, "no-such-option"},
       {"", "experiment"},
@@ -332,7 +334,7 @@ TEST_CASE("a diverging run exits 4 with a diverged log", "[cli][errors]") {
   e["model"][0]["activation"] = "linear";
   e["optimizer"] = {{"name", "sgd"}, {"learning_rate", 10}};
   e["epochs"] = 50;
-  test_support::write_file(exp, e.dump());
+  test_support::write_file(exp, test_support::dump_json(e));
   const auto r = run(s.cmd(exp + " --out " + log));
   INFO(r.err);
   REQUIRE(r.exit_code == 4);
@@ -519,3 +521,5 @@ TEST_CASE("a sweep's --sweep-repeats takes 1 to 100 and is a sweep for the optio
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--distributed: not with a sweep (--sweep-repeats)") != std::string::npos);
 }
+
+}  // namespace test_cli

@@ -15,6 +15,8 @@
 #include "mlpbench/kernels.h"
 #include "test_support.h"
 
+namespace test_dataset {
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using mlpbench::DataError;
@@ -544,3 +546,5 @@ TEST_CASE("real Fashion-MNIST, when present: 60000 + 10000 28x28 images", "[data
   CHECK(sum / static_cast<double>(train.pixels.size()) == Approx(0.2860).margin(0.003));
   CHECK(mlpbench::load_dataset(data, "fashion-mnist", "test", 0).size() == 10000);
 }
+
+}  // namespace test_dataset

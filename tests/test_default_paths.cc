@@ -9,6 +9,8 @@
 
 #include "test_support.h"
 
+namespace test_default_paths {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -55,7 +57,7 @@ TEST_CASE("default paths: a copied tree reads its own data and writes its own lo
   REQUIRE(r.exit_code == 0);
   const std::string log = r.out.substr(0, r.out.find('\n'));
   REQUIRE(log.rfind((tree.root / "results" / "runs" / "smoke").string() + "/", 0) == 0);
-  REQUIRE(json::parse(test_support::read_file(log))["run"]["train_samples"] == 120);
+  REQUIRE(test_support::parse_json(test_support::read_file(log))["run"]["train_samples"] == 120);
   REQUIRE(files_under(original_runs) == before);
 }
 
@@ -76,6 +78,8 @@ TEST_CASE("default paths: $MLPBENCH_RUNS and $MLPBENCH_DATA, and a folder outsid
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     REQUIRE(r.out.rfind((elsewhere / "results" / "runs" / "smoke").string() + "/", 0) == 0);
-    REQUIRE(json::parse(test_support::read_file(r.out.substr(0, r.out.find('\n'))))["run"]["train_samples"] == 60);
+    REQUIRE(test_support::parse_json(test_support::read_file(r.out.substr(0, r.out.find('\n'))))["run"]["train_samples"] == 60);
   }
 }
+
+}  // namespace test_default_paths

@@ -14,6 +14,8 @@
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
+namespace test_experiment {
+
 using mlpbench::ConfigError;
 using mlpbench::Experiment;
 using nlohmann::json;
@@ -26,7 +28,7 @@ const std::string kSource = "experiments/bad.json";
 
 // A valid experiment that the bad cases below change in one place.
 json base() {
-  return json::parse(R"({
+  return test_support::parse_json(R"({
     "name": "base",
     "description": "a valid experiment",
     "dataset": "mnist",
@@ -47,14 +49,14 @@ json sgd_base() {
 // `base()` (or `from`) with the value at a JSON pointer replaced (or added).
 std::string with(const std::string& pointer, const json& value, json from = base()) {
   from[json::json_pointer(pointer)] = value;
-  return from.dump();
+  return test_support::dump_json(from);
 }
 
 // `base()` without the key at a JSON pointer.
 std::string without(const std::string& pointer, json from = base()) {
   const json::json_pointer p(pointer);
   from[p.parent_pointer()].erase(p.back());
-  return from.dump();
+  return test_support::dump_json(from);
 }
 
 // The ConfigError message parsing `text` gives, or a marker saying what happened instead.
@@ -87,14 +89,14 @@ struct BadCase {
 };
 
 std::vector<BadCase> bad_cases() {
-  const std::string good = base().dump(2);
+  const std::string good = test_support::dump_json(base(), 2);
   json many_layers = json::array();
   for (int i = 0; i < 64; ++i) many_layers.push_back({{"units", 8}, {"activation", "relu"}});
   many_layers.push_back({{"units", 10}, {"activation", "softmax"}});
   const std::string deep = R"({"name": )" + std::string(100, '[');
   std::string deep_path = "/name";
   for (int i = 0; i < 63; ++i) deep_path += "/0";
-  std::string big_seed = base().dump();
+  std::string big_seed = test_support::dump_json(base());
   big_seed.replace(big_seed.find("\"seed\":1"), 8, "\"seed\":18446744073709551616");
 
   return {
@@ -252,11 +254,11 @@ std::vector<BadCase> bad_cases() {
        kSource + ": /model/1/units: the output layer must have 10 units (one per class of "
                  "mnist), got 12"},
       {"output units fashion",
-       with("/model/1/units", 5, json::parse(with("/dataset", "fashion-mnist"))), "/model/1/units",
+       with("/model/1/units", 5, test_support::parse_json(with("/dataset", "fashion-mnist"))), "/model/1/units",
        "one per class of fashion-mnist), got 5"},
       {"too many layers", with("/model", many_layers), "/model",
        "expected at most 64 layers, got 65"},
-      {"too many parameters", with("/model", json::parse(R"([{"units": 65536, "activation": "relu"},
+      {"too many parameters", with("/model", test_support::parse_json(R"([{"units": 65536, "activation": "relu"},
                                       {"units": 65536, "activation": "relu"},
                                       {"units": 10, "activation": "softmax"}])")),
        "/model", "expected at most 2147483648 (2^31) parameters in total, got 4347133962"},
@@ -287,7 +289,7 @@ void check_round_trip(const Experiment& e) {
   const Experiment again = mlpbench::parse_experiment(j, "round-trip");
   CHECK(again == e);
   CHECK(again.to_json() == j);
-  const Experiment from_text = mlpbench::parse_experiment(j.dump(2), "round-trip");
+  const Experiment from_text = mlpbench::parse_experiment(test_support::dump_json(j, 2), "round-trip");
   CHECK(from_text == e);
 }
 
@@ -401,7 +403,7 @@ TEST_CASE("optional keys get their defaults", "[experiment]") {
   CHECK(j["seed"] == 1);
   CHECK(j["threads"] == 0);
   CHECK_FALSE(j.contains("reference"));
-  CHECK(j["optimizer"] == json::parse(R"({"name": "adam", "learning_rate": 0.001,
+  CHECK(j["optimizer"] == test_support::parse_json(R"({"name": "adam", "learning_rate": 0.001,
                                          "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7})"));
   check_round_trip(e);
 
@@ -412,13 +414,13 @@ TEST_CASE("optional keys get their defaults", "[experiment]") {
     CHECK(s.optimizer.momentum == 0.0);
     CHECK_FALSE(s.optimizer.nesterov);
     CHECK(s.to_json()["optimizer"] ==
-          json::parse(R"({"name": "sgd", "learning_rate": 0.01, "momentum": 0.0,
+          test_support::parse_json(R"({"name": "sgd", "learning_rate": 0.01, "momentum": 0.0,
                           "nesterov": false})"));
     check_round_trip(s);
   }
   SECTION("an sgd object keeps what it sets and defaults the rest") {
     const Experiment s = mlpbench::parse_experiment(
-        with("/optimizer", json::parse(R"({"name": "sgd", "momentum": 0.9, "nesterov": true})")),
+        with("/optimizer", test_support::parse_json(R"({"name": "sgd", "momentum": 0.9, "nesterov": true})")),
         kSource);
     CHECK(s.optimizer.learning_rate == 0.01);
     CHECK(s.optimizer.momentum == 0.9);
@@ -440,7 +442,7 @@ TEST_CASE("edge values that are allowed", "[experiment]") {
         mlpbench::parse_experiment(with("/seed", std::numeric_limits<uint64_t>::max()), kSource);
     CHECK(e.seed == std::numeric_limits<uint64_t>::max());
     CHECK(e.to_json()["seed"].is_number_unsigned());
-    CHECK(e.to_json().dump().find("\"seed\":18446744073709551615") != std::string::npos);
+    CHECK(test_support::dump_json(e.to_json()).find("\"seed\":18446744073709551615") != std::string::npos);
     check_round_trip(e);
   }
   SECTION("the limits of each range") {
@@ -456,11 +458,11 @@ TEST_CASE("edge values that are allowed", "[experiment]") {
                       {"beta_2", 0.9999999},
                       {"epsilon", 1.1754943508222875e-38}};  // the smallest normal float32
     j["reference"] = {{"test_accuracy", 1}, {"source", ""}};
-    j["model"] = json::parse(R"([{"units": 65536, "activation": "linear"},
+    j["model"] = test_support::parse_json(R"([{"units": 65536, "activation": "linear"},
                                  {"units": 1, "activation": "relu"},
                                  {"units": 10, "activation": "softmax"}])");
     j["name"] = "A-z_0.9";
-    const Experiment e = mlpbench::parse_experiment(j.dump(), kSource);
+    const Experiment e = mlpbench::parse_experiment(test_support::dump_json(j), kSource);
     CHECK(e.epochs == 100000);
     CHECK(e.optimizer.learning_rate == 10.0);
     CHECK(e.model[0].units == 65536);
@@ -475,7 +477,7 @@ TEST_CASE("edge values that are allowed", "[experiment]") {
     CHECK(e.model.size() == 64);
   }
   SECTION("a UTF-8 byte-order mark and unusual whitespace") {
-    const Experiment e = mlpbench::parse_experiment("\xEF\xBB\xBF\r\n" + base().dump(4), kSource);
+    const Experiment e = mlpbench::parse_experiment("\xEF\xBB\xBF\r\n" + test_support::dump_json(base(), 4), kSource);
     CHECK(e.name == "base");
   }
 }
@@ -554,7 +556,7 @@ TEST_CASE("load_experiment names the file it could not use", "[experiment]") {
   }
   SECTION("a good file") {
     const std::string path = dir + "/good.json";
-    test_support::write_file(path, base().dump(2));
+    test_support::write_file(path, test_support::dump_json(base(), 2));
     const Experiment e = mlpbench::load_experiment(path);
     CHECK(e == mlpbench::parse_experiment(base(), path));
   }
@@ -582,3 +584,5 @@ TEST_CASE("json_errors: pointers, excerpts and suggestions, and a safetensors he
     REQUIRE(std::string(e.what()).find("/w: duplicate key") != std::string::npos);
   }
 }
+
+}  // namespace test_experiment

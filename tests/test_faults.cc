@@ -21,6 +21,8 @@
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
+namespace test_faults {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test_support::require_same_epoch_numbers;
@@ -31,7 +33,7 @@ namespace {
 constexpr size_t kTrain = 530, kTest = 120;  // batch 32: 17 steps, the last one of 18 rows
 constexpr size_t kSteps = 17;
 
-json read_json(const std::string& path) { return json::parse(test_support::read_file(path)); }
+json read_json(const std::string& path) { return test_support::parse_json(test_support::read_file(path)); }
 
 // Waits until `path` exists while child `pid` runs (at most a minute; the child is not reaped):
 // false if the child ended without it or the minute passed (the child is then killed).
@@ -271,7 +273,7 @@ struct Rebuilt {
   std::vector<mlpbench::TensorView> tensors;
   std::vector<std::vector<char>> storage;
   explicit Rebuilt(const std::string& path) : file(mlpbench::read_safetensors(path)) {
-    meta = json::parse(file.metadata.at("mlpbench.checkpoint"));
+    meta = test_support::parse_json(file.metadata.at("mlpbench.checkpoint"));
     for (const auto& [name, t] : file.tensors) tensors.push_back(t);
   }
   mlpbench::TensorView& tensor(const std::string& name) {
@@ -500,7 +502,7 @@ TEST_CASE("faults: default log names are unique for runs started together", "[fa
   const std::string name = "faults-unique-" + std::to_string(::getpid());
   json e = read_json(s.experiment);
   e["name"] = name;
-  test_support::write_file(s.experiment, e.dump());
+  test_support::write_file(s.experiment, test_support::dump_json(e));
   const auto r = run("(" + s.cmd(s.experiment) + " & " + s.cmd(s.experiment) + " & " + s.cmd(s.experiment + " --seed 6") +
                      " & wait)");
   const std::string folder = test_support::source_dir() + "/results/runs/" + name;
@@ -624,7 +626,7 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
   const std::string tiny = s.dir + "/tiny.json";
   json e = read_json(s.experiment);
   e["optimizer"]["epsilon"] = 1e-320;
-  test_support::write_file(tiny, e.dump());
+  test_support::write_file(tiny, test_support::dump_json(e));
   require_clean_error(run(s.cmd(tiny)), 2, "/optimizer/epsilon: expected a positive number of at least 1.17549e-38");
   require_clean_error(run(s.cmd(s.experiment + " --sweep-simd NOPE --out " + s.dir + "/sw")), 2, "--sweep-simd: no compiled");
   require_clean_error(run(s.cmd(s.experiment + " --sweep-threads 1,1 --out " + s.dir + "/sw")), 2, "--sweep-threads: 1 is given twice");
@@ -653,7 +655,7 @@ TEST_CASE("faults: vague messages made clear", "[faults][cli]") {
   // About 100 GiB: 1.1e9 parameters with Adam, activations of 65,536 rows x 65,536 units.
   for (int l = 0; l < 2; ++l) e["model"].push_back({{"units", 32768}, {"activation", "relu"}});
   e["model"].push_back({{"units", 10}, {"activation", "softmax"}});
-  test_support::write_file(huge, e.dump());
+  test_support::write_file(huge, test_support::dump_json(e));
   const auto r = run(s.cmd(huge + " --batch-size 65536 --out " + s.dir + "/huge-log.json"));
   require_clean_error(r, 2, "this run needs about");
   REQUIRE(r.err.find("available") != std::string::npos);
@@ -743,7 +745,7 @@ TEST_CASE("faults: a diverging run ends its log \"diverged\" (exit 4) and writes
   json e = read_json(s.experiment);
   e["model"][0]["activation"] = "linear";  // nothing bounds the activations
   e["optimizer"]["learning_rate"] = 10;    // the highest rate allowed
-  test_support::write_file(s.experiment, e.dump());
+  test_support::write_file(s.experiment, test_support::dump_json(e));
   const std::string log = s.dir + "/log.json", weights = s.dir + "/w.safetensors";
   const auto r = run(s.cmd(s.experiment + " --out " + log + " --save-weights " + weights));
   require_clean_error(r, 4, "diverged");
@@ -847,7 +849,7 @@ TEST_CASE("faults: a reader parsing a log while it is rewritten always reads one
       consistent = e[i]["epoch"] == i + 1 && e[i]["test_accuracy"].get<double>() == epochs[i].test_accuracy;
     }
     if (consistent && !e.empty()) consistent = j["summary"]["final_test_accuracy"] == e.back()["test_accuracy"];
-    if (!consistent) FAIL("read " << reads << ": epochs and summary disagree: " << j.dump().substr(0, 2000));
+    if (!consistent) FAIL("read " << reads << ": epochs and summary disagree: " << test_support::dump_json(j).substr(0, 2000));
     j.erase("writer");  // its updated_utc changes each second
     if (j != last) ++versions;
     last = std::move(j);
@@ -961,3 +963,5 @@ TEST_CASE("faults: a SIGKILL at any moment leaves a log that parses, with consis
     if (!e.empty()) REQUIRE(j["summary"]["final_test_accuracy"] == e.back()["test_accuracy"]);
   }
 }
+
+}  // namespace test_faults

@@ -8,6 +8,8 @@
 #include "mlpbench/float_mode.h"
 #include "mlpbench/parallel.h"
 
+namespace test_float_mode {
+
 using namespace mlpbench;
 
 namespace {
@@ -72,3 +74,5 @@ TEST_CASE("every thread of a team flushes denormals and the caller's mode is kep
     REQUIRE(halve_smallest_normal() > 0.0f);  // run_team gave the caller its IEEE mode back
   }
 }
+
+}  // namespace test_float_mode

@@ -10,6 +10,8 @@
 #include "mlpbench/model.h"
 #include "mlpbench/optimizer.h"
 
+namespace test_gradients {
+
 using namespace mlpbench;
 using enum Activation;
 
@@ -163,3 +165,5 @@ TEST_CASE("Adam fused into the weight-gradient GEMMs equals backward then a flat
     REQUIRE(std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)) == 0);
   }
 }
+
+}  // namespace test_gradients

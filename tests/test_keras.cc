@@ -17,6 +17,8 @@
 #include "mlpbench/trainer.h"
 #include "test_support.h"
 
+namespace test_keras {
+
 using namespace mlpbench;
 using nlohmann::json;
 
@@ -522,7 +524,7 @@ TEST_CASE("resume with callbacks and a schedule is bitwise", "[keras][resume][tr
 
 namespace {
 json keras_experiment() {
-  return json::parse(R"({
+  return test_support::parse_json(R"({
     "name": "keras", "dataset": "mnist",
     "model": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}],
     "loss": "sparse_categorical_crossentropy", "epochs": 4, "batch_size": 32,
@@ -623,7 +625,7 @@ TEST_CASE("run_experiment logs validation, callbacks, rates, the target and the 
   e["threads"] = 2;
   e["callbacks"]["early_stopping"]["patience"] = 1;
   const std::string exp = dir + "/exp.json", log = dir + "/log.json";
-  test_support::write_file(exp, e.dump());
+  test_support::write_file(exp, test_support::dump_json(e));
   const auto r = test_support::run(test_support::run_experiment_path() + " --data-dir " + dir + "/data " + exp +
                                    " --out " + log);
   INFO(r.err);
@@ -631,7 +633,7 @@ TEST_CASE("run_experiment logs validation, callbacks, rates, the target and the 
   CHECK(r.err.find("Validating on the last 53 training samples") != std::string::npos);  // 530 - floor(477.0)
   CHECK(r.err.find(" - val_loss: ") != std::string::npos);
   CHECK(r.err.find(" - learning_rate: ") != std::string::npos);
-  const json j = json::parse(test_support::read_file(log));
+  const json j = test_support::parse_json(test_support::read_file(log));
   CHECK(j["run"]["train_samples"] == 477);
   CHECK(j["run"]["validation_samples"] == 53);
   for (const auto& ep : j["epochs"]) {
@@ -655,3 +657,5 @@ TEST_CASE("run_experiment logs validation, callbacks, rates, the target and the 
   CHECK(total == 120);
   CHECK(j["evaluation"]["per_class"].size() == 10);
 }
+
+}  // namespace test_keras

@@ -12,6 +12,8 @@
 #include "mlpbench/tensor.h"
 #include "test_support.h"
 
+namespace test_kernels {
+
 using namespace mlpbench;
 
 namespace {
@@ -325,3 +327,5 @@ TEST_CASE("targets from AVX2 on fuse multiply-add, the older and emulated ones d
     if (x86_fma) CHECK(mlpbench::kernels::active_target_fuses_multiply_add());
   });
 }
+
+}  // namespace test_kernels

@@ -11,6 +11,8 @@
 #include "mlpbench/option_table.h"
 #include "test_support.h"
 
+namespace test_options {
+
 using mlpbench::cli::kRunExperimentOptions;
 using mlpbench::cli::OptionRule;
 using test_support::run;
@@ -209,3 +211,5 @@ TEST_CASE("options: docs/cli.md's combination table is the option table", "[cli]
     if (r.name != "experiment") CHECK(doc.find("`" + std::string(r.name)) != std::string::npos);
   }
 }
+
+}  // namespace test_options

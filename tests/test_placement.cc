@@ -9,6 +9,8 @@
 #include "mlpbench/placement.h"
 #include "test_support.h"
 
+namespace test_placement {
+
 using mlpbench::Placement;
 using mlpbench::ThreadSeat;
 
@@ -110,7 +112,7 @@ TEST_CASE("placement: every run's log says where its threads ran, and warns of a
                                    " --out " + dir + "/log.json " + dir + "/exp.json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto log = nlohmann::json::parse(test_support::read_file(dir + "/log.json"));
+  const auto log = test_support::parse_json(test_support::read_file(dir + "/log.json"));
   const auto& p = log["run"]["placement"];
   CHECK(p["env"]["OMP_PROC_BIND"] == "true");
   // The main thread's mask: with OMP_PROC_BIND libgomp has bound it to its place already.
@@ -127,3 +129,5 @@ TEST_CASE("placement: every run's log says where its threads ran, and warns of a
     WARN("OpenMP granted " << threads << " threads for " << cpus + 1 << ": no shared core to warn of");
   }
 }
+
+}  // namespace test_placement

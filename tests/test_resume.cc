@@ -16,6 +16,8 @@
 #include "mlpbench/weights.h"
 #include "test_support.h"
 
+namespace test_resume {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test_support::read_file;
@@ -23,7 +25,7 @@ using test_support::run;
 
 namespace {
 
-json read_json(const std::string& path) { return json::parse(read_file(path)); }
+json read_json(const std::string& path) { return test_support::parse_json(read_file(path)); }
 
 // Tiny data, a 3-epoch experiment, and a run of it interrupted after step 5 (its checkpoint
 // and its "interrupted" log), trained on 400 of the 530 samples and tested on 100 of the 120.
@@ -56,7 +58,7 @@ void require_refused(const test_support::CommandResult& r, const std::string& me
 // A copy of `from` with its run's metadata edited by `edit` (checksums made valid again).
 void rewrite_checkpoint(const std::string& from, const std::string& to, const std::function<void(json&)>& edit) {
   const mlpbench::SafetensorsFile file = mlpbench::read_safetensors(from);
-  json meta = json::parse(file.metadata.at("mlpbench.checkpoint"));
+  json meta = test_support::parse_json(file.metadata.at("mlpbench.checkpoint"));
   edit(meta);
   std::vector<mlpbench::TensorView> tensors;
   for (const auto& [name, t] : file.tensors) tensors.push_back(t);
@@ -296,3 +298,5 @@ TEST_CASE("resume: a run whose log folder was removed resumes into a new one, le
   for (const auto& entry : fs::directory_iterator(logs)) REQUIRE(entry.path().filename() == "run.json");
   REQUIRE_FALSE(fs::exists(ckpt + ".lock"));
 }
+
+}  // namespace test_resume

@@ -8,6 +8,9 @@
 #include "mlpbench/errors.h"
 #include "mlpbench/run_info.h"
 #include "mlpbench/run_plan.h"
+#include "test_support.h"
+
+namespace test_run_plan {
 
 using mlpbench::Checkpoint;
 using mlpbench::ConfigError;
@@ -25,7 +28,7 @@ const std::string kSource = "experiments/plan.json";
 
 // Batch 32, rate 0.001, 4 epochs, 4 shards.
 Experiment experiment() {
-  return mlpbench::parse_experiment(json::parse(R"({
+  return mlpbench::parse_experiment(test_support::parse_json(R"({
     "name": "plan", "dataset": "mnist",
     "model": [{"units": 16, "activation": "relu"}, {"units": 10, "activation": "softmax"}],
     "loss": "sparse_categorical_crossentropy",
@@ -325,3 +328,5 @@ TEST_CASE("plan paths: a resumed run continues its own log and checkpoint, or --
   REQUIRE(p.runs.front().log == "new.json");
   REQUIRE(p.runs.front().checkpoint == "new.ckpt");
 }
+
+}  // namespace test_run_plan

@@ -18,6 +18,8 @@
 #include "mlpbench/trainer.h"
 #include "test_support.h"
 
+namespace test_shards {
+
 using namespace mlpbench;
 
 namespace {
@@ -264,3 +266,5 @@ TEST_CASE("the shards key: a power of two, at most the batch size, in the resolv
   ok.shards = 6;
   REQUIRE_THROWS_AS(validate_experiment(ok, "cli"), ConfigError);
 }
+
+}  // namespace test_shards

@@ -12,6 +12,8 @@
 #include "mlpbench/step.h"
 #include "test_support.h"
 
+namespace test_step {
+
 using namespace mlpbench;
 using enum Activation;
 
@@ -140,3 +142,5 @@ TEST_CASE("a double-buffered workspace alternates two batches by slot", "[step]"
   REQUIRE(twice.batch(2).input == twice.input.data());
   REQUIRE(twice.next_input.size() == twice.input.size());
 }
+
+}  // namespace test_step

@@ -21,7 +21,15 @@
 
 namespace fs = std::filesystem;
 
+std::string Catch::StringMaker<nlohmann::json>::convert(const nlohmann::json& j) {
+  return test_support::dump_json(j);
+}
+
 namespace test_support {
+
+nlohmann::json parse_json(const std::string& text) { return nlohmann::json::parse(text); }
+std::string dump_json(const nlohmann::json& j, int indent) { return j.dump(indent); }
+
 namespace {
 
 std::vector<std::string>& dirs_to_remove() {
@@ -71,7 +79,7 @@ void SmallExperiment::write(const std::string& path) const {
       {"batch_size", 32},
       {"seed", seed},
       {"threads", 2}};
-  write_file(path, e.dump(2));
+  write_file(path, dump_json(e, 2));
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

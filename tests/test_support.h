@@ -15,7 +15,22 @@
 #include "mlpbench/tensor.h"
 #include "mlpbench/trainer.h"
 
+// A failed check prints a json through dump_json (not nlohmann's operator<<, which would
+// compile the printer in every test file).
+namespace Catch {
+template <>
+struct StringMaker<nlohmann::json> {
+  static std::string convert(const nlohmann::json& j);
+};
+}  // namespace Catch
+
 namespace test_support {
+
+// JSON in and out, compiled once in test_support.cc: every file that calls nlohmann's parse()
+// or dump() (or prints a json in a failed check) compiles them again, seconds each under the
+// sanitizers.
+nlohmann::json parse_json(const std::string& text);
+std::string dump_json(const nlohmann::json& j, int indent = -1);
 
 // A fresh, empty folder, removed at process exit.
 std::string temp_dir();

@@ -11,6 +11,8 @@
 #include "mlpbench/trainer.h"
 #include "test_support.h"
 
+namespace test_training {
+
 using namespace mlpbench;
 using enum Activation;
 
@@ -208,3 +210,5 @@ TEST_CASE("the host-load sample reads this machine's counters", "[training][runl
   REQUIRE(s.busy_s > 0);
   REQUIRE(s.self_s >= 0);
 }
+
+}  // namespace test_training

@@ -16,8 +16,13 @@ namespace mlpbench {
 std::string json_pointer(const std::string& parent, const std::string& key);
 std::string json_pointer(const std::string& parent, size_t index);
 
-// `v` as compact JSON (invalid UTF-8 replaced, so a value built in code never throws).
-std::string json_text(const nlohmann::json& v);
+// `v` as JSON text, compact or with `indent` spaces, invalid UTF-8 replaced (so a value built
+// in code never throws). The engine's one place that prints JSON: each file that calls
+// nlohmann's dump() compiles its printer again, which costs seconds under the sanitizers.
+std::string json_text(const nlohmann::json& v, int indent = -1);
+// The same, but invalid UTF-8 throws nlohmann::json::type_error: for text that must read back
+// as the value it was (a checkpoint's metadata, a safetensors header).
+std::string json_text_exact(const nlohmann::json& v, int indent = -1);
 // A compact excerpt of `v` for a message: cut with "..." past about 80 characters or 4 levels;
 // non-finite numbers as NaN / Infinity.
 std::string json_excerpt(const nlohmann::json& v);

@@ -66,7 +66,7 @@ uint64_t get_uint(const nlohmann::json& j, const char* key, const std::string& w
                   uint64_t max = std::numeric_limits<uint64_t>::max()) {
   const nlohmann::json& v = field(j, key, where);
   if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
-    throw Bad(where + "/" + key, "expected a non-negative integer, got " + v.dump());
+    throw Bad(where + "/" + key, "expected a non-negative integer, got " + json_text(v));
   }
   const uint64_t x = v.get<uint64_t>();
   if (x > max) throw Bad(where + "/" + key, std::to_string(x) + " is above " + std::to_string(max));
@@ -76,18 +76,18 @@ uint64_t get_uint(const nlohmann::json& j, const char* key, const std::string& w
 double get_finite(const nlohmann::json& j, const char* key, const std::string& where,
                   double lo = 0, double hi = std::numeric_limits<double>::infinity()) {
   const nlohmann::json& v = field(j, key, where);
-  if (!v.is_number()) throw Bad(where + "/" + key, "expected a number, got " + v.dump());
+  if (!v.is_number()) throw Bad(where + "/" + key, "expected a number, got " + json_text(v));
   const double x = v.get<double>();
   if (!std::isfinite(x) || x < lo || x > hi) {
-    throw Bad(where + "/" + key, "expected a finite number from " + nlohmann::json(lo).dump() +
-                                     " to " + nlohmann::json(hi).dump() + ", got " + v.dump());
+    throw Bad(where + "/" + key, "expected a finite number from " + json_text(lo) +
+                                     " to " + json_text(hi) + ", got " + json_text(v));
   }
   return x;
 }
 
 std::string get_string(const nlohmann::json& j, const char* key, const std::string& where) {
   const nlohmann::json& v = field(j, key, where);
-  if (!v.is_string()) throw Bad(where + "/" + key, "expected a string, got " + v.dump());
+  if (!v.is_string()) throw Bad(where + "/" + key, "expected a string, got " + json_text(v));
   return v.get<std::string>();
 }
 
@@ -152,7 +152,7 @@ void verify_checksums(const SafetensorsFile& f, const std::string& meta_text) {
   const nlohmann::json sums = parse_entry(it->second, kChecksumsKey);
   auto check = [](const std::string& name, const nlohmann::json& stored, uint32_t computed) {
     if (!stored.is_number_unsigned() || stored.get<uint64_t>() != computed) {
-      throw Bad(name, "crc32 mismatch (stored " + stored.dump() + ", computed " +
+      throw Bad(name, "crc32 mismatch (stored " + json_text(stored) + ", computed " +
                           std::to_string(computed) + "): the file is corrupt");
     }
   };
@@ -194,9 +194,9 @@ void check_tensors(const SafetensorsFile& f, const Experiment& e, TrainState& s)
       const auto it = f.tensors.find(name);
       if (it == f.tensors.end()) throw Bad("tensor " + name, "missing");
       if (it->second.shape != shape) {
-        throw Bad("tensor " + name, "shape " + nlohmann::json(it->second.shape).dump() +
+        throw Bad("tensor " + name, "shape " + json_text(it->second.shape) +
                                         ", the experiment's model needs " +
-                                        nlohmann::json(shape).dump());
+                                        json_text(shape));
       }
       require_finite(it->second);
       ++expected;
@@ -319,7 +319,7 @@ void check_run_info(const nlohmann::json& run) {
   get_uint(run, "train_limit", w);
   get_uint(run, "test_limit", w);
   const std::string log = get_string(run, "log", w);
-  if (log.empty() || log[0] != '/') throw Bad(w + "/log", "expected an absolute path, got " + nlohmann::json(log).dump());
+  if (log.empty() || log[0] != '/') throw Bad(w + "/log", "expected an absolute path, got " + json_text(log));
   if (run.contains("simd_target")) get_string(run, "simd_target", w);
   if (run.contains("started_utc")) get_string(run, "started_utc", w);
   if (run.contains("run_id")) get_string(run, "run_id", w);
@@ -338,7 +338,7 @@ void check_run_info(const nlohmann::json& run) {
     if (!field(id, "flush_denormals", i).is_boolean()) throw Bad(i + "/flush_denormals", "expected true or false");
     const std::string reduction = get_string(id, "reduction", i);
     if (reduction != "tree" && reduction != "mpi") {
-      throw Bad(i + "/reduction", "expected tree or mpi, got " + nlohmann::json(reduction).dump());
+      throw Bad(i + "/reduction", "expected tree or mpi, got " + json_text(reduction));
     }
     if (reduction == "mpi" && get_uint(id, "ranks", i, 1u << 20) == 0) throw Bad(i + "/ranks", "expected a positive number");
   }
@@ -347,7 +347,7 @@ void check_run_info(const nlohmann::json& run) {
     const nlohmann::json& ls = run["lr_scaling"];
     if (!ls.is_object()) throw Bad(l, "expected an object");
     const std::string rule = get_string(ls, "rule", l);
-    if (!parse_lr_rule(rule)) throw Bad(l + "/rule", "expected " + lr_rule_choices() + ", got " + nlohmann::json(rule).dump());
+    if (!parse_lr_rule(rule)) throw Bad(l + "/rule", "expected " + lr_rule_choices() + ", got " + json_text(rule));
     if (get_uint(ls, "base_batch_size", l, 65536) == 0) throw Bad(l + "/base_batch_size", "expected a positive number");
     if (ls.contains("warmup_epochs")) get_uint(ls, "warmup_epochs", l, 100000);
     if (ls.contains("base_learning_rate") && !ls["base_learning_rate"].is_number()) {
@@ -363,11 +363,11 @@ void check_run_info(const nlohmann::json& run) {
 }  // namespace
 
 std::string encode_checkpoint(const nlohmann::json& meta, const std::vector<TensorView>& tensors) {
-  const std::string meta_text = meta.dump();
+  const std::string meta_text = json_text_exact(meta);
   nlohmann::json sums = {{"metadata", crc32_of(meta_text.data(), meta_text.size())},
                          {"tensors", nlohmann::json::object()}};
   for (const auto& t : tensors) sums["tensors"][t.name] = crc32_of(t.data, tensor_bytes(t));
-  return encode_safetensors(tensors, {{kMetaKey, meta_text}, {kChecksumsKey, sums.dump()}});
+  return encode_safetensors(tensors, {{kMetaKey, meta_text}, {kChecksumsKey, json_text_exact(sums)}});
 }
 
 void save_checkpoint(const std::string& path, const Experiment& experiment, Trainer& trainer,
@@ -423,7 +423,7 @@ Checkpoint parse_checkpoint(std::string bytes, const std::string& source) {
     const nlohmann::json meta = parse_entry(it->second, kMetaKey);
     const nlohmann::json& format = field(meta, "format", "");
     if (format != kCheckpointFormat) {
-      throw Bad("format", format.dump() + ", this build reads \"" + kCheckpointFormat + "\"");
+      throw Bad("format", json_text(format) + ", this build reads \"" + kCheckpointFormat + "\"");
     }
     c.experiment = parse_experiment(field(meta, "experiment", ""), source + " (experiment)");
     const nlohmann::json& run = field(meta, "run", "");

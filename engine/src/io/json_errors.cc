@@ -127,10 +127,12 @@ std::string json_pointer(const std::string& parent, size_t index) {
   return parent + "/" + std::to_string(index);
 }
 
-std::string json_text(const json& v) {
+std::string json_text(const json& v, int indent) {
   // Strings from a parsed file are valid UTF-8; a json built in code may not be.
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+  return v.dump(indent, ' ', false, json::error_handler_t::replace);
 }
+
+std::string json_text_exact(const json& v, int indent) { return v.dump(indent); }
 
 std::string json_excerpt(const json& v) {
   std::string out;

@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "mlpbench/build_info.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/parallel.h"
 #include "median.h"
@@ -238,10 +239,8 @@ namespace {
 // The keys written before the growing epochs array, in the file's order; the rest follows it.
 constexpr const char* kHeadKeys[] = {"schema", "experiment", "build", "host"};
 
-std::string dump(const nlohmann::json& j, int indent) {
-  // Invalid UTF-8 (a path in an error message) is replaced, never a reason to lose the log.
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+// Invalid UTF-8 (a path in an error message) is replaced, never a reason to lose the log.
+std::string dump(const nlohmann::json& j, int indent) { return json_text(j, indent); }
 
 // `j` pretty-printed as the value of a top-level key (its lines indented by two more spaces;
 // JSON strings hold no raw newline, so every newline is the printer's).

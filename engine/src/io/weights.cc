@@ -32,7 +32,7 @@ size_t element_count(const std::vector<size_t>& shape) {
 }
 
 std::string shape_string(const std::vector<size_t>& shape) {
-  return nlohmann::json(shape).dump();
+  return json_text(shape);
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
     header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  std::string json = header.dump();
+  std::string json = json_text_exact(header);
   json.append((8 - json.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   std::string out(8, '\0');
   uint64_t n = json.size();

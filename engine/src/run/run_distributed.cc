@@ -7,6 +7,7 @@
 
 #include "mlpbench/errors.h"
 #include "mlpbench/float_mode.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/model.h"
 #include "mlpbench/parallel.h"
@@ -28,7 +29,7 @@ void check_agreement(Comm& comm, const Experiment& e, Trainer& trainer, const Da
   mine.flush = can_flush_denormals();
   nlohmann::json ej = e.to_json();
   ej.erase("threads");  // ranks may run different thread counts: the numbers do not depend on it
-  const std::string ejs = ej.dump();
+  const std::string ejs = json_text_exact(ej);
   mine.experiment = fnv(ejs.data(), ejs.size());
   mine.params = fnv(trainer.model().params().data(), trainer.model().params().size() * sizeof(float));
   mine.data = fnv(train.labels.data(), train.labels.size(), fnv(test.labels.data(), test.labels.size()));

@@ -7,6 +7,7 @@
 
 #include "mlpbench/errors.h"
 #include "mlpbench/float_mode.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/option_table.h"
 
@@ -28,7 +29,7 @@ std::optional<std::string> text(const std::string& v) {
   return v.empty() ? std::nullopt : std::optional<std::string>(v);
 }
 
-std::string text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : json_text(v); }
 
 // What the checkpoint's run used and what the command line says (nothing: not given) for one
 // option of the table that must equal the checkpoint's run.
@@ -108,7 +109,7 @@ void check_resumed_identity(const Checkpoint& c, const nlohmann::json& identity,
   }
   auto reduction = [](const nlohmann::json& id) {
     return id.at("reduction").get<std::string>() +
-           (id.contains("ranks") ? " over " + id.at("ranks").dump() + " ranks" : std::string());
+           (id.contains("ranks") ? " over " + json_text(id.at("ranks")) + " ranks" : std::string());
   };
   if (reduction(saved) != reduction(identity)) {
     throw ConfigError("--reduction: the checkpoint's run combined gradients by " + reduction(saved) +

@@ -11,6 +11,7 @@
 
 #include "mlpbench/errors.h"
 #include "mlpbench/float_mode.h"
+#include "mlpbench/json_errors.h"
 #include "mlpbench/kernels.h"
 #include "mlpbench/output_paths.h"
 #include "mlpbench/placement.h"
@@ -273,8 +274,8 @@ class OneRun {
     if (!o_.save_weights.empty()) {
       save_weights(o_.save_weights, trainer_.model(),
                    {{"experiment", e_.name},
-                    {"final_test_accuracy", nlohmann::json(final_test.accuracy).dump()},
-                    {"final_test_loss", nlohmann::json(final_test.loss).dump()},
+                    {"final_test_accuracy", json_text(final_test.accuracy)},
+                    {"final_test_loss", json_text(final_test.loss)},
                     {"format", "mlpbench dense layers, Keras layout: kernel [in, out], bias [out]"}},
                    /*replace=*/o_.force);
       if (!o_.quiet) std::fprintf(stderr, "Weights written to %s\n", o_.save_weights.c_str());

@@ -120,7 +120,7 @@ LoadedData load_data(const RunOptions& o, const RunPlan& plan) {
     if (split_at == 0 || split_at == n) {
       throw ConfigError(plan.source + ": /validation_split: " + std::to_string(n) +
                         " training samples cannot be split into training and validation sets "
-                        "by validation_split " + nlohmann::json(e.validation_split).dump());
+                        "by validation_split " + json_text(e.validation_split));
     }
     d.validation = split_off_tail(d.train, split_at);
   }
@@ -232,7 +232,7 @@ int run_checked(const RunOptions& o) {
                              read_facts());
   if (o.dry_run) {
     std::fprintf(stderr, "%s", model_summary(plan.experiment.name, kExperimentInputs, plan.experiment.model).c_str());
-    std::printf("%s\n", plan.experiment.to_json().dump(2).c_str());
+    std::printf("%s\n", json_text_exact(plan.experiment.to_json(), 2).c_str());
     return kExitOk;
   }
   select_targets(plan, checkpoint.has_value());
