@@ -121,3 +121,9 @@ def assert_study_page(path, figures, absent=()):
     for needle in absent:
         assert str(needle) not in text
     return text
+
+
+def pytest_collection_modifyitems(items):
+    """The slow tests first. pytest-xdist hands tests out in this order, and a long test that
+    starts last keeps one worker busy after the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
