@@ -28,11 +28,11 @@ constexpr uint64_t kMaxIdxDataBytes = uint64_t{1} << 30;
 constexpr size_t kMaxIdxDims = 4;
 constexpr size_t kMaxIdxHeaderBytes = 4 + 4 * kMaxIdxDims;
 // A file on disk larger than this cannot be a valid IDX file, raw or gzipped.
-constexpr uint64_t kMaxFileBytes = kMaxIdxDataBytes + kMaxIdxHeaderBytes;
+constexpr uint64_t kMaxIdxFileBytes = kMaxIdxDataBytes + kMaxIdxHeaderBytes;
 constexpr uint8_t kIdxTypeUbyte = 0x08;
 constexpr uint32_t kImageSide = 28;  // MNIST and Fashion-MNIST
 
-[[noreturn]] void fail(const std::string& source, const std::string& what) {
+[[noreturn]] void bad_data(const std::string& source, const std::string& what) {
   throw DataError(source + ": " + what);
 }
 
@@ -79,28 +79,28 @@ struct IdxLayout {
 // numbers beyond the (at most 4-entry) dims vector.
 IdxLayout check_idx(const uint8_t* bytes, size_t size, const std::string& source) {
   if (size < 4) {
-    fail(source, "truncated header: " + std::to_string(size) +
+    bad_data(source, "truncated header: " + std::to_string(size) +
                      " bytes, an IDX file starts with a 4-byte magic number");
   }
   if (bytes[0] != 0 || bytes[1] != 0) {
-    fail(source, "bad magic " + hex_byte(bytes[0]) + " " + hex_byte(bytes[1]) + " " +
+    bad_data(source, "bad magic " + hex_byte(bytes[0]) + " " + hex_byte(bytes[1]) + " " +
                      hex_byte(bytes[2]) + " " + hex_byte(bytes[3]) +
                      ": not an IDX file (expected 0x00 0x00 <type> <ndims>)");
   }
   const uint8_t type = bytes[2];
   if (type != kIdxTypeUbyte) {
-    fail(source, "unsupported IDX element type " + hex_byte(type) + " (" + idx_type_name(type) +
+    bad_data(source, "unsupported IDX element type " + hex_byte(type) + " (" + idx_type_name(type) +
                      "); only 0x08 (unsigned byte) is supported");
   }
   const size_t ndims = bytes[3];
   if (ndims < 1 || ndims > kMaxIdxDims) {
-    fail(source, "bad IDX dimension count " + std::to_string(ndims) + " (must be 1 to " +
+    bad_data(source, "bad IDX dimension count " + std::to_string(ndims) + " (must be 1 to " +
                      std::to_string(kMaxIdxDims) + ")");
   }
   IdxLayout layout;
   layout.header_bytes = 4 + 4 * ndims;
   if (size < layout.header_bytes) {
-    fail(source, "truncated header: a header with " + std::to_string(ndims) +
+    bad_data(source, "truncated header: a header with " + std::to_string(ndims) +
                      " dimension(s) is " + std::to_string(layout.header_bytes) +
                      " bytes, file has " + std::to_string(size) + " bytes");
   }
@@ -109,13 +109,13 @@ IdxLayout check_idx(const uint8_t* bytes, size_t size, const std::string& source
   for (size_t i = 0; i < ndims; ++i) {
     const uint32_t d = load_be32(bytes + 4 + 4 * i);
     layout.dims[i] = d;
-    if (d == 0) fail(source, "dimension " + std::to_string(i) + " is 0");
+    if (d == 0) bad_data(source, "dimension " + std::to_string(i) + " is 0");
   }
   for (size_t i = 0; i < ndims; ++i) {
     // product <= kMaxIdxDataBytes (2^30) and d < 2^32, so this never overflows 64 bits.
     product *= layout.dims[i];
     if (product > kMaxIdxDataBytes) {
-      fail(source, "header claims " + join_dims(layout.dims) + " elements, more than the " +
+      bad_data(source, "header claims " + join_dims(layout.dims) + " elements, more than the " +
                        std::to_string(kMaxIdxDataBytes) + "-byte limit (corrupt header?)");
     }
   }
@@ -124,7 +124,7 @@ IdxLayout check_idx(const uint8_t* bytes, size_t size, const std::string& source
   if (have != layout.data_bytes) {
     const std::string product_text =
         layout.dims.size() > 1 ? " = " + std::to_string(layout.data_bytes) : "";
-    fail(source, std::string(have < layout.data_bytes ? "truncated" : "trailing bytes") +
+    bad_data(source, std::string(have < layout.data_bytes ? "truncated" : "trailing bytes") +
                      ": header says " + join_dims(layout.dims) + product_text +
                      " bytes of data, file has " +
                      std::to_string(have) + " bytes after the " +
@@ -144,7 +144,6 @@ IdxArray parse_idx_owned(std::vector<uint8_t>&& buffer, const std::string& sourc
   return out;
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
 
 // Reads a whole regular file into memory with one allocation of its real size. FIFOs, sockets,
 // devices and folders are refused before anything can block (open_input_file).
@@ -160,11 +159,11 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text(errno));
+  if (::fstat(fd, &st) != 0) bad_data(path, "cannot stat: " + std::string(std::strerror(errno)));
   const auto file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size > kMaxFileBytes) {
-    fail(path, "file is " + std::to_string(file_size) + " bytes, larger than any IDX file " +
-                   "this reader accepts (" + std::to_string(kMaxFileBytes) + " bytes)");
+  if (file_size > kMaxIdxFileBytes) {
+    bad_data(path, "file is " + std::to_string(file_size) + " bytes, larger than any IDX file " +
+                   "this reader accepts (" + std::to_string(kMaxIdxFileBytes) + " bytes)");
   }
   std::vector<uint8_t> buffer(static_cast<size_t>(file_size));
   size_t done = 0;
@@ -172,10 +171,10 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
     const ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail(path, "read error: " + errno_text(errno));
+      bad_data(path, "read error: " + std::string(std::strerror(errno)));
     }
     if (n == 0) {
-      fail(path, "file shrank while being read (" + std::to_string(done) + " of " +
+      bad_data(path, "file shrank while being read (" + std::to_string(done) + " of " +
                      std::to_string(buffer.size()) + " bytes)");
     }
     done += static_cast<size_t>(n);
@@ -206,9 +205,9 @@ IdxArray parse_idx(const uint8_t* bytes, size_t size, const std::string& source)
 
 std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string& source,
                             size_t max_output) {
-  if (!is_gzip(bytes, size)) fail(source, "not gzip data (missing 1f 8b magic)");
+  if (!is_gzip(bytes, size)) bad_data(source, "not gzip data (missing 1f 8b magic)");
   if (size < 18) {
-    fail(source, "truncated gzip stream: " + std::to_string(size) +
+    bad_data(source, "truncated gzip stream: " + std::to_string(size) +
                      " bytes, shorter than a gzip header and trailer");
   }
   // The trailer's ISIZE (uncompressed size mod 2^32, of the last member) is only a hint for the
@@ -222,7 +221,7 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
 
   z_stream zs{};
   // 15 + 32: a full window, and detect the zlib or gzip wrapper automatically.
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) fail(source, "zlib inflateInit2 failed");
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) bad_data(source, "zlib inflateInit2 failed");
   struct Ender {
     z_stream* zs;
     ~Ender() { inflateEnd(zs); }
@@ -260,7 +259,7 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
     const int rc = inflate(&zs, Z_NO_FLUSH);
     const size_t wrote = avail_out_before - zs.avail_out;
     if (probing && wrote > 0) {
-      fail(source, "gzip data decompresses to more than " + std::to_string(max_output) +
+      bad_data(source, "gzip data decompresses to more than " + std::to_string(max_output) +
                        " bytes; refusing it");
     }
     if (!probing) produced += wrote;
@@ -270,10 +269,10 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
       const uint8_t* rest = zs.next_in;
       if (zs.avail_in >= 2 && is_gzip(rest, zs.avail_in)) {
         // Another gzip member follows (as `cat a.gz b.gz` makes): keep going.
-        if (inflateReset(&zs) != Z_OK) fail(source, "zlib inflateReset failed");
+        if (inflateReset(&zs) != Z_OK) bad_data(source, "zlib inflateReset failed");
         continue;
       }
-      fail(source, "corrupt gzip stream: " + std::to_string(left) +
+      bad_data(source, "corrupt gzip stream: " + std::to_string(left) +
                        " bytes of trailing garbage after the compressed data");
     }
     if (rc == Z_OK) continue;
@@ -281,13 +280,13 @@ std::vector<uint8_t> gunzip(const uint8_t* bytes, size_t size, const std::string
       // No progress possible: either more output room is needed or the input ran out.
       if (zs.avail_out == 0) continue;
       if (zs.avail_in == 0 && consumed == size) {
-        fail(source, "truncated gzip stream: compressed data ends after " +
+        bad_data(source, "truncated gzip stream: compressed data ends after " +
                          std::to_string(produced) + " decompressed bytes");
       }
       continue;
     }
     if (rc == Z_MEM_ERROR) throw std::bad_alloc();
-    fail(source, std::string("corrupt gzip stream: ") + (zs.msg ? zs.msg : "inflate error " +
+    bad_data(source, std::string("corrupt gzip stream: ") + (zs.msg ? zs.msg : "inflate error " +
                                                                                 std::to_string(rc)));
   }
   out.resize(produced);
@@ -298,7 +297,7 @@ IdxArray read_idx_file(const std::string& path) {
   std::vector<uint8_t> raw = read_whole_file(path);
   if (is_gzip(raw.data(), raw.size())) {
     std::vector<uint8_t> inflated =
-        gunzip(raw.data(), raw.size(), path, static_cast<size_t>(kMaxFileBytes));
+        gunzip(raw.data(), raw.size(), path, static_cast<size_t>(kMaxIdxFileBytes));
     raw = std::vector<uint8_t>();  // release the compressed bytes before parsing
     return parse_idx_owned(std::move(inflated), path + " (after gunzip)");
   }
@@ -309,16 +308,16 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
                      const std::string& split, size_t num_classes, size_t limit,
                      const std::string& images_source, const std::string& labels_source) {
   if (num_classes < 1 || num_classes > 256) {
-    fail(labels_source, "num_classes must be 1 to 256 for byte labels, got " +
+    bad_data(labels_source, "num_classes must be 1 to 256 for byte labels, got " +
                             std::to_string(num_classes));
   }
   if (images.dims.size() != 3) {
-    fail(images_source, "an images file must be idx3 (count x height x width), this one has " +
+    bad_data(images_source, "an images file must be idx3 (count x height x width), this one has " +
                             std::to_string(images.dims.size()) + " dimension(s): " +
                             join_dims(images.dims));
   }
   if (labels.dims.size() != 1) {
-    fail(labels_source, "a labels file must be idx1 (count), this one has " +
+    bad_data(labels_source, "a labels file must be idx1 (count), this one has " +
                             std::to_string(labels.dims.size()) + " dimensions: " +
                             join_dims(labels.dims));
   }
@@ -326,17 +325,17 @@ Dataset make_dataset(const IdxArray& images, const IdxArray& labels, const std::
   const size_t height = images.dims[1], width = images.dims[2];
   const size_t features = height * width;  // both < 2^32 and the product was capped by parse_idx
   if (images.data.size() != n * features) {
-    fail(images_source, "holds " + std::to_string(images.data.size()) +
+    bad_data(images_source, "holds " + std::to_string(images.data.size()) +
                             " bytes, its dimensions " + join_dims(images.dims) + " need " +
                             std::to_string(n * features));
   }
   if (labels.dims[0] != n || labels.data.size() != n) {
-    fail(images_source, "has " + std::to_string(n) + " images but " + labels_source + " has " +
+    bad_data(images_source, "has " + std::to_string(n) + " images but " + labels_source + " has " +
                             std::to_string(labels.dims[0]) + " labels; the counts must agree");
   }
   for (size_t i = 0; i < n; ++i) {
     if (labels.data[i] >= num_classes) {
-      fail(labels_source, "label at index " + std::to_string(i) + " is " +
+      bad_data(labels_source, "label at index " + std::to_string(i) + " is " +
                               std::to_string(labels.data[i]) + ", must be < " +
                               std::to_string(num_classes) + " (num_classes)");
     }
@@ -380,7 +379,7 @@ std::string locate(const std::string& base, bool prefer_gz) {
   const std::string first = prefer_gz ? gz : base, second = prefer_gz ? base : gz;
   if (file_exists(first)) return first;
   if (file_exists(second)) return second;
-  fail(first, "file not found (nor " + second +
+  bad_data(first, "file not found (nor " + second +
                   "); run tools/fetch_data.sh (or tools/setup.sh) to fetch the datasets");
 }
 
@@ -427,7 +426,7 @@ Dataset load_dataset(const std::string& data_dir, const std::string& name,
   // Both datasets are 28x28 images; any other shape would train a model of the wrong width
   // (or, for the test set, read past its rows).
   if (images.dims.size() == 3 && (images.dims[1] != kImageSide || images.dims[2] != kImageSide)) {
-    fail(images_path, "images are " + std::to_string(images.dims[1]) + "x" +
+    bad_data(images_path, "images are " + std::to_string(images.dims[1]) + "x" +
                           std::to_string(images.dims[2]) + ", " + name + " images are " +
                           std::to_string(kImageSide) + "x" + std::to_string(kImageSide));
   }
@@ -441,7 +440,7 @@ Dataset load_dataset(const std::string& data_dir, const std::string& name,
 void check_same_shape(const Dataset& train, const Dataset& test) {
   if (train.height == test.height && train.width == test.width) return;
   auto shape = [](const Dataset& d) { return std::to_string(d.height) + "x" + std::to_string(d.width); };
-  fail(test.images_path.empty() ? test.name + " " + test.split : test.images_path,
+  bad_data(test.images_path.empty() ? test.name + " " + test.split : test.images_path,
        "test images are " + shape(test) + " but the training images" +
            (train.images_path.empty() ? std::string() : " (" + train.images_path + ")") + " are " +
            shape(train) + "; both splits must have the same shape");

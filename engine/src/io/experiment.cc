@@ -40,7 +40,7 @@ constexpr size_t kMaxLayers = 64;
 constexpr uint64_t kMaxParameters = uint64_t{1} << 31;
 constexpr size_t kMaxNameLength = 128;
 constexpr int kMaxJsonDepth = 64;               // an experiment needs 3
-constexpr uintmax_t kMaxFileBytes = 16u << 20;  // an experiment needs a few hundred bytes
+constexpr uintmax_t kMaxExperimentBytes = 16u << 20;  // an experiment needs a few hundred bytes
 
 using Checker = JsonChecker;  // messages "<source>: <JSON pointer>: ..." (json_errors.h)
 
@@ -794,7 +794,7 @@ Experiment load_experiment(const std::string& path) {
   const Checker ck{path};
   std::string text;
   try {
-    text = read_input_file(path, kMaxFileBytes, "an experiment .json file");
+    text = read_input_file(path, kMaxExperimentBytes, "an experiment .json file");
   } catch (const InputFileError& e) {
     // e.what() starts with the path, which ck.fail() adds again.
     ck.fail("", std::string(e.what()).substr(path.size() + 2));

@@ -6,7 +6,7 @@
 namespace mlpbench {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // JSON has no infinities: a best value not yet set is stored as null.
 nlohmann::json number_or_null(double v) {
@@ -53,7 +53,7 @@ EarlyStopping::EarlyStopping(const EarlyStoppingSpec& spec)
     : spec_(spec),
       maximise_(monitor_maximises(spec.monitor, spec.mode)),
       min_delta_(maximise_ ? std::fabs(spec.min_delta) : -std::fabs(spec.min_delta)),
-      best_(maximise_ ? -kInf : kInf) {}
+      best_(maximise_ ? -kInfinity : kInfinity) {}
 
 bool EarlyStopping::improves(double value, double reference) const {
   return maximise_ ? value - min_delta_ > reference : value - min_delta_ < reference;
@@ -95,7 +95,7 @@ void EarlyStopping::set_state(const nlohmann::json& j) {
   wait_ = j.at("wait").get<int>();
   stopped_epoch_ = j.at("stopped_epoch").get<int>();
   best_epoch_ = j.at("best_epoch").get<int>();
-  best_ = number_or(j.at("best"), maximise_ ? -kInf : kInf);
+  best_ = number_or(j.at("best"), maximise_ ? -kInfinity : kInfinity);
   has_snapshot_ = j.at("has_snapshot").get<bool>();
 }
 
@@ -103,7 +103,7 @@ void EarlyStopping::set_state(const nlohmann::json& j) {
 
 ReduceLrOnPlateau::ReduceLrOnPlateau(const ReduceLrOnPlateauSpec& spec)
     : spec_(spec), maximise_(monitor_maximises(spec.monitor, spec.mode)),
-      best_(maximise_ ? -kInf : kInf) {}
+      best_(maximise_ ? -kInfinity : kInfinity) {}
 
 bool ReduceLrOnPlateau::improves(double value) const {
   // Keras applies min_delta as given here (not its absolute value, unlike EarlyStopping).
@@ -139,7 +139,7 @@ nlohmann::json ReduceLrOnPlateau::state() const {
 void ReduceLrOnPlateau::set_state(const nlohmann::json& j) {
   wait_ = j.at("wait").get<int>();
   cooldown_counter_ = j.at("cooldown_counter").get<int>();
-  best_ = number_or(j.at("best"), maximise_ ? -kInf : kInf);
+  best_ = number_or(j.at("best"), maximise_ ? -kInfinity : kInfinity);
 }
 
 }  // namespace mlpbench
