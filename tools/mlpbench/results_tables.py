@@ -17,7 +17,9 @@ never typed. A table is named by a KIND and its arguments, paths relative to the
   epoch_ab FILE...            tools/epoch_ab.py results
   vendor FILE                 every GEMM of vendor_gemm JSON: the engine's GFLOP/s against the
                               fastest library's (oneDNN, OpenBLAS, BLIS) at each shape and
-                              thread count, their ratio, and its median per thread count
+                              thread count, their ratio, and its median per thread count; with
+                              machine.json, the FMA peak over the fastest library's GFLOP/s
+                              too: the most any code could gain on it
 
 It prints the headline table, or with --table "KIND ARGS" that one (--epochs LOG: the same
 as --table "epochs LOG"). In a Markdown file a table sits between the lines
@@ -370,8 +372,12 @@ def vendor_gemm(prefix):
 def vendor_table(results, file):
     """Rows per GEMM (BM_VendorGemm/<op>/m:M/n:N/k:K/threads:T/<library>, medians of GFLOPS),
     by thread count, operation and shape: the engine, the fastest other library, engine /
-    fastest; then per thread count the median and the lowest of that ratio."""
+    fastest, and the FMA peak of machine.json at that thread count / fastest ("-" without
+    it); then per thread count the median and the lowest of the ratio, and for how many GEMMs
+    1.2x the fastest library would pass the peak."""
     bench = ml.load_bench(os.path.join(results, file))
+    facts = machine.load(results)
+    peaks = {int(t): p["gflops"] for t, p in facts["fma_peak_gflops"].items()} if facts else {}
     libraries = {}  # (threads, op, m, k, n) -> (name prefix, its libraries)
     for e in bench.benchmarks:
         name = str(e.get("run_name", "")).removesuffix("/real_time")
@@ -380,8 +386,8 @@ def vendor_table(results, file):
         if gemm is not None:
             libraries.setdefault(gemm, (prefix, set()))[1].add(library)
     lines = ["| GEMM (M x K times K x N) | threads | engine | fastest other library | "
-             "engine / fastest |", "| --- | ---: | ---: | ---: | ---: |"]
-    ratios = {}
+             "engine / fastest | FMA peak / fastest |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    ratios, ceilings = {}, {}
     order = {op: i for i, op in enumerate(VENDOR_OPS)}
     for gemm in sorted(libraries, key=lambda g: (g[0], order.get(g[1], len(order))) + g[1:]):
         (threads, op, m, k, n), (prefix, names) = gemm, libraries[gemm]
@@ -393,16 +399,21 @@ def vendor_table(results, file):
         best = max(sorted(others), key=others.get)
         ratio = engine / others[best]
         ratios.setdefault(threads, []).append((ratio, f"{op} {m}x{k}x{n}"))
+        ceiling = peaks[threads] / others[best] if threads in peaks else None
+        ceilings.setdefault(threads, []).append(ceiling)
         lines.append(f"| {op} {m} x {k} x {n} | {threads} | {engine:.1f} GFLOP/s | "
-                     f"{others[best]:.1f} GFLOP/s ({best}) | {ratio:.2f}x |")
+                     f"{others[best]:.1f} GFLOP/s ({best}) | {ratio:.2f}x | "
+                     f"{'-' if ceiling is None else f'{ceiling:.2f}x'} |")
     if not ratios:
         raise ml.ToolError(f"{os.path.join(results, file)}: no BM_VendorGemm benchmark with "
                            f"the engine and another library")
     for threads, found in sorted(ratios.items()):
         low = min(found)
+        below = [c for c in ceilings[threads] if c is not None and c < 1.2]
         lines.append(f"| median over {len(found)} GEMMs | {threads} | | | "
                      f"**{statistics.median(r for r, _ in found):.2f}x** (lowest {low[0]:.2f}x, "
-                     f"{low[1]}) |")
+                     f"{low[1]}) | " + (f"under 1.2x for {len(below)} of {len(found)} |"
+                                        if threads in peaks else "- |"))
     return lines
 
 

@@ -150,16 +150,29 @@ def test_the_vendor_table_compares_the_engine_with_the_fastest_library(run, tmp_
     r = run("results_tables.py", tmp_path, "--table", "vendor bench/vendor_gemm.json")
     assert r.code == 0, r
     lines = r.out.splitlines()
-    # rows by thread count, then operation and shape, whatever the file's (shuffled) order
+    # rows by thread count, then operation and shape, whatever the file's (shuffled) order;
+    # without machine.json no peak to compare with
     assert lines[2] == ("| forward 32 x 784 x 512 | 1 | 200.0 GFLOP/s | 170.0 GFLOP/s (blis) "
-                        "| 1.18x |")
+                        "| 1.18x | - |")
     assert lines[3] == ("| weight_grad 784 x 32 x 512 | 1 | 150.0 GFLOP/s | 100.0 GFLOP/s "
-                        "(onednn_matmul) | 1.50x |")
+                        "(onednn_matmul) | 1.50x | - |")
     assert lines[4] == ("| forward 32 x 784 x 512 | 2 | 300.0 GFLOP/s | 330.0 GFLOP/s "
-                        "(onednn_sgemm) | 0.91x |")
+                        "(onednn_sgemm) | 0.91x | - |")
     assert lines[5] == ("| median over 2 GEMMs | 1 | | | **1.34x** (lowest 1.18x, "
-                        "forward 32x784x512) |")
+                        "forward 32x784x512) | - |")
     assert lines[6].startswith("| median over 1 GEMMs | 2 |") and len(lines) == 7
+    # with the machine's FMA peak at 1 thread: the fastest library against it
+    facts = json.load(open(os.path.join(ZEN5, "machine.json")))
+    facts["fma_peak_gflops"] = {"1": {"gflops": 190.0, "simd_target": "AVX3"}}
+    (tmp_path / "machine.json").write_text(json.dumps(facts))
+    r = run("results_tables.py", tmp_path, "--table", "vendor bench/vendor_gemm.json")
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert lines[2].endswith("| 1.18x | 1.12x |") and lines[3].endswith("| 1.50x | 1.90x |")
+    assert lines[4].endswith("| 0.91x | - |")
+    assert lines[5].endswith("forward 32x784x512) | under 1.2x for 1 of 2 |")
+    assert lines[6].endswith("| - |")
+    (tmp_path / "machine.json").unlink()
     # a file without the engine's GEMMs is refused in one line
     (tmp_path / "bench" / "other.json").write_text(json.dumps({"context": context,
                                                                "benchmarks": rows[-1:]}))
