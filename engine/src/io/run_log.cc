@@ -239,14 +239,12 @@ namespace {
 // The keys written before the growing epochs array, in the file's order; the rest follows it.
 constexpr const char* kHeadKeys[] = {"schema", "experiment", "build", "host"};
 
-// Invalid UTF-8 (a path in an error message) is replaced, never a reason to lose the log.
-std::string dump(const nlohmann::json& j, int indent) { return json_text(j, indent); }
-
 // `j` pretty-printed as the value of a top-level key (its lines indented by two more spaces;
-// JSON strings hold no raw newline, so every newline is the printer's).
+// JSON strings hold no raw newline, so every newline is the printer's). json_text replaces
+// invalid UTF-8 (a path in an error message): never a reason to lose the log.
 std::string member(const std::string& key, const nlohmann::json& j) {
-  std::string text = "  " + dump(key, -1) + ": ";
-  for (const char c : dump(j, 2)) {
+  std::string text = "  " + json_text(key, -1) + ": ";
+  for (const char c : json_text(j, 2)) {
     text += c;
     if (c == '\n') text += "  ";
   }
@@ -311,7 +309,7 @@ std::string RunLog::text(const std::vector<EpochResult>& epochs) const {
     if (log_.contains(key)) text += member(key, log_[key]) + ",\n";
   }
   text += "  \"epochs\": [";
-  for (size_t i = 0; i < epochs.size(); ++i) text += (i ? ",\n    " : "\n    ") + dump(epoch_json(epochs[i]), -1);
+  for (size_t i = 0; i < epochs.size(); ++i) text += (i ? ",\n    " : "\n    ") + json_text(epoch_json(epochs[i]), -1);
   text += epochs.empty() ? "]" : "\n  ]";
   // The status first, for a reader of the file's end; then the rest in the document's order.
   text += ",\n" + member("status", log_["status"]);
