@@ -25,6 +25,7 @@ def test_sleeping():
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+@pytest.mark.slow
 def test_a_child_s_cpu_counts_and_waiting_does_not(tmp_path, workers):
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the suite's configuration

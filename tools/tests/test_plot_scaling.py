@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import assert_clean_error, assert_png, assert_svg, fixture
 import make_fixtures
 from mlpbench import logs as ml
@@ -224,6 +226,7 @@ def test_simd_study_explains_a_difference_between_vector_widths(run, tmp_path):
     assert "FMA and non-FMA targets differ" not in r.out  # one family only
 
 
+@pytest.mark.slow
 def test_simd_figure_marks_runs_from_a_noisy_host(run, tmp_path):
     study = tmp_path / "simd"
     study.mkdir()

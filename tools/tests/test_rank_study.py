@@ -193,6 +193,7 @@ def test_alpha_beta_finds_two_regimes_and_their_break(run, tmp_path):
     assert "transport: shared memory of one node" in (tmp_path / "ab.svg").read_text()
 
 
+@pytest.mark.slow
 def test_alpha_beta_says_when_the_fit_misses(run, tmp_path):
     # Every other size twice as slow: no cost continuous in the buffer follows it within 20 %.
     zigzag = lambda r, nbytes: one_regime(r, nbytes) * (2 if math.log2(nbytes) % 4 < 2 else 1)  # noqa: E731
@@ -206,6 +207,7 @@ def test_alpha_beta_says_when_the_fit_misses(run, tmp_path):
 
 
 @pytest.mark.parametrize("study", ["ranks_mlp512", "ranks_mlp64_32"])
+@pytest.mark.slow
 def test_alpha_beta_describes_the_committed_sweeps_within_20_percent(run, tmp_path, study):
     # the rank studies were measured on the Zen 5 (results/amd-f26m2-2cpu/README.md)
     folder = os.path.join(REPO, "results", "amd-f26m2-2cpu", "studies", study)

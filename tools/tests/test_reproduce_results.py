@@ -69,6 +69,7 @@ def test_bad_command_lines_exit_2(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(REPO, "build", "engine", "run_experiment")),
                     reason="needs the release build (cmake --preset release)")
+@pytest.mark.slow
 def test_cheap_steps_write_only_into_the_machine_folder(tmp_path):
     for dataset in ("mnist", "fashion-mnist"):
         make_dataset(tmp_path / "data", dataset, n=120)

@@ -187,6 +187,7 @@ def test_mlp_bench_records(tmp_path):
     assert_valid("benchmark-record", record, "mlp_bench output")
 
 
+@pytest.mark.slow
 def test_the_trackers_ab_json_matches_its_schema(tr, tmp_path):
     a, slow = make_fake(tmp_path / "a"), make_fake(tmp_path / "slow", speed=1.10)
     r = tr("ab", "--bench-a", a, "--bench-b", slow, "--quiet-wait-s", "0", "--repetitions", "3",

@@ -72,6 +72,7 @@ def test_stacked_phase_bars_take_the_median_over_repeats(run, tmp_path):
     assert "        1  others" not in r.out  # a team of one has no other threads
 
 
+@pytest.mark.slow
 def test_logs_without_phases_still_plot_with_a_note(run, tmp_path):
     r = run("plot_scaling.py", fixture("sweep"), "-o", "old.svg")
     assert r.code == 0, r
@@ -121,6 +122,7 @@ def test_simd_study_page(run, tmp_path):
     assert "EMU128 1.00x, AVX2 3.06x, AVX3 3.90x" in text
 
 
+@pytest.mark.slow
 def test_rank_study_page_lists_the_study_commands(run, tmp_path):
     study = write_study(tmp_path / "study")
     manifest = json.loads((study / "study.json").read_text())

@@ -60,6 +60,7 @@ def with_context(tmp_path, source, name, **context):
 
 # ----------------------------------------------------------------------------- compare
 
+@pytest.mark.slow
 def test_compare_same_and_slower(tr, tmp_path):
     r = tr("compare", bench("a.json"), bench("b_same.json"))
     assert r.code == 0, r
@@ -164,6 +165,7 @@ def test_record_files_raw_json_and_host_state(tr, tmp_path):
     assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_record_threads_are_passed_on_and_key_the_series(tr, tmp_path):
     fake = make_fake(tmp_path / "bin")
     one = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0")
@@ -184,6 +186,7 @@ def test_record_failures_exit_2(tr, tmp_path):
     assert not os.path.exists(tr.history / "raw")
 
 
+@pytest.mark.slow
 def test_latest_and_previous_are_this_machines(tr, tmp_path):
     fake = make_fake(tmp_path / "bin", commit="aaaa00000001")
     first = tr("record", "--bench", fake, "--repetitions", "3", "--quiet-wait-s", "0").out
@@ -276,6 +279,7 @@ def test_noise_is_what_others_did_not_the_measurements_own_load():
     assert [k for k, _ in track_run.noisy_reasons([2.3, 2, 2], None, None, 2, 2)] == ["load"]
 
 
+@pytest.mark.slow
 def test_ab_budget_and_errors(tr, tmp_path):
     a = make_fake(tmp_path / "a")
     edge = make_fake(tmp_path / "edge", speed=1.05)
@@ -296,6 +300,7 @@ def test_ab_budget_and_errors(tr, tmp_path):
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary worktree is gone
 
 
+@pytest.mark.slow
 def test_calibrate_leaves_unresolvable_benchmarks_out_of_the_gate(tr, tmp_path):
     noisy = make_fake(tmp_path / "noisy", noise=0.4)
     r = tr("calibrate", "--bench", noisy, "--blocks", "6", "--quiet-wait-s", "0",
@@ -346,6 +351,7 @@ def synthetic_repo_history(tmp_path, n=60, steps=((15, 1.08), (30, 0.95), (45, 1
     return repo, hist, commits
 
 
+@pytest.mark.slow
 def test_analyze_finds_each_step(tr, tmp_path):
     repo, hist, commits = synthetic_repo_history(tmp_path)
     r = tr("analyze", "--repo", repo, "--history", hist, "--filter", "GemmForward/32/784")
@@ -360,6 +366,7 @@ def test_analyze_finds_each_step(tr, tmp_path):
     assert "+8." in lines[0] or "+7." in lines[0]
 
 
+@pytest.mark.slow
 def test_report_formats(tr, tmp_path):
     repo, hist, commits = synthetic_repo_history(tmp_path, n=12, steps=((6, 1.3),))
     args = ("--repo", repo, "--history", hist)

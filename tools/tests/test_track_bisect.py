@@ -55,6 +55,7 @@ def test_documented_default_path_names_the_planted_commit_and_reuses_its_builds(
     assert built(log) == first  # ab and record found bisect's builds in the cache
 
 
+@pytest.mark.slow
 def test_a_step_that_cannot_measure_is_never_bad(tr, tmp_path):
     # git bisect run counts any status 1-127 but 125 as bad: a step's own failure must stop it
     assert track.guarded(["bisect-step", "--good-bench", "x", "--seed", "None"]) == 255

@@ -48,6 +48,7 @@ def test_compare_rows_claim_no_direction_when_a_host_was_noisy(tr, tmp_path):
     assert "INCONCLUSIVE" in svg and svg.count("% hosts differed") == 3 and "% faster" not in svg
 
 
+@pytest.mark.slow
 def test_report_marks_noisy_records_and_leaves_them_out(tr, tmp_path):
     """Commits 6-11 recorded only on a noisy host, 30 % slower: no change point; commit 3 has
     a quiet record and a slow noisy one: its median is the quiet one's."""

@@ -33,12 +33,14 @@ def gate(slowdown, seed):
     return ts.exit_status([v for _, v in decisions.values()])
 
 
+@pytest.mark.slow
 def test_a_a_rarely_fails_the_gate():
     codes = [gate(1.0, seed) for seed in range(1000)]
     assert codes.count(1) <= 10, codes.count(1)  # at most 1 % false regressions
     assert codes.count(0) >= 900  # and the gate mostly passes rather than shrugging
 
 
+@pytest.mark.slow
 def test_ten_percent_slowdown_is_caught():
     codes = [gate(1.10, 10_000 + seed) for seed in range(1000)]
     assert codes.count(1) >= 0.95 * len(codes), codes.count(1)
@@ -157,6 +159,7 @@ def steps_placed(levels, want=(15, 30, 45)):
     return len(found) == len(want) and all(abs(g - w) <= 1 for g, w in zip(found, want))
 
 
+@pytest.mark.slow
 def test_change_points_of_a_sixty_commit_history():
     """+8 %, -5 % and +3 % steps under 3 % noise a repetition, 9 repetitions a commit, bursts:
     all three found, each within one commit, in at least 82 of 100 histories. The ceiling is
