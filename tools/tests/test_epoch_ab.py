@@ -12,6 +12,13 @@ import pytest
 
 from conftest import PYTHON, TOOLS, assert_clean_error
 
+def default_sigint():
+    """Run in the child before exec: SIGINT as Python expects it, so that the tool turns it into
+    KeyboardInterrupt even when the tests were started with SIGINT ignored (a background job of
+    a script, nohup), which the child would inherit and Python would then leave ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 # How long a test waits for epoch_ab to start its (fake) engine: a bound, not an expectation.
 # Two Python start-ups on a machine whose cores are busy with builds took over 20 s.
 ENGINE_START_BOUND_S = 180
@@ -132,7 +139,7 @@ def test_ctrl_c_writes_nothing_and_leaves_no_logs(tmp_path, engine):
     proc = subprocess.Popen([PYTHON, os.path.join(TOOLS, "epoch_ab.py"), "exp.json", "--a=--sleep",
                              "--b=", "--engine", str(engine), "--out", "sum.json"], cwd=tmp_path,
                             env=dict(os.environ, FAKE_RECORD=str(record)), stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_sigint)
     deadline = time.monotonic() + ENGINE_START_BOUND_S
     while not record.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -167,7 +174,7 @@ def test_a_signal_removes_the_temporary_folder_and_writes_nothing(tmp_path, engi
     proc = subprocess.Popen([PYTHON, os.path.join(TOOLS, "epoch_ab.py"), "exp.json",
                              "--a=--litter --sleep", "--b=", "--engine", str(engine), "--out",
                              "sum.json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=default_sigint)
     record = tmp_path / "record.txt"
     deadline = time.monotonic() + ENGINE_START_BOUND_S
     while not record.exists() and time.monotonic() < deadline:
