@@ -53,4 +53,4 @@ def test_quick_study_writes_every_log_and_figure_outside_the_repository(tmp_path
         assert text.count("--sweep-batch-size 32,128") == 3 * len(STUDIES)
         assert shown_before == git_state()[0], "the quick study changed what git status shows"
     finally:
-        subprocess.run(["rm", "-rf", out], check=True)
+        subprocess.run(["rm", "-rf", out], check=True, timeout=120)

@@ -27,7 +27,8 @@ def tiny_run(tmp_path):
         "loss": "categorical_crossentropy", "optimizer": "adam", "epochs": 2, "batch_size": 16}))
     log, weights = tmp_path / "log.json", tmp_path / "w.safetensors"
     r = subprocess.run([str(ENGINE), str(exp), "--quiet", "--data-dir", str(tmp_path), "--out", str(log),
-                        "--save-weights", str(weights)], capture_output=True, text=True)
+                        "--save-weights", str(weights)], capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     return tmp_path, log, weights
 

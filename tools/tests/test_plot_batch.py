@@ -29,7 +29,8 @@ def study(tmp_path_factory):
     for rule in ("none", "linear"):
         r = subprocess.run([ENGINE, str(exp), "--data-dir", str(root / "data"),
                             "--sweep-batch-size", "8,16,32", "--lr-scaling", rule,
-                            "--out", str(root / rule)], capture_output=True, text=True)
+                            "--out", str(root / rule)], capture_output=True, text=True,
+                           timeout=300)
         assert r.returncode == 0, r.stderr
     return root
 

@@ -32,7 +32,8 @@ def tiny_run(request, tmp_path):
         "batch_size": 16, "validation_split": 0.2}))
     log, weights = tmp_path / "log.json", tmp_path / "w.safetensors"
     r = subprocess.run([ENGINE, str(exp), "--quiet", "--data-dir", str(data), "--out", str(log),
-                        "--save-weights", str(weights)], capture_output=True, text=True)
+                        "--save-weights", str(weights)], capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     return data, log, weights, dataset
 

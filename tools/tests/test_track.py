@@ -320,7 +320,7 @@ def test_calibrate_leaves_unresolvable_benchmarks_out_of_the_gate(tr, tmp_path):
 
 def git(repo, *args):
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, env=dict(os.environ, GIT_AUTHOR_NAME="t",
+                          text=True, timeout=120, env=dict(os.environ, GIT_AUTHOR_NAME="t",
                                               GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
                                               GIT_COMMITTER_EMAIL="t@t")).stdout
 
