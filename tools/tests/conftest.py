@@ -124,6 +124,23 @@ def assert_study_page(path, figures, absent=()):
 
 
 def pytest_collection_modifyitems(items):
-    """The slow tests first. pytest-xdist hands tests out in this order, and a long test that
-    starts last keeps one worker busy after the others have finished."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow tests first, dealt out between pytest-xdist's workers. Its load scheduler hands
+    each worker a first chunk of consecutive tests (a quarter of its share) and the rest as they
+    finish, never taking one back; a long test that starts last keeps one worker busy after the
+    others are done, and so do slow tests all sorted into the first worker's chunk (where all
+    49 went). So worker k's first chunk starts with slow tests k, k + n, k + 2n, ... and is
+    filled with the others."""
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    other = [item for item in items if item.get_closest_marker("slow") is None]
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    chunk = max(len(items) // workers // 4, 2)  # xdist 3's LoadScheduling, first distribution
+    if workers < 2 or -(-len(slow) // workers) > chunk:
+        items[:] = slow + other
+        return
+    ordered = []
+    for k in range(workers):
+        mine = slow[k::workers]
+        fill = chunk - len(mine)
+        ordered += mine + other[:fill]
+        other = other[fill:]
+    items[:] = ordered + other
