@@ -119,6 +119,28 @@ HWY_INLINE void AccumulateTile(const GemmArgs& g, const TileAt& at, const LoadA&
   }
 }
 
+// Adam on a tile of kRows rows of `cols` columns that lie back to back from offset c of the
+// fused parameters. Each row is stored whole, in order, at row * cols of an L1 buffer, so every
+// row overwrites the unused lanes of the one before it (the last one's spill into the buffer's
+// slack); then the kRows * cols gradients are updated as whole vectors.
+template <size_t kRows, size_t kVecs>
+HWY_INLINE void AdamPackedRows(const FusedAdam& f, size_t c, size_t cols,
+                               const VF (&acc)[kRows][kVecs]) {
+  const DF d;
+  const size_t N = hn::Lanes(d);
+  HWY_ALIGN float packed[(kRows + 1) * kVecs * hn::MaxLanes(DF())];
+  MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
+    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) hn::StoreU(acc[r][q], d, packed + r * cols + q * N);
+  }
+  const size_t n = kRows * cols;
+  for (size_t i = 0; i < n; i += N) {
+    const auto mask = hn::FirstN(d, n - i);
+    const bool full = i + N <= n;
+    const VF grad = full ? hn::Load(d, packed + i) : LoadMasked(mask, d, packed + i);
+    AdamAt(d, grad, f.param + c, f.m + c, f.v + c, i, mask, full, f.args);
+  }
+}
+
 // One register tile of C: rows [i0, i0 + kRows), vectors [j0, j0 + kVecs * lanes), the last
 // vector holding only `last_cols` valid columns when kPartial.
 template <size_t kRows, size_t kVecs, bool kPartial>
@@ -153,6 +175,18 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
     const size_t lda = g.a_col_stride;
     auto load_a = [&](size_t r, size_t p) HWY_ATTR { return hn::Set(d, a_rows[r][p * lda]); };
     AccumulateTile(g, at, load_a, load_b, acc);
+  }
+
+  // A narrow tile whose rows lie back to back in C (a layer of fewer columns than a vector,
+  // e.g. 10 outputs: rows 40 bytes apart) gets Adam after its rows are packed into whole
+  // vectors in L1. Row by row, every row's Adam would be masked loads of W, m and v overlapping
+  // the previous row's masked stores, which wait for those stores to retire, and would use a
+  // divide and a square root for 10 of 16 lanes. Adam is elementwise: bitwise the same numbers.
+  if constexpr (kPartial) {
+    const size_t cols = (kVecs - 1) * N + last_cols;
+    if (g.adam && at.ldc == cols && !g.relu && !g.mask) {
+      return AdamPackedRows<kRows, kVecs>(*g.adam, at.c, cols, acc);
+    }
   }
 
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
