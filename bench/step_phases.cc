@@ -1,6 +1,6 @@
 // step_phases: where one training step's time goes, phase by phase and thread by thread.
-// Usage: step_phases [THREADS] [A|B] [--steps N] [--shards S] [--mnist DATA_DIR]
-//        (A = 784-512-10, B = 784-64-32-10; batch 32)
+// Usage: step_phases [THREADS] [A|B] [--batch N] [--steps N] [--shards S] [--mnist DATA_DIR]
+//        (A = 784-512-10, B = 784-64-32-10; batch 32 unless --batch)
 // Runs train_step (step.h) with a clock at each of its StepPoints, on an MNIST-sized byte
 // dataset of random bytes (or MNIST's training set with --mnist) whose random rows are gathered
 // as the trainer gathers them; with --shards as the trainer sets them up.
@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr size_t kBatch = 32, kSamples = 60000, kInputs = 784;
+constexpr size_t kSamples = 60000, kInputs = 784;
 
 enum Phase { kForward0, kOwnWork, kWait, kBackward0, kPhases };
 const char* const kPhaseNames[kPhases] = {"layer-0 forward", "upper layers or gather", "wait",
@@ -38,10 +38,10 @@ static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, steps = 3000, shards = 1;
+  int threads = 2, steps = 3000, shards = 1, batch_option = 32;
   std::string mnist_dir;
   std::string which = "B";
-  CLI::App app{"Times one training step (batch 32) phase by phase and thread by thread, on "
+  CLI::App app{"Times one training step (batch 32, or --batch) phase by phase and thread by thread, on "
                "random MNIST-sized data (or MNIST, --mnist); prints microseconds per step "
                "(docs/benchmarks.md).\n\n"
                "Exit status: 0 success; 2 bad command line; 3 --mnist data missing, corrupt or smaller "
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("threads", threads, "Threads of the team (default 2)")->check(CLI::Range(1, 1024));
   app.add_option("model", which, "A = 784-512-10, B = 784-64-32-10 (default B)")
       ->check(CLI::IsMember({"A", "B"}));
+  app.add_option("--batch", batch_option, "Batch size (default 32)")->check(CLI::Range(1, 4096));
   app.add_option("--steps", steps, "Steps to time (default 3000)")->check(CLI::Range(1, 1000000));
   app.add_option("--shards", shards, "Micro-shards per batch, a power of two (default 1; see docs/experiment.md)")
       ->check(CLI::IsMember({1, 2, 4, 8, 16, 32}));
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", e.what());
     return kExitUsage;
   }
+  const size_t batch = static_cast<size_t>(batch_option);
   const bool model_a = which == "A";
   const std::vector<LayerSpec> specs = model_a
       ? std::vector<LayerSpec>{{512, kRelu}, {10, kSoftmax}}
@@ -71,8 +73,8 @@ int main(int argc, char** argv) {
   Mlp model(kInputs, specs);
   model.init_glorot(1);
   Optimizer optimizer(OptimizerSpec{}, model.params().size());
-  Workspace ws(model, kBatch, /*double_buffered=*/true);
-  if (shards > 1) ws.shard_bounds = shard_bounds(kBatch, kBatch, static_cast<size_t>(shards));  // as Trainer::run
+  Workspace ws(model, batch, /*double_buffered=*/true);
+  if (shards > 1) ws.shard_bounds = shard_bounds(batch, batch, static_cast<size_t>(shards));  // as Trainer::run
 
   std::mt19937 gen(1);
   Dataset data;
@@ -90,18 +92,18 @@ int main(int argc, char** argv) {
     for (auto& l : data.labels) l = static_cast<uint8_t>(gen() % 10);
   }
   const uint8_t* pixels = data.pixels.data();
-  if (data.size() < kBatch) {
+  if (data.size() < batch) {
     std::fprintf(stderr, "error: %s: %zu training samples, fewer than a batch (%zu)\n",
-                 data.images_path.c_str(), data.size(), kBatch);
+                 data.images_path.c_str(), data.size(), batch);
     return kExitData;
   }
-  std::vector<uint32_t> order(kSamples);  // a multiple of the batch: steps wrap around it
+  std::vector<uint32_t> order(kSamples / batch * batch);  // whole batches: steps wrap around it
   for (auto& i : order) i = static_cast<uint32_t>(gen() % data.size());
   auto gather = [&](int step, kernels::Part part) {
     const Batch b = ws.batch(static_cast<size_t>(step));
-    const uint32_t* rows = order.data() + static_cast<size_t>(step) * kBatch % kSamples;
-    kernels::gather_pixels(pixels, kInputs, rows, kBatch, b.input, part, threads > 1);
-    for (size_t i = part.begin(kBatch); i < part.end(kBatch); ++i) b.labels[i] = data.labels[rows[i]];
+    const uint32_t* rows = order.data() + static_cast<size_t>(step) * batch % order.size();
+    kernels::gather_pixels(pixels, kInputs, rows, batch, b.input, part, threads > 1);
+    for (size_t i = part.begin(batch); i < part.end(batch); ++i) b.labels[i] = data.labels[rows[i]];
   };
 
   std::vector<std::vector<double>> seconds(threads, std::vector<double>(kPhases));
@@ -117,15 +119,15 @@ int main(int argc, char** argv) {
     team.sync();
     for (; step < steps; ++step) {
       t[0] = Clock::now();
-      train_step(model, ws, ws.batch(static_cast<size_t>(step)), kBatch, optimizer,
+      train_step(model, ws, ws.batch(static_cast<size_t>(step)), batch, optimizer,
                  static_cast<uint64_t>(step) + 1, team, hooks);
       for (int p = 0; p < kPhases; ++p) {
         mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
       }
     }
   });
-  std::printf("model %s, %d thread(s), %d shard(s), us per step (thread 0, the leader, runs the "
-              "upper layers)\n", which.c_str(), threads, shards);
+  std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, runs the "
+              "upper layers)\n", which.c_str(), batch, threads, shards);
   for (int t = 0; t < threads; ++t) {
     double total = 0;
     std::printf("  thread %d:", t);
