@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", e.what());
     return kExitUsage;
   }
+  if (shards > batch_option) {  // as an experiment's `shards` (docs/experiment.md)
+    std::fprintf(stderr, "error: --shards: %d shards need a batch of at least as many rows (--batch is %d)\n"
+                 "Run with --help for the options.\n", shards, batch_option);
+    return kExitUsage;
+  }
   const size_t batch = static_cast<size_t>(batch_option);
   const bool model_a = which == "A";
   const std::vector<LayerSpec> specs = model_a
