@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   int threads = 2, steps = 3000, shards = 1, batch_option = 32;
   std::string mnist_dir;
   std::string which = "B";
-  CLI::App app{"Times one training step (batch 32, or --batch) phase by phase and thread by thread, on "
-               "random MNIST-sized data (or MNIST, --mnist); prints microseconds per step "
+  CLI::App app{"Times one training step (batch 32, or --batch) phase by phase and thread by "
+               "thread, on random MNIST-sized data (or MNIST, --mnist); prints microseconds per step "
                "(docs/benchmarks.md).\n\n"
                "Exit status: 0 success; 2 bad command line; 3 --mnist data missing, corrupt or smaller "
                "than a batch.",
@@ -66,8 +66,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (shards > batch_option) {  // as an experiment's `shards` (docs/experiment.md)
-    std::fprintf(stderr, "error: --shards: %d shards need a batch of at least as many rows (--batch is %d)\n"
-                 "Run with --help for the options.\n", shards, batch_option);
+    std::fprintf(stderr,
+                 "error: --shards: %d shards need a batch of at least as many rows (--batch is %d)\n"
+                 "Run with --help for the options.\n",
+                 shards, batch_option);
     return kExitUsage;
   }
   const size_t batch = static_cast<size_t>(batch_option);
@@ -131,8 +133,8 @@ int main(int argc, char** argv) {
       }
     }
   });
-  std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, runs the "
-              "upper layers)\n", which.c_str(), batch, threads, shards);
+  std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, "
+              "runs the upper layers)\n", which.c_str(), batch, threads, shards);
   for (int t = 0; t < threads; ++t) {
     double total = 0;
     std::printf("  thread %d:", t);

@@ -99,7 +99,8 @@ TEST_CASE("column panels: layout of a panelled matrix", "[kernels][gemm]") {
 }
 
 TEST_CASE("gemm with Adam fused matches its scalar twin", "[kernels][gemm][optimizer]") {
-  const std::vector<Shape> shapes = {{784, 64, 32}, {40, 70, 13}, {17, 10, 5}, {9, 33, 1}, {12, 20, 3}, {3, 7, 4}};
+  const std::vector<Shape> shapes = {{784, 64, 32}, {40, 70, 13}, {17, 10, 5},
+                                     {9, 33, 1},    {12, 20, 3},   {3, 7, 4}};
   for_each_target([&](const std::string& target) {
     std::mt19937 gen(11);
     for (const Shape& s : shapes) {

@@ -130,7 +130,9 @@ HWY_INLINE void AdamPackedRows(const FusedAdam& f, size_t c, size_t cols,
   const size_t N = hn::Lanes(d);
   HWY_ALIGN float packed[(kRows + 1) * kVecs * hn::MaxLanes(DF())];
   MLPBENCH_UNROLL for (size_t r = 0; r < kRows; ++r) {
-    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) hn::StoreU(acc[r][q], d, packed + r * cols + q * N);
+    MLPBENCH_UNROLL for (size_t q = 0; q < kVecs; ++q) {
+      hn::StoreU(acc[r][q], d, packed + r * cols + q * N);
+    }
   }
   const size_t n = kRows * cols;
   for (size_t i = 0; i < n; i += N) {
