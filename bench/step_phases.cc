@@ -6,6 +6,8 @@
 // as the trainer gathers them; with --shards as the trainer sets them up.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -114,9 +116,14 @@ int main(int argc, char** argv) {
   };
 
   std::vector<std::vector<double>> seconds(threads, std::vector<double>(kPhases));
+  // Each step's phases and total, per thread: the host's slow steps (a tail of +10 % or more on
+  // shared machines) move the means above, not the medians.
+  using Sample = std::array<float, kPhases + 1>;
+  std::vector<std::vector<Sample>> samples(threads, std::vector<Sample>(static_cast<size_t>(steps)));
   run_team(threads, [&](Team& team) {
     const kernels::Part part = team.part();
     std::vector<double>& mine = seconds[part.index];
+    std::vector<Sample>& my_samples = samples[part.index];
     Clock::time_point t[kPhases + 1];
     int step = 0;
     StepHooks hooks;
@@ -128,9 +135,13 @@ int main(int argc, char** argv) {
       t[0] = Clock::now();
       train_step(model, ws, ws.batch(static_cast<size_t>(step)), batch, optimizer,
                  static_cast<uint64_t>(step) + 1, team, hooks);
+      Sample& sample = my_samples[static_cast<size_t>(step)];
       for (int p = 0; p < kPhases; ++p) {
-        mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
+        const double s = std::chrono::duration<double>(t[p + 1] - t[p]).count();
+        mine[p] += s;
+        sample[p] = static_cast<float>(s * 1e6);
       }
+      sample[kPhases] = static_cast<float>(std::chrono::duration<double>(t[kPhases] - t[0]).count() * 1e6);
     }
   });
   std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, "
@@ -143,5 +154,19 @@ int main(int argc, char** argv) {
       total += seconds[t][p];
     }
     std::printf("  | step %.1f\n", total / steps * 1e6);
+  }
+  std::printf("medians (the means above include the host's slow steps; medians need not add up):\n");
+  for (int t = 0; t < threads; ++t) {
+    std::vector<float> column(static_cast<size_t>(steps));
+    auto quantile = [&](int p, double q) {
+      for (size_t i = 0; i < column.size(); ++i) column[i] = samples[t][i][p];
+      const auto at = column.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(column.size() - 1));
+      std::nth_element(column.begin(), at, column.end());
+      return *at;
+    };
+    std::printf("  thread %d:", t);
+    for (int p = 0; p < kPhases; ++p) std::printf("  %s %.1f", kPhaseNames[p], quantile(p, 0.5));
+    std::printf("  | step %.1f (p10 %.1f, p90 %.1f)\n", quantile(kPhases, 0.5), quantile(kPhases, 0.1),
+                quantile(kPhases, 0.9));
   }
 }
