@@ -116,14 +116,22 @@ int main(int argc, char** argv) {
   };
 
   std::vector<std::vector<double>> seconds(threads, std::vector<double>(kPhases));
-  // Each step's phases and total, per thread: the host's slow steps (a tail of +10 % or more on
-  // shared machines) move the means above, not the medians.
+  // Each step's phases and total, per thread, for the medians: the host's slow steps (a tail of
+  // +10 % or more on shared machines) move the means, not the medians. Every `stride`-th step
+  // only, so that many threads times many steps stay within ~80 MB.
   using Sample = std::array<float, kPhases + 1>;
-  std::vector<std::vector<Sample>> samples(threads, std::vector<Sample>(static_cast<size_t>(steps)));
+  constexpr size_t kMaxSamples = size_t{1} << 22;
+  const size_t all_samples = static_cast<size_t>(threads) * static_cast<size_t>(steps);
+  const size_t stride = (all_samples + kMaxSamples - 1) / kMaxSamples;
+  const size_t kept = (static_cast<size_t>(steps) + stride - 1) / stride;
+  std::vector<std::vector<Sample>> samples(threads);
+  int granted = 0;  // OpenMP may grant fewer threads than asked
   run_team(threads, [&](Team& team) {
     const kernels::Part part = team.part();
+    if (team.leader()) granted = part.count;
     std::vector<double>& mine = seconds[part.index];
     std::vector<Sample>& my_samples = samples[part.index];
+    my_samples.resize(kept);
     Clock::time_point t[kPhases + 1];
     int step = 0;
     StepHooks hooks;
@@ -135,18 +143,21 @@ int main(int argc, char** argv) {
       t[0] = Clock::now();
       train_step(model, ws, ws.batch(static_cast<size_t>(step)), batch, optimizer,
                  static_cast<uint64_t>(step) + 1, team, hooks);
-      Sample& sample = my_samples[static_cast<size_t>(step)];
       for (int p = 0; p < kPhases; ++p) {
-        const double s = std::chrono::duration<double>(t[p + 1] - t[p]).count();
-        mine[p] += s;
-        sample[p] = static_cast<float>(s * 1e6);
+        mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
       }
-      sample[kPhases] = static_cast<float>(std::chrono::duration<double>(t[kPhases] - t[0]).count() * 1e6);
+      if (static_cast<size_t>(step) % stride == 0) {
+        Sample& sample = my_samples[static_cast<size_t>(step) / stride];
+        for (int p = 0; p < kPhases; ++p) {
+          sample[p] = static_cast<float>(std::chrono::duration<double>(t[p + 1] - t[p]).count() * 1e6);
+        }
+        sample[kPhases] = static_cast<float>(std::chrono::duration<double>(t[kPhases] - t[0]).count() * 1e6);
+      }
     }
   });
   std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, "
-              "runs the upper layers)\n", which.c_str(), batch, threads, shards);
-  for (int t = 0; t < threads; ++t) {
+              "runs the upper layers)\n", which.c_str(), batch, granted, shards);
+  for (int t = 0; t < granted; ++t) {
     double total = 0;
     std::printf("  thread %d:", t);
     for (int p = 0; p < kPhases; ++p) {
@@ -155,9 +166,10 @@ int main(int argc, char** argv) {
     }
     std::printf("  | step %.1f\n", total / steps * 1e6);
   }
-  std::printf("medians (the means above include the host's slow steps; medians need not add up):\n");
-  for (int t = 0; t < threads; ++t) {
-    std::vector<float> column(static_cast<size_t>(steps));
+  std::printf("medians%s (the means above include the host's slow steps; medians need not add up):\n",
+              stride > 1 ? (" of one step in " + std::to_string(stride)).c_str() : "");
+  for (int t = 0; t < granted; ++t) {
+    std::vector<float> column(kept);
     auto quantile = [&](int p, double q) {
       for (size_t i = 0; i < column.size(); ++i) column[i] = samples[t][i][p];
       const auto at = column.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(column.size() - 1));
