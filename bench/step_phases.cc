@@ -147,11 +147,12 @@ int main(int argc, char** argv) {
         mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
       }
       if (static_cast<size_t>(step) % stride == 0) {
+        auto us = [](Clock::time_point a, Clock::time_point b) {
+          return static_cast<float>(std::chrono::duration<double>(b - a).count() * 1e6);
+        };
         Sample& sample = my_samples[static_cast<size_t>(step) / stride];
-        for (int p = 0; p < kPhases; ++p) {
-          sample[p] = static_cast<float>(std::chrono::duration<double>(t[p + 1] - t[p]).count() * 1e6);
-        }
-        sample[kPhases] = static_cast<float>(std::chrono::duration<double>(t[kPhases] - t[0]).count() * 1e6);
+        for (int p = 0; p < kPhases; ++p) sample[p] = us(t[p], t[p + 1]);
+        sample[kPhases] = us(t[0], t[kPhases]);
       }
     }
   });
@@ -166,19 +167,20 @@ int main(int argc, char** argv) {
     }
     std::printf("  | step %.1f\n", total / steps * 1e6);
   }
-  std::printf("medians%s (the means above include the host's slow steps; medians need not add up):\n",
-              stride > 1 ? (" of one step in " + std::to_string(stride)).c_str() : "");
+  const std::string one_in = stride > 1 ? " of one step in " + std::to_string(stride) : "";
+  std::printf("medians%s (the means above include the host's slow steps; medians need not add "
+              "up):\n", one_in.c_str());
   for (int t = 0; t < granted; ++t) {
     std::vector<float> column(kept);
     auto quantile = [&](int p, double q) {
       for (size_t i = 0; i < column.size(); ++i) column[i] = samples[t][i][p];
-      const auto at = column.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(column.size() - 1));
-      std::nth_element(column.begin(), at, column.end());
-      return *at;
+      const size_t rank = static_cast<size_t>(q * static_cast<double>(column.size() - 1));
+      std::nth_element(column.begin(), column.begin() + rank, column.end());
+      return column[rank];
     };
     std::printf("  thread %d:", t);
     for (int p = 0; p < kPhases; ++p) std::printf("  %s %.1f", kPhaseNames[p], quantile(p, 0.5));
-    std::printf("  | step %.1f (p10 %.1f, p90 %.1f)\n", quantile(kPhases, 0.5), quantile(kPhases, 0.1),
-                quantile(kPhases, 0.9));
+    std::printf("  | step %.1f (p10 %.1f, p90 %.1f)\n", quantile(kPhases, 0.5),
+                quantile(kPhases, 0.1), quantile(kPhases, 0.9));
   }
 }
