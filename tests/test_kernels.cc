@@ -44,9 +44,13 @@ TEST_CASE("every supported target is selectable and reported", "[kernels]") {
 }
 
 TEST_CASE("gemm matches its scalar twin on awkward shapes", "[kernels][gemm]") {
-  const std::vector<Shape> shapes = {{1, 1, 1},   {3, 5, 1},    {7, 10, 13},  {8, 32, 784},
-                                     {9, 33, 17}, {32, 512, 64}, {31, 47, 5}, {2, 100, 0},
-                                     {17, 16, 3}, {64, 10, 512}, {13, 65, 9}};
+  // k up to 12 with strips of whole vectors takes the register-B path (the input gradient
+  // against a 10-class layer: k = 10), the others the register tiles.
+  const std::vector<Shape> shapes = {{1, 1, 1},    {3, 5, 1},     {7, 10, 13},  {8, 32, 784},
+                                     {9, 33, 17},  {32, 512, 64}, {31, 47, 5},  {2, 100, 0},
+                                     {17, 16, 3},  {64, 10, 512}, {13, 65, 9},  {32, 512, 10},
+                                     {45, 64, 10}, {3, 96, 12},   {20, 32, 7},  {33, 80, 6},
+                                     {256, 32, 2}};
   for_each_target([&](const std::string& target) {
     std::mt19937 gen(7);
     for (const Shape& s : shapes) {
@@ -132,18 +136,22 @@ TEST_CASE("gemm with Adam fused matches its scalar twin", "[kernels][gemm][optim
 }
 
 TEST_CASE("gemm writes nothing outside its output", "[kernels][gemm]") {
-  for_each_target([&](const std::string&) {
+  for_each_target([&](const std::string& target) {
     std::mt19937 gen(3);
-    const size_t m = 5, n = 19, k = 7, ldc = 24;
-    FloatBuffer a = random_buffer(m * k, gen), b = random_buffer(k * n, gen);
-    FloatBuffer c(m * ldc);
-    for (auto& x : c) x = 42.0f;
-    kernels::GemmArgs g;
-    g.m = m, g.n = n, g.k = k, g.a = a.data(), g.a_row_stride = k, g.b = b.data(), g.ldb = n;
-    g.c = c.data(), g.ldc = ldc;
-    kernels::gemm(g, {0, 1});
-    for (size_t i = 0; i < m; ++i) {
-      for (size_t j = n; j < ldc; ++j) REQUIRE(c[i * ldc + j] == 42.0f);
+    // A partial strip (n = 19), and whole strips with a short k (the register-B path).
+    for (const Shape& s : {Shape{5, 19, 7}, Shape{5, 32, 7}, Shape{11, 64, 10}}) {
+      const size_t m = s.m, n = s.n, k = s.k, ldc = n + 8;
+      FloatBuffer a = random_buffer(m * k, gen), b = random_buffer(k * n, gen);
+      FloatBuffer c((m + 1) * ldc);
+      for (auto& x : c) x = 42.0f;
+      kernels::GemmArgs g;
+      g.m = m, g.n = n, g.k = k, g.a = a.data(), g.a_row_stride = k, g.b = b.data(), g.ldb = n;
+      g.c = c.data(), g.ldc = ldc;
+      for (int p = 0; p < 2; ++p) kernels::gemm(g, {p, 2});
+      INFO(target << " m=" << m << " n=" << n << " k=" << k);
+      for (size_t i = 0; i <= m; ++i) {
+        for (size_t j = i < m ? n : 0; j < ldc; ++j) REQUIRE(c[i * ldc + j] == 42.0f);
+      }
     }
   });
 }

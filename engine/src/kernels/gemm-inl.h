@@ -212,6 +212,80 @@ HWY_NOINLINE void MicroTile(const GemmArgs& g, const TileAt& at, size_t last_col
   }
 }
 
+// GEMMs with a short k (an input gradient dX = dY W^T against a 10-class output layer: k = 10)
+// spend more on a register tile's set-up and write-out than on its k steps. When k is at most
+// kMaxRegisterK, a whole strip of kTileVecs full vectors is computed instead with the strip's
+// k x kTileVecs vectors of B held in registers and A's rows streamed through them one at a
+// time: k broadcasts and k x kTileVecs FMAs a row, in the same order as a tile (the same
+// numbers). Registers: k x kTileVecs + kTileVecs accumulators + 1 broadcast.
+#if HWY_TARGET <= HWY_AVX3
+inline constexpr size_t kMaxRegisterK = 12;  // 24 + 2 + 1 of 32
+#else
+inline constexpr size_t kMaxRegisterK = 6;  // 12 + 2 + 1 of 16
+#endif
+
+// C's rows [at.i0, i_end) of the full strip at column at.j0, for k = kK.
+template <size_t kK>
+HWY_NOINLINE void RegisterBStrip(const GemmArgs& g, const TileAt& at, size_t i_end) {
+  const DF d;
+  const size_t N = hn::Lanes(d);
+  VF b[kK][kTileVecs];
+  MLPBENCH_UNROLL for (size_t p = 0; p < kK; ++p) {
+    MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) b[p][q] = hn::LoadU(d, at.b + p * at.ldb + q * N);
+  }
+  VF init[kTileVecs];
+  MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) {
+    init[q] = g.bias ? hn::LoadU(d, g.bias + at.j0 + q * N) : hn::Zero(d);
+  }
+  for (size_t i = at.i0; i < i_end; ++i) {
+    const float* a = g.a + i * g.a_row_stride;
+    VF acc[kTileVecs];
+    MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) acc[q] = init[q];
+    MLPBENCH_UNROLL for (size_t p = 0; p < kK; ++p) {
+      const VF av = hn::Set(d, a[p * g.a_col_stride]);
+      MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) acc[q] = hn::MulAdd(av, b[p][q], acc[q]);
+    }
+    float* c = g.c + at.c + (i - at.i0) * at.ldc;
+    const float* mask = g.mask ? g.mask + i * g.ldmask + at.j0 : nullptr;
+    MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) {
+      VF v = acc[q];
+      if (g.relu) v = hn::Max(v, hn::Zero(d));
+      if (mask) v = hn::IfThenElseZero(hn::Gt(hn::LoadU(d, mask + q * N), hn::Zero(d)), v);
+      hn::StoreU(v, d, c + q * N);
+    }
+  }
+}
+
+// Whether RegisterBStrip computes this GEMM's full strips (the fused optimizer and k shards keep
+// the tiles).
+HWY_INLINE bool UsesRegisterB(const GemmArgs& g) {
+  return g.k > 0 && g.k <= kMaxRegisterK && !g.adam && g.k_shards <= 1;
+}
+
+// RegisterBStrip for this GEMM's k (UsesRegisterB).
+HWY_INLINE void RegisterBStripK(const GemmArgs& g, const TileAt& at, size_t i_end) {
+  switch (g.k) {
+#define MLPBENCH_REGISTER_K(K)                               \
+  case K:                                                    \
+    if constexpr (K <= kMaxRegisterK) return RegisterBStrip<K>(g, at, i_end); \
+    break;
+    MLPBENCH_REGISTER_K(1)
+    MLPBENCH_REGISTER_K(2)
+    MLPBENCH_REGISTER_K(3)
+    MLPBENCH_REGISTER_K(4)
+    MLPBENCH_REGISTER_K(5)
+    MLPBENCH_REGISTER_K(6)
+    MLPBENCH_REGISTER_K(7)
+    MLPBENCH_REGISTER_K(8)
+    MLPBENCH_REGISTER_K(9)
+    MLPBENCH_REGISTER_K(10)
+    MLPBENCH_REGISTER_K(11)
+    MLPBENCH_REGISTER_K(12)
+#undef MLPBENCH_REGISTER_K
+  }
+}
+static_assert(kMaxRegisterK <= 12, "RegisterBStripK instantiates k = 1..12");
+
 // Picks the instantiation for a tile of `rows` rows and `cols` columns (both > 0).
 template <size_t kRows>
 void GemmTileCols(const GemmArgs& g, const TileAt& at, size_t cols, size_t N) {

@@ -30,14 +30,22 @@ void Gemm(const GemmArgs& g, Part part) {
   const size_t strips = (g.n + strip_cols - 1) / strip_cols;
   const size_t tiles = row_tiles * strips;
   const bool by_rows = row_tiles > strips && strips < static_cast<size_t>(part.count);
-  for (size_t t = part.begin(tiles); t < part.end(tiles); ++t) {
+  const bool register_b = UsesRegisterB(g);
+  const size_t last = part.end(tiles);
+  for (size_t t = part.begin(tiles); t < last; ++t) {
     const size_t row_tile = by_rows ? t / strips : t % row_tiles;
     const size_t strip = by_rows ? t % strips : t / row_tiles;
     const size_t i0 = row_tile * kTileRows, j0 = strip * strip_cols;
     const size_t rows = std::min(kTileRows, g.m - i0);
     const TileAt at = Locate(g, i0, j0);
     const size_t cols = std::min(strip_cols, g.n - j0);
-    if (rows == kTileRows) {  // every tile but a GEMM's last row of tiles: inline, no call
+    if (register_b && cols == strip_cols) {
+      // This part's following tiles of the same strip, numbered strip by strip, in one go.
+      size_t run_end = t + 1;
+      if (!by_rows) run_end = std::min(last, (strip + 1) * row_tiles);
+      RegisterBStripK(g, at, std::min(g.m, (row_tile + (run_end - t)) * kTileRows));
+      t = run_end - 1;
+    } else if (rows == kTileRows) {  // every tile but a GEMM's last row of tiles: inline, no call
       GemmTileCols<kTileRows>(g, at, cols, N);
     } else if (rows <= 2) {
       GemmTileRows1And2(g, rows, at, cols, N);
