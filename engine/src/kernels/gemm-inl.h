@@ -231,7 +231,9 @@ HWY_NOINLINE void RegisterBStrip(const GemmArgs& g, const TileAt& at, size_t i_e
   const size_t N = hn::Lanes(d);
   VF b[kK][kTileVecs];
   MLPBENCH_UNROLL for (size_t p = 0; p < kK; ++p) {
-    MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) b[p][q] = hn::LoadU(d, at.b + p * at.ldb + q * N);
+    MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) {
+      b[p][q] = hn::LoadU(d, at.b + p * at.ldb + q * N);
+    }
   }
   VF init[kTileVecs];
   MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) {
@@ -243,7 +245,9 @@ HWY_NOINLINE void RegisterBStrip(const GemmArgs& g, const TileAt& at, size_t i_e
     MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) acc[q] = init[q];
     MLPBENCH_UNROLL for (size_t p = 0; p < kK; ++p) {
       const VF av = hn::Set(d, a[p * g.a_col_stride]);
-      MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) acc[q] = hn::MulAdd(av, b[p][q], acc[q]);
+      MLPBENCH_UNROLL for (size_t q = 0; q < kTileVecs; ++q) {
+        acc[q] = hn::MulAdd(av, b[p][q], acc[q]);
+      }
     }
     float* c = g.c + at.c + (i - at.i0) * at.ldc;
     const float* mask = g.mask ? g.mask + i * g.ldmask + at.j0 : nullptr;
@@ -265,9 +269,9 @@ HWY_INLINE bool UsesRegisterB(const GemmArgs& g) {
 // RegisterBStrip for this GEMM's k (UsesRegisterB).
 HWY_INLINE void RegisterBStripK(const GemmArgs& g, const TileAt& at, size_t i_end) {
   switch (g.k) {
-#define MLPBENCH_REGISTER_K(K)                               \
-  case K:                                                    \
-    if constexpr (K <= kMaxRegisterK) return RegisterBStrip<K>(g, at, i_end); \
+#define MLPBENCH_REGISTER_K(K)                                                  \
+  case K:                                                                       \
+    if constexpr (K <= kMaxRegisterK) return RegisterBStrip<K>(g, at, i_end);  \
     break;
     MLPBENCH_REGISTER_K(1)
     MLPBENCH_REGISTER_K(2)
