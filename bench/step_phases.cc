@@ -143,17 +143,16 @@ int main(int argc, char** argv) {
       t[0] = Clock::now();
       train_step(model, ws, ws.batch(static_cast<size_t>(step)), batch, optimizer,
                  static_cast<uint64_t>(step) + 1, team, hooks);
+      const bool kept_step = static_cast<size_t>(step) % stride == 0;
+      Sample* sample = kept_step ? &my_samples[static_cast<size_t>(step) / stride] : nullptr;
+      double total = 0;
       for (int p = 0; p < kPhases; ++p) {
-        mine[p] += std::chrono::duration<double>(t[p + 1] - t[p]).count();
+        const double s = std::chrono::duration<double>(t[p + 1] - t[p]).count();
+        mine[p] += s;
+        total += s;
+        if (sample) (*sample)[p] = static_cast<float>(s * 1e6);
       }
-      if (static_cast<size_t>(step) % stride == 0) {
-        auto us = [](Clock::time_point a, Clock::time_point b) {
-          return static_cast<float>(std::chrono::duration<double>(b - a).count() * 1e6);
-        };
-        Sample& sample = my_samples[static_cast<size_t>(step) / stride];
-        for (int p = 0; p < kPhases; ++p) sample[p] = us(t[p], t[p + 1]);
-        sample[kPhases] = us(t[0], t[kPhases]);
-      }
+      if (sample) (*sample)[kPhases] = static_cast<float>(total * 1e6);
     }
   });
   std::printf("model %s, batch %zu, %d thread(s), %d shard(s), us per step (thread 0, the leader, "
