@@ -106,7 +106,8 @@ bool wait_until(const Done& done, const Child& child) {
 
 // The child holds the lock file at `path`: it wrote its pid there once it held it.
 bool holds_lock(const std::string& path, const Child& child) {
-  return wait_until([&] { return fs::exists(path) && read_file(path) == std::to_string(child.pid); }, child);
+  const std::string content = "mlpbench run lock, process " + std::to_string(child.pid) + "\n";
+  return wait_until([&] { return fs::exists(path) && read_file(path) == content; }, child);
 }
 
 }  // namespace
@@ -297,6 +298,61 @@ TEST_CASE("resume: a run whose log folder was removed resumes into a new one, le
   REQUIRE(read_json(log)["status"] == "completed");
   for (const auto& entry : fs::directory_iterator(logs)) REQUIRE(entry.path().filename() == "run.json");
   REQUIRE_FALSE(fs::exists(ckpt + ".lock"));
+}
+
+TEST_CASE("locks: a file at a lock's path that is not a lock is neither used nor removed", "[cli][lock]") {
+  const std::string dir = test_support::temp_dir();
+  test_support::write_tiny_mnist(dir + "/data", 530, 120);
+  const std::string engine = test_support::run_experiment_path() + " --quiet --data-dir " + dir + "/data ";
+  // The experiment itself where the log's lock would go: it must survive the run.
+  const std::string experiment = dir + "/run.json.lock";
+  test_support::SmallExperiment{"locks", 1, "adam", 0.001, "relu", 3}.write(experiment);
+  const std::string text = read_file(experiment);
+  require_refused(run(engine + experiment + " --out " + dir + "/run.json"), "is an input of this run");
+  REQUIRE(read_file(experiment) == text);
+
+  // Someone's file where a log's or a checkpoint's lock would go.
+  for (const std::string& file : {dir + "/other.json.lock", dir + "/other.ckpt.lock"}) {
+    test_support::write_file(file, "precious");
+    require_refused(run(engine + experiment + " --out " + dir + "/other.json"), "is not a run's lock file");
+    REQUIRE(read_file(file) == "precious");
+    fs::remove(file);
+  }
+  REQUIRE_FALSE(fs::exists(dir + "/other.json"));
+
+  // An output at another output's lock path, even with --force.
+  require_refused(run(engine + experiment + " --force --out " + dir + "/a.ckpt.lock --checkpoint " + dir + "/a.ckpt"),
+                  "would be the --out file");
+  require_refused(run(engine + experiment + " --force --out " + dir + "/b.json --save-weights " + dir + "/b.json.lock"),
+                  "would be the --save-weights file");
+  for (const char* left : {"a.ckpt.lock", "a.ckpt", "b.json", "b.json.lock"}) REQUIRE_FALSE(fs::exists(dir + "/" + left));
+
+  // A stale lock (its run was killed), in this version's form or an older one's: taken over, and
+  // removed at the end.
+  for (const std::string content : {"mlpbench run lock, process 999999\n", "999999", ""}) {
+    const std::string log = dir + "/stale.json";
+    test_support::write_file(log + ".lock", content);
+    const auto r = run(engine + experiment + " --force --out " + log);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE_FALSE(fs::exists(log + ".lock"));
+  }
+}
+
+TEST_CASE("outputs: a symbolic link to nothing at an output path is refused before training", "[cli][lock]") {
+  const std::string dir = test_support::temp_dir();
+  test_support::write_tiny_mnist(dir + "/data", 530, 120);
+  const std::string engine = test_support::run_experiment_path() + " --quiet --data-dir " + dir + "/data ";
+  test_support::SmallExperiment{"links", 1, "adam", 0.001, "relu", 3}.write(dir + "/exp.json");
+  for (const std::string option : {"--out", "--checkpoint", "--save-weights"}) {
+    const std::string link = dir + "/link" + option;
+    fs::create_symlink(dir + "/nowhere", link);
+    const std::string log = option == "--out" ? link : dir + "/log" + option + ".json";
+    require_refused(run(engine + dir + "/exp.json " + option + " " + link + (option == "--out" ? "" : " --out " + log)),
+                    "a symbolic link to a missing file");
+    REQUIRE_FALSE(fs::exists(dir + "/log" + option + ".json"));
+    REQUIRE_FALSE(fs::exists(dir + "/nowhere"));
+  }
 }
 
 }  // namespace test_resume

@@ -89,7 +89,7 @@ const NumberRule kMomentumRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
 const NumberRule kValidationSplitRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kTargetRule{0, 1, true, false, "a number in (0, 1]", ""};
-const NumberRule kDecayRateRule{0, kInf, true, true, "a positive number", ""};
+const NumberRule kDecayRateRule{0, 1, true, false, "a number in (0, 1] (a decay)", ""};
 const NumberRule kAlphaRule{0, 1, false, false, "a number in [0, 1]", ""};
 const NumberRule kMinDeltaRule{-kInf, kInf, true, true, "a number", ""};
 const NumberRule kAnyNumberRule{-kInf, kInf, true, true, "a number", ""};
@@ -293,6 +293,10 @@ void check_schedule(const Checker& ck, const ScheduleSpec& s) {
     if (s.warmup_target) {
       check_number(ck, json_pointer(config, "warmup_target"), *s.warmup_target, kLearningRateRule,
                    json(*s.warmup_target));
+    }
+    if (s.initial_learning_rate == 0 && (!s.warmup_target || s.warmup_steps == 0)) {
+      ck.fail(json_pointer(config, "initial_learning_rate"),
+              "0 without a warmup (warmup_target and warmup_steps) is a rate of 0 throughout: nothing would be learned");
     }
   }
 }

@@ -19,8 +19,8 @@ namespace {
   if (err == ENOENT) fail(path, "file not found");
   if (err == ENOTDIR) fail(path, "file not found (a part of the path is not a folder)");
   if (err == EACCES) {
-    fail(path, std::string("permission denied ") + doing +
-                   " (the file is not readable or a folder on its path cannot be searched)");
+    fail(path, std::string("permission denied (cannot ") + doing + ")" +
+                   ": the file is not readable or a folder on its path cannot be searched");
   }
   fail(path, std::string("cannot ") + doing + ": " + std::strerror(err));
 }
@@ -44,15 +44,15 @@ int open_input_file(const std::string& path, const std::string& what) {
   if (path.empty()) fail("\"\"", "an empty path, expected " + what);
   // stat first: opening a device can have side effects and a socket cannot be opened at all.
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) fail_errno(path, errno, "to open it");
+  if (::stat(path.c_str(), &st) != 0) fail_errno(path, errno, "open it");
   require_regular(path, st, what);
   // O_NONBLOCK: if the path is swapped for a FIFO after the stat, open() still returns at once.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) fail_errno(path, errno, "to open it");
+  if (fd < 0) fail_errno(path, errno, "open it");
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    fail_errno(path, err, "to stat it");
+    fail_errno(path, err, "stat it");
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -70,7 +70,7 @@ std::string read_input_file(const std::string& path, uint64_t max_bytes, const s
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) fail_errno(path, errno, "to stat it");
+  if (::fstat(fd, &st) != 0) fail_errno(path, errno, "stat it");
   const auto size = static_cast<uint64_t>(st.st_size);
   if (size > max_bytes) {
     fail(path, "is " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
@@ -82,7 +82,7 @@ std::string read_input_file(const std::string& path, uint64_t max_bytes, const s
     const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail_errno(path, errno, "to read it");
+      fail_errno(path, errno, "read it");
     }
     if (n == 0) {
       fail(path, "file shrank while being read (" + std::to_string(done) + " of " +

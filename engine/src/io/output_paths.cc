@@ -1,10 +1,13 @@
 #include "mlpbench/output_paths.h"
 
+#include "io/run_lock.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 
@@ -22,6 +25,11 @@ fs::path folder_of(const std::string& path) {
   return p.has_parent_path() ? p.parent_path() : fs::path(".");
 }
 
+// The temporary file being written, for remove_partial_output_now() (a second signal's
+// handler): a fixed buffer and a flag are all a signal handler may safely read.
+char g_partial[4096];
+volatile std::sig_atomic_t g_partial_set = 0;
+
 // A complete temporary file beside `path` (fsynced, mode 0644); returns its name. With
 // `keep_fd`, the descriptor stays open for writing and is stored there.
 std::string write_temporary(const std::string& path, const std::string& content, int* keep_fd = nullptr) {
@@ -32,6 +40,10 @@ std::string write_temporary(const std::string& path, const std::string& content,
   std::string tmp = (dir / ("." + fs::path(path).filename().string() + ".XXXXXX")).string();
   const int fd = mkstemp(tmp.data());
   if (fd < 0) throw std::runtime_error(path + ": cannot write in " + dir.string() + ": " + errno_text(errno));
+  if (tmp.size() < sizeof g_partial) {
+    std::memcpy(g_partial, tmp.c_str(), tmp.size() + 1);
+    g_partial_set = 1;
+  }
   size_t done = 0;
   bool ok = true;
   while (ok && done < content.size()) {
@@ -77,6 +89,10 @@ std::string absolute_of(const std::string& path) {
 
 }  // namespace
 
+void remove_partial_output_now() {
+  if (g_partial_set) ::unlink(g_partial);
+}
+
 bool same_file(const std::string& a, const std::string& b) {
   struct stat sa {}, sb {};
   if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) {
@@ -97,6 +113,9 @@ int write_output_open(const std::string& path, const std::string& content, Write
     }
     if (mode == WriteMode::kCreate) throw OutputExists(path + ": exists already");
   }
+  struct Finished {  // the temporary file is in place, or removed, when this returns or throws
+    ~Finished() { g_partial_set = 0; }
+  } finished;
   int fd = -1;
   const std::string tmp = write_temporary(path, content, &fd);
   auto fail = [&](const std::string& message, bool exists) {
@@ -137,6 +156,18 @@ void check_outputs(const std::vector<PlannedOutput>& outputs, const std::vector<
     for (const std::string& in : inputs) {
       if (!in.empty() && same_file(o.path, in)) fail("is an input of this run (" + in + "); an output may not replace it");
     }
+    if (o.locked) {
+      const std::string lock = run_lock_path(o.path);
+      auto fail_lock = [&](const std::string& why) { fail("its lock file " + lock + " " + why + "; write this output elsewhere"); };
+      for (const PlannedOutput& other : outputs) {
+        if (same_file(lock, other.path)) fail_lock("would be the " + other.option + " file");
+      }
+      for (const std::string& in : inputs) {
+        if (!in.empty() && same_file(lock, in)) fail_lock("is an input of this run (" + in + ")");
+      }
+      const std::string unusable = unusable_lock_file(lock);
+      if (!unusable.empty()) fail_lock("exists and " + unusable + " (a run removes its lock when it ends)");
+    }
     struct stat st {};
     if (::stat(o.path.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) fail("is a folder; give a file name");
@@ -144,10 +175,13 @@ void check_outputs(const std::vector<PlannedOutput>& outputs, const std::vector<
         fail(std::string("is ") + kind + "; outputs are never written over special files, not even with --force");
       }
       if (!o.may_replace) fail("exists already; pass --force to replace it");
-    } else if (errno == EACCES) {
+    } else if (const int err = errno; err == EACCES) {
       fail("permission denied (a folder on the path cannot be searched)");
-    } else if (errno == ENOTDIR) {
+    } else if (err == ENOTDIR) {
       fail("a part of the path is not a folder");
+    } else if (err == ENOENT && ::lstat(o.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && !o.may_replace) {
+      // A link to nothing: exclusive creation would fail on it after training.
+      fail("exists already (a symbolic link to a missing file); pass --force to replace it");
     }
     // The folder must take a new file now, not only after hours of training.
     const fs::path dir = folder_of(o.path);

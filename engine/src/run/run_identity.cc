@@ -83,20 +83,25 @@ void check_resumed_options(const Checkpoint& c, const RunOptions& o) {
   }
 }
 
-void check_resumed_identity(const Checkpoint& c, const nlohmann::json& identity, const Dataset& train,
-                            const Dataset& test) {
+void check_resumed_data(const Checkpoint& c, const nlohmann::json& digests, const Dataset& train, const Dataset& test) {
   const nlohmann::json& saved = *c.run_info.identity;
   const std::pair<const char*, const std::string*> files[] = {
       {"train_images", &train.images_path}, {"train_labels", &train.labels_path},
       {"test_images", &test.images_path}, {"test_labels", &test.labels_path}};
   for (const auto& [key, path] : files) {
     const uint64_t theirs = saved.at("data_crc32").at(key).get<uint64_t>();
-    const uint64_t ours = identity.at("data_crc32").at(key).get<uint64_t>();
+    const uint64_t ours = digests.at(key).get<uint64_t>();
     if (theirs != ours) {
       throw ConfigError("--data-dir: " + *path + ": not the samples the checkpoint's run used (crc32 of "
                         "the samples used: " + hex(ours) + ", the checkpoint's run " + hex(theirs) + ")");
     }
   }
+}
+
+void check_resumed_identity(const Checkpoint& c, const nlohmann::json& identity, const Dataset& train,
+                            const Dataset& test) {
+  const nlohmann::json& saved = *c.run_info.identity;
+  check_resumed_data(c, identity.at("data_crc32"), train, test);
   if (saved.at("simd_target") != identity.at("simd_target")) {
     throw ConfigError("--simd-target: the checkpoint's run used " + text(saved.at("simd_target")) +
                       ", this run " + text(identity.at("simd_target")));

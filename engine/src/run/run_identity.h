@@ -27,6 +27,11 @@ nlohmann::json run_identity(const nlohmann::json& data, const std::string& reduc
 void check_resumed_options(const Checkpoint& checkpoint, const RunOptions& options);
 
 // Refuses data, a machine or a reduction other than the checkpoint's run's.
+// Throws ConfigError (--data-dir, naming the file) unless `digests` (data_digests()) are those
+// the checkpoint's run recorded: checked before anything else of the checkpoint is held against
+// the data, so that a changed dataset is named as such.
+void check_resumed_data(const Checkpoint& checkpoint, const nlohmann::json& digests, const Dataset& train,
+                        const Dataset& test);
 void check_resumed_identity(const Checkpoint& checkpoint, const nlohmann::json& identity,
                             const Dataset& train, const Dataset& test);
 

@@ -29,7 +29,10 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 
 extern "C" void on_signal(int sig) {
-  if (g_signal != 0) std::_Exit(128 + sig);  // a second signal: stop now (the log stays valid)
+  if (g_signal != 0) {  // a second signal: stop now (the files in place stay valid)
+    remove_partial_output_now();
+    std::_Exit(128 + sig);
+  }
   g_signal = sig;
 }
 

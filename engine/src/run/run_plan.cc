@@ -224,6 +224,13 @@ RunPlan resolve_run(const RunOptions& o, const Experiment& loaded, const std::st
   p.info = run_info_for(o, p, checkpoint);
   if (p.sweep.any()) {
     p.sweep_folder = sweep_folder(o, p);
+    for (int batch : p.sweep.batch_sizes) {  // each as a single run at that size would be
+      try {
+        validate_experiment(at_batch_size(p, batch), source);
+      } catch (const ConfigError& e) {
+        throw ConfigError("--sweep-batch-size " + std::to_string(batch) + ": " + e.what());
+      }
+    }
     p.runs = sweep_runs(p);
   } else {
     p.runs = {single_run(o, p, checkpoint)};

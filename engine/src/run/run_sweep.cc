@@ -45,8 +45,8 @@ std::vector<RunSetup> sweep_setups(const RunPlan& plan, const RunOptions& o, Run
     s.run = run;
     s.create_log = !o.force;
     s.create_checkpoint = !o.force;
-    outputs.push_back({run.log, "sweep log", o.force});
-    outputs.push_back({run.checkpoint, "sweep checkpoint", o.force});
+    outputs.push_back({run.log, "sweep log", o.force, true});
+    outputs.push_back({run.checkpoint, "sweep checkpoint", o.force, true});
     s.run_info = plan.info;
     s.run_info.simd_target = run.simd_target;
     s.run_info.run_id = new_run_id();

@@ -196,10 +196,10 @@ void check_run_outputs(RunSetup& setup, const RunOptions& o, const Checkpoint* c
     setup.create_log = run.log_is_default || !o.force;  // a generated name is always new
   }
   // A generated name that is taken is not an error: the exclusive creation picks the next.
-  std::vector<PlannedOutput> outputs = {{run.log, "--out", !setup.create_log || run.log_is_default}};
+  std::vector<PlannedOutput> outputs = {{run.log, "--out", !setup.create_log || run.log_is_default, true}};
   const bool own = checkpoint && same_file(run.checkpoint, checkpoint->path);
   setup.create_checkpoint = !(o.force || own);
-  outputs.push_back({run.checkpoint, "--checkpoint", !setup.create_checkpoint});
+  outputs.push_back({run.checkpoint, "--checkpoint", !setup.create_checkpoint, true});
   if (checkpoint && !own) inputs.push_back(checkpoint->path);
   if (!o.save_weights.empty()) outputs.push_back({o.save_weights, "--save-weights", o.force});
   check_outputs(outputs, inputs);
@@ -230,7 +230,9 @@ int run_checked(const RunOptions& o) {
   const Experiment loaded = checkpoint ? checkpoint->experiment : load_experiment(o.experiment_path);
   RunPlan plan = resolve_run(o, loaded, checkpoint ? o.resume : o.experiment_path, checkpoint ? &*checkpoint : nullptr,
                              read_facts());
-  if (o.dry_run) {
+  if (o.dry_run) {  // what the run would refuse before reading data, refused here too
+    select_targets(plan, checkpoint.has_value());
+    if (plan.distributed && !have_mpi()) init_mpi();  // throws: this build has no MPI
     std::fprintf(stderr, "%s", model_summary(plan.experiment.name, kExperimentInputs, plan.experiment.model).c_str());
     std::printf("%s\n", json_text_exact(plan.experiment.to_json(), 2).c_str());
     return kExitOk;
@@ -246,12 +248,14 @@ int run_checked(const RunOptions& o) {
     hold_resumed_run(o, *checkpoint, locks, comm.get());
     // A resumed run whose log already says "completed" has nothing left to do.
     const std::string& log = checkpoint->run_info.log;
-    if (o.out.empty() && inspect_resumed_log(log, checkpoint->run_info) == ResumedLog::kCompleted) {
+    // With --epochs it may have more to do (or too few epochs: nothing_left_to_train says so).
+    if (o.out.empty() && !o.epochs && inspect_resumed_log(log, checkpoint->run_info) == ResumedLog::kCompleted) {
       std::fprintf(stderr, "%s: this run already completed (log: %s); nothing to train\n", o.resume.c_str(), log.c_str());
       return kExitOk;
     }
   }
   const LoadedData data = load_data(o, plan);
+  if (checkpoint) check_resumed_data(*checkpoint, data.digests, data.train, data.test);  // before its state meets the data
   if (checkpoint && nothing_left_to_train(*checkpoint, plan.experiment, data.train.size(), o.resume)) return kExitOk;
   check_memory(plan.experiment, data.train, data.test);
   warn_oversubscribed(plan);

@@ -97,6 +97,11 @@ CLI::Option* add_table_option(CLI::App& app, const OptionRule& row, T& field) {
   } else {
     opt = app.add_option(name, field, help_of(row));
   }
+  if constexpr (std::is_same_v<T, std::string>) {  // "" would silently mean "not given"
+    opt->check(CLI::Validator([](std::string& text) { return text.empty() ? std::string("an empty value") : std::string(); },
+                              "", "NONEMPTY"));
+  }
+  if constexpr (std::is_same_v<T, bool>) opt->multi_option_policy(CLI::MultiOptionPolicy::Throw);
   if (row.range.hi > 0) opt->check(integer_in(row.range.lo, row.range.hi, std::string(row.range.note)));
   if (row.choices) opt->check(CLI::IsMember(row.choices()));
   return opt;
@@ -126,7 +131,7 @@ void add_run_length_options(CLI::App& app, std::optional<int>& epochs, std::opti
 inline std::string usage_error_text(const CLI::ParseError& e) {
   std::string what = e.what();
   const auto twice = what.find("At Most 1 required but received");
-  if (twice != std::string::npos) what = what.substr(0, twice) + "given more than once (it takes one value)";
+  if (twice != std::string::npos) what = what.substr(0, twice) + "given more than once";
   return what;
 }
 
