@@ -5,13 +5,24 @@
 # 15 for mlp512, 30 for mlp64_32: enough for batch 32 to reach each target; a target not reached
 # within them shows as "not reached"). About 10 minutes; timing figures need a quiet machine.
 #
-#   tools/batch_study.sh [--quick]     (--quick: 3,000 samples, 2 epochs, batch 32 and 128, into
-#                                       a temporary folder; checks the pipeline)
+# Usage: tools/batch_study.sh [--quick]   (--quick: 3,000 samples, 2 epochs, batch 32 and 128,
+#                                         into a temporary folder; checks the pipeline)
 #
 # Writes results/studies/batch_<experiment>/<rule>/*.json, results/figures/batch_<experiment>.png
 # and the study's page, results/figures/batch_study.html (one self-contained HTML page: the
 # figures, the printed summaries, host, placement, noisy runs, every run and the commands).
 set -euo pipefail
+# The command line first: anything but --quick or --help is refused before a run starts.
+quick=0
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "batch_study.sh: unknown argument '$1'" >&2
+       echo "usage: tools/batch_study.sh [--quick]" >&2; exit 2 ;;
+  esac
+  shift
+done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ENGINE="$ROOT/build/engine/run_experiment"
 BATCHES=${BATCHES:-32,64,128,256,512}
@@ -22,7 +33,7 @@ EPOCHS_64=${EPOCHS_64:-30}
 PEAK_REPETITIONS=5
 OUT="$ROOT/results/studies"
 FIGURES="$ROOT/results/figures"
-if [ "${1:-}" = "--quick" ]; then
+if ((quick)); then
   LIMITS=(--train-limit 3000 --test-limit 1000)
   EPOCHS_512=2 EPOCHS_64=2 PEAK_REPETITIONS=1
   BATCHES=${BATCHES_QUICK:-32,128}

@@ -16,6 +16,8 @@ cd "$repo_root"
 
 case "${1:-}" in
   -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  -*) echo "build.sh: unknown option '$1' (the first argument is a preset)" >&2
+      echo "usage: tools/build.sh [PRESET [cmake --build arguments...]]" >&2; exit 2 ;;
 esac
 preset="${1:-release}"
 (($#)) && shift

@@ -200,7 +200,8 @@ main() {
         sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return 0
         ;;
-      *) err "unknown dataset '$d' (known: mnist, fashion-mnist)"; return 2 ;;
+      *) err "unknown dataset '$d' (known: mnist, fashion-mnist)"
+         echo "usage: tools/fetch_data.sh [mnist] [fashion-mnist]" >&2; return 2 ;;
     esac
   done
   need sha256sum "coreutils" || return 1

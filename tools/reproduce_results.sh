@@ -9,7 +9,7 @@
 # Its steps take about 75 minutes on 2 cores (57 before the vendor step, which takes 17). Run it
 # on an otherwise idle machine (nothing else compiling or training): every figure is a timing.
 #
-#   tools/reproduce_results.sh [--dry-run] [--root DIR] [--cpuinfo FILE] [step ...]
+# Usage: tools/reproduce_results.sh [--dry-run] [--root DIR] [--cpuinfo FILE] [step ...]
 #     steps: machine bench reference peers side_by_side threads simd roofline vendor shards
 #            regression pictures readme page (default: all, in this order)
 #     --dry-run       print the folder and what each step would write, and run nothing
@@ -36,7 +36,8 @@ while (($#)); do
     --dry-run) dry_run=1 ;;
     --root) (($# > 1)) || usage; root=$2; shift ;;
     --cpuinfo) (($# > 1)) || usage; cpuinfo=$2; shift ;;
-    -*) usage ;;
+    -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -*) echo "reproduce_results.sh: unknown option '$1'" >&2; usage ;;
     *) [[ " ${ALL[*]} " == *" $1 "* ]] || { echo "reproduce_results.sh: unknown step $1" >&2; usage; }
        steps+=("$1") ;;
   esac

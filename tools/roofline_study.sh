@@ -5,7 +5,7 @@
 # with their work counters; then tools/plot_roofline.py draws the figure and prints the table.
 # Timings need a quiet machine (`uptime` load below 0.5).
 #
-#   tools/roofline_study.sh [--quick] [--out DIR]
+# Usage: tools/roofline_study.sh [--quick] [--out DIR]
 #     --quick: a few benchmarks, one short repetition, into a temporary folder removed after;
 #              checks the pipeline
 #     --out DIR: a results folder (default results; tools/reproduce_results.sh gives its machine's)
@@ -20,18 +20,19 @@ THREADS=$( (echo 1; echo "$CPUS") | sort -nu)
 FILTER='^BM_(FmaPeak|Bandwidth|Gemm(Forward|WeightGrad|InputGrad)|Adam|TrainStep/|TeamBarrier)'
 RUN_ARGS=(--simd-target=all --benchmark_repetitions=3)
 RESULTS="$ROOT/results"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 usage() { echo "usage: tools/roofline_study.sh [--quick] [--out DIR]" >&2; exit 2; }
 quick=0
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --out) (($# > 1)) || usage; RESULTS=$2; shift ;;
-    *) usage ;;
+    -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "roofline_study.sh: unknown argument '$1'" >&2; usage ;;
   esac
   shift
 done
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
 OUT="$RESULTS/roofline"
 FIGURE="$RESULTS/figures/roofline.svg"
 if ((quick)); then

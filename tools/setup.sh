@@ -3,8 +3,20 @@
 # project needs (only those missing), fetches and verifies the datasets, and builds the release
 # preset. Run it again at any time; it does only what is not done yet.
 #
-# Usage: tools/setup.sh [--no-build]
+# Usage: tools/setup.sh [--no-build]   (--no-build: everything but the build)
 set -euo pipefail
+
+# The command line first: nothing is installed, fetched or built for a bad one or for --help.
+build=1
+while (($#)); do
+  case "$1" in
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "setup.sh: unknown argument '$1'" >&2
+       echo "usage: tools/setup.sh [--no-build]" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -50,7 +62,7 @@ fi
 
 bash "$repo_root/tools/fetch_data.sh"
 
-if [[ ${1:-} != --no-build ]]; then
+if ((build)); then
   bash "$repo_root/tools/build.sh" release  # also configures afresh a build/ copied from another tree
 fi
 echo "setup: done"

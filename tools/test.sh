@@ -24,8 +24,13 @@ case "${1:-}" in
   "") ;;
   --quick) quick=1 ;;
   -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  *) echo "test.sh: unknown option '$1' (use --quick, or no option for the whole suite)" >&2; exit 2 ;;
+  *) echo "test.sh: unknown option '$1' (use --quick, or no option for the whole suite)" >&2
+     echo "usage: tools/test.sh [--quick]" >&2; exit 2 ;;
 esac
+if (($# > 1)); then
+  echo "test.sh: one option at most, got: $*" >&2
+  echo "usage: tools/test.sh [--quick]" >&2; exit 2
+fi
 
 jobs=$(nproc)
 timings=()

@@ -9,6 +9,15 @@
 # per run and a summary; exit 0 when every criterion held, 1 otherwise.
 # Usage: tools/track_acceptance.sh [aa|slow|scalar ...]   (default: all three)
 set -uo pipefail
+# The command line first: a bad part or --help starts nothing (no busy core, no history folder).
+for part in "$@"; do
+  case $part in
+    aa | slow | scalar) ;;
+    -h | --help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "track_acceptance.sh: unknown part '$part' (aa, slow, scalar)" >&2
+       echo "usage: tools/track_acceptance.sh [aa|slow|scalar ...]" >&2; exit 2 ;;
+  esac
+done
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 PY=/usr/bin/python3
@@ -78,7 +87,6 @@ EOF
       for i in $(seq "$N_SCALAR"); do
         run_ab "scalar vs release" --bench-a build/bench/mlp_bench --bench-b build-scalar/bench/mlp_bench
       done ;;
-    *) echo "unknown part '$part' (aa, slow, scalar)" >&2; exit 2 ;;
   esac
 done
 

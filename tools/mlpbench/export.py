@@ -3,10 +3,11 @@
 Columns: the log (when more than one is given), then every per-epoch field of the run log
 (docs/run-log.md) in its documented order, then any other field a log has; a field a log lacks
 is left empty, as is a null (e.g. barrier_us of a one-thread run). Numbers are written in full
-(Python's repr), so nothing is lost on the way.
+(Python's repr), so nothing is lost on the way; a nested field (phases) is one cell of JSON text.
 """
 
 import csv
+import json
 import sys
 
 from mlpbench import cli
@@ -18,7 +19,7 @@ PROG = "export.py"
 # docs/run-log.md's order of epochs[i]
 KNOWN = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
          "test_accuracy", "learning_rate", "learning_rate_end", "train_seconds", "eval_seconds",
-         "samples_per_second", "gflops", "steps", "barrier_us"]
+         "samples_per_second", "gflops", "steps", "barrier_us", "phases"]
 
 
 def parse_args(argv):
@@ -39,6 +40,8 @@ def cell(value):
         return ""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, (dict, list)):  # JSON, not Python's repr: any JSON reader takes it back
+        return json.dumps(value)
     return value
 
 

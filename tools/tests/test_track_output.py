@@ -129,3 +129,24 @@ def test_ab_for_ci_names_commits_and_writes_markdown_json_and_a_figure(tr, tmp_p
     assert doc["verdict"] == "regression" and doc["exit_status"] == 1
     assert doc["rows"][0]["a_median_ns"] < doc["rows"][0]["b_median_ns"]
     assert_png(tmp_path / "ab.png")
+
+
+def test_analyze_help_shows_a_plain_percent_sign(tr):
+    r = tr("analyze", "--help")
+    assert r.code == 0 and "95 % interval" in " ".join(r.out.split()) and "%%" not in r.out, r
+
+
+def test_analyze_with_only_noisy_records_says_so(tr, tmp_path):
+    """No series because every record is from a noisy host: the message names that, not dirty
+    builds or commits off the history."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "c0")
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    hist = tmp_path / "h"
+    file_bench(hist, "x", NOISY, "2026-11-20T10:00:00+00:00", commit=sha[:12], seed=1)
+    r = tr("analyze", "--repo", repo, "--history", hist)
+    assert r.code == 0, r
+    assert r.out.startswith("no series: ") and "was taken on a noisy host" in r.out, r
+    assert "-dirty" not in r.out and "off that history" not in r.out

@@ -19,7 +19,13 @@ What is replicated (Keras 2 / TF 2 semantics):
   * per-epoch seeded shuffle, the last partial batch kept (1875 steps of 32 for 60000 samples);
     inputs uint8 / 255 as float32;
   * train loss / accuracy: sample-weighted running means over the epoch's batches (Keras's
-    progress-bar numbers); test loss / accuracy on the whole test set after every epoch.
+    progress-bar numbers); test loss / accuracy on the whole test set after every epoch;
+  * target_accuracy (on test_accuracy): epochs_to_target and the seconds to it in the summary.
+
+Refused rather than trained otherwise (exit 2, `FILE: /json/path: message`, before anything is
+written): a validation_split and callbacks (as the C++ peers refuse them), a learning-rate
+schedule (the C++ peers have it), and any experiment key or optimizer field this peer does not
+know. `shards` is ignored: it only fixes the engine's summation order.
 
 BLAS. Debian's python3-torch calls sgemm_ from whatever libblas.so.3 the dynamic linker finds;
 the system default may well be the netlib reference BLAS (about 5 GFLOP/s here), which would make
@@ -30,9 +36,10 @@ in use, its kernel (openblas_get_corename) and the OPENBLAS_CORETYPE / OPENBLAS_
 OMP_WAIT_POLICY in force are recorded in the log's "build".
 
 The log follows docs/run-log.md (schema mlpbench.run/1), rewritten atomically after
-every epoch. Exit status: 0 done, 2 bad command line (also an --out that is an input, a
-link or a special file) or experiment file, 3 dataset missing or
-corrupt, 4 diverged (NaN/Inf loss), 130/143 interrupted, 1 anything else.
+every epoch; an error after it was created ends it "failed" with the "error". Exit status: 0
+done, 2 bad command line (also an --out that is an input, a link or a special file) or
+experiment file, 3 dataset missing or corrupt, 4 diverged (NaN/Inf loss), 130/143 interrupted,
+1 anything else.
 """
 
 import argparse
@@ -89,6 +96,47 @@ def load_experiment(path, overrides=(), engine=None):
         return mlpbench_inputs.resolve_experiment(path, engine, overrides)
     except mlpbench_inputs.ExperimentError as e:
         raise UsageError(str(e)) from None
+
+
+# The keys of a resolved experiment this peer trains as they say. `shards` is among them: it only
+# fixes the engine's summation order (the C++ peers ignore it too).
+HONOURED_KEYS = {"$schema", "name", "description", "dataset", "model", "loss", "optimizer",
+                 "epochs", "batch_size", "shuffle", "seed", "threads", "shards", "reference",
+                 "target_accuracy", "target_metric"}
+OPTIMIZER_FIELDS = {"adam": {"name", "learning_rate", "beta_1", "beta_2", "epsilon"},
+                    "sgd": {"name", "learning_rate", "momentum", "nesterov"}}
+
+
+def refuse_unsupported(exp, path):
+    """Raises UsageError `path: /json/path: why` for what this peer would otherwise train
+    differently from the experiment (the C++ peers refuse the same, bench/peers/peer_run.h)."""
+    def refuse(where, why):
+        raise UsageError(f"{path}: {where}: the PyTorch peer {why}")
+
+    if exp.get("validation_split", 0) > 0:
+        refuse("/validation_split", "trains on all training samples; use run_experiment for "
+               "validation splits")
+    if exp.get("callbacks"):
+        refuse("/callbacks", "implements no callbacks; use run_experiment for them")
+    for key in sorted(set(exp) - HONOURED_KEYS - {"validation_split", "callbacks"}):
+        refuse(f"/{key}", "does not implement this key; use run_experiment")
+    opt = exp["optimizer"]
+    if opt.get("name") not in OPTIMIZER_FIELDS:
+        refuse("/optimizer/name", f"implements adam and sgd, not {opt.get('name')!r}")
+    for key in sorted(set(opt) - OPTIMIZER_FIELDS[opt["name"]]):
+        refuse(f"/optimizer/{key}", f"does not implement this {opt['name']} field")
+    rate = opt.get("learning_rate")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        refuse("/optimizer/learning_rate", "takes a constant learning rate only; use "
+               "run_experiment or build/bench/libtorch_mlp for schedules")
+    model = exp["model"]
+    for i, layer in enumerate(model):
+        wanted = ("softmax",) if i == len(model) - 1 else ("relu", "linear")
+        if layer.get("activation") not in wanted:
+            refuse(f"/model/{i}/activation", f"takes {' or '.join(wanted)} here, not "
+                   f"{layer.get('activation')!r}")
+    if model[-1].get("units") != NUM_CLASSES:
+        refuse(f"/model/{len(model) - 1}/units", f"needs {NUM_CLASSES} output units")
 
 
 # --------------------------------------------------------------------------- BLAS selection
@@ -259,7 +307,7 @@ def write_json_atomic(path, data):
         f.write("\n")
 
 
-def make_summary(epochs, wall_seconds):
+def make_summary(epochs, wall_seconds, exp):
     accs = [e["test_accuracy"] for e in epochs if e["test_accuracy"] is not None]
     secs = [e["train_seconds"] for e in epochs]
     summary = {
@@ -276,6 +324,19 @@ def make_summary(epochs, wall_seconds):
                        final_test_loss=last["test_loss"], last_epoch=last["epoch"],
                        last_epoch_test_accuracy=last["test_accuracy"],
                        last_epoch_test_loss=last["test_loss"])
+    if "target_accuracy" in exp:  # as the engine's log: the first epoch at or above the target
+        summary.update(target_accuracy=exp["target_accuracy"], target_metric=exp["target_metric"],
+                       epochs_to_target=None, time_to_target_seconds=None,
+                       eval_seconds_to_target=None)
+        train = evaluation = 0.0
+        for e in epochs:
+            train += e["train_seconds"]
+            evaluation += e["eval_seconds"]
+            reached = e.get(exp["target_metric"])
+            if reached is not None and reached >= exp["target_accuracy"]:
+                summary.update(epochs_to_target=e["epoch"], time_to_target_seconds=train,
+                               eval_seconds_to_target=evaluation)
+                break
     return summary
 
 
@@ -445,6 +506,7 @@ def main(argv):
             if getattr(args, key) is not None:
                 overrides += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
         exp = load_experiment(args.experiment, overrides)
+        refuse_unsupported(exp, args.experiment)
 
     # BLAS first, then the libraries that link it.
     preload_blas(args.blas)
@@ -525,7 +587,7 @@ def main(argv):
                 "seed": exp["seed"], "started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "train_samples": n_train, "test_samples": n_test},
         "epochs": [],
-        "summary": make_summary([], time.perf_counter() - t_wall),
+        "summary": make_summary([], time.perf_counter() - t_wall, exp),
     }
     write_json_atomic(out, log)
 
@@ -534,25 +596,27 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    torch.manual_seed(exp["seed"])
-    # Separate streams for init and shuffling, both from the seed alone.
-    model = Mlp(exp, exp["seed"], torch)
-    opt_cls = KerasAdam if exp["optimizer"]["name"] == "adam" else KerasSgd
-    optimizer = opt_cls(model.params, exp["optimizer"], torch)
-    shuffle_gen = torch.Generator().manual_seed(exp["seed"] ^ 0x5DEECE66D)
-    fps = flops_per_sample(exp)
-    batch = exp["batch_size"]
-    steps = (n_train + batch - 1) // batch
-    quiet = args.quiet
-    tty = sys.stderr.isatty() and not quiet
-    if not quiet:
-        dims = "-".join(str(d) for d in [INPUT_FEATURES] + [l["units"] for l in exp["model"]])
-        print(f"pytorch_mlp: {exp['name']}: {dims} {exp['optimizer']['name']}, {exp['dataset']} "
-              f"{n_train}/{n_test}, batch {batch}, torch {tv}, {blas.describe()}, "
-              f"{threads} thread(s)", file=sys.stderr)
-
+    # From here on every failure ends the log with a final status (docs/run-log.md), never
+    # "running".
     status, code = "completed", EXIT_OK
     try:
+        torch.manual_seed(exp["seed"])
+        # Separate streams for init and shuffling, both from the seed alone.
+        model = Mlp(exp, exp["seed"], torch)
+        opt_cls = KerasAdam if exp["optimizer"]["name"] == "adam" else KerasSgd
+        optimizer = opt_cls(model.params, exp["optimizer"], torch)
+        shuffle_gen = torch.Generator().manual_seed(exp["seed"] ^ 0x5DEECE66D)
+        fps = flops_per_sample(exp)
+        batch = exp["batch_size"]
+        steps = (n_train + batch - 1) // batch
+        quiet = args.quiet
+        tty = sys.stderr.isatty() and not quiet
+        if not quiet:
+            dims = "-".join(str(d) for d in [INPUT_FEATURES] + [l["units"] for l in exp["model"]])
+            print(f"pytorch_mlp: {exp['name']}: {dims} {exp['optimizer']['name']}, "
+                  f"{exp['dataset']} {n_train}/{n_test}, batch {batch}, torch {tv}, {blas.describe()}, "
+                  f"{threads} thread(s)", file=sys.stderr)
+
         for epoch in range(1, exp["epochs"] + 1):
             if not quiet:
                 print(f"Epoch {epoch}/{exp['epochs']}", file=sys.stderr)
@@ -606,7 +670,7 @@ def main(argv):
             rec["eval_seconds"] = time.perf_counter() - t1
             rec["test_loss"], rec["test_accuracy"] = _finite_or_none(test_loss), test_acc
             log["epochs"].append(rec)
-            log["summary"] = make_summary(log["epochs"], time.perf_counter() - t_wall)
+            log["summary"] = make_summary(log["epochs"], time.perf_counter() - t_wall, exp)
             write_json_atomic(out, log)
             if not quiet:
                 print(f"{done}/{steps} - {_fmt_secs(train_s)} - loss: {rec['train_loss']:.4f} - "
@@ -622,11 +686,14 @@ def main(argv):
         status = "interrupted"
         code = 128 + e.signum
         print(f"\npytorch_mlp: interrupted by {e}", file=sys.stderr)
-    # Any other exception propagates (exit 1) and leaves the last log, "status": "running".
+    except Exception as e:  # noqa: BLE001 - any error: the log says "failed" and why
+        status, code = "failed", EXIT_OTHER
+        log["error"] = f"{type(e).__name__}: {e}"
+        print(f"pytorch_mlp: {out}: run failed: {log['error']}", file=sys.stderr)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     log["status"] = status
-    log["summary"] = make_summary(log["epochs"], time.perf_counter() - t_wall)
+    log["summary"] = make_summary(log["epochs"], time.perf_counter() - t_wall, exp)
     write_json_atomic(out, log)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -2,8 +2,8 @@
 
     side_by_side.py EXPERIMENT.json [--engine PATH] [--libtorch-peer PATH] [--onednn-peer PATH]
                     [--threads N] [--rounds R] [--epochs N] [--batch-size N] [--train-limit N]
-                    [--test-limit N] [--data-dir DIR] [--peer-config NAME ...] [--out-dir DIR]
-                    [--json-out PATH]
+                    [--test-limit N] [--data-dir DIR] [--peer-config NAME ...] [--python PYTHON]
+                    [--match-threads] [--timeout S] [--out-dir DIR] [--json-out PATH]
 
 Three peers: Debian's Python PyTorch (pytorch_mlp.py), the libtorch C++ peer (libtorch_mlp,
 built beside the engine when libtorch-dev is installed) and the oneDNN C++ peer (onednn_mlp,

@@ -601,10 +601,15 @@ def cmd_analyze(args):
         say(f"note: about {records} record(s) taken on a noisy host are left out (their "
             f"host state has noisy_reasons; a slow burst there is the host's, not the code's)")
     if not series:
-        print(f"no series: {args.history} has no records of clean builds of commits on the "
-              f"first-parent history of {args.rev} in {args.repo}"
-              + (f"; {len(skipped)} recorded commit(s) are off that history" if skipped else "")
-              + "; builds of a modified checkout (-dirty) are left out")
+        off = f"; {len(skipped)} recorded commit(s) are off that history" if skipped else ""
+        if noisy:  # there were records on that history: all of them from a noisy host
+            print(f"no series: every record in {args.history} of a commit on the first-parent "
+                  f"history of {args.rev} in {args.repo} was taken on a noisy host, and those "
+                  f"are left out (record again on a quiet host){off}")
+        else:
+            print(f"no series: {args.history} has no records of clean builds of commits on the "
+                  f"first-parent history of {args.rev} in {args.repo}{off}; builds of a "
+                  "modified checkout (-dirty) are left out")
         return EXIT_OK
     found = 0
     for (machine, build, name), points in sorted(series.items(), key=lambda kv: kv[0][::-1]):
@@ -1113,7 +1118,7 @@ def parse_args(argv):
                         description="Per series (benchmark, machine, build): the median of each "
                         "commit's repetitions along `git rev-list --first-parent REV`, split by "
                         "E-divisive means (energy statistic, permutation test). Prints each "
-                        "change with its 95 %% interval and the commits it lies between. "
+                        "change with its 95 % interval and the commits it lies between. "
                         "Exit status: 0 done, 2 error.")
     history_view(an)
     an.set_defaults(func=cmd_analyze)
