@@ -113,7 +113,11 @@ std::vector<BadCase> bad_cases() {
       {"whitespace only", " \n\t\n", "", "the file is empty"},
       {"comment", "// an experiment\n" + good, "", "invalid JSON at line 1, column"},
       {"trailing comma", R"({"name": "x",})", "", "unexpected '}'; expected string literal"},
-      {"number overflow", R"({"epochs": 1e999})", "", "invalid JSON: number overflow"},
+      {"number overflow", "{\n  \"epochs\": 1e999}", "",
+       "invalid JSON at line 2, column 13: number overflow parsing '1e999' (beyond the range of a double)"},
+      // Control characters in a key: the message names it whole, printable.
+      {"NUL in a key", "{\"\\u0000x\": 1}", "/\\u0000x", "unknown key"},
+      {"escape in a key", "{\"\\u001b[31mred\": 1}", "/\\u001b[31mred", "unknown key"},
       {"invalid UTF-8", "{\"name\": \"\xff\"}", "", "ill-formed UTF-8 byte; last read: '\"\\xFF'"},
       {"top level array", "[1, 2]", "", "",
        kSource + ": expected a JSON object at the top level, got [1,2]"},

@@ -12,7 +12,8 @@
 
 namespace mlpbench {
 
-// The pointer of member `key` (escaped: '~' -> "~0", '/' -> "~1") or element `index` of `parent`.
+// The pointer of member `key` (escaped: '~' -> "~0", '/' -> "~1"; control characters as \u00XX,
+// for messages) or element `index` of `parent`.
 std::string json_pointer(const std::string& parent, const std::string& key);
 std::string json_pointer(const std::string& parent, size_t index);
 

@@ -107,6 +107,27 @@ std::string describe_json_error(const json::exception& e, bool at_end) {
   return printable;
 }
 
+// nlohmann's number overflow names the literal but not where it is: "invalid JSON: number
+// overflow parsing '1e999'" gets " at line L, column C" of the literal's first appearance.
+std::string with_position(const std::string& what, const std::string& text) {
+  const std::string marker = "parsing '";
+  const auto start = what.find(marker);
+  const auto end = start == std::string::npos ? start : what.find('\'', start + marker.size());
+  if (end == std::string::npos) return what;
+  const std::string literal = what.substr(start + marker.size(), end - start - marker.size());
+  const auto at = literal.empty() ? std::string::npos : text.find(literal);
+  if (at == std::string::npos) return what;
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < at; ++i) {
+    column = text[i] == '\n' ? 1 : column + 1;
+    line += text[i] == '\n';
+  }
+  const std::string prefix = "invalid JSON";
+  const std::string rest = what.rfind(prefix + ": ", 0) == 0 ? what.substr(prefix.size() + 2) : what;
+  return prefix + " at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + rest +
+         " (beyond the range of a double)";
+}
+
 }  // namespace
 
 std::string json_pointer(const std::string& parent, const std::string& key) {
@@ -116,6 +137,13 @@ std::string json_pointer(const std::string& parent, const std::string& key) {
       out += "~0";
     } else if (c == '/') {
       out += "~1";
+    } else if (const auto byte = static_cast<unsigned char>(c); byte < 0x20 || byte == 0x7f) {
+      // Pointers appear in messages: a NUL would cut the message short, an escape sequence
+      // would reach the terminal. Written as JSON writes them.
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
     } else {
       out += c;
     }
@@ -241,7 +269,7 @@ json JsonChecker::parse(const std::string& text, int max_depth, const std::strin
     // Past the end means the parser ran out of text.
     fail("", describe_json_error(e, e.byte > text.size()));
   } catch (const json::exception& e) {  // out_of_range for a number like 1e999
-    fail("", describe_json_error(e, false));
+    fail("", with_position(describe_json_error(e, false), text));
   }
 }
 
