@@ -355,4 +355,12 @@ TEST_CASE("outputs: a symbolic link to nothing at an output path is refused befo
   }
 }
 
+TEST_CASE("resume: a log replaced by a folder is named as such", "[cli][resume]") {
+  Interrupted s;
+  fs::remove(s.log);
+  fs::create_directory(s.log);
+  require_refused(run(s.cmd("--resume " + s.checkpoint)), "is a folder now; pass --out NEW_LOG");
+  require_refused(run(s.cmd("--resume " + s.checkpoint + " --force")), "is a folder now");
+}
+
 }  // namespace test_resume

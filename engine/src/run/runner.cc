@@ -187,6 +187,12 @@ void check_run_outputs(RunSetup& setup, const RunOptions& o, const Checkpoint* c
   const PlannedRun& run = setup.run;
   if (checkpoint && o.out.empty()) {
     const ResumedLog state = inspect_resumed_log(run.log, checkpoint->run_info);
+    struct stat st {};
+    if (::stat(run.log.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {  // not a log, whoever made it
+      throw ConfigError("--resume: " + run.log + ": the log this checkpoint continues is " +
+                        (special_file_kind(st.st_mode) ? special_file_kind(st.st_mode) : "not a regular file") +
+                        " now; pass --out NEW_LOG");
+    }
     if (state == ResumedLog::kForeign && !o.force) {
       throw ConfigError("--resume: " + run.log + ": the log this checkpoint continues exists but "
                         "belongs to another run; pass --out NEW_LOG (or --force to replace it)");
