@@ -112,7 +112,7 @@ inline constexpr std::array kRunExperimentOptions = {
                .not_with = "--sweep-simd", .why = "a SIMD sweep sets the target of each run"},
     OptionRule{.name = "--list-targets", .field = {}, .help = "Print compiled and supported SIMD targets and exit"},
     OptionRule{.name = "--quiet", .field = &RunOptions::quiet,
-               .help = "Only errors and the log path: no model summary, progress or per-epoch lines, "
+               .help = "Only errors, warnings and the log path: no model summary, progress or per-epoch lines, "
                        "final accuracy or sweep table"},
     OptionRule{.name = "--dry-run", .field = &RunOptions::dry_run,
                .help = "Validate the experiment (with the overrides), print the model summary (stderr) "
