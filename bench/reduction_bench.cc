@@ -118,6 +118,11 @@ void register_all(std::vector<std::unique_ptr<mlpbench::Mlp>>& models) {
 
 int main(int argc, char** argv) {
   std::unique_ptr<mlpbench::Comm> comm;
+  if (!mlpbench::launched_by_mpi()) {  // init_mpi's own message speaks of run_experiment
+    std::fprintf(stderr, "reduction_bench: no MPI launcher started this process; start it as: "
+                         "mpirun -n 2 build/bench/reduction_bench (see docs/benchmarks.md)\n");
+    return 2;
+  }
   try {
     comm = mlpbench::init_mpi();
   } catch (const std::exception& e) {
