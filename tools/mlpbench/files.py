@@ -95,9 +95,19 @@ def _is_input(path, st):
     return False
 
 
-def read_bytes(path):
-    """The bytes of the regular file `path`; ToolError naming it otherwise."""
+def _require_regular(path, st):
+    if stat.S_ISDIR(st.st_mode):
+        raise ToolError(f"{path}: is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ToolError(f"{path}: is {kind_of(st.st_mode)}, expected a regular file")
+
+
+def read_bytes(path, max_bytes=None, what="this file"):
+    """The bytes of the regular file `path`; ToolError naming it otherwise, or when it is
+    larger than `max_bytes` (refused before anything is read: `what` may not be that big)."""
     try:
+        # stat first: a socket cannot be opened, and opening a device can have side effects.
+        _require_regular(path, os.stat(path))
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ToolError(f"{path}: no such file") from None
@@ -107,16 +117,21 @@ def read_bytes(path):
         raise ToolError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
         st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise ToolError(f"{path}: is a directory, expected a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ToolError(f"{path}: is {kind_of(st.st_mode)}, expected a regular file")
+        _require_regular(path, st)  # swapped for another kind of file since the stat
+        limit = float("inf") if max_bytes is None else max_bytes
+        if st.st_size > limit:
+            raise ToolError(f"{path}: is {st.st_size} bytes, more than {what} may have "
+                            f"({max_bytes} bytes)")
         _inputs[os.path.realpath(path)] = (st.st_dev, st.st_ino)
-        chunks = []
+        chunks, size = [], 0
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:  # grew after the fstat
+                raise ToolError(f"{path}: grew past {max_bytes} bytes while being read, more "
+                                f"than {what} may have")
             chunks.append(chunk)
     except OSError as e:
         raise ToolError(f"{path}: cannot read: {e.strerror or e}") from None

@@ -3,11 +3,11 @@
 Not a command-line tool itself. Experiment files are never validated here: the engine is the
 one source of truth, so ``resolve_experiment`` asks ``run_experiment --dry-run`` (docs/cli.md)
 for the resolved experiment, and its message when the file is wrong. IDX files (MNIST,
-Fashion-MNIST; raw or gzip-compressed, recognised by the magic bytes) are read by ``read_idx``
-and ``load_split`` with the checks the engine's reader makes.
+Fashion-MNIST; raw or gzip-compressed, recognised by the magic bytes) are found, read and
+checked by ``read_idx`` and ``load_split`` as the engine's reader does (engine/src/io/dataset.cc):
+the same file of a raw/.gz pair, the same size caps, 28x28 images.
 """
 
-import gzip
 import json
 import os
 import subprocess
@@ -21,6 +21,15 @@ DEFAULT_ENGINE = os.path.join(REPO_ROOT, "build", "engine", "run_experiment")
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 NUM_CLASSES = 10
+IMAGE_SIDE = 28  # MNIST's and Fashion-MNIST's
+# The engine's limits: at most 1 GiB of data after a header of at most 4 dimensions, so neither
+# a file on disk nor a gunzipped stream longer than MAX_IDX_FILE_BYTES can be an IDX file.
+MAX_IDX_FILE_BYTES = (1 << 30) + 4 + 4 * 4
+INFLATE_STEP = 1 << 24  # bytes inflated at a time: memory stays near the output's size
+GZIP_MAGIC = b"\x1f\x8b"
+# Debian ships Fashion-MNIST gzipped, the MNIST fetch stores raw files: the engine looks for
+# X.gz before X for these datasets, for X before X.gz for the others.
+GZIP_FIRST = ("fashion-mnist",)
 
 
 class ExperimentError(ToolError):
@@ -63,19 +72,12 @@ def resolve_experiment(path, engine=None, overrides=()):
 
 
 def read_idx(path, ndim=None):
-    """An IDX file of unsigned bytes as a numpy uint8 array of its dimensions. Raises DataError
-    naming the file on a bad magic, type, dimension count (when `ndim` is given), a zero
+    """An IDX file of unsigned bytes (raw or gzipped) as a numpy uint8 array of its dimensions.
+    Raises DataError naming the file when it is not a regular file, too large (idx_bytes), a bad
+    gzip stream, or has a bad magic, type, dimension count (when `ndim` is given), a zero
     dimension, or a length that does not match the header."""
     import numpy as np
-    try:
-        raw = mlpbench_files.read_bytes(path)
-    except ToolError as e:
-        raise DataError(str(e)) from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: corrupt gzip data ({e})") from None
+    raw = idx_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataError(f"{path}: not an IDX file (bad magic {raw[:4].hex()})")
     if raw[2] != 0x08:
@@ -102,30 +104,98 @@ def read_idx(path, ndim=None):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+def idx_bytes(path):
+    """The bytes of the IDX file `path`, gunzipped when they are gzip data; a file or a
+    gunzipped stream larger than any IDX file the engine reads is refused as it refuses it."""
+    try:
+        raw = mlpbench_files.read_bytes(path, MAX_IDX_FILE_BYTES, "an IDX file")
+    except ToolError as e:
+        raise DataError(str(e)) from None
+    return gunzip(raw, path, MAX_IDX_FILE_BYTES) if raw[:2] == GZIP_MAGIC else raw
+
+
+def gunzip(data, path, limit):
+    """The decompressed gzip `data` (one member or several, as `cat a.gz b.gz` makes) as a
+    bytearray; DataError naming `path` when it is corrupt, truncated, followed by anything but
+    another member (zero padding too, as the engine), or longer than `limit` bytes."""
+    out, start = bytearray(), 0
+    while start < len(data):
+        if data[start:start + 2] != GZIP_MAGIC:
+            raise DataError(f"{path}: corrupt gzip stream: {len(data) - start} bytes of "
+                            "trailing garbage after the compressed data")
+        start = inflate_member(data, start, out, path, limit)
+    return out
+
+
+def inflate_member(data, start, out, path, limit):
+    """Appends the gzip member at data[start:] to `out` a step at a time, so that a stream
+    longer than `limit` bytes is refused after `limit` + 1 bytes, never held whole; returns
+    where the member ends."""
+    d = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer (CRC and length checked)
+    view, pos = memoryview(data), start
+    try:
+        while not d.eof:
+            chunk = d.unconsumed_tail  # input left over when the last step's output was full
+            if not chunk:
+                chunk = view[pos:pos + INFLATE_STEP]
+                pos += len(chunk)
+            piece = d.decompress(chunk, min(INFLATE_STEP, limit + 1 - len(out)))
+            if not piece and not chunk:
+                raise DataError(f"{path}: truncated gzip stream: compressed data ends after "
+                                f"{len(out)} decompressed bytes")
+            out += piece
+            if len(out) > limit:
+                raise DataError(f"{path}: gzip data decompresses to more than {limit} bytes "
+                                "(larger than any IDX file); refusing it")
+    except zlib.error as e:
+        raise DataError(f"{path}: corrupt gzip stream ({e})") from None
+    return pos - len(d.unused_data)
+
+
 def default_data_dir():
     return os.environ.get("MLPBENCH_DATA") or os.path.join(REPO_ROOT, "data")
 
 
 def split_paths(data_dir, dataset, split):
-    """(images, labels) paths of `split` ("train" or "test"): the raw file, else its .gz."""
+    """(images, labels) paths of `split` ("train" or "test"), each the file the engine reads."""
     folder = os.path.join(data_dir, dataset)
-    paths = []
-    for stem in SPLIT_FILES[split]:
-        found = next((os.path.join(folder, n) for n in (stem, stem + ".gz")
-                      if os.path.isfile(os.path.join(folder, n))), None)
-        if found is None:
-            raise DataError(f"{os.path.join(folder, stem)}[.gz]: no such file (fetch it with "
-                            "tools/fetch_data.sh, or pass --data-dir / set $MLPBENCH_DATA)")
-        paths.append(found)
-    return paths
+    return [locate(os.path.join(folder, stem), dataset in GZIP_FIRST)
+            for stem in SPLIT_FILES[split]]
+
+
+def locate(stem, gzip_first):
+    """The engine's choice between `stem` and `stem`.gz: the first of the two in its order
+    that may exist, even when it is not a readable file (a folder, a FIFO, a link loop: reading
+    it then says what it is); DataError when neither does."""
+    first, second = (stem + ".gz", stem) if gzip_first else (stem, stem + ".gz")
+    for path in (first, second):
+        if may_exist(path):
+            return path
+    raise DataError(f"{first}: no such file (nor {second}); fetch the datasets with "
+                    "tools/fetch_data.sh, or pass --data-dir / set $MLPBENCH_DATA")
+
+
+def may_exist(path):
+    """False only when `path` certainly names nothing (missing, a dangling link, a path through
+    a file), as the engine decides; a link loop or an unsearchable folder counts as there."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError):
+        pass  # reading it says what is wrong
+    return True
 
 
 def load_split(data_dir, dataset, split, limit=0):
     """(images [n, height, width], labels [n]) as uint8, the first `limit` only if > 0; counts
-    must agree and labels be < 10."""
+    must agree, labels be < 10 and images 28x28."""
     images_path, labels_path = split_paths(data_dir, dataset, split)
+    labels = read_idx(labels_path, 1)  # labels first, as the engine: the same error first
     images = read_idx(images_path, 3)
-    labels = read_idx(labels_path, 1)
+    if images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise DataError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, "
+                        f"{dataset} images are {IMAGE_SIDE}x{IMAGE_SIDE}")
     if images.shape[0] != labels.shape[0]:
         raise DataError(f"{images_path}: {images.shape[0]} images but {labels_path} has "
                         f"{labels.shape[0]} labels; the counts must agree")

@@ -239,3 +239,23 @@ def test_a_well_formed_file_is_evaluated_and_the_verdict_keeps_exit_1(tmp_path):
         r = run_tool(weights, "--data-dir", tmp_path, "--log", tmp_path / "bad.json")
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert "bad.json" in r.stderr and needle in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("shape", [(14, 56), (27, 27)])
+def test_a_test_set_not_of_28x28_images_gets_one_line_naming_the_file(tmp_path, capsys, shape):
+    """As the engine refuses it: 14x56 has 784 pixels too, but they are not MNIST's."""
+    import numpy as np
+    from conftest import idx_bytes
+    from mlpbench import cli
+    from mlpbench import eval_weights
+    mlpbench_inputs.write_tiny_mnist(tmp_path, 20, 30)
+    images = tmp_path / "mnist" / "t10k-images-idx3-ubyte"
+    images.write_bytes(idx_bytes(np.zeros((30, *shape), np.uint8), 3))
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(safetensors(mlp(784, 16, 10)))
+    code = cli.main_guard(eval_weights.PROG, eval_weights.main,
+                          [str(weights), "--data-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err == (f"eval_weights.py: error: {images}: images are {shape[0]}x{shape[1]}, mnist "
+                   "images are 28x28\n")

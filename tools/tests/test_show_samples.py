@@ -70,3 +70,31 @@ def test_missing_data_and_bad_start(run, tmp_path):
     r = run("show_samples.py", "--data-dir", tmp_path / "data", "--start", "20")
     assert_clean_error(r, "--start 20", "20 images")
     assert run("show_samples.py", "--help").code == 0
+
+
+@pytest.mark.parametrize("shape", [(14, 56), (27, 27)])
+def test_images_not_28x28_are_refused_naming_the_file(tmp_path, capsys, shape):
+    """As the engine refuses them (it was a warning naming no file, and a figure)."""
+    from mlpbench import cli
+    _, _, files = make_dataset(tmp_path, "mnist", n=20)
+    path = files["train-images-idx3-ubyte"]
+    path.write_bytes(idx_bytes(np.zeros((20, *shape), np.uint8), 3))
+    code = cli.main_guard(show_samples.PROG, show_samples.main,
+                          ["--data-dir", str(tmp_path), "-o", str(tmp_path / "s.png")])
+    assert code == 2 and not (tmp_path / "s.png").exists()
+    assert capsys.readouterr().err == (f"show_samples.py: error: {path}: images are "
+                                       f"{shape[0]}x{shape[1]}, mnist images are 28x28\n")
+
+
+def test_of_a_raw_and_a_gz_file_the_engine_s_choice_is_shown(tmp_path, capsys):
+    """Fashion-MNIST: the .gz before the raw file, as the engine; a raw folder is no
+    reason to pass over MNIST's raw name either."""
+    make_dataset(tmp_path, "fashion-mnist", n=20)
+    _, _, files = make_dataset(tmp_path, "fashion-mnist", n=30, gz=True)
+    images, _ = show_samples.load(str(tmp_path), "fashion-mnist", "train")
+    assert len(images) == 30
+    make_dataset(tmp_path, "mnist", n=20, gz=True)
+    raw = tmp_path / "mnist" / "train-images-idx3-ubyte"
+    raw.mkdir()
+    with pytest.raises(ml.ToolError, match="is a directory"):
+        show_samples.load(str(tmp_path), "mnist", "train")

@@ -117,6 +117,8 @@ TOOLS_AND_INPUTS = [
     ("scaling_study.py", "experiment", "in.json", ["{input}", "-o", "out", "--dry-run"]),
     ("show_samples.py", "idx", "data/mnist/train-images-idx3-ubyte",
      ["--data-dir", "data", "-o", "out.png"]),
+    ("make_idx_seeds.py", "idx", "data/mnist/train-images-idx3-ubyte",
+     ["--data-dir", "data", "-o", "out"]),
     ("track.py compare", "bench", "in.json", ["compare", "{input}", GOOD_BENCH]),
     ("track.py record --from-json", "bench", "in.json", ["record", "--from-json", "{input}"]),
     ("track.py history entry", "bench", HISTORY_ENTRY, ["compare", "previous", "latest"]),
@@ -271,8 +273,9 @@ def test_the_command_line_refuses_a_fifo_without_hanging(tmp_path, monkeypatch, 
 
 def test_every_tool_that_reads_files_is_swept():
     """A new tool must join the sweep: every entry script in tools/, except the test helpers'
-    (they read what the build and the tests write) and the PyTorch peer's (exit statuses of its
-    own, bench/peers/README.md; bench/peers/tests covers its inputs)."""
+    (they read what the build and the tests write; make_idx_seeds.py, which reads the datasets,
+    is swept all the same) and the PyTorch peer's (exit statuses of its own,
+    bench/peers/README.md; bench/peers/tests covers its inputs)."""
     programs = {t.split()[0] for t, *_ in TOOLS_AND_INPUTS}
     exempt = ("mlpbench.checks.", "mlpbench.peers.pytorch_mlp")
     here = {name for name in os.listdir(TOOLS)

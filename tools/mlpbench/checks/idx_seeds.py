@@ -1,17 +1,24 @@
 """Writes the seed corpus of fuzz_idx into fuzz/corpus/idx/ from real MNIST files.
 
-    python3 fuzz/make_idx_seeds.py [--data-dir data]
+    python3 fuzz/make_idx_seeds.py [--data-dir data] [-o fuzz/corpus/idx]
 
 Seeds (each < 10 KB): raw and gzipped IDX files cut down from MNIST with a correct header, and
 images/labels pairs in fuzz_idx's pair layout (2-byte big-endian split offset, images, labels).
+The MNIST training set is read as every tool reads it (mlpbench.inputs: the engine's choice of
+file and its checks); a missing or malformed file gets one line naming it and exit status 2.
 """
-import argparse
 import gzip
 import math
 import os
 import struct
+import sys
 
-from mlpbench import REPO_ROOT
+from mlpbench import REPO_ROOT, cli
+from mlpbench import files as mlpbench_files
+from mlpbench import inputs as mlpbench_inputs
+
+PROG = "make_idx_seeds.py"
+SAMPLES = 10  # the seeds hold the first 2 images and the first 10 labels
 
 
 def idx(dims, data):
@@ -28,21 +35,24 @@ def pair(images, labels):
     return struct.pack(">H", len(images)) + images + labels
 
 
-def main():
-    fuzz = os.path.join(REPO_ROOT, "fuzz")
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=os.path.join(REPO_ROOT, "data"))
-    ap.add_argument("-o", "--out", default=os.path.join(fuzz, "corpus", "idx"))
-    args = ap.parse_args()
+def first_samples(data_dir):
+    """(pixels of the first 2 images, the first 10 labels) of MNIST's training set, as bytes."""
+    images, labels = mlpbench_inputs.load_split(data_dir, "mnist", "train", SAMPLES)
+    if len(labels) < SAMPLES:
+        images_path = mlpbench_inputs.split_paths(data_dir, "mnist", "train")[0]
+        raise mlpbench_inputs.DataError(f"{images_path}: {len(labels)} images, the seeds need "
+                                        f"{SAMPLES}")
+    return images[:2].tobytes(), labels.tobytes()
 
-    mnist = os.path.join(args.data_dir, "mnist")
-    with open(os.path.join(mnist, "train-images-idx3-ubyte"), "rb") as f:
-        head = f.read(16 + 2 * 784)
-    with open(os.path.join(mnist, "train-labels-idx1-ubyte"), "rb") as f:
-        labels_head = f.read(8 + 10)
-    assert head[:4] == b"\0\0\x08\x03" and labels_head[:4] == b"\0\0\x08\x01"
-    pixels = head[16:]
-    labels = labels_head[8:]
+
+def main(argv=None):
+    ap = cli.arg_parser(PROG, __doc__, "Exit status: 0 written, 2 bad command line or input.")
+    ap.add_argument("--data-dir", default=None,
+                    help="datasets folder (default: $MLPBENCH_DATA, else data/ at the repo root)")
+    ap.add_argument("-o", "--out", default=os.path.join(REPO_ROOT, "fuzz", "corpus", "idx"),
+                    help="folder of the seeds (default: fuzz/corpus/idx)")
+    args = ap.parse_args(argv)
+    pixels, labels = first_samples(args.data_dir or mlpbench_inputs.default_data_dir())
 
     img2 = idx([2, 28, 28], pixels)              # first 2 MNIST images
     lab2 = idx([2], labels[:2])                  # 10 bytes: their labels
@@ -68,13 +78,17 @@ def main():
         "pair-crop7x7-gzlabels": pair(img1_7x7, gz(idx([1], labels[:1]))),
         "pair-toy2x2": pair(img2_2x2, lab2_toy),
     }
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise mlpbench_files.ToolError(f"{args.out}: cannot create the folder: "
+                                       f"{e.strerror or e}") from None
     for name, data in seeds.items():
         assert len(data) < 10 * 1024, name
-        with open(os.path.join(args.out, name), "wb") as f:
-            f.write(data)
+        mlpbench_files.write_atomic(os.path.join(args.out, name), data)
     print(f"wrote {len(seeds)} seeds to {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.main_guard(PROG, main))
