@@ -9,6 +9,7 @@ confusion matrix, when the log has one) with the log's final evaluation (else it
 and exits 1 if they differ by more than --tolerance (for the matrix: a fraction of the samples).
 """
 import json
+import math
 import re
 import struct
 import sys
@@ -47,6 +48,8 @@ def read_safetensors(path):
         header = json.loads(raw[8:8 + n].decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ml.ToolError(f"{path}: bad header: not JSON ({e})") from None
+    except RecursionError:
+        raise ml.ToolError(f"{path}: bad header: nested too deeply to be a safetensors header") from None
     if not isinstance(header, dict):
         raise ml.ToolError(f"{path}: bad header: expected a JSON object, got "
                            f"{ml.describe_value(header)}")
@@ -65,7 +68,7 @@ def read_safetensors(path):
         if info["dtype"] != "F32":
             raise ml.ToolError(f"{path}: {name}: dtype {ml.describe_value(info['dtype'])}, "
                                "expected F32")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)  # exact: numpy's int64 product would wrap around
         if end - begin != 4 * count:
             raise ml.ToolError(f"{path}: {name}: data_offsets [{begin}, {end}] hold "
                                f"{end - begin} bytes, shape {list(shape)} needs {4 * count}")
@@ -131,7 +134,10 @@ def dense_layers(path, tensors, inputs, classes):
 
 def logged_numbers(path, log):
     """The log's final evaluation (else its last epoch), checked: what the weights must give."""
-    final = log.get("evaluation") or (log["epochs"][-1] if log["epochs"] else None)
+    evaluation = log.get("evaluation")
+    if evaluation is not None and not isinstance(evaluation, dict):
+        raise ml.ToolError(f"{path}: /evaluation: expected an object, got {ml.describe_value(evaluation)}")
+    final = evaluation or (log["epochs"][-1] if log["epochs"] else None)
     if not isinstance(final, dict):
         raise ml.ToolError(f"{path}: no evaluation and no epoch to compare the weights with")
     c = ml.Checker(path)
@@ -155,7 +161,16 @@ def log_activations(path, log, count):
         raise ml.ToolError(f"{path}: /experiment/model: expected {count} layers (the weights "
                            f"file's), got {ml.describe_value(model)}"
                            + (f" of {len(model)}" if isinstance(model, list) else ""))
-    return [str(layer.get("activation", "relu")) for layer in model[:-1]]
+    activations = [layer.get("activation", "relu") for layer in model[:-1]]
+    for i, name in enumerate(activations):
+        if name not in HIDDEN_ACTIVATIONS:  # any other would be computed as linear: a false verdict
+            raise ml.ToolError(f"{path}: /experiment/model/{i}/activation: expected one of "
+                               f"{', '.join(HIDDEN_ACTIVATIONS)}, got {ml.describe_value(name)}")
+    return activations
+
+
+# The hidden layers' activations the engine trains (engine/src/io/experiment.cc).
+HIDDEN_ACTIVATIONS = ("relu", "linear")
 
 
 def main(argv=None):
@@ -184,7 +199,7 @@ def main(argv=None):
         print(f"log {args.log}: loss {final['test_loss']:.6f}, accuracy {final['test_accuracy']:.4f}"
               f" -> differences {d_loss:.2e}, {d_acc:.2e}")
         bad = not (d_loss <= args.tolerance and d_acc <= args.tolerance)  # NaN: different
-        if "confusion_matrix" in final:
+        if final.get("confusion_matrix") is not None:
             moved = int(abs(confusion(ev) - np.array(final["confusion_matrix"])).sum()) // 2
             print(f"confusion matrix: {moved} of {len(labels)} samples in another cell than the log's")
             bad = bad or moved > args.tolerance * len(labels)

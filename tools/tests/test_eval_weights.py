@@ -170,6 +170,10 @@ def malformed_cases():
                                         "dense_0.bias": np.zeros(10, "float32")}),
                            "dense_0.kernel has shape [7840]"),
         "not ten classes": (safetensors(mlp(784, 16, 3)), "has 3 units, expected 10"),
+        "header nested deeply": (raw_header(b"[" * 100000 + b"]" * 100000), "bad header"),
+        "shape whose int64 product wraps": (raw_header({"dense_0.kernel": {
+            "dtype": "F32", "shape": [2 ** 32, 2 ** 32], "data_offsets": [0, 0]}}),
+            "shape [4294967296, 4294967296] needs"),
     }
 
 
@@ -259,3 +263,27 @@ def test_a_test_set_not_of_28x28_images_gets_one_line_naming_the_file(tmp_path, 
     assert (code, out) == (2, "")
     assert err == (f"eval_weights.py: error: {images}: images are {shape[0]}x{shape[1]}, mnist "
                    "images are 28x28\n")
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda log: log["experiment"]["model"][0].update(activation="tanh"), "/experiment/model/0/activation"),
+    (lambda log: log.update(evaluation="x"), "/evaluation: expected an object"),
+])
+def test_a_log_the_weights_cannot_be_checked_against_gets_exit_2_naming_the_field(tiny_run, edit, needle):
+    data, log, weights = tiny_run
+    content = json.loads(log.read_text())
+    edit(content)
+    log.write_text(json.dumps(content))
+    r = run_tool(weights, "--log", log, "--data-dir", data)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert needle in r.stderr
+
+
+def test_a_log_without_a_confusion_matrix_is_compared_on_loss_and_accuracy(tiny_run):
+    data, log, weights = tiny_run
+    content = json.loads(log.read_text())
+    del content["evaluation"]["confusion_matrix"]
+    log.write_text(json.dumps(content))
+    r = run_tool(weights, "--log", log, "--data-dir", data)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "confusion matrix" not in r.stdout
