@@ -16,8 +16,7 @@ namespace mlpbench {
 // Ranks of a distributed run must compute the same thing: the same SIMD target, denormal
 // mode, experiment, data and initial parameters. Throws ConfigError (on every rank: they all
 // see the same table) naming the ranks that differ from rank 0 and in what.
-void check_agreement(Comm& comm, const Experiment& e, Trainer& trainer, const Dataset& train,
-                     const Dataset& test);
+void check_agreement(Comm& comm, const Experiment& e, Trainer& trainer, const nlohmann::json& digests);
 
 // The job's shape and every rank's host (collective). `lr_scaling` is the log's
 // run.lr_scaling (null: no rule); batch_size_per_rank > 0: weak scaling.

@@ -147,7 +147,7 @@ class OneRun {
     if (setup_.comm) {
       trainer_.distribute(setup_.comm, setup_.reduction);
       trainer_.stop_signal = [] { return static_cast<int>(g_signal); };
-      check_agreement(*setup_.comm, e_, trainer_, data_.train, data_.test);
+      check_agreement(*setup_.comm, e_, trainer_, data_.digests);
       distributed_ = distributed_json(*setup_.comm, e_, setup_.run.threads, setup_.reduction,
                                       run.value("lr_scaling", nlohmann::json()),
                                       setup_.run_info.batch_size_per_rank.value_or(0));

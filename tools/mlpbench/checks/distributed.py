@@ -289,7 +289,28 @@ def check_refuse(r, a):
     res = r.run(r.launch(2, ["--epochs", "1", "--shards", "2", exp, "--sweep-batch-size", "32,64", "--out", folder]), expect=2)
     assert "--distributed: not with a sweep (--sweep-batch-size)" in res.stderr, res.stderr
     assert not os.path.exists(folder), folder
-    print("refused: no launcher; 2 ranks for 1 shard; weak-scaling batches too small or too large; a sweep")
+    # A rank reading other images (one pixel changed) would train other numbers: refused, naming it.
+    other = r.path("other-data")
+    os.makedirs(os.path.join(other, "mnist"))
+    for name in os.listdir(os.path.join(r.data, "mnist")):
+        src = os.path.join(r.data, "mnist", name)
+        dst = os.path.join(other, "mnist", name)
+        if name == "train-images-idx3-ubyte":
+            with open(src, "rb") as f:
+                pixels = bytearray(f.read())
+            pixels[16 + 400] ^= 0xFF  # the first image's middle: within any --train-limit
+            with open(dst, "wb") as f:
+                f.write(pixels)
+        else:
+            os.symlink(src, dst)
+    args = ["--quiet", "--train-limit", str(a.train_limit), "--test-limit", str(a.test_limit), "--threads", "1",
+            "--epochs", "1", "--shards", "2", exp, "--distributed", "--out", r.path("d.json")]
+    cmd = ([a.mpiexec, a.np_flag, "1"] + shlex.split(a.preflags) + [a.run_experiment, "--data-dir", r.data] + args +
+           [":", a.np_flag, "1"] + shlex.split(a.preflags) + [a.run_experiment, "--data-dir", other] + args)
+    res = r.run(cmd, expect=2)
+    assert "data train_images" in res.stderr and "ranks 1" in res.stderr, res.stderr
+    print("refused: no launcher; 2 ranks for 1 shard; weak-scaling batches too small or too large; a sweep; "
+          "a rank reading other images")
 
 
 def main():
