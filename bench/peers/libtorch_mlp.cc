@@ -277,6 +277,7 @@ int train(const Options& o) {
                         {"test_samples", test.size()},
                         {"train_limit", o.train_limit},
                         {"test_limit", o.test_limit}};
+  mlpbench::peer::check_log_path(o, out, train, test);
   mlpbench::RunLog log(out, experiment, run, /*create=*/!o.force);
   nlohmann::json peer = {{"name", o.config_name},
                          {"torch_threads", at::get_num_threads()},
@@ -341,8 +342,9 @@ int main(int argc, char** argv) {
   CLI::App app{"The libtorch C++ peer of run_experiment: trains an experiment file with libtorch "
                "(the engine's parser, data, initial weights and batch order; Keras' Adam/SGD) and "
                "writes an mlpbench.run/1 log.\n\nExit status: 0 done; 2 bad command line or "
-               "experiment file, or the log exists (see --force); 3 dataset missing or corrupt; 4 "
-               "diverged; 130/143 interrupted by SIGINT/SIGTERM; 1 anything else.",
+               "experiment file, or a log path refused before training (existing: see --force); 3 "
+               "dataset missing or corrupt; 4 diverged; 129/130/143 interrupted by "
+               "SIGHUP/SIGINT/SIGTERM; 1 anything else.",
                "libtorch_mlp"};
   mlpbench::peer::add_options(
       app, o, "torch intra-op and OpenBLAS threads, 1 to 1024 (default: the experiment's, else all cores)",

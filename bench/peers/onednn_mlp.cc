@@ -476,6 +476,7 @@ int train(const Options& o) {
                         {"test_samples", test.size()},
                         {"train_limit", o.train_limit},
                         {"test_limit", o.test_limit}};
+  mlpbench::peer::check_log_path(o, out, train, test);
   mlpbench::RunLog log(out, experiment, run, /*create=*/!o.force);
   const nlohmann::json layers = chosen(net, static_cast<memory::dim>(std::min(batch, n)));
   nlohmann::json peer = {{"name", o.config_name},
@@ -544,8 +545,9 @@ int main(int argc, char** argv) {
                "primitives (the engine's parser, data, initial weights and batch order; Keras' "
                "Adam/SGD) and writes an mlpbench.run/1 log. OMP_WAIT_POLICY is taken from the "
                "environment.\n\nExit status: 0 done; 2 bad command line or experiment file, or "
-               "the log exists (see --force); 3 dataset missing or corrupt; 4 diverged; 130/143 "
-               "interrupted by SIGINT/SIGTERM; 1 anything else.",
+               "a log path refused before training (existing: see --force); 3 dataset missing or "
+               "corrupt; 4 diverged; 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM; 1 anything "
+               "else.",
                "onednn_mlp"};
   mlpbench::peer::add_options(
       app, o, "OpenMP threads of oneDNN and the optimizer, 1 to 1024 (default: the experiment's, else all cores)",

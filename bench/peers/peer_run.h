@@ -3,7 +3,8 @@
 // line, refuse the same experiments and run the same epochs, and differ only in how a batch is
 // trained and the test set evaluated: the common options, the experiment with its overrides,
 // the data folder, the epoch loop (the engine's seeded shuffle, the schedule's rate per update,
-// the run log after every epoch, SIGINT/SIGTERM) and the exit status of an error. Needs CLI11.
+// the run log after every epoch, SIGHUP/SIGINT/SIGTERM), the engine's checks of the log's path
+// and the exit status of an error. Needs CLI11.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -20,10 +21,12 @@
 #include <vector>
 
 #include "mlpbench/cli_options.h"
+#include "mlpbench/dataset.h"
 #include "mlpbench/default_paths.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/experiment.h"
 #include "mlpbench/model.h"
+#include "mlpbench/output_paths.h"
 #include "mlpbench/rng.h"
 #include "mlpbench/run_log.h"
 #include "mlpbench/runner.h"
@@ -41,9 +44,17 @@ struct Options {
   bool force = false, quiet = false;
 };
 
+// "" would silently mean "not given" (--out "" a default log path): refused, as the engine does.
+inline CLI::Validator non_empty() {
+  return CLI::Validator([](std::string& text) { return text.empty() ? std::string("an empty value") : std::string(); },
+                        "", "NONEMPTY");
+}
+
 inline void add_options(CLI::App& app, Options& o, const std::string& threads_help,
                         const std::string& out_help) {
-  app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")->required();
+  app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")
+      ->required()
+      ->check(non_empty());
   app.add_option("--threads", o.threads, threads_help)->check(cli::integer_in(1, 1024));
   app.add_option("--seed", o.seed, "Override the experiment's seed (0 to 2^63-1)")
       ->check(cli::integer_in(0, std::numeric_limits<int64_t>::max(), " (2^63-1)"));
@@ -51,8 +62,9 @@ inline void add_options(CLI::App& app, Options& o, const std::string& threads_he
       ->check(cli::integer_in(1, 1 << 20));
   cli::add_run_length_options(app, o.epochs, o.batch_size, o.train_limit, o.test_limit,
                               std::numeric_limits<int32_t>::max(), o.data_dir);
-  app.add_option("--out", o.out, out_help);
-  app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)");
+  app.add_option("--out", o.out, out_help)->check(non_empty());
+  app.add_option("--config-name", o.config_name, "Label recorded as build.peer_config.name (side_by_side.py sets it)")
+      ->check(non_empty());
   app.add_flag("--force", o.force, "Replace an existing log at --out");
   app.add_flag("--quiet", o.quiet, "Only errors and the log path");
 }
@@ -81,6 +93,14 @@ inline std::string data_dir(const Options& o) {
   return !o.data_dir.empty() ? o.data_dir : default_data_dir();
 }
 
+// The log's path checked before training as run_experiment checks its outputs (ConfigError, exit
+// 2): not a folder or special file, not existing without --force, its folder writable, and never
+// a file the run reads (the experiment, the four data files), not even with --force.
+inline void check_log_path(const Options& o, const std::string& out, const Dataset& train, const Dataset& test) {
+  check_outputs({{out, "--out", o.force}},
+                {o.experiment, train.images_path, train.labels_path, test.images_path, test.labels_path});
+}
+
 inline std::string env_or_unset(const char* key) {
   const char* v = std::getenv(key);
   return v ? v : "unset";
@@ -103,16 +123,17 @@ struct Trainer {
 };
 
 // Every epoch of `e` on `n` training samples, the log written after each; prints the log's path
-// and returns the exit status (0, 4 diverged, 128 + signal interrupted). `prefix`: "libtorch_mlp".
+// and returns the exit status (0, 4 diverged, 128 + signal interrupted: 129 SIGHUP, 130 SIGINT,
+// 143 SIGTERM). `prefix`: "libtorch_mlp".
 inline int run_epochs(const Experiment& e, size_t n, RunLog& log, const Trainer& trainer, const Options& o,
                       const char* prefix, std::chrono::steady_clock::time_point t_wall) {
   auto since = [](std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   std::vector<EpochResult> history;
+  // Before the first write: a signal after it must not leave a log that says "running" forever.
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) std::signal(sig, on_signal);
   log.write("running", history, since(t_wall));
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 
   const double flops_per_sample = Mlp(kExperimentInputs, e.model).training_flops_per_sample();
   auto rate = [&](uint64_t t) {
@@ -123,6 +144,8 @@ inline int run_epochs(const Experiment& e, size_t n, RunLog& log, const Trainer&
   const size_t steps = (n + batch - 1) / batch;
   std::string status = "completed";
   int code = kExitOk;
+  int diverged_epoch = 0;
+  size_t diverged_step = 0;
   uint64_t updates = 0;
   std::vector<uint32_t> order(n);
   for (int epoch = 1; epoch <= e.epochs && status == "completed"; ++epoch) {
@@ -146,8 +169,8 @@ inline int run_epochs(const Experiment& e, size_t n, RunLog& log, const Trainer&
       if (!std::isfinite(done.loss_sum)) {
         status = "diverged";
         code = kExitDiverged;
-        std::fprintf(stderr, "%s: training diverged at epoch %d, step %zu (loss %g)\n", prefix, epoch, s + 1,
-                     done.loss_sum / static_cast<double>(rows));
+        diverged_epoch = epoch;
+        diverged_step = s + 1;
         break;
       }
       if (g_signal) {
@@ -170,10 +193,11 @@ inline int run_epochs(const Experiment& e, size_t n, RunLog& log, const Trainer&
     r.test_accuracy = ev.accuracy;
     history.push_back(r);
     log.set_evaluation(ev);
-    if (!std::isfinite(ev.loss)) {
+    if (!std::isfinite(ev.loss)) {  // non-finite weights: the engine names the epoch's last step
       status = "diverged";
       code = kExitDiverged;
-      std::fprintf(stderr, "%s: test loss not finite after epoch %d\n", prefix, epoch);
+      diverged_epoch = epoch;
+      diverged_step = r.steps;
     }
     if (!o.quiet) {
       std::fprintf(stderr, "Epoch %d/%d: %zu steps - %.2fs - loss: %.4f - accuracy: %.4f - test_loss: %.4f - "
@@ -188,15 +212,19 @@ inline int run_epochs(const Experiment& e, size_t n, RunLog& log, const Trainer&
     }
   }
   if (status == "interrupted") std::fprintf(stderr, "%s: interrupted by signal %d\n", prefix, code - 128);
-  std::signal(SIGINT, SIG_IGN);
-  std::signal(SIGTERM, SIG_IGN);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) std::signal(sig, SIG_IGN);
   log.write(status, history, since(t_wall));
+  if (status == "diverged") {  // the engine's words (run_report.cc), never a printed "-nan"
+    std::fprintf(stderr, "%s: %s: training diverged at epoch %d, step %zu: the loss or the weights are NaN or "
+                 "infinite (is the learning rate %g too high?)\n", prefix, e.name.c_str(), diverged_epoch,
+                 diverged_step, e.optimizer.learning_rate);
+  }
   std::printf("%s\n", log.path().c_str());
   return code;
 }
 
-// Runs `train` and turns its errors into the documented exit statuses: 2 bad experiment or an
-// existing log, 3 data, 1 anything else, each with one line on stderr after `prefix`.
+// Runs `train` and turns its errors into the documented exit statuses: 2 bad experiment or a log
+// path refused before training, 3 data, 1 anything else, each with one line on stderr after `prefix`.
 inline int exit_status(const char* prefix, const std::function<int()>& train) {
   try {
     return train();
