@@ -135,3 +135,11 @@ def test_an_error_during_training_ends_the_log_failed(tmp_path, data_dir):
     assert log["epochs"] == []
     from mlpbench import schemas
     assert schemas.first_error("run-log", log) is None
+
+
+@pytest.mark.parametrize("option", ["--out", "--data-dir", "--config-name"])
+def test_an_empty_value_is_refused_not_read_as_not_given(tmp_path, option):
+    r = run([experiment(tmp_path), option, "", *(["--out", tmp_path / "x.json"] if option != "--out" else [])])
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{option}: an empty value" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.json").exists()

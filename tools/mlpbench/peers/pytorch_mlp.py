@@ -496,6 +496,10 @@ def main(argv):
             raise UsageError(f"--{opt.replace('_', '-')}: expected a positive integer, got {v}")
     if args.seed is not None and not (0 <= args.seed < 1 << 63):
         raise UsageError(f"--seed: expected an integer in [0, 2^63), got {args.seed}")
+    for opt in ("experiment", "data_dir", "out", "config_name"):  # "" would mean "not given"
+        if getattr(args, opt) == "":
+            raise UsageError(f"--{opt.replace('_', '-')}: an empty value" if opt != "experiment"
+                             else "experiment: an empty value")
 
     exp = None
     if not args.probe_blas:
