@@ -5,11 +5,18 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mlpbench/build_info.h"
+#include "mlpbench/option_table.h"
 #include "mlpbench/parallel.h"
+// bench/CMakeLists.txt gives these programs the engine's public headers only; cli_options.h is
+// header-only (integer_in: the digits-only integers of run_experiment).
+#include "../engine/apps/include/mlpbench/cli_options.h"
 
 namespace mlpbench::bench {
 
@@ -39,6 +46,31 @@ void team_loop(benchmark::State& state, int threads, Iteration&& iteration) {
       }
     }
   });
+}
+
+// The team size: `flag` (--threads=N) if given, else $MLPBENCH_THREADS if set, else every CPU.
+// Digits only, from 1 to run_experiment's largest --threads (99999 crashed the OpenMP runtime);
+// an empty value is refused, not taken for "not given" (it is usually a shell variable that
+// expanded to nothing). Nothing, after a message naming the program, when it is not a count.
+inline std::optional<int> team_size(const char* program, const std::optional<std::string>& flag) {
+  const char* env = std::getenv("MLPBENCH_THREADS");
+  if (!flag && !env) return mlpbench::available_cpus();
+  const std::string text = flag ? *flag : env;
+  const uint64_t most = mlpbench::cli::option_rule("--threads")->range.hi;
+  const std::string error = text.empty() ? "an empty value" : mlpbench::cli::integer_in(1, most)(text);
+  if (!error.empty()) {
+    std::fprintf(stderr, "%s: %s: %s\n", program, flag ? "--threads" : "MLPBENCH_THREADS", error.c_str());
+    return std::nullopt;
+  }
+  return std::stoi(text);
+}
+
+// True, after a message naming the program and the flag, when `value` was given empty
+// ("--flag="): that would silently mean the default.
+inline bool given_empty(const char* program, const char* flag, const std::optional<std::string>& value) {
+  if (!value || !value->empty()) return false;
+  std::fprintf(stderr, "%s: %s: an empty value\n", program, flag);
+  return true;
 }
 
 inline std::string join(const std::vector<std::string>& items) {

@@ -28,7 +28,8 @@
 // traffic) and working_set_bytes (work_counts.h).
 //
 // Flags (stripped before Google Benchmark sees the rest):
-//   --threads=N          team size (default: $MLPBENCH_THREADS, else mlpbench::available_cpus())
+//   --threads=N          team size, 1 to 1024 (default: $MLPBENCH_THREADS, else
+//                        mlpbench::available_cpus())
 //   --simd-target=NAME   restrict dispatch to one Highway target (AVX2, SSE4, EMU128, ...);
 //                        `all` registers every benchmark once per supported target, with the
 //                        target as the last part of the name (BM_GemmForward/m:32/.../AVX2).
@@ -46,7 +47,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -54,6 +54,7 @@
 #include <cstring>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -502,19 +503,10 @@ void register_all(const std::vector<std::string>& targets) {
 
 using mlpbench::bench::join;
 
-bool parse_threads(const std::string& text, int& out) {
-  int value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value < 1) return false;
-  out = value;
-  return true;
-}
-
 void print_usage() {
   std::printf(
       "mlp_bench options (besides Google Benchmark's, listed below):\n"
-      "  --threads=N           team size (default: $MLPBENCH_THREADS, else all %d CPUs)\n"
+      "  --threads=N           team size, 1 to 1024 (default: $MLPBENCH_THREADS, else all %d CPUs)\n"
       "  --simd-target=NAME    one of: %s, or `all` (every benchmark once per target)\n\n",
       mlpbench::available_cpus(), join(kernels::supported_targets()).c_str());
 }
@@ -523,7 +515,7 @@ void print_usage() {
 
 int main(int argc, char** argv) {
   // Take our flags out of argv; Google Benchmark gets the rest.
-  std::string threads_flag, simd_flag;
+  std::optional<std::string> threads_flag, simd_flag;  // given empty is not "not given"
   bool help = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
@@ -541,39 +533,30 @@ int main(int argc, char** argv) {
   argv[argc] = nullptr;
   if (help) print_usage();
 
-  g_threads = mlpbench::available_cpus();
-  if (const char* env = std::getenv("MLPBENCH_THREADS"); env && *env && threads_flag.empty()) {
-    if (!parse_threads(env, g_threads)) {
-      std::fprintf(stderr, "mlp_bench: MLPBENCH_THREADS must be a positive integer, got '%s'\n",
-                   env);
-      return 2;
-    }
-  }
-  if (!threads_flag.empty() && !parse_threads(threads_flag, g_threads)) {
-    std::fprintf(stderr, "mlp_bench: --threads must be a positive integer, got '%s'\n",
-                 threads_flag.c_str());
-    return 2;
-  }
+  const std::optional<int> threads = mlpbench::bench::team_size("mlp_bench", threads_flag);
+  if (!threads || mlpbench::bench::given_empty("mlp_bench", "--simd-target", simd_flag)) return 2;
+  g_threads = *threads;
+  const std::string simd = simd_flag.value_or("");
 
   // One empty target: the global choice (made here, once). `all`: one set per target.
   std::vector<std::string> targets = {""};
-  if (simd_flag == "all") {
+  if (simd == "all") {
     targets = kernels::supported_targets();
-  } else if (!simd_flag.empty() && !kernels::select_simd_target(simd_flag)) {
+  } else if (!simd.empty() && !kernels::select_simd_target(simd)) {
     std::fprintf(stderr, "mlp_bench: unknown or unsupported SIMD target '%s'; supported: %s, all\n",
-                 simd_flag.c_str(), join(kernels::supported_targets()).c_str());
+                 simd.c_str(), join(kernels::supported_targets()).c_str());
     return 2;
   }
 
-  if (!mlpbench::bench::make_benchmark_out_folders(argc, argv, "mlp_bench")) return 2;
+  if (!mlpbench::bench::check_benchmark_flags(argc, argv, "mlp_bench")) return 2;
   register_all(targets);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  mlpbench::bench::add_context(simd_flag == "all" ? "all" : kernels::active_target(), g_threads,
+  mlpbench::bench::add_context(simd == "all" ? "all" : kernels::active_target(), g_threads,
                                kernels::supported_targets());
   mlpbench::bench::add_cache_context();
-  if (simd_flag != "all") {
+  if (simd != "all") {
     const kernels::GemmTile tile = kernels::gemm_tile();
     benchmark::AddCustomContext("mlpbench_gemm_tile",
                                 std::to_string(tile.rows) + "x" + std::to_string(tile.cols));
@@ -582,5 +565,5 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   kernels::select_simd_target("");
-  return 0;
+  return mlpbench::bench::finish_benchmark_out("mlp_bench") ? 0 : 1;
 }

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// bench/CMakeLists.txt gives step_phases the engine's public headers only; cli_options.h is
+// header-only (run_experiment's checks of integers and of empty values).
+#include "../engine/apps/include/mlpbench/cli_options.h"
 #include "mlpbench/dataset.h"
 #include "mlpbench/errors.h"
 #include "mlpbench/kernels.h"
@@ -37,6 +40,16 @@ const char* const kPhaseNames[kPhases] = {"layer-0 forward", "upper layers or ga
 // Phase p ends at StepPoint p.
 static_assert(static_cast<int>(StepPoint::kUpdateDone) + 1 == kPhases);
 
+// An integer option read as decimal digits only, from `lo` to `hi` (run_experiment's check):
+// CLI11's own conversion reads "010" as octal 8 and "0x10" as 16, and takes " 5".
+CLI::Option* add_integer(CLI::App& app, const std::string& name, int& field, uint64_t lo, uint64_t hi,
+                         const std::string& help) {
+  const auto store = [&field](const std::string& text) { field = std::stoi(text); };
+  return app.add_option_function<std::string>(name, store, help)
+      ->type_name("INT")
+      ->check(cli::integer_in(lo, hi));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,31 +62,25 @@ int main(int argc, char** argv) {
                "Exit status: 0 success; 2 bad command line; 3 --mnist data missing, corrupt or smaller "
                "than a batch.",
                "step_phases"};
-  app.add_option("threads", threads, "Threads of the team (default 2)")->check(CLI::Range(1, 1024));
+  add_integer(app, "threads", threads, 1, 1024, "Threads of the team (default 2)");
   app.add_option("model", which, "A = 784-512-10, B = 784-64-32-10 (default B)")
       ->check(CLI::IsMember({"A", "B"}));
-  app.add_option("--batch", batch_option, "Batch size (default 32)")->check(CLI::Range(1, 4096));
-  app.add_option("--steps", steps, "Steps to time (default 3000)")->check(CLI::Range(1, 1000000));
-  app.add_option("--shards", shards, "Micro-shards per batch, a power of two (default 1; see docs/experiment.md)")
-      ->check(CLI::IsMember({1, 2, 4, 8, 16, 32}));
-  app.add_option("--mnist", mnist_dir, "Train on MNIST's training set from this data folder "
-                 "(e.g. data) instead of random bytes");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::printf("%s", app.help().c_str());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s\nRun with --help for the options.\n", e.what());
-    return kExitUsage;
-  }
-  if (shards > batch_option) {  // as an experiment's `shards` (docs/experiment.md)
-    std::fprintf(stderr,
-                 "error: --shards: %d shards need a batch of at least as many rows (--batch is %d)\n"
-                 "Run with --help for the options.\n",
-                 shards, batch_option);
-    return kExitUsage;
-  }
+  add_integer(app, "--batch", batch_option, 1, 4096, "Batch size (default 32)");
+  add_integer(app, "--steps", steps, 1, 1000000, "Steps to time (default 3000)");
+  add_integer(app, "--shards", shards, 1, 32,
+              "Micro-shards per batch, a power of two (default 1; see docs/experiment.md)")
+      ->check(CLI::IsMember(std::vector<std::string>{"1", "2", "4", "8", "16", "32"}));
+  cli::add_table_option(app,  // refuses "", which would silently mean random data
+                        {.name = "--mnist", .help = "Train on MNIST's training set from this data folder "
+                                                    "(e.g. data) instead of random bytes"},
+                        mnist_dir);
+  const auto check_shards = [&] {
+    if (shards > batch_option) {  // as an experiment's `shards` (docs/experiment.md)
+      throw CLI::ValidationError("--shards", std::to_string(shards) + " shards need a batch of at least as "
+                                             "many rows (--batch is " + std::to_string(batch_option) + ")");
+    }
+  };
+  if (const auto status = cli::parse_or_exit(app, argc, argv, check_shards, "step_phases: ")) return *status;
   const size_t batch = static_cast<size_t>(batch_option);
   const bool model_a = which == "A";
   const std::vector<LayerSpec> specs = model_a
@@ -91,7 +98,7 @@ int main(int argc, char** argv) {
     try {
       data = load_dataset(mnist_dir, "mnist", "train", kSamples);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
+      std::fprintf(stderr, "step_phases: error: %s\n", e.what());
       return kExitData;
     }
   } else {
@@ -102,7 +109,7 @@ int main(int argc, char** argv) {
   }
   const uint8_t* pixels = data.pixels.data();
   if (data.size() < batch) {
-    std::fprintf(stderr, "error: %s: %zu training samples, fewer than a batch (%zu)\n",
+    std::fprintf(stderr, "step_phases: error: %s: %zu training samples, fewer than a batch (%zu)\n",
                  data.images_path.c_str(), data.size(), batch);
     return kExitData;
   }

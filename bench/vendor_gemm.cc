@@ -26,7 +26,7 @@
 // (skx with AVX-512, else zen3 with AVX2 and FMA). The context records the result.
 //
 // Flags (stripped before Google Benchmark sees the rest):
-//   --threads=N        the "all threads" count (default: $MLPBENCH_THREADS, else every CPU)
+//   --threads=N        the "all threads" count, 1 to 1024 (default: $MLPBENCH_THREADS, else every CPU)
 //   --blis-arch=NAME   BLIS configuration by name (skx, zen3, haswell, generic, ...)
 #include <benchmark/benchmark.h>
 #include <blis.h>
@@ -37,12 +37,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cfloat>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -342,19 +342,10 @@ void register_all(int all_threads) {
   }
 }
 
-bool parse_threads(const std::string& text, int& out) {
-  int value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || value < 1) return false;
-  out = value;
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string threads_flag, blis_flag;
+  std::optional<std::string> threads_flag, blis_flag;  // given empty is not "not given"
   bool help = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
@@ -372,34 +363,26 @@ int main(int argc, char** argv) {
   argv[argc] = nullptr;
   if (help) {
     std::printf("vendor_gemm options (besides Google Benchmark's, listed below):\n"
-                "  --threads=N         the all-threads count (default: $MLPBENCH_THREADS, else all %d CPUs)\n"
+                "  --threads=N         the all-threads count, 1 to 1024 (default: $MLPBENCH_THREADS, else all %d CPUs)\n"
                 "  --blis-arch=NAME    BLIS configuration (default: BLIS_ARCH_TYPE, else the best for this CPU)\n\n",
                 mlpbench::available_cpus());
   }
-  int threads = mlpbench::available_cpus();
-  if (const char* env = std::getenv("MLPBENCH_THREADS"); env && *env && threads_flag.empty()) {
-    if (!parse_threads(env, threads)) {
-      std::fprintf(stderr, "vendor_gemm: MLPBENCH_THREADS must be a positive integer, got '%s'\n", env);
-      return 2;
-    }
-  }
-  if (!threads_flag.empty() && !parse_threads(threads_flag, threads)) {
-    std::fprintf(stderr, "vendor_gemm: --threads must be a positive integer, got '%s'\n", threads_flag.c_str());
+  const std::optional<int> threads = mlpbench::bench::team_size("vendor_gemm", threads_flag);
+  if (!threads || mlpbench::bench::given_empty("vendor_gemm", "--blis-arch", blis_flag)) return 2;
+  const std::string blis = blis_flag.value_or("");
+  if (!blis.empty() && blis_arch_id(blis) < 0) {
+    std::fprintf(stderr, "vendor_gemm: --blis-arch: unknown BLIS configuration '%s'\n", blis.c_str());
     return 2;
   }
-  if (!blis_flag.empty() && blis_arch_id(blis_flag) < 0) {
-    std::fprintf(stderr, "vendor_gemm: --blis-arch: unknown BLIS configuration '%s'\n", blis_flag.c_str());
-    return 2;
-  }
-  const std::string blis_choice = choose_blis_arch(blis_flag);
+  const std::string blis_choice = choose_blis_arch(blis);
   bli_init();  // reads BLIS_ARCH_TYPE; bli_arch_query_id() before it would abort when that is set
 
-  if (!mlpbench::bench::make_benchmark_out_folders(argc, argv, "vendor_gemm")) return 2;
-  register_all(threads);
+  if (!mlpbench::bench::check_benchmark_flags(argc, argv, "vendor_gemm")) return 2;
+  register_all(*threads);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  mlpbench::bench::add_context(kernels::active_target(), threads, kernels::supported_targets());
+  mlpbench::bench::add_context(kernels::active_target(), *threads, kernels::supported_targets());
   const dnnl::version_t* v = dnnl::version();
   benchmark::AddCustomContext("vendor_onednn", "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) +
                                                    "." + std::to_string(v->patch));
@@ -410,6 +393,7 @@ int main(int argc, char** argv) {
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (!mlpbench::bench::finish_benchmark_out("vendor_gemm")) return 1;
   if (g_wrong > 0) {
     std::fprintf(stderr, "vendor_gemm: %d benchmark(s) computed a wrong product (see above)\n", g_wrong.load());
     return 1;
