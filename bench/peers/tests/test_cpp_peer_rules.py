@@ -122,7 +122,7 @@ def test_sighup_ends_the_run_interrupted_with_129(peer, tmp_path, data_dir):  # 
     try:
         deadline = time.monotonic() + 120  # a bound on a hang, not a timing assertion
         while not (log.exists() and json.loads(log.read_text())["epochs"]):  # written atomically
-            assert proc.poll() is None, proc.communicate()
+            assert proc.poll() is None, proc.communicate(timeout=60)
             assert time.monotonic() < deadline, "no epoch logged"
             time.sleep(0.05)
         proc.send_signal(signal.SIGHUP)
@@ -130,7 +130,7 @@ def test_sighup_ends_the_run_interrupted_with_129(peer, tmp_path, data_dir):  # 
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=60)
     assert proc.returncode == 129, err
     assert json.loads(log.read_text())["status"] == "interrupted"
     assert out == f"{log}\n"
