@@ -238,6 +238,12 @@ TEST_CASE("a dry run validates, describes and prints the resolved experiment", "
   REQUIRE(r.out.empty());
   REQUIRE(r.err.find("/model/0/activation") != std::string::npos);
 
+  // Integers are decimal whatever their leading zeros (CLI11 alone would read "010" as octal 8).
+  r = run(test_support::run_experiment_path() + " --dry-run --epochs 010 --batch-size 08 " + s.experiment);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(test_support::parse_json(r.out)["epochs"] == 10);
+  REQUIRE(test_support::parse_json(r.out)["batch_size"] == 8);
+
   // What the run refuses before reading data, the dry run refuses too.
   for (const std::string args : {"--simd-target NEON9", "--sweep-simd NEON9", "--sweep-batch-size 2 --shards 4"}) {
     r = run(test_support::run_experiment_path() + " --dry-run " + args + " " + s.experiment);

@@ -351,9 +351,9 @@ int main(int argc, char** argv) {
       "Log file (default results/runs/<name>/<UTC stamp>-libtorch-t<torch>b<blas>-p<pid>.json); never replaced "
       "without --force");
   app.add_option("--torch-threads", o.torch_threads, "torch intra-op threads (default: --threads)")
-      ->check(mlpbench::cli::integer_in(1, 1024));
+      ->transform(mlpbench::cli::integer_in(1, 1024));
   app.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads (default: --threads)")
-      ->check(mlpbench::cli::integer_in(1, 1024));
+      ->transform(mlpbench::cli::integer_in(1, 1024));
   app.set_version_flag("--version", std::string("libtorch_mlp ") + mlpbench::version() + " (" + mlpbench::git_commit() +
                                         "), libtorch " + torch_release());
   const auto status = mlpbench::cli::parse_or_exit(app, argc, argv, [] {}, "libtorch_mlp: ");

@@ -55,11 +55,11 @@ inline void add_options(CLI::App& app, Options& o, const std::string& threads_he
   app.add_option("experiment", o.experiment, "Experiment file (JSON), e.g. experiments/mlp512_5ep.json")
       ->required()
       ->check(non_empty());
-  app.add_option("--threads", o.threads, threads_help)->check(cli::integer_in(1, 1024));
+  app.add_option("--threads", o.threads, threads_help)->transform(cli::integer_in(1, 1024));
   app.add_option("--seed", o.seed, "Override the experiment's seed (0 to 2^63-1)")
-      ->check(cli::integer_in(0, std::numeric_limits<int64_t>::max(), " (2^63-1)"));
+      ->transform(cli::integer_in(0, std::numeric_limits<int64_t>::max(), " (2^63-1)"));
   app.add_option("--eval-batch-size", o.eval_batch_size, "Batch size of the test-set evaluation (default 1000)")
-      ->check(cli::integer_in(1, 1 << 20));
+      ->transform(cli::integer_in(1, 1 << 20));
   cli::add_run_length_options(app, o.epochs, o.batch_size, o.train_limit, o.test_limit,
                               std::numeric_limits<int32_t>::max(), o.data_dir);
   app.add_option("--out", o.out, out_help)->check(non_empty());

@@ -34,7 +34,10 @@ inline CLI::Validator integer_in(uint64_t lo, uint64_t hi, const std::string& no
         const char* last = first + text.size();
         const auto [end, ec] = std::from_chars(first, last, v);
         const bool digits_only = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0]));
-        if (digits_only && ec == std::errc() && end == last && v >= lo && v <= hi) return "";
+        if (digits_only && ec == std::errc() && end == last && v >= lo && v <= hi) {
+          text = std::to_string(v);  // CLI11 converts with base 0: "010" would be octal 8
+          return "";
+        }
         return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + note +
                ", got \"" + text + "\"";
       },
@@ -102,7 +105,7 @@ CLI::Option* add_table_option(CLI::App& app, const OptionRule& row, T& field) {
                               "", "NONEMPTY"));
   }
   if constexpr (std::is_same_v<T, bool>) opt->multi_option_policy(CLI::MultiOptionPolicy::Throw);
-  if (row.range.hi > 0) opt->check(integer_in(row.range.lo, row.range.hi, std::string(row.range.note)));
+  if (row.range.hi > 0) opt->transform(integer_in(row.range.lo, row.range.hi, std::string(row.range.note)));
   if (row.choices) opt->check(CLI::IsMember(row.choices()));
   return opt;
 }
