@@ -1,11 +1,17 @@
 """Command-line plumbing shared by the tools: the argument parser, the test-set options, and the
-guard that turns a ToolError into one line on stderr and exit status 2."""
+guard that turns a ToolError (and, as a last line of defence, any other error) into one line on
+stderr and exit status 2."""
 
 import argparse
 import sys
 
 from mlpbench import files as mlpbench_files
 from mlpbench.files import ToolError
+
+# How text that UTF-8 cannot hold is written: escaped, never an error. Only a file name's
+# undecodable bytes can be such text (Python reads them as lone surrogates); a JSON string
+# holding one is refused where it is read (mlpbench.logs.load_json).
+TEXT_ERRORS = "backslashreplace"
 
 
 def arg_parser(prog, doc, epilog):
@@ -23,13 +29,24 @@ def add_test_set_args(p, dataset_help):
     p.add_argument("--test-limit", type=int, default=0, help="first N test samples only")
 
 
+def encoded(text):
+    """`text` as the UTF-8 bytes of an output file (TEXT_ERRORS)."""
+    return text.encode("utf-8", TEXT_ERRORS)
+
+
 def main_guard(prog, func, argv=None):
-    """Run func(argv); a ToolError becomes 'prog: error: message' and exit status 2; Ctrl-C,
-    SIGTERM and SIGHUP end it after clean-up with 128 + the signal's number."""
+    """Run func(argv); a ToolError, or a TimeoutError (a wait, e.g. for a lock, that ran out),
+    becomes 'prog: error: message' and exit status 2; Ctrl-C, SIGTERM and SIGHUP end it after
+    clean-up with 128 + the signal's number. Any other error is a defect (bad input is a
+    ToolError, refused where it is read): it still ends as one line and exit status 2, never a
+    traceback nor a status that reads as a tool's verdict. A missing module is left to the
+    package's hook, which names its Debian package."""
     mlpbench_files.terminate_by_exception()
+    if getattr(sys.stdout, "errors", None) == "strict":  # as stderr already is
+        sys.stdout.reconfigure(errors=TEXT_ERRORS)
     try:
         return func(argv)
-    except ToolError as e:
+    except (ToolError, TimeoutError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -40,3 +57,9 @@ def main_guard(prog, func, argv=None):
         return e.code
     except BrokenPipeError:
         return 1
+    except ImportError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        print(f"{prog}: error: internal error while reading the inputs: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 2

@@ -57,7 +57,7 @@ def main(argv=None):
         for e in log.data["epochs"]:
             rows.append(([log.path] if several else []) + [cell(e.get(k)) for k in columns])
     if args.output:
-        with mlpbench_files.atomic_output(args.output, newline="") as f:
+        with mlpbench_files.atomic_output(args.output, newline="", errors=cli.TEXT_ERRORS) as f:
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(rows)

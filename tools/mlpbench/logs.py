@@ -13,13 +13,18 @@ failed runs and logs of the PyTorch peers load too.
 
 import glob
 import gzip
+import io
 import json
 import math
 import os
+import re
 import statistics
+import sys
+import zlib
 
 from mlpbench import schemas
 from mlpbench.files import ToolError, read_bytes  # noqa: F401 (the tools' ml.ToolError, ml.read_bytes)
+from mlpbench.files import note_input
 from mlpbench.schemas import describe_value  # noqa: F401 (the tools' ml.describe_value)
 
 RUN_SCHEMA = "mlpbench.run/1"
@@ -29,22 +34,17 @@ RESULT_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 
 # --------------------------------------------------------------------------- JSON helpers
 
+# A gzipped JSON file may inflate to at most this (an IDX file's cap: far above any log).
+MAX_JSON_BYTES = 1 << 30
+# The JSON escape of a UTF-16 surrogate: the only way a lone one gets into the parsed text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def load_json(path):
-    """Parse a JSON file; errors name the file and say where it broke."""
-    raw = read_bytes(path)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise ToolError(f"{path}: corrupt gzip data: {e}") from None
+    """Parse a JSON file (gzipped or not); errors name the file and say where it broke."""
+    text = _json_text(path, read_bytes(path))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ToolError(f"{path}: not a JSON file (not UTF-8 text)") from None
-    if not text.strip():
-        raise ToolError(f"{path}: empty file, expected JSON")
-    try:
-        return json.loads(text)
+        data = json.loads(text)
     except RecursionError:
         raise ToolError(f"{path}: invalid JSON: nested too deeply") from None
     except json.JSONDecodeError as e:
@@ -55,6 +55,65 @@ def load_json(path):
                             f"{body.count(chr(10)) + 1} (truncated?)") from None
         raise ToolError(f"{path}: invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") \
             from None
+    except ValueError:  # the only other one: an integer Python refuses to convert
+        raise ToolError(f"{path}: invalid JSON: an integer of more than "
+                        f"{sys.get_int_max_str_digits()} digits") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(path, data)
+    return data
+
+
+def _json_text(path, raw):
+    """The text of a JSON file's bytes, gunzipped (at most MAX_JSON_BYTES) when they are
+    gzip data."""
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+                raw = f.read(MAX_JSON_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ToolError(f"{path}: corrupt gzip data: {e}") from None
+        if len(raw) > MAX_JSON_BYTES:
+            raise ToolError(f"{path}: gzip data inflates to more than {MAX_JSON_BYTES} bytes, "
+                            "more than a JSON file of the tools may have")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{path}: not a JSON file (not UTF-8 text)") from None
+    if not text.strip():
+        raise ToolError(f"{path}: empty file, expected JSON")
+    return text
+
+
+def _refuse_lone_surrogates(path, data):
+    """A string (or key) holding half of a UTF-16 surrogate pair ("\\ud800" alone) is not
+    text: no UTF-8 output can hold it, so it is refused here, naming where it is, rather than
+    when a tool prints or writes it. Walked without recursion: the nesting may be deep."""
+    stack = [((), data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and not _is_utf8_text(value):
+            raise ToolError(f"{path}: {schemas.pointer(where) or '/'}: not text (a lone UTF-16 "
+                            "surrogate, e.g. \\ud800, without its pair)")
+        items = value.items() if isinstance(value, dict) else \
+            enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            stack.append((where + (key,), item))
+            if isinstance(key, str) and not _is_utf8_text(key):
+                raise ToolError(f"{path}: {schemas.pointer(where + (key,))}: a key that is not "
+                                "text (a lone UTF-16 surrogate without its pair)")
+
+
+def _is_utf8_text(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def load_checked(kind, path):
+    """The JSON file `path` checked against the schema of `kind` (a key of schemas.KINDS)."""
+    return schemas.check(kind, path, load_json(path))
 
 
 def is_number(value):
@@ -398,7 +457,8 @@ def study_manifest(folder):
 def load_study(folder):
     """The runs of a tools/scaling_study.py folder, from its study.json: a list of objects with
     `output` (a file name in the folder), `exit` (an exit status, null while unknown), and
-    optionally `kind` and `command`."""
+    optionally `kind` and `command`. Every file it lists is an input of this process, read or
+    not (a tool may skip some runs): no output replaces one."""
     path = study_manifest(folder)
     data = load_json(path)
     c = Checker(path)
@@ -423,6 +483,8 @@ def load_study(folder):
         if not (isinstance(command, list) and all(isinstance(a, str) for a in command)):
             c.fail(f"{ptr}/command", f"expected a list of strings, got "
                                      f"{describe_value(command)}")
+    for run in runs:
+        note_input(os.path.join(folder, run["output"]))
     return runs
 
 

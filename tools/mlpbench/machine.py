@@ -102,7 +102,7 @@ def load(folder):
     path = os.path.join(folder, "machine.json")
     if not os.path.exists(path):
         return None
-    return schemas.check("machine", path, ml.load_json(path))
+    return ml.load_checked("machine", path)
 
 
 def main(argv=None):
@@ -115,6 +115,7 @@ def main(argv=None):
         raise ml.ToolError(f"{args.folder}: not a folder")
     facts["fma_peak_gflops"] = fma_peaks(args.folder)
     path = os.path.join(args.folder, "machine.json")
+    schemas.check("machine", path, facts)  # never a file that fails its own schema
     mlpbench_files.write_atomic(path, ml.json.dumps(facts, indent=2) + "\n")
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -1,6 +1,7 @@
 """Figure output of the plotting tools: matplotlib on the Agg backend, PNG or SVG by extension,
 written whole or not at all."""
 
+import contextlib
 import os
 import sys
 
@@ -30,20 +31,46 @@ def pyplot():
 
 def save_figure(fig, path):
     """The figure as PNG or SVG at `path`, whole or not at all (mlpbench_files' rules: never
-    over an input, a link or a special file), its folder made if missing."""
+    over an input, a link or a special file). Its folder is made if missing, as the engine makes
+    its outputs' (docs/reliability.md), and removed again if the figure is not written."""
     check_output_path(path)
     mlpbench_files.check_output(path)  # refused before any folder is made for it
-    parent = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise ToolError(f"{parent}: cannot create: {e.strerror or e}") from None
-    with mlpbench_files.atomic_output(path, binary=True) as f:
+    with folder_made_for(path), mlpbench_files.atomic_output(path, binary=True) as f:
         if path.lower().endswith(".svg"):
             fig.savefig(f, format="svg", metadata={"Date": None})
         else:
             fig.savefig(f, format="png", dpi=110)
     print(f"wrote {path}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def folder_made_for(path):
+    """`path`'s folder and its missing parents, made for the block and removed again (each if
+    still empty) when the block fails: a failed output leaves no folder behind."""
+    missing, folder = [], os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    made = []
+    try:
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder)
+            except FileExistsError:  # made meanwhile by another process: not ours to remove
+                continue
+            except OSError as e:
+                raise ToolError(f"{folder}: cannot create: {e.strerror or e}") from None
+            made.append(folder)
+        yield
+    except BaseException:
+        _remove_empty(made)
+        raise
+
+
+def _remove_empty(folders):
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 NOISY_HOST = "noisy host"

@@ -15,6 +15,7 @@ import base64
 import html
 import io
 
+from mlpbench import cli
 from mlpbench import files as mlpbench_files
 
 STYLE = """
@@ -109,4 +110,4 @@ class Page:
 
     def write(self, path, inputs=()):
         """The page at `path`, whole or not at all (never over one of `inputs`)."""
-        mlpbench_files.write_atomic(path, self.html(), inputs=inputs)
+        mlpbench_files.write_atomic(path, cli.encoded(self.html()), inputs=inputs)

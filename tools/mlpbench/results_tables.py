@@ -34,6 +34,7 @@ Example: tools/results_tables.py results/amd-f25m17-2cpu --check README.md
 """
 
 import glob
+import math
 import os
 import statistics
 import sys
@@ -68,7 +69,7 @@ def side_by_side(results, name):
     """(engine s/epoch, best peer s/epoch, its threads, its configuration) of
     peers/<name>/summary.json."""
     path = os.path.join(results, "peers", name, "summary.json")
-    data = ml.load_json(path)
+    data = ml.load_checked("side-by-side-summary", path)
     try:
         best = data["best_peer_config"]
         return (float(data["engine_median_epoch_seconds"]),
@@ -87,7 +88,20 @@ def final_accuracy(log):
 
 
 def median_epoch_seconds(log):
+    if not log.epochs:
+        raise ml.ToolError(f"{log.path}: /epochs: no finished epoch, nothing to time")
     return statistics.median(e["train_seconds"] for e in log.epochs)
+
+
+def fixed(value, spec):
+    """A number of a table, "-" for a null or NaN one (a diverged run's loss)."""
+    return format(value, spec) if ml.is_number(value) and math.isfinite(value) else "-"
+
+
+def percent(value):
+    """An accuracy as "97.66 %", "-" for a null or NaN one."""
+    text = fixed(value * 100 if ml.is_number(value) else None, ".2f")
+    return text if text == "-" else text + " %"
 
 
 def thread_scaling(results):
@@ -115,13 +129,15 @@ def headline(results):
     big, small = side_by_side(results, "mlp512"), side_by_side(results, "mlp64_32")
     speedup, same = thread_scaling(results)
     mean = statistics.mean(final_accuracy(g) for g in seeds)
+    keras_text = f"Keras reference {keras * 100:.2f} %" if keras is not None else \
+        "no Keras reference in the log"
     return [
         "| | engine | peers: the fastest configuration side by side; PyTorch's accuracy |",
         "| --- | ---: | ---: |",
         f"| mlp512_5ep (784-512-10): s per epoch, {seeds[0].threads} threads | {big[0]:.2f} | "
         f"{big[1]:.2f} (`{big[3]}`, {big[2]} thread{'s' * (big[2] != 1)}) |",
         f"| mlp512_5ep: final test accuracy, seeds 1–{len(seeds)} | {mean * 100:.2f} % (mean; "
-        f"Keras reference {keras * 100:.2f} %) | PyTorch {final_accuracy(peer_run) * 100:.2f} % "
+        f"{keras_text}) | PyTorch {final_accuracy(peer_run) * 100:.2f} % "
         f"(seed {peer_run.data['run'].get('seed', 1)}) |",
         f"| mlp64_32_100ep (784-64-32-10): s per epoch | {small[0]:.3f} | {small[1]:.3f} "
         f"(`{small[3]}`, {small[2]} thread{'s' * (small[2] != 1)}) |",
@@ -132,7 +148,8 @@ def headline(results):
 
 def epochs_table(results, log_path, peer=None, at=None):
     """A run log's epochs (those numbered in `at`, or all): losses, accuracies, train seconds and
-    GFLOP/s, and with `peer` (a log of the same experiment) the peer's test accuracy."""
+    GFLOP/s, and with `peer` (a log of the same experiment) the peer's test accuracy; "-" where
+    a number is null or NaN (a diverged run's loss) or missing."""
     log = ml.load_run_log(os.path.join(results, log_path))
     peer_log = ml.load_run_log(os.path.join(results, peer)) if peer else None
     peer_acc = {e["epoch"]: e["test_accuracy"] for e in peer_log.epochs} if peer_log else {}
@@ -142,13 +159,12 @@ def epochs_table(results, log_path, peer=None, at=None):
     for e in log.epochs:
         if at and e["epoch"] not in at:
             continue
-        gflops = e.get("gflops")
-        row = (f"| {e['epoch']} | {e['train_loss']:.4f} | {e['train_accuracy'] * 100:.2f} % "
-               f"| {e['test_loss']:.4f} | {e['test_accuracy'] * 100:.2f} % | "
-               f"{e['train_seconds']:.3f} | {f'{gflops:.1f}' if ml.is_number(gflops) else '-'} |")
+        row = (f"| {e['epoch']} | {fixed(e['train_loss'], '.4f')} | "
+               f"{percent(e['train_accuracy'])} | {fixed(e['test_loss'], '.4f')} | "
+               f"{percent(e['test_accuracy'])} | {fixed(e['train_seconds'], '.3f')} | "
+               f"{fixed(e.get('gflops'), '.1f')} |")
         if peer_log:
-            acc = peer_acc.get(e["epoch"])
-            row += f" {acc * 100:.2f} % |" if ml.is_number(acc) else " - |"
+            row += f" {percent(peer_acc.get(e['epoch']))} |"
         lines.append(row)
     return lines
 
@@ -285,9 +301,7 @@ def peers_table(results, *folders):
     summaries = []
     for folder in folders:
         path = os.path.join(results, folder, "summary.json")
-        data = ml.load_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("configs"), dict):
-            raise ml.ToolError(f"{path}: /configs: expected an object (a side_by_side summary)")
+        data = ml.load_checked("side-by-side-summary", path)
         summaries.append((os.path.basename(folder.rstrip("/")), data))
     configs = []
     for _, data in summaries:
@@ -423,23 +437,23 @@ def epoch_ab_table(results, *files):
     lines = ["| file | threads | A | B | rounds | B / A: median (min–max) | rounds B slower |",
              "| --- | ---: | --- | --- | ---: | ---: | ---: |"]
     for f in files:
-        path = os.path.join(results, f)
-        data = ml.load_json(path)
-        try:
-            med, ratio = data["median_seconds_per_epoch"], data["ratio_b_over_a"]
-            lines.append(f"| {f} | {data['threads']} | `{data['a']}`: {med['A']:.3f} s | "
-                         f"`{data['b']}`: {med['B']:.3f} s | {data['rounds']} | "
-                         f"**{ratio['median']:.2f}** ({ratio['min']:.2f}–{ratio['max']:.2f}) | "
-                         f"{ratio['rounds_b_slower']} |")
-        except (KeyError, TypeError, ValueError):
-            raise ml.ToolError(f"{path}: not a tools/epoch_ab.py result (threads, a, b, rounds, "
-                               f"median_seconds_per_epoch, ratio_b_over_a)") from None
+        data = ml.load_checked("epoch-ab-result", os.path.join(results, f))
+        med, ratio = data["median_seconds_per_epoch"], data["ratio_b_over_a"]
+        lines.append(f"| {f} | {data['threads'] or '-'} | `{data['a']}`: {med['A']:.3f} s | "
+                     f"`{data['b']}`: {med['B']:.3f} s | {data['rounds']} | "
+                     f"**{ratio['median']:.2f}** ({ratio['min']:.2f}–{ratio['max']:.2f}) | "
+                     f"{ratio['rounds_b_slower']} |")
     return lines
 
 
-def epoch_numbers(text):
-    """{1, 2, 5} of "1,2,5"."""
-    return {int(n) for n in text.split(",") if n.strip().isdigit()}
+def epoch_numbers(text, where):
+    """{1, 2, 5} of "1,2,5"; ToolError naming `where` for anything else (an at= that picked
+    no epoch would print them all)."""
+    parts = [n.strip() for n in text.split(",")]
+    if not all(n.isdigit() and int(n) >= 1 for n in parts):
+        raise ml.ToolError(f"{where}: at={text}: expected epoch numbers separated by commas, "
+                           "e.g. at=1,2,5")
+    return {int(n) for n in parts}
 
 
 # marker kind -> (table of (results, *paths, **options), how many paths: a number, or None for
@@ -448,8 +462,7 @@ TABLES = {
     "headline": (headline, 0),
     "machine": (machine_table, 0),
     "bench": (bench_table, 0),
-    "epochs": (lambda r, log, peer=None, at=None:
-               epochs_table(r, log, peer, epoch_numbers(at) if at else None), 1),
+    "epochs": (epochs_table, 1),
     "threads": (lambda r, folder: study_table(r, folder, "threads"), 1),
     "simd": (lambda r, folder: study_table(r, folder, "simd"), 1),
     "peers": (peers_table, None),
@@ -466,14 +479,17 @@ def table_of(path, results, marker):
         else marker.split()
     kind = words[0] if words else ""
     if kind not in TABLES:
-        raise ml.ToolError(f"{path}: {marker}: unknown table {kind!r} (expected one of "
-                           f"{', '.join(TABLES)})")
+        raise ml.ToolError(f"{path}: {marker!r}: " + (f"unknown table {kind!r}" if kind else
+                                                      "names no table") +
+                           f" (expected one of {', '.join(TABLES)})")
     func, count = TABLES[kind]
     paths = [w for w in words[1:] if "=" not in w]
     options = dict(w.split("=", 1) for w in words[1:] if "=" in w)
     if (len(paths) != count if count is not None else not paths) or \
             (options and kind != "epochs") or set(options) - {"peer", "at"}:
         raise ml.ToolError(f"{path}: {marker}: wrong arguments for the table {kind!r}")
+    if "at" in options:
+        options["at"] = epoch_numbers(options["at"], f"{path}: {marker}")
     return func(results, *paths, **options)
 
 
@@ -504,7 +520,8 @@ def main(argv=None):
               end="")
         return 0
     if not args.check:
-        words = args.table or (f"epochs {args.epochs}" if args.epochs else "headline")
+        words = args.table if args.table is not None else \
+            f"epochs {args.epochs}" if args.epochs else "headline"
         print("\n".join(table_of("--table", args.results, words)))
         return 0
     text = mlpbench_files.read_bytes(args.check).decode("utf-8", errors="replace")

@@ -3,12 +3,17 @@ and validation against them with messages that name the file and the JSON pointe
 ``log.json: /epochs/2/test_loss: expected a number or null, got "abc"``, and for an unknown key
 ``exp.json: /optimzer: unknown key (did you mean "optimizer"?)``.
 
+Two formats of our own (FORMATS), asserted here: "finite" for the numbers the tools compute
+with, "double" for results that may be NaN; both refuse an integer no double holds (Python's
+JSON reader takes integers of any length).
+
 Uses python3-jsonschema (Debian, 4.10): ``Draft202012Validator`` and each error's
 ``absolute_path``, ``validator`` and ``validator_value``."""
 
 import difflib
 import functools
 import json
+import math
 import os
 
 import jsonschema
@@ -26,7 +31,11 @@ KINDS = {
     "weights-metadata": "weights-metadata.schema.json",
     "checkpoint-metadata": "checkpoint-metadata.schema.json",
     "machine": "machine.schema.json",
+    "side-by-side-summary": "side-by-side-summary.schema.json",
+    "epoch-ab-result": "epoch-ab-result.schema.json",
 }
+# Format -> what it asks for, in words.
+FORMATS = {"finite": "a finite number", "double": "a number a double holds (NaN allowed)"}
 _TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string",
                "number": "a number", "integer": "an integer", "boolean": "true or false",
                "null": "null"}
@@ -39,12 +48,43 @@ def schema(kind):
         return json.load(f)
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_finite(value):
+    """The format "finite": NaN, the infinities and integers beyond a double's range are not.
+    A value of another type passes: the "type" keyword judges it."""
+    try:
+        return not _is_number(value) or math.isfinite(value)
+    except OverflowError:  # an integer no double holds
+        return False
+
+
+def _fits_double(value):
+    """The format "double": any number but an integer beyond a double's range."""
+    if _is_number(value):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+    return True
+
+
+def _format_checker():
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("finite")(_is_finite)
+    checker.checks("double")(_fits_double)
+    return checker
+
+
 @functools.lru_cache(maxsize=None)
 def validator(kind):
     """The validator of a file kind; a schema refers to another by its $id, never by URL."""
     store = {schema(k)["$id"]: schema(k) for k in KINDS}
     resolver = jsonschema.RefResolver.from_schema(schema(kind), store=store)
-    return jsonschema.Draft202012Validator(schema(kind), resolver=resolver)
+    return jsonschema.Draft202012Validator(schema(kind), resolver=resolver,
+                                           format_checker=_format_checker())
 
 
 def describe_value(value):
@@ -76,11 +116,21 @@ def _expected(error):
         return f"expected {listed}, got {describe_value(got)}"
     bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
     if kind in bounds:
-        return f"expected a number {bounds[kind]} {want:g}, got {describe_value(got)}"
+        types = error.schema.get("type")
+        integer = types == "integer" or (isinstance(types, list) and "integer" in types)
+        bound = want if isinstance(want, int) else f"{want:g}"  # 1048576, not 1.04858e+06
+        return f"expected {'an integer' if integer else 'a number'} {bounds[kind]} {bound}, " \
+            f"got {describe_value(got)}"
+    if kind == "format" and want in FORMATS:
+        return f"expected {FORMATS[want]}, got {describe_value(got)}"
     if kind == "minLength" and want == 1:
         return f"expected a non-empty string, got {describe_value(got)}"
+    if kind == "maxLength":
+        return f"expected a string of at most {want} characters, got {len(got)}"
     if kind == "minItems":
         return f"expected at least {want} item{'s' * (want != 1)}, got {len(got)}"
+    if kind == "maxItems":
+        return f"expected at most {want} item{'s' * (want != 1)}, got {len(got)}"
     if kind == "pattern":
         return f"expected a string matching {want}, got {describe_value(got)}"
     return error.message

@@ -80,6 +80,60 @@ def test_every_experiment_file_matches_its_schema(path):
     assert_valid("experiment", load(path), path)
 
 
+def kind_of(data):
+    """The schema of a committed results file, or None for a file of no schema (study.json)."""
+    if not isinstance(data, dict):
+        return None
+    by_schema = {"mlpbench.run/1": "run-log", "mlpbench.machine/1": "machine",
+                 "mlpbench.side_by_side/1": "side-by-side-summary"}
+    if data.get("schema") in by_schema:
+        return by_schema[data["schema"]]
+    if "benchmarks" in data:
+        return "benchmark-record"
+    return "epoch-ab-result" if "ratio_b_over_a" in data else None
+
+
+@pytest.mark.parametrize("machine", sorted(p for p in glob.glob(os.path.join(REPO, "results", "*"))
+                                           if os.path.isfile(os.path.join(p, "machine.json"))),
+                         ids=os.path.basename)
+def test_every_committed_result_matches_its_schema(machine):
+    """The schemas are strict about what the tools compute with; every real log, record and
+    summary the tools read must still pass."""
+    from mlpbench import logs as ml
+    kinds = {}
+    for path in sorted(glob.glob(os.path.join(machine, "**", "*.json"), recursive=True)):
+        kind = kind_of(ml.load_json(path))
+        if kind:
+            assert_valid(kind, ml.load_json(path), path)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    assert {"run-log", "benchmark-record", "machine", "side-by-side-summary"} <= set(kinds), kinds
+
+
+@pytest.mark.parametrize("value, finite, double", [
+    (1.5, True, True), (10 ** 300, True, True), (float("nan"), False, True),
+    (float("inf"), False, True), (-float("inf"), False, True), (10 ** 400, False, False),
+    ("x", True, True), (None, True, True)])
+def test_the_number_formats(value, finite, double):
+    """"finite" is what the tools compute with; "double" a result, NaN for a diverged run; no
+    number a double cannot hold is either. A value of another type is left to "type"."""
+    checker = schemas.validator("run-log").format_checker
+    for fmt, ok in (("finite", finite), ("double", double)):
+        v = jsonschema.Draft202012Validator({"format": fmt}, format_checker=checker)
+        assert v.is_valid(value) == ok, (fmt, value)
+
+
+def test_a_result_may_be_nan_or_null_and_nothing_else_out_of_range(tmp_path):
+    path = tmp_path / "log.json"
+    log = json.loads(open(os.path.join(TOOLS, "tests", "fixtures", "runs", "diverged.json")).read())
+    for value in (None, float("nan")):
+        log["epochs"][2]["test_loss"] = value
+        assert schemas.check("run-log", path, log)
+    for value in (float("inf"), -1.0, 10 ** 400):
+        log["epochs"][2]["test_loss"] = value
+        with pytest.raises(schemas.ToolError, match="/epochs/2/test_loss: expected a number"):
+            schemas.check("run-log", path, log)
+
+
 @needs_engine
 def test_completed_log_weights_and_checkpoint_metadata(tmp_path, data):
     engine(tmp_path, data, dict(SMALL, **{"$schema": "../schemas/experiment.schema.json"}),

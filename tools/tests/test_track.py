@@ -127,7 +127,9 @@ def test_any_crash_exits_2_never_1(monkeypatch, capsys):
 
     monkeypatch.setattr(track, "main", boom)
     assert track.guarded([]) == 2
-    assert "internal error: RuntimeError: disk on fire" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "internal error while reading the inputs: RuntimeError: disk on fire" in err
+    assert "Traceback" not in err
 
     def missing(argv):
         raise ImportError("No module named 'numpy'")

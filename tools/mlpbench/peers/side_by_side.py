@@ -24,8 +24,9 @@ stdout and stderr, summary.json (or --json-out) and summary.md; the Markdown tab
 stdout.
 
 Exit status: 0 every run succeeded, 1 a run failed (the others are still reported), 2 bad
-command line, experiment file or output (--json-out or a summary that is an input, a link or a
-special file), 130 interrupted (what was measured is written).
+command line, experiment file or output (--json-out, a summary or a run's stdout or stderr that
+is an input of this tool or of its runs, such as a dataset file, a link or a special file:
+refused before the first run), 130 interrupted (what was measured is written).
 
 Peer configurations (combine with '+', e.g. 1thread+passive, openmp+passive):
 """
@@ -40,8 +41,10 @@ import sys
 import time
 
 from mlpbench import REPO_ROOT
+from mlpbench import cli as mlpbench_cli
 from mlpbench import files as mlpbench_files
 from mlpbench import inputs as mlpbench_inputs
+from mlpbench import run_inputs
 from mlpbench.peers import pytorch_mlp  # experiment parsing only; it imports torch lazily
 
 PEER = os.path.join(REPO_ROOT, "bench", "peers", "pytorch_mlp.py")  # the peer's command
@@ -143,23 +146,31 @@ def env_fingerprint(env):
 
 
 def run_logged(cmd, env, out_base, timeout):
-    """Runs cmd, stdout/stderr to files; returns (returncode, seconds, stderr tail)."""
+    """Runs cmd; its stdout (after the command line) and stderr are written to out_base.stdout
+    and .stderr by the tools' rules (whole, never through a link). Returns (returncode,
+    seconds, stdout, the end of stderr)."""
     t0 = time.perf_counter()
-    with open(out_base + ".stdout", "w") as so, open(out_base + ".stderr", "w") as se:
-        so.write("$ " + " ".join(cmd) + "\n")
-        so.flush()
-        try:
-            rc = subprocess.run(cmd, env=env, stdout=so, stderr=se, stdin=subprocess.DEVNULL,
-                                timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
-    seconds = time.perf_counter() - t0
     try:
-        with open(out_base + ".stderr") as f:
-            tail = f.read()[-2000:]
-    except OSError:
-        tail = ""
-    return rc, seconds, tail
+        proc = subprocess.run(cmd, env=env, capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout)
+        rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = "timeout", e.stdout or b"", e.stderr or b""
+    seconds = time.perf_counter() - t0
+    mlpbench_files.write_atomic(out_base + ".stdout", ("$ " + " ".join(cmd) + "\n").encode() + out)
+    mlpbench_files.write_atomic(out_base + ".stderr", err)
+    return rc, seconds, out.decode(errors="replace"), err.decode(errors="replace")[-2000:]
+
+
+def run_outputs(out_dir, configs, rounds):
+    """Every file the probes and rounds write in out_dir: each run's log, stdout and stderr."""
+    for cfg in configs:
+        yield from (os.path.join(out_dir, f"probe-{cfg['name']}{ext}")
+                    for ext in (".stdout", ".stderr"))
+        for rnd in range(1, rounds + 1):
+            for side in ("engine", "peer"):
+                yield from (os.path.join(out_dir, f"{side}-{cfg['name']}-r{rnd}{ext}")
+                            for ext in (".json", ".stdout", ".stderr"))
 
 
 def read_run(path):
@@ -202,14 +213,12 @@ def read_run(path):
 
 def probe_peer(python, cfg, threads, out_base):
     cmd = [python, PEER, "--probe-blas", "--threads", str(cfg["threads"] or threads)] + cfg["args"]
-    rc, _, tail = run_logged(cmd, peer_env(cfg), out_base, timeout=300)
+    rc, _, text, tail = run_logged(cmd, peer_env(cfg), out_base, timeout=300)
     if rc != 0:
         raise UsageError(f"peer configuration {cfg['name']}: BLAS probe failed (exit {rc}): "
                          f"{tail.strip()[-500:]}")
-    with open(out_base + ".stdout") as f:
-        text = f.read()
     try:
-        probe = json.loads(text[text.index("\n") + 1:])
+        probe = json.loads(text)
         if isinstance(probe, dict) and "blas" in probe:
             return probe
     except ValueError:
@@ -432,20 +441,22 @@ def main(argv):
     out_dir = args.out_dir or os.path.join(REPO_ROOT, "results", "runs", exp["name"],
                                            "side_by_side-" + stamp)
     json_out = args.json_out or os.path.join(out_dir, "summary.json")
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        for path in (json_out, os.path.join(out_dir, "summary.md")):
-            mlpbench_files.check_output(path, inputs=(args.experiment, engine))
-    except OSError as e:
-        raise UsageError(f"--out-dir {out_dir}: {e.strerror or e}") from None
-    except mlpbench_files.ToolError as e:
-        raise UsageError(str(e)) from None
-
     common = [os.path.abspath(args.experiment)]
     for opt in ("epochs", "batch_size", "train_limit", "test_limit", "data_dir"):
         v = getattr(args, opt)
         if v is not None:
             common += [f"--{opt.replace('_', '-')}", str(v)]
+    # Every output is checked before the first run, against what the runs read too.
+    run_inputs.note(args.experiment, common)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for path in [json_out, os.path.join(out_dir, "summary.md"),
+                     *run_outputs(out_dir, configs, args.rounds)]:
+            mlpbench_files.check_output(path, inputs=(args.experiment, engine))
+    except OSError as e:
+        raise UsageError(f"--out-dir {out_dir}: {e.strerror or e}") from None
+    except mlpbench_files.ToolError as e:
+        raise UsageError(str(e)) from None
 
     report = {
         "schema": "mlpbench.side_by_side/1",
@@ -556,7 +567,7 @@ def main(argv):
                                ["--threads", str(entry["peer_threads"]), "--quiet", "--out",
                                 log_path, "--force", "--config-name", name] + cfg["args"])
                         env = peer_env(cfg)
-                    rc, secs, tail = run_logged(cmd, env, base, args.timeout)
+                    rc, secs, _, tail = run_logged(cmd, env, base, args.timeout)
                     run = {"round": rnd, "log": log_path, "exit": rc, "wall_seconds": secs}
                     if rc == 0:
                         try:
@@ -597,7 +608,7 @@ def main(argv):
     summarize(report)
     write_json_atomic(json_out, report)
     md = markdown(report)
-    mlpbench_files.write_atomic(os.path.join(out_dir, "summary.md"), md)
+    mlpbench_files.write_atomic(os.path.join(out_dir, "summary.md"), mlpbench_cli.encoded(md))
     sys.stdout.write(md)
     print(f"side_by_side: wrote {json_out} and {os.path.join(out_dir, 'summary.md')}",
           file=sys.stderr)
@@ -619,4 +630,4 @@ def cli(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(cli(sys.argv[1:]))
+    sys.exit(mlpbench_cli.main_guard("side_by_side.py", cli, sys.argv[1:]))

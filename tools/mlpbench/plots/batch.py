@@ -68,10 +68,10 @@ def collect(logs, threads):
         if batch in table.setdefault(rule, {}):
             raise ml.ToolError(f"{log.path}: a second run of batch {batch} with lr rule {rule} "
                                f"and {chosen} threads (plot one study at a time)")
+        gflops = [e["gflops"] for e in d["epochs"] if ml.is_number(e.get("gflops"))]
         table[rule][batch] = {
             "samples_per_second": statistics.median(e["samples_per_second"] for e in d["epochs"]),
-            "gflops": statistics.median(e["gflops"] for e in d["epochs"]
-                                        if ml.is_number(e.get("gflops"))),
+            "gflops": statistics.median(gflops) if gflops else None,  # null in every epoch
             "epochs_to_target": s.get("epochs_to_target"),
             "time_to_target": s.get("time_to_target_seconds"),
             "target": s.get("target_accuracy"), "metric": s.get("target_metric"),

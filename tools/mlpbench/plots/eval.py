@@ -20,6 +20,9 @@ from mlpbench import plotting
 from mlpbench.plots.samples import FASHION_CLASSES
 
 PROG = "plot_eval.py"
+# The largest grid: 1,024 images drawn in about half a minute (each is a subplot); a larger one
+# takes minutes and gigabytes, and past 400 columns no PNG can hold it.
+MAX_GRID_SIZE = 32
 
 
 def parse_args(argv):
@@ -35,12 +38,14 @@ def parse_args(argv):
                    help="misclassified images (with --weights; default: the output's name "
                         "with -misclassified)")
     p.add_argument("--grid-size", type=int, default=10, metavar="N",
-                   help="an N x N grid of the first misclassified test images (default 10)")
+                   help=f"an N x N grid of the first misclassified test images, N from 1 to "
+                        f"{MAX_GRID_SIZE} (default 10); fewer columns when fewer images are "
+                        "misclassified")
     args = p.parse_args(argv)
     if not args.log and not args.weights:
         p.error("give --log, --weights or both")
-    if args.grid_size < 1:
-        p.error("--grid-size: expected a positive number")
+    if not 1 <= args.grid_size <= MAX_GRID_SIZE:
+        p.error(f"--grid-size: expected 1 to {MAX_GRID_SIZE}, got {args.grid_size}")
     return args
 
 
@@ -116,7 +121,7 @@ def draw_grid(ev, names, n, title, path):
     plt = plotting.pyplot()
     wrong = np.flatnonzero(ev["predicted"] != ev["labels"])
     shown = wrong[:n * n]
-    cols = n
+    cols = max(1, min(n, len(shown)))
     rows = max(1, (len(shown) + cols - 1) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(1.45 * cols, 1.7 * rows), squeeze=False)
     for ax in axes.flat:

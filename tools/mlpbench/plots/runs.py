@@ -84,7 +84,8 @@ def target_text(log):
     goal = f"{t['accuracy'] * 100:.2f}% {t['metric']}"
     if t["epoch"] is None:
         return f"{goal} not reached"
-    return f"{goal} reached at epoch {int(t['epoch'])} after {t['train_seconds']:.2f} s of training"
+    seconds = fmt(t["train_seconds"], ".2f")
+    return f"{goal} reached at epoch {int(t['epoch'])} after {seconds} s of training"
 
 
 def summary_table(logs, labels):
@@ -190,7 +191,7 @@ def mark_target(log, ax_acc):
     epoch = int(t["epoch"])
     y = value_at(log, t["metric"], epoch)
     ax_acc.plot([epoch], [y], linestyle="none", zorder=6, **TARGET_MARK)
-    ax_acc.annotate(f"target: epoch {epoch}, {t['train_seconds']:.2f} s", (epoch, y),
+    ax_acc.annotate(f"target: epoch {epoch}, {fmt(t['train_seconds'], '.2f')} s", (epoch, y),
                     xytext=(8, -15), textcoords="offset points", fontsize=8, color=TARGET_COLOUR,
                     bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none",
                               alpha=0.85))

@@ -84,8 +84,11 @@ def parse_args(argv):
     p.add_argument("--transport", metavar="TEXT",
                    help="the transport the benchmark's ranks used, for the labels (default: from the "
                         "study: shared memory when no hostfile was given; without a study: not recorded)")
-    p.add_argument("-o", "--output", default="alpha_beta.png", metavar="PATH", help="figure, .png or .svg")
-    p.add_argument("--json", metavar="PATH", help="also write the fit and the predictions as JSON")
+    p.add_argument("-o", "--output", default="alpha_beta.png", metavar="PATH",
+                   help="the figure, .png or .svg, always written (default alpha_beta.png in the "
+                        "current folder)")
+    p.add_argument("--json", metavar="PATH", help="also write the fit and the predictions as JSON "
+                   "(besides the figure)")
     return p.parse_args(argv)
 
 

@@ -22,7 +22,8 @@ machine single rounds vary by 10 % or more: give it rounds (20-30) and quote the
 The summary (--out) holds every run's seconds and command, and the CPU and build the logs name.
 Run it with nothing else busy on the machine. Exit status: 0 success; 1 a run failed (its
 command and the end of its stderr are printed; nothing is written); 2 bad arguments (also an
---out that is the experiment or the engine, a link or a special file); 130 interrupted
+--out that is the experiment, the engine or a dataset file the runs read, a link or a special
+file); 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM): nothing written. The temporary folder of the runs' logs is
 removed however the tool ends.
 """
@@ -36,8 +37,10 @@ import statistics
 import subprocess
 import sys
 
+from mlpbench import cli
 from mlpbench import files as mlpbench_files
 from mlpbench import inputs as mlpbench_inputs
+from mlpbench import run_inputs
 
 DEFAULT_ENGINE = mlpbench_inputs.DEFAULT_ENGINE
 # Options the tool sets itself for both sides: a side may not override them.
@@ -81,7 +84,7 @@ def run_once(args, options, log_path):
     try:
         log = json.loads(mlpbench_files.read_bytes(log_path))
         seconds = [float(e["train_seconds"]) for e in log["epochs"]]
-    except (mlpbench_files.ToolError, ValueError, KeyError, TypeError) as e:
+    except (mlpbench_files.ToolError, ValueError, KeyError, TypeError, OverflowError) as e:
         raise RuntimeError(f"{log_path}: not a run log with epochs ({e}); command: {shlex.join(command)}")
     if not seconds or not all(math.isfinite(x) and x > 0 for x in seconds):
         raise RuntimeError(f"{log_path}: no epochs with a positive train_seconds; command: "
@@ -119,6 +122,8 @@ def main(argv):
         if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
             raise UsageError(f"--out {args.out}: its folder does not exist")
         if args.out:
+            for options in sides.values():  # what the runs read is this tool's input too
+                run_inputs.note(args.experiment, options)
             mlpbench_files.check_output(args.out, inputs=(args.experiment, args.engine))
         if args.keep_logs and os.path.exists(args.keep_logs) and not os.path.isdir(args.keep_logs):
             raise UsageError(f"--keep-logs {args.keep_logs}: exists and is not a folder")
@@ -197,8 +202,4 @@ def run_rounds(args, sides, log_dir):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(cli.main_guard("epoch_ab.py", main, sys.argv[1:]))

@@ -42,6 +42,7 @@ from mlpbench import cli
 from mlpbench import files as mlpbench_files
 from mlpbench import inputs as mlpbench_inputs
 from mlpbench import logs as ml
+from mlpbench import run_inputs
 from mlpbench.plots import scaling as plot_scaling
 
 PROG = "scaling_study.py"
@@ -53,7 +54,8 @@ def parse_args(argv):
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Exit status: 0 every run succeeded; 1 a run failed (the others still ran; "
                "study.json says which) or the figure and page could not be made from the runs; "
-               "2 bad command line or output folder.")
+               "2 bad command line, output folder or output in it (a link, a special file, "
+               "or a file the runs read: the experiment, a dataset file).")
     p.add_argument("experiment", help="experiment file, e.g. experiments/mlp512_5ep.json")
     p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="folder for the logs (created; must be empty unless --force)")
@@ -203,6 +205,12 @@ def main(argv=None):
     if shutil.which(args.mpirun) is None:
         raise ml.ToolError(f"--mpirun: {args.mpirun}: not found (install openmpi-bin)")
     check_out_dir(args.out, args.force)
+    manifest_path = os.path.join(args.out, "study.json")
+    figure, page = os.path.join(args.out, "ranks.png"), os.path.join(args.out, "study.html")
+    # every output is checked before the first run, against what the runs read too
+    run_inputs.note(args.experiment, ["--data-dir", args.data_dir] if args.data_dir else [])
+    for path in [p for _, _, p in runs] + [manifest_path, figure, page]:
+        mlpbench_files.check_output(path, inputs=(args.experiment,))
     load = os.getloadavg()[0]
     if load >= 0.5 and not args.quick:
         print(f"{PROG}: warning: load average {load:.2f}: timings need a quiet machine",
@@ -229,10 +237,9 @@ def main(argv=None):
         manifest["runs"].append({"name": name, "kind": kind, "command": shown, "output": os.path.basename(path),
                                  "exit": proc.returncode, "seconds": round(seconds, 3)})
         # after every run, whole: a partial study is readable
-        mlpbench_files.write_atomic(os.path.join(args.out, "study.json"),
-                                    json.dumps(manifest, indent=2), inputs=(args.experiment,))
+        mlpbench_files.write_atomic(manifest_path, json.dumps(manifest, indent=2),
+                                    inputs=(args.experiment,))
     print(f"{PROG}: {len(runs) - failed} of {len(runs)} runs succeeded; logs in {args.out}")
-    figure, page = os.path.join(args.out, "ranks.png"), os.path.join(args.out, "study.html")
     try:
         plot_scaling.main([args.out, "-o", figure, "--html", page])
     except ml.ToolError as e:

@@ -1184,6 +1184,8 @@ def guarded(argv=None):
 
 
 def guarded_status(argv):
+    """main() under cli.main_guard, which ends any error but a missing module as one line and
+    exit status 2."""
     try:
         return cli.main_guard(PROG, main, argv)
     except SystemExit as e:  # argparse: 0 after --help, 2 on bad usage
@@ -1191,12 +1193,6 @@ def guarded_status(argv):
     except ImportError as e:
         print(f"{PROG}: error: missing dependency: {e} (run tools/setup.sh; use /usr/bin/python3)",
               file=sys.stderr)
-    except TimeoutError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-    except Exception as e:  # noqa: BLE001 - the exit status must stay 2
-        import traceback
-        traceback.print_exc()
-        print(f"{PROG}: error: internal error: {type(e).__name__}: {e}", file=sys.stderr)
     return EXIT_ERROR
 
 
