@@ -89,7 +89,7 @@ const NumberRule kMomentumRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kAccuracyRule{0, 1, false, false, "a number in [0, 1]", ""};
 const NumberRule kValidationSplitRule{0, 1, false, true, "a number in [0, 1)", ""};
 const NumberRule kTargetRule{0, 1, true, false, "a number in (0, 1]", ""};
-const NumberRule kDecayRateRule{0, 1, true, false, "a number in (0, 1] (a decay)", ""};
+const NumberRule kDecayRateRule{0, kInf, true, true, "a positive number", ""};
 const NumberRule kAlphaRule{0, 1, false, false, "a number in [0, 1]", ""};
 const NumberRule kMinDeltaRule{-kInf, kInf, true, true, "a number", ""};
 const NumberRule kAnyNumberRule{-kInf, kInf, true, true, "a number", ""};
