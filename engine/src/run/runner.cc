@@ -61,11 +61,11 @@ void select_targets(const RunPlan& plan, bool resumed) {
 }
 
 // What a resumed run may do with the log its checkpoint names.
-enum class ResumedLog { kAbsent, kOurs, kCompleted, kForeign };
+enum class ResumedLog { kAbsent, kOurs, kCompleted, kForeign, kNotAFile };
 ResumedLog inspect_resumed_log(const std::string& path, const RunInfo& saved) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return ResumedLog::kAbsent;
-  if (!S_ISREG(st.st_mode)) return ResumedLog::kForeign;
+  if (!S_ISREG(st.st_mode)) return ResumedLog::kNotAFile;
   try {
     const nlohmann::json j = JsonChecker{path}.parse(read_input_file(path, uint64_t{1} << 32, "a run log"), 64, "a run log");
     if (saved.run_id.empty() || j.at("run").value("run_id", std::string()) != saved.run_id) {
@@ -187,11 +187,11 @@ void check_run_outputs(RunSetup& setup, const RunOptions& o, const Checkpoint* c
   const PlannedRun& run = setup.run;
   if (checkpoint && o.out.empty()) {
     const ResumedLog state = inspect_resumed_log(run.log, checkpoint->run_info);
-    struct stat st {};
-    if (::stat(run.log.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {  // not a log, whoever made it
+    if (state == ResumedLog::kNotAFile) {  // not a log, whoever made it: --force cannot replace it
+      struct stat st {};
+      const char* kind = ::stat(run.log.c_str(), &st) == 0 ? special_file_kind(st.st_mode) : nullptr;
       throw ConfigError("--resume: " + run.log + ": the log this checkpoint continues is " +
-                        (special_file_kind(st.st_mode) ? special_file_kind(st.st_mode) : "not a regular file") +
-                        " now; pass --out NEW_LOG");
+                        (kind ? kind : "not a regular file") + " now; pass --out NEW_LOG");
     }
     if (state == ResumedLog::kForeign && !o.force) {
       throw ConfigError("--resume: " + run.log + ": the log this checkpoint continues exists but "
